@@ -1,0 +1,84 @@
+//! SASL for Herald, sans-IO: the server side of PLAIN, SCRAM-SHA-1 and SCRAM-SHA-256 as state
+//! machines, the credentials they verify against (salt, iterations, StoredKey, ServerKey — never a
+//! password), a SCRAM client for tests and the load generator, and the failed-login lockout.
+//!
+//! Randomness (nonces, salts) and time are passed in by the caller, so every exchange is
+//! reproducible in tests.
+
+mod credentials;
+mod lockout;
+mod scram;
+mod server;
+
+pub use credentials::{Credentials, HashAlg, ScramCredentials};
+pub use lockout::Lockout;
+pub use scram::ScramClient;
+pub use server::{Mechanism, ServerSession, Step};
+
+/// Why an authentication exchange failed. Each variant maps to the RFC 6120 §6.5 SASL failure
+/// condition named by [`SaslError::condition`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SaslError {
+    /// The client asked for a mechanism the server does not offer here.
+    #[error("mechanism not offered")]
+    InvalidMechanism,
+    /// The client's message does not follow the mechanism's syntax.
+    #[error("malformed request: {0}")]
+    MalformedRequest(&'static str),
+    /// The payload was not valid base64.
+    #[error("incorrect base64 encoding")]
+    IncorrectEncoding,
+    /// The client asked to act as another identity.
+    #[error("authorization identity not permitted")]
+    InvalidAuthzid,
+    /// Wrong username or password (the two are not told apart).
+    #[error("wrong username or password")]
+    NotAuthorized,
+    /// Too many failed logins in a row: the account is locked for the remaining seconds.
+    #[error("account locked after repeated failed logins; try again in {0} seconds")]
+    Locked(u64),
+    /// The client aborted the exchange.
+    #[error("aborted by the client")]
+    Aborted,
+    /// A password or username could not be prepared with SASLprep.
+    #[error("username or password contains prohibited characters")]
+    Prohibited,
+}
+
+impl SaslError {
+    /// The `<failure/>` child condition (RFC 6120 §6.5).
+    pub fn condition(&self) -> &'static str {
+        match self {
+            Self::InvalidMechanism => "invalid-mechanism",
+            Self::MalformedRequest(_) | Self::Prohibited => "malformed-request",
+            Self::IncorrectEncoding => "incorrect-encoding",
+            Self::InvalidAuthzid => "invalid-authzid",
+            Self::NotAuthorized | Self::Locked(_) => "not-authorized",
+            Self::Aborted => "aborted",
+        }
+    }
+}
+
+/// SASLprep (RFC 4013) for usernames and passwords, as SCRAM and PLAIN require.
+pub fn saslprep(input: &str) -> Result<String, SaslError> {
+    stringprep::saslprep(input).map(|s| s.into_owned()).map_err(|_| SaslError::Prohibited)
+}
+
+/// Drives a server exchange with arbitrary bytes: the first byte picks the mechanism, the rest is
+/// split on `\n` into the initial response and later responses. Shared by the fuzz target and the
+/// corpus replay in `cargo test`; it must never panic.
+pub fn fuzz_server(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else { return };
+    let mechanism = Mechanism::ALL[usize::from(pick) % Mechanism::ALL.len()];
+    let mut parts = rest.split(|b| *b == b'\n');
+    let creds = Credentials::derive("pencil", [b"salt1", b"salt2"], 16).expect("static password is valid");
+    let Ok((mut session, _)) = ServerSession::start(mechanism, parts.next().unwrap_or_default()) else { return };
+    if session.provide_credentials(Some(&creds), b"fuzz").is_err() {
+        return;
+    }
+    for part in parts {
+        if session.respond(part).is_err() {
+            return;
+        }
+    }
+}

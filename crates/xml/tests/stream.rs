@@ -1,0 +1,164 @@
+//! Behaviour of the stream parser on good and bad input, including the limits.
+
+use herald_xml::{Limits, StreamEvent, StreamParser, XmlError, parse_document};
+use proptest::prelude::*;
+
+const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0' xml:lang='en'>";
+
+fn parse_all(input: &[u8]) -> (Vec<StreamEvent>, Result<(), XmlError>) {
+    let mut p = StreamParser::new(Limits::default());
+    let mut out = Vec::new();
+    let r = p.feed(input, &mut out);
+    (out, r)
+}
+
+fn error_after_header(body: &str) -> XmlError {
+    let (_, r) = parse_all(format!("{HEADER}{body}").as_bytes());
+    r.expect_err("input must be refused")
+}
+
+#[test]
+fn parses_header_stanzas_and_close() {
+    let input = format!("{HEADER}<message to='a@example.com'><body>hi &amp; bye</body></message> \n<presence/></stream:stream>");
+    let (events, r) = parse_all(input.as_bytes());
+    r.unwrap();
+    assert_eq!(events.len(), 4);
+    let StreamEvent::Open(h) = &events[0] else { panic!("no header") };
+    assert_eq!((h.name.as_str(), h.ns.as_str()), ("stream", "http://etherx.jabber.org/streams"));
+    assert_eq!(h.attr("to"), Some("example.com"));
+    assert!(h.attrs.iter().any(|a| a.name == "lang" && a.value == "en"));
+    let StreamEvent::Element(m) = &events[1] else { panic!("no message") };
+    assert!(m.is("message", "jabber:client"));
+    assert_eq!(m.child("body", "jabber:client").unwrap().text(), "hi & bye");
+    assert_eq!(events[3], StreamEvent::Close);
+}
+
+#[test]
+fn invalid_characters_are_not_well_formed() {
+    assert!(matches!(error_after_header("<message><body>a\u{1}b</body></message>"), XmlError::NotWellFormed(_)));
+    assert!(matches!(error_after_header("<message><body>a&#x1;b</body></message>"), XmlError::NotWellFormed(_)));
+    assert!(matches!(error_after_header("<message><body>&#0;</body></message>"), XmlError::NotWellFormed(_)));
+    assert!(matches!(error_after_header("<message><body>\u{FFFE}</body></message>"), XmlError::NotWellFormed(_)));
+    let bytes: Vec<u8> = format!("{HEADER}<message>").bytes().chain([0xff, 0xfe]).chain(*b"</message>").collect();
+    let (_, r) = parse_all(&bytes);
+    assert!(matches!(r, Err(XmlError::NotWellFormed(_))), "{r:?}");
+}
+
+#[test]
+fn dtd_pi_and_comments_are_restricted() {
+    let (_, r) = parse_all(b"<?xml version='1.0'?><!DOCTYPE foo [<!ENTITY x 'y'>]><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>");
+    assert!(matches!(r, Err(XmlError::RestrictedXml(_))), "{r:?}");
+    assert!(matches!(error_after_header("<?evil stuff?>"), XmlError::RestrictedXml(_)));
+    assert!(matches!(error_after_header("<message><!-- hi --></message>"), XmlError::RestrictedXml(_)));
+    assert!(matches!(error_after_header("<message>&ent;</message>"), XmlError::NotWellFormed(_)));
+}
+
+#[test]
+fn oversized_stanza_is_refused_before_it_is_buffered() {
+    let limits = Limits { max_stanza_bytes: 1024, ..Limits::default() };
+    let mut p = StreamParser::new(limits);
+    let mut out = Vec::new();
+    p.feed(HEADER.as_bytes(), &mut out).unwrap();
+    p.feed(b"<message><body>", &mut out).unwrap();
+    let chunk = vec![b'a'; 512];
+    let mut fed = 0;
+    let err = loop {
+        match p.feed(&chunk, &mut out) {
+            Ok(()) => fed += chunk.len(),
+            Err(e) => break e,
+        }
+        assert!(fed < 10 * 1024 * 1024, "never refused");
+    };
+    assert!(matches!(err, XmlError::PolicyViolation(_)));
+    assert!(fed <= 2048, "refused only after {fed} bytes");
+    // Stays failed.
+    assert!(p.feed(b"</body></message>", &mut out).is_err());
+}
+
+#[test]
+fn huge_attribute_is_a_policy_violation() {
+    let input = format!("<message to='{}'/>", "x".repeat(300 * 1024));
+    assert!(matches!(error_after_header(&input), XmlError::PolicyViolation(_)));
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let input = "<a>".repeat(10_000);
+    assert!(matches!(error_after_header(&input), XmlError::PolicyViolation(_)));
+}
+
+#[test]
+fn text_outside_stanzas() {
+    assert!(matches!(error_after_header("hello<presence/>"), XmlError::BadFormat(_)));
+    let (events, r) = parse_all(format!("{HEADER} \n\t ").as_bytes());
+    r.unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn document_parsing() {
+    let body = parse_document(b"<body rid='1' xmlns='http://jabber.org/protocol/httpbind'><message xmlns='jabber:client'/></body>", Limits::default()).unwrap();
+    assert_eq!(body.attr("rid"), Some("1"));
+    assert_eq!(body.elements().next().unwrap().ns, "jabber:client");
+    assert!(parse_document(b"<body>", Limits::default()).is_err());
+    assert!(parse_document(b"<body/><x/>", Limits::default()).is_err());
+    assert!(parse_document(b"<body>&#x0;</body>", Limits::default()).is_err());
+}
+
+#[test]
+fn fuzz_corpus_replays() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    let mut replayed = 0;
+    for (target, run) in [("xml_stream", herald_xml::fuzzing::stream_feed as fn(&[u8])), ("xml_document", herald_xml::fuzzing::document)] {
+        for entry in std::fs::read_dir(dir.join(target)).unwrap() {
+            run(&std::fs::read(entry.unwrap().path()).unwrap());
+            replayed += 1;
+        }
+    }
+    assert!(replayed > 0);
+}
+
+fn stanza_strategy() -> impl Strategy<Value = String> {
+    let text = "[a-zA-Z0-9 <>&'\"\u{e9}\u{4e2d}]{0,12}";
+    (text, text, 0usize..3).prop_map(|(a, b, n)| {
+        let mut s = String::from("<message to='x@y'><body>");
+        herald_xml::escape_text(&mut s, &a);
+        s.push_str("</body>");
+        for _ in 0..n {
+            s.push_str("<x xmlns='urn:test' a='");
+            herald_xml::escape_attr(&mut s, &b);
+            s.push_str("'><y/></x>");
+        }
+        s.push_str("</message>");
+        s
+    })
+}
+
+proptest! {
+    /// Any split of the input gives the same events as feeding it whole.
+    #[test]
+    fn chunking_does_not_change_events(stanzas in proptest::collection::vec(stanza_strategy(), 1..5), cuts in proptest::collection::vec(0usize..10_000, 0..20)) {
+        let input = format!("{HEADER}{}</stream:stream>", stanzas.concat());
+        let bytes = input.as_bytes();
+        let (whole, r) = parse_all(bytes);
+        prop_assert!(r.is_ok());
+        let mut points: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+        points.sort_unstable();
+        let mut p = StreamParser::new(Limits::default());
+        let mut out = Vec::new();
+        let mut last = 0;
+        for point in points.into_iter().chain([bytes.len()]) {
+            p.feed(&bytes[last..point], &mut out).unwrap();
+            last = point;
+        }
+        prop_assert_eq!(whole, out);
+    }
+
+    /// Whatever the bytes, the parser returns events or an error, never panics, and anything it
+    /// accepts re-serialises faithfully.
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+        herald_xml::fuzzing::stream_feed(&data);
+        herald_xml::fuzzing::document(&data);
+    }
+}
