@@ -22,9 +22,9 @@ pub trait Stanza {
     /// The `type` attribute, or the kind's default (`normal` for messages, `available` for presence).
     fn stanza_type(&self) -> &str;
     /// The parsed `to` address; `Ok(None)` when absent, `Err` when malformed.
-    fn to_jid(&self) -> Result<Option<Jid>, crate::JidError>;
+    fn recipient_jid(&self) -> Result<Option<Jid>, crate::JidError>;
     /// The parsed `from` address.
-    fn from_jid(&self) -> Result<Option<Jid>, crate::JidError>;
+    fn sender_jid(&self) -> Result<Option<Jid>, crate::JidError>;
     /// A reply that swaps `to` and `from` and keeps `id`, with no children.
     fn reply_shell(&self, kind: &str) -> Element;
     /// The error reply for this stanza (RFC 6120 §8.3.1), or `None` when the stanza is itself an
@@ -58,11 +58,11 @@ impl Stanza for Element {
         }
     }
 
-    fn to_jid(&self) -> Result<Option<Jid>, crate::JidError> {
+    fn recipient_jid(&self) -> Result<Option<Jid>, crate::JidError> {
         parse_opt(self.attr("to"))
     }
 
-    fn from_jid(&self) -> Result<Option<Jid>, crate::JidError> {
+    fn sender_jid(&self) -> Result<Option<Jid>, crate::JidError> {
         parse_opt(self.attr("from"))
     }
 

@@ -139,7 +139,9 @@ impl StreamParser {
     }
 
     fn feed_inner(&mut self, data: &mut &[u8], out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
-        while !data.is_empty() {
+        // rxml may hold complete events after consuming the last byte (the end of `<a/>`), so
+        // keep asking until it says it needs more input.
+        loop {
             if self.closed {
                 if data.iter().all(u8::is_ascii_whitespace) {
                     return Ok(());
@@ -148,16 +150,10 @@ impl StreamParser {
             }
             match self.parser.parse(data, false) {
                 Ok(Some(event)) => self.handle(event, out)?,
-                Ok(None) => return Ok(()),
-                Err(rxml::error::EndOrError::NeedMoreData) => {
-                    if data.is_empty() {
-                        return Ok(());
-                    }
-                }
+                Ok(None) | Err(rxml::error::EndOrError::NeedMoreData) => return Ok(()),
                 Err(rxml::error::EndOrError::Error(err)) => return Err(map_rxml_error(err)),
             }
         }
-        Ok(())
     }
 
     fn count(&mut self, bytes: usize) -> Result<(), XmlError> {

@@ -162,3 +162,12 @@ proptest! {
         herald_xml::fuzzing::document(&data);
     }
 }
+
+#[test]
+fn self_closing_stanza_is_complete_at_once() {
+    let mut p = StreamParser::new(Limits::default());
+    let mut out = Vec::new();
+    p.feed(HEADER.as_bytes(), &mut out).unwrap();
+    p.feed(b"<message to='a@example.com'/>", &mut out).unwrap();
+    assert_eq!(out.len(), 2, "{out:?}");
+}

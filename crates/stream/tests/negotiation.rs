@@ -1,0 +1,243 @@
+//! The c2s machine driven with byte strings and a fake clock: full negotiation, and each kind of
+//! bad input ending in its documented stream error.
+
+use std::time::{Duration, Instant};
+
+use herald_proto::{FullJid, StreamErrorCondition};
+use herald_sasl::{Credentials, HashAlg, ScramClient};
+use herald_stream::{C2sStream, CloseReason, Output, StreamConfig, TlsPolicy};
+use herald_xml::Limits;
+
+const OPEN: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0'>";
+
+fn config(tls: TlsPolicy) -> StreamConfig {
+    StreamConfig { domain: "example.com".into(), limits: Limits::default(), tls, negotiation_timeout: Duration::from_secs(30) }
+}
+
+struct Harness {
+    stream: C2sStream,
+    now: Instant,
+    creds: Credentials,
+}
+
+impl Harness {
+    fn new(tls: TlsPolicy) -> Self {
+        let now = Instant::now();
+        Self { stream: C2sStream::new(config(tls), "s1".into(), now), now, creds: Credentials::derive("pencil", [b"a", b"b"], 4096).unwrap() }
+    }
+
+    /// Feeds input, answers credential and bind requests like a driver, returns sent text and
+    /// the other outputs.
+    fn input(&mut self, data: &str) -> (String, Vec<Output>) {
+        self.stream.handle_input(data.as_bytes(), self.now);
+        self.drain()
+    }
+
+    fn drain(&mut self) -> (String, Vec<Output>) {
+        let mut sent = String::new();
+        let mut others = Vec::new();
+        while let Some(out) = self.stream.poll_output() {
+            match out {
+                Output::Send(s) => sent.push_str(&s),
+                Output::NeedCredentials { ref username } => {
+                    let creds = (username == "user").then(|| self.creds.clone());
+                    others.push(out);
+                    self.stream.provide_credentials(Ok(creds), b"server-random");
+                }
+                Output::Bind { ref username, ref resource } => {
+                    let jid = FullJid::new(&format!("{username}@example.com/{}", resource.clone().unwrap_or("gen".into()))).unwrap();
+                    others.push(out);
+                    self.stream.bind_result(Ok(jid));
+                }
+                other => others.push(other),
+            }
+        }
+        (sent, others)
+    }
+
+    fn login(&mut self) {
+        let (sent, _) = self.input(OPEN);
+        assert!(sent.contains("SCRAM-SHA-256"), "{sent}");
+        let mut client = ScramClient::new(HashAlg::Sha256, "user", "pencil", b"client");
+        let first = b64(client.client_first().as_bytes());
+        let (sent, _) = self.input(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>{first}</auth>"));
+        let challenge = between(&sent, "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>", "</challenge>");
+        let fin = client.client_final(&String::from_utf8(unb64(&challenge)).unwrap()).unwrap();
+        let (sent, outs) = self.input(&format!("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>", b64(fin.as_bytes())));
+        let v = between(&sent, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>", "</success>");
+        client.verify_server_final(&String::from_utf8(unb64(&v)).unwrap()).unwrap();
+        assert!(outs.contains(&Output::Authenticated { username: "user".into() }));
+        let (sent, _) = self.input(OPEN);
+        assert!(sent.contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"), "{sent}");
+        let (sent, _) = self.input("<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>desk</resource></bind></iq>");
+        assert!(sent.contains("<jid>user@example.com/desk</jid>"), "{sent}");
+        assert_eq!(self.stream.jid().unwrap().to_string(), "user@example.com/desk");
+    }
+}
+
+fn b64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+fn unb64(data: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(data).unwrap()
+}
+
+fn between(s: &str, start: &str, end: &str) -> String {
+    let a = s.find(start).unwrap_or_else(|| panic!("{start} not in {s}")) + start.len();
+    let b = s[a..].find(end).unwrap() + a;
+    s[a..b].to_owned()
+}
+
+fn closed_with(outs: &[Output]) -> Option<StreamErrorCondition> {
+    outs.iter().find_map(|o| match o {
+        Output::Close(CloseReason::StreamError(c, _)) => Some(*c),
+        _ => None,
+    })
+}
+
+#[test]
+fn starttls_is_required_before_auth() {
+    let mut h = Harness::new(TlsPolicy::Required);
+    let (sent, _) = h.input(OPEN);
+    assert!(sent.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"));
+    assert!(!sent.contains("mechanisms"));
+    let (sent, _) = h.input("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AHVzZXIAcGVuY2ls</auth>");
+    assert!(sent.contains("<encryption-required/>"), "{sent}");
+    let (sent, outs) = h.input("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><injected/>");
+    assert!(sent.contains("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"));
+    assert_eq!(outs, vec![Output::StartTls]);
+    h.stream.tls_established();
+    assert!(h.stream.is_secure());
+    let (sent, _) = h.input(OPEN);
+    assert!(sent.contains("<mechanism>PLAIN</mechanism>"), "{sent}");
+    assert!(!sent.contains("starttls"));
+}
+
+#[test]
+fn full_login_and_stanza_stamping() {
+    let mut h = Harness::new(TlsPolicy::AlreadySecure);
+    h.login();
+    let (_, outs) = h.input("<message to='other@example.com'><body>hi</body></message>");
+    let Output::Stanza(m) = &outs[0] else { panic!("{outs:?}") };
+    assert_eq!(m.attr("from"), Some("user@example.com/desk"));
+    // Legacy session iq is answered by the stream itself.
+    let (sent, outs) = h.input("<iq type='set' id='s'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
+    assert!(sent.contains("type='result'") && outs.is_empty(), "{sent}");
+    let (sent, outs) = h.input("</stream:stream>");
+    assert_eq!(sent, "</stream:stream>");
+    assert_eq!(outs, vec![Output::Close(CloseReason::ClientClosed)]);
+}
+
+#[test]
+fn spoofed_from_is_invalid_from() {
+    let mut h = Harness::new(TlsPolicy::AlreadySecure);
+    h.login();
+    let (_, outs) = h.input("<message from='user@example.com'><body>ok</body></message>");
+    assert!(matches!(outs[0], Output::Stanza(_)));
+    let (sent, outs) = h.input("<message from='boss@example.com/x' to='a@example.com'><body>x</body></message>");
+    assert_eq!(closed_with(&outs), Some(StreamErrorCondition::InvalidFrom), "{sent}");
+    assert!(!outs.iter().any(|o| matches!(o, Output::Stanza(_))));
+}
+
+#[test]
+fn wrong_password_and_unknown_user_fail_alike() {
+    for (user, pass) in [("user", "wrong"), ("ghost", "pencil")] {
+        let mut h = Harness::new(TlsPolicy::AlreadySecure);
+        h.input(OPEN);
+        let mut client = ScramClient::new(HashAlg::Sha256, user, pass, b"c");
+        let (sent, _) = h.input(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>{}</auth>", b64(client.client_first().as_bytes())));
+        let challenge = between(&sent, "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>", "</challenge>");
+        let fin = client.client_final(&String::from_utf8(unb64(&challenge)).unwrap()).unwrap();
+        let (sent, outs) = h.input(&format!("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>", b64(fin.as_bytes())));
+        assert!(sent.contains("<not-authorized/>"), "{sent}");
+        assert!(outs.iter().any(|o| matches!(o, Output::AuthFailed { username: Some(u), .. } if u == user)));
+    }
+}
+
+#[test]
+fn locked_account_gets_not_authorized_with_text() {
+    let mut h = Harness::new(TlsPolicy::AlreadySecure);
+    h.input(OPEN);
+    h.stream.handle_input(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AHVzZXIAcGVuY2ls</auth>", h.now);
+    assert_eq!(h.stream.poll_output(), Some(Output::NeedCredentials { username: "user".into() }));
+    h.stream.provide_credentials(Err(herald_sasl::SaslError::Locked(240)), b"r");
+    let (sent, _) = h.drain();
+    assert!(sent.contains("<not-authorized/>") && sent.contains("locked"), "{sent}");
+}
+
+#[test]
+fn stanza_before_auth_is_not_authorized() {
+    let mut h = Harness::new(TlsPolicy::AlreadySecure);
+    h.input(OPEN);
+    let (_, outs) = h.input("<message to='a@example.com'/>");
+    assert_eq!(closed_with(&outs), Some(StreamErrorCondition::NotAuthorized));
+}
+
+#[test]
+fn bad_headers() {
+    for (header, condition) in [
+        ("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='other.org' version='1.0'>", StreamErrorCondition::HostUnknown),
+        ("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='example.com'>", StreamErrorCondition::UnsupportedVersion),
+        ("<stream xmlns='urn:wrong' version='1.0'>", StreamErrorCondition::InvalidNamespace),
+    ] {
+        let mut h = Harness::new(TlsPolicy::AlreadySecure);
+        let (sent, outs) = h.input(header);
+        assert_eq!(closed_with(&outs), Some(condition), "{sent}");
+        assert!(sent.starts_with("<?xml version='1.0'?><stream:stream"), "{sent}");
+    }
+}
+
+#[test]
+fn bad_xml_maps_to_stream_errors() {
+    for (input, condition) in [
+        ("<message><body>\u{1}</body></message>", StreamErrorCondition::NotWellFormed),
+        ("<message><body>&#x1;</body></message>", StreamErrorCondition::NotWellFormed),
+        ("<?pi x?>", StreamErrorCondition::RestrictedXml),
+        ("<a>", StreamErrorCondition::PolicyViolation),
+    ] {
+        let mut h = Harness::new(TlsPolicy::AlreadySecure);
+        h.input(OPEN);
+        let data = if input == "<a>" { "<a>".repeat(10_000) } else { input.to_owned() };
+        let (_, outs) = h.input(&data);
+        assert_eq!(closed_with(&outs), Some(condition), "{input}");
+    }
+}
+
+#[test]
+fn silent_client_times_out() {
+    let mut h = Harness::new(TlsPolicy::Required);
+    let deadline = h.stream.poll_timeout().unwrap();
+    assert_eq!(deadline, h.now + Duration::from_secs(30));
+    h.stream.handle_timeout(h.now + Duration::from_secs(29));
+    assert!(!h.stream.is_closed());
+    h.stream.handle_timeout(deadline);
+    let (sent, outs) = h.drain();
+    assert_eq!(closed_with(&outs), Some(StreamErrorCondition::ConnectionTimeout));
+    assert!(sent.starts_with("<?xml version='1.0'?><stream:stream") && sent.contains("<connection-timeout"), "{sent}");
+}
+
+#[test]
+fn bound_stream_has_no_timeout_and_closes_on_request() {
+    let mut h = Harness::new(TlsPolicy::AlreadySecure);
+    h.login();
+    assert_eq!(h.stream.poll_timeout(), None);
+    h.stream.close(StreamErrorCondition::SystemShutdown, "server shutting down");
+    let (sent, outs) = h.drain();
+    assert!(sent.contains("<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"));
+    assert_eq!(closed_with(&outs), Some(StreamErrorCondition::SystemShutdown));
+}
+
+#[test]
+fn scram_without_initial_response_and_bad_base64() {
+    let mut h = Harness::new(TlsPolicy::AlreadySecure);
+    h.input(OPEN);
+    let (sent, _) = h.input("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'/>");
+    assert!(sent.contains("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"), "{sent}");
+    let (sent, _) = h.input("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>!!!</response>");
+    assert!(sent.contains("<incorrect-encoding/>"), "{sent}");
+    let (sent, _) = h.input("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='X-UNKNOWN'/>");
+    assert!(sent.contains("<invalid-mechanism/>"), "{sent}");
+}
