@@ -1,1 +1,223 @@
-pub fn x(){}
+//! Herald's persistent state behind one [`Store`] trait: users and their SCRAM credentials,
+//! rosters, and offline messages. SQLite is the embedded default; [`MemoryStore`] serves tests; both
+//! pass the same [`conformance`] suite, and later backends must too.
+
+pub mod conformance;
+mod memory;
+mod sqlite;
+
+use std::future::Future;
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+/// Errors from a store. Each says whether the caller did something wrong or the backend failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The user to create already exists.
+    #[error("user {0} already exists")]
+    UserExists(String),
+    /// The user addressed does not exist.
+    #[error("no such user: {0}")]
+    NoSuchUser(String),
+    /// The database failed (I/O, corruption, lock timeout); the operation did not happen.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Backend(err.to_string())
+    }
+}
+
+/// One stored SCRAM credential, as plain data (the store does not interpret it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCredential {
+    /// Hash name: `SHA-1` or `SHA-256`.
+    pub hash: String,
+    /// Salt bytes.
+    pub salt: Vec<u8>,
+    /// PBKDF2 iterations.
+    pub iterations: u32,
+    /// StoredKey.
+    pub stored_key: Vec<u8>,
+    /// ServerKey.
+    pub server_key: Vec<u8>,
+}
+
+/// A roster subscription state (RFC 6121 §2.1.2.5), without the pending flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Subscription {
+    /// Neither side sees the other's presence.
+    #[default]
+    None,
+    /// The owner sees the contact's presence.
+    To,
+    /// The contact sees the owner's presence.
+    From,
+    /// Both directions.
+    Both,
+}
+
+impl Subscription {
+    /// The attribute value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::To => "to",
+            Self::From => "from",
+            Self::Both => "both",
+        }
+    }
+
+    /// Parses [`Subscription::as_str`]; anything else is `None`.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "to" => Self::To,
+            "from" => Self::From,
+            "both" => Self::Both,
+            _ => Self::None,
+        }
+    }
+
+    /// Whether the owner receives the contact's presence.
+    pub fn has_to(self) -> bool {
+        matches!(self, Self::To | Self::Both)
+    }
+
+    /// Whether the contact receives the owner's presence.
+    pub fn has_from(self) -> bool {
+        matches!(self, Self::From | Self::Both)
+    }
+
+    /// The state with the `to` direction set or cleared.
+    pub fn with_to(self, on: bool) -> Self {
+        Self::from_flags(on, self.has_from())
+    }
+
+    /// The state with the `from` direction set or cleared.
+    pub fn with_from(self, on: bool) -> Self {
+        Self::from_flags(self.has_to(), on)
+    }
+
+    fn from_flags(to: bool, from: bool) -> Self {
+        match (to, from) {
+            (true, true) => Self::Both,
+            (true, false) => Self::To,
+            (false, true) => Self::From,
+            (false, false) => Self::None,
+        }
+    }
+}
+
+/// One roster entry of one owner.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct RosterItem {
+    /// The contact's bare JID.
+    pub contact: String,
+    /// Display name chosen by the owner.
+    pub name: Option<String>,
+    /// Subscription state.
+    pub subscription: Subscription,
+    /// The owner asked to see the contact's presence and awaits an answer (`ask='subscribe'`).
+    pub ask_out: bool,
+    /// The contact asked to see the owner's presence and awaits an answer.
+    pub pending_in: bool,
+    /// Whether the item is in the owner's visible roster (an item created only by an incoming
+    /// request is not, RFC 6121 §3.1.3).
+    pub visible: bool,
+    /// Roster groups.
+    pub groups: Vec<String>,
+}
+
+/// A message stored for a user who had no session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfflineMessage {
+    /// The serialised stanza.
+    pub stanza: String,
+    /// When it was stored, milliseconds since the Unix epoch.
+    pub stored_at_ms: i64,
+}
+
+/// Everything Herald persists. Methods are async and `Send` so that the core can call them from
+/// any task; implementations must make each call atomic.
+pub trait Store: Send + Sync + Clone + 'static {
+    /// Creates a user with its credentials.
+    fn create_user(&self, username: &str, credentials: &[StoredCredential]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces a user's credentials (password change).
+    fn set_credentials(&self, username: &str, credentials: &[StoredCredential]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes a user with its roster and offline messages; false if there was no such user.
+    fn delete_user(&self, username: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// All usernames, sorted.
+    fn list_users(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// A user's credentials; `None` if there is no such user.
+    fn credentials(&self, username: &str) -> impl Future<Output = Result<Option<Vec<StoredCredential>>, StoreError>> + Send;
+    /// The owner's whole roster, including invisible pending items.
+    fn roster(&self, owner: &str) -> impl Future<Output = Result<Vec<RosterItem>, StoreError>> + Send;
+    /// One roster item.
+    fn roster_item(&self, owner: &str, contact: &str) -> impl Future<Output = Result<Option<RosterItem>, StoreError>> + Send;
+    /// Inserts or replaces one roster item.
+    fn put_roster_item(&self, owner: &str, item: &RosterItem) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Removes one roster item; false if absent.
+    fn delete_roster_item(&self, owner: &str, contact: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Appends an offline message, unless the user already has `limit` stored; returns whether
+    /// it was stored.
+    fn push_offline(&self, username: &str, message: &OfflineMessage, limit: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Removes and returns all of a user's offline messages, oldest first.
+    fn take_offline(&self, username: &str) -> impl Future<Output = Result<Vec<OfflineMessage>, StoreError>> + Send;
+}
+
+/// The store chosen at run time from configuration.
+#[derive(Clone, Debug)]
+pub enum AnyStore {
+    /// SQLite (the embedded default).
+    Sqlite(SqliteStore),
+    /// In memory (tests; nothing survives a restart).
+    Memory(MemoryStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            AnyStore::Sqlite($s) => $call.await,
+            AnyStore::Memory($s) => $call.await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    async fn create_user(&self, username: &str, credentials: &[StoredCredential]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.create_user(username, credentials))
+    }
+    async fn set_credentials(&self, username: &str, credentials: &[StoredCredential]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.set_credentials(username, credentials))
+    }
+    async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.delete_user(username))
+    }
+    async fn list_users(&self) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.list_users())
+    }
+    async fn credentials(&self, username: &str) -> Result<Option<Vec<StoredCredential>>, StoreError> {
+        dispatch!(self, s => s.credentials(username))
+    }
+    async fn roster(&self, owner: &str) -> Result<Vec<RosterItem>, StoreError> {
+        dispatch!(self, s => s.roster(owner))
+    }
+    async fn roster_item(&self, owner: &str, contact: &str) -> Result<Option<RosterItem>, StoreError> {
+        dispatch!(self, s => s.roster_item(owner, contact))
+    }
+    async fn put_roster_item(&self, owner: &str, item: &RosterItem) -> Result<(), StoreError> {
+        dispatch!(self, s => s.put_roster_item(owner, item))
+    }
+    async fn delete_roster_item(&self, owner: &str, contact: &str) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.delete_roster_item(owner, contact))
+    }
+    async fn push_offline(&self, username: &str, message: &OfflineMessage, limit: u64) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.push_offline(username, message, limit))
+    }
+    async fn take_offline(&self, username: &str) -> Result<Vec<OfflineMessage>, StoreError> {
+        dispatch!(self, s => s.take_offline(username))
+    }
+}

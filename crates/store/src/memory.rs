@@ -1,0 +1,100 @@
+//! The in-memory store: the reference behaviour in the fewest lines, for tests.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use crate::{OfflineMessage, RosterItem, Store, StoreError, StoredCredential};
+
+#[derive(Default, Debug)]
+struct Data {
+    users: BTreeMap<String, Vec<StoredCredential>>,
+    rosters: HashMap<String, BTreeMap<String, RosterItem>>,
+    offline: HashMap<String, Vec<OfflineMessage>>,
+}
+
+/// A store that lives as long as the process.
+#[derive(Clone, Default, Debug)]
+pub struct MemoryStore {
+    data: Arc<Mutex<Data>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Data) -> T) -> T {
+        f(&mut self.data.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Store for MemoryStore {
+    async fn create_user(&self, username: &str, credentials: &[StoredCredential]) -> Result<(), StoreError> {
+        self.with(|d| {
+            if d.users.contains_key(username) {
+                return Err(StoreError::UserExists(username.into()));
+            }
+            d.users.insert(username.into(), credentials.to_vec());
+            Ok(())
+        })
+    }
+
+    async fn set_credentials(&self, username: &str, credentials: &[StoredCredential]) -> Result<(), StoreError> {
+        self.with(|d| match d.users.get_mut(username) {
+            Some(c) => {
+                *c = credentials.to_vec();
+                Ok(())
+            }
+            None => Err(StoreError::NoSuchUser(username.into())),
+        })
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
+        Ok(self.with(|d| {
+            d.rosters.remove(username);
+            d.offline.remove(username);
+            d.users.remove(username).is_some()
+        }))
+    }
+
+    async fn list_users(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.with(|d| d.users.keys().cloned().collect()))
+    }
+
+    async fn credentials(&self, username: &str) -> Result<Option<Vec<StoredCredential>>, StoreError> {
+        Ok(self.with(|d| d.users.get(username).cloned()))
+    }
+
+    async fn roster(&self, owner: &str) -> Result<Vec<RosterItem>, StoreError> {
+        Ok(self.with(|d| d.rosters.get(owner).map(|r| r.values().cloned().collect()).unwrap_or_default()))
+    }
+
+    async fn roster_item(&self, owner: &str, contact: &str) -> Result<Option<RosterItem>, StoreError> {
+        Ok(self.with(|d| d.rosters.get(owner).and_then(|r| r.get(contact)).cloned()))
+    }
+
+    async fn put_roster_item(&self, owner: &str, item: &RosterItem) -> Result<(), StoreError> {
+        self.with(|d| d.rosters.entry(owner.into()).or_default().insert(item.contact.clone(), item.clone()));
+        Ok(())
+    }
+
+    async fn delete_roster_item(&self, owner: &str, contact: &str) -> Result<bool, StoreError> {
+        Ok(self.with(|d| d.rosters.get_mut(owner).and_then(|r| r.remove(contact)).is_some()))
+    }
+
+    async fn push_offline(&self, username: &str, message: &OfflineMessage, limit: u64) -> Result<bool, StoreError> {
+        Ok(self.with(|d| {
+            let queue = d.offline.entry(username.into()).or_default();
+            if queue.len() as u64 >= limit {
+                return false;
+            }
+            queue.push(message.clone());
+            true
+        }))
+    }
+
+    async fn take_offline(&self, username: &str) -> Result<Vec<OfflineMessage>, StoreError> {
+        Ok(self.with(|d| d.offline.remove(username).unwrap_or_default()))
+    }
+}

@@ -1,0 +1,212 @@
+//! The SQLite store (sqlx), Herald's embedded default. WAL mode, so that the `herald user`
+//! commands can change accounts while the server runs.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::{OfflineMessage, RosterItem, Store, StoreError, StoredCredential, Subscription};
+
+/// Schema versions, applied in order, each in one transaction.
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE users (username TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL DEFAULT (unixepoch()));
+     CREATE TABLE credentials (username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE, hash TEXT NOT NULL,
+        salt BLOB NOT NULL, iterations INTEGER NOT NULL, stored_key BLOB NOT NULL, server_key BLOB NOT NULL,
+        PRIMARY KEY (username, hash));
+     CREATE TABLE roster (owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE, contact TEXT NOT NULL,
+        name TEXT, subscription TEXT NOT NULL, ask_out INTEGER NOT NULL, pending_in INTEGER NOT NULL,
+        visible INTEGER NOT NULL, groups TEXT NOT NULL, PRIMARY KEY (owner, contact));
+     CREATE TABLE offline (id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        stanza TEXT NOT NULL, stored_at INTEGER NOT NULL);
+     CREATE INDEX offline_by_user ON offline(username, id);",
+];
+
+/// A SQLite database file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS herald_schema (version INTEGER NOT NULL)").execute(&self.pool).await?;
+        let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM herald_schema").fetch_one(&self.pool).await?.get(0);
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(usize::MAX)) {
+            let mut tx = self.pool.begin().await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO herald_schema (version) VALUES (?)").bind(index as i64 + 1).execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the pool, flushing the WAL; called at shutdown.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn write_credentials(tx: &mut sqlx::SqliteConnection, username: &str, credentials: &[StoredCredential]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM credentials WHERE username = ?").bind(username).execute(&mut *tx).await?;
+        for c in credentials {
+            sqlx::query("INSERT INTO credentials (username, hash, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(username)
+                .bind(&c.hash)
+                .bind(&c.salt)
+                .bind(i64::from(c.iterations))
+                .bind(&c.stored_key)
+                .bind(&c.server_key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn roster_item_from(row: &sqlx::sqlite::SqliteRow) -> RosterItem {
+    let groups: String = row.get("groups");
+    RosterItem {
+        contact: row.get("contact"),
+        name: row.get("name"),
+        subscription: Subscription::parse(row.get::<&str, _>("subscription")),
+        ask_out: row.get("ask_out"),
+        pending_in: row.get("pending_in"),
+        visible: row.get("visible"),
+        groups: groups.split('\n').filter(|g| !g.is_empty()).map(str::to_owned).collect(),
+    }
+}
+
+impl Store for SqliteStore {
+    async fn create_user(&self, username: &str, credentials: &[StoredCredential]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query("INSERT INTO users (username) VALUES (?) ON CONFLICT DO NOTHING").bind(username).execute(&mut *tx).await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::UserExists(username.into()));
+        }
+        Self::write_credentials(&mut tx, username, credentials).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_credentials(&self, username: &str, credentials: &[StoredCredential]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if sqlx::query("SELECT 1 FROM users WHERE username = ?").bind(username).fetch_optional(&mut *tx).await?.is_none() {
+            return Err(StoreError::NoSuchUser(username.into()));
+        }
+        Self::write_credentials(&mut tx, username, credentials).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE username = ?").bind(username).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_users(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT username FROM users ORDER BY username").fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn credentials(&self, username: &str) -> Result<Option<Vec<StoredCredential>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if sqlx::query("SELECT 1 FROM users WHERE username = ?").bind(username).fetch_optional(&mut *tx).await?.is_none() {
+            return Ok(None);
+        }
+        let rows = sqlx::query("SELECT hash, salt, iterations, stored_key, server_key FROM credentials WHERE username = ? ORDER BY hash")
+            .bind(username)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(
+            rows.iter()
+                .map(|r| StoredCredential {
+                    hash: r.get("hash"),
+                    salt: r.get("salt"),
+                    iterations: u32::try_from(r.get::<i64, _>("iterations")).unwrap_or(0),
+                    stored_key: r.get("stored_key"),
+                    server_key: r.get("server_key"),
+                })
+                .collect(),
+        ))
+    }
+
+    async fn roster(&self, owner: &str) -> Result<Vec<RosterItem>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM roster WHERE owner = ? ORDER BY contact").bind(owner).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(roster_item_from).collect())
+    }
+
+    async fn roster_item(&self, owner: &str, contact: &str) -> Result<Option<RosterItem>, StoreError> {
+        let row = sqlx::query("SELECT * FROM roster WHERE owner = ? AND contact = ?").bind(owner).bind(contact).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(roster_item_from))
+    }
+
+    async fn put_roster_item(&self, owner: &str, item: &RosterItem) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO roster (owner, contact, name, subscription, ask_out, pending_in, visible, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (owner, contact) DO UPDATE SET name = excluded.name, subscription = excluded.subscription,
+             ask_out = excluded.ask_out, pending_in = excluded.pending_in, visible = excluded.visible, groups = excluded.groups",
+        )
+        .bind(owner)
+        .bind(&item.contact)
+        .bind(&item.name)
+        .bind(item.subscription.as_str())
+        .bind(item.ask_out)
+        .bind(item.pending_in)
+        .bind(item.visible)
+        .bind(item.groups.join("\n"))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NoSuchUser(owner.into()),
+            _ => e.into(),
+        })?;
+        Ok(())
+    }
+
+    async fn delete_roster_item(&self, owner: &str, contact: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM roster WHERE owner = ? AND contact = ?").bind(owner).bind(contact).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn push_offline(&self, username: &str, message: &OfflineMessage, limit: u64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let count: i64 = sqlx::query("SELECT COUNT(*) FROM offline WHERE username = ?").bind(username).fetch_one(&mut *tx).await?.get(0);
+        if u64::try_from(count).unwrap_or(u64::MAX) >= limit {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO offline (username, stanza, stored_at) VALUES (?, ?, ?)")
+            .bind(username)
+            .bind(&message.stanza)
+            .bind(message.stored_at_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn take_offline(&self, username: &str) -> Result<Vec<OfflineMessage>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query("SELECT stanza, stored_at FROM offline WHERE username = ? ORDER BY id").bind(username).fetch_all(&mut *tx).await?;
+        sqlx::query("DELETE FROM offline WHERE username = ?").bind(username).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows.iter().map(|r| OfflineMessage { stanza: r.get("stanza"), stored_at_ms: r.get("stored_at") }).collect())
+    }
+}
