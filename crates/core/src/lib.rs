@@ -1,1 +1,18 @@
-pub fn x(){}
+//! The heart of the notification service, independent of any transport: the table of bound
+//! sessions, RFC 6120/6121 routing (messages, presence, iq), rosters and subscriptions, offline
+//! storage, and the server's own iq handlers (disco, ping, version). Transports hand it stanzas
+//! already stamped with the sender's full JID and receive stanzas through each session's bounded
+//! queue. It is async (the store is) but owns no sockets.
+
+mod config;
+mod offline;
+mod presence;
+mod roster;
+mod router;
+mod sessions;
+mod time;
+
+pub use config::CoreConfig;
+pub use router::Core;
+pub use sessions::{Control, SessionHandle, SessionStats};
+pub use time::format_timestamp;

@@ -40,6 +40,9 @@ pub enum SaslError {
     /// The client aborted the exchange.
     #[error("aborted by the client")]
     Aborted,
+    /// The credentials could not be read (the store failed); the client may retry.
+    #[error("temporary authentication failure")]
+    TemporaryFailure,
     /// A password or username could not be prepared with SASLprep.
     #[error("username or password contains prohibited characters")]
     Prohibited,
@@ -55,6 +58,7 @@ impl SaslError {
             Self::InvalidAuthzid => "invalid-authzid",
             Self::NotAuthorized | Self::Locked(_) => "not-authorized",
             Self::Aborted => "aborted",
+            Self::TemporaryFailure => "temporary-auth-failure",
         }
     }
 }

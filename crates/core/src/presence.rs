@@ -1,0 +1,283 @@
+//! Presence (RFC 6121 §3–4): broadcast of a session's own presence to its subscribers and its other
+//! resources, probes answered from the session table at initial presence, directed presence, and
+//! the four subscription presences with their roster effects on both accounts.
+
+use herald_proto::{BareJid, FullJid, Stanza, ns};
+use herald_store::Store;
+use herald_xml::Element;
+
+use crate::router::{Core, Target};
+
+fn presence(kind: Option<&str>, from: &str, to: &str) -> Element {
+    let mut p = Element::new("presence", ns::CLIENT).with_attr("from", from).with_attr("to", to);
+    if let Some(kind) = kind {
+        p.set_attr("type", kind);
+    }
+    p
+}
+
+impl Core {
+    fn owner_name(jid: &BareJid) -> String {
+        jid.node().map(|n| n.to_string()).unwrap_or_default()
+    }
+
+    /// Delivers a copy of `el` to every available session of `bare`, addressed to each.
+    fn deliver_to_available(&self, bare: &str, el: &Element) {
+        let table = self.table();
+        for session in table.available(bare) {
+            let mut copy = el.clone();
+            copy.set_attr("to", format!("{bare}/{}", session.resource));
+            session.deliver(copy);
+        }
+    }
+
+    /// Sends the current presence of every available session of `from` to every available
+    /// session of `to` (or unavailable presence from each, when `unavailable`).
+    fn share_presence(&self, from: &BareJid, to: &BareJid, unavailable: bool) {
+        let presences: Vec<Element> = self
+            .table()
+            .available(from.as_str())
+            .map(|s| {
+                let full = format!("{from}/{}", s.resource);
+                match (&s.presence, unavailable) {
+                    (Some(p), false) => {
+                        let mut p = p.clone();
+                        p.set_attr("from", full);
+                        p
+                    }
+                    _ => presence(Some("unavailable"), &full, ""),
+                }
+            })
+            .collect();
+        for p in presences {
+            self.deliver_to_available(to.as_str(), &p);
+        }
+    }
+
+    pub(crate) async fn handle_own_presence(&self, from: &FullJid, session_id: u64, p: Element) {
+        let bare = from.to_bare();
+        match p.stanza_type() {
+            "available" => {
+                let priority = p.child("priority", ns::CLIENT).and_then(|e| e.text().trim().parse::<i8>().ok()).unwrap_or(0);
+                let initial = {
+                    let mut table = self.table();
+                    let Some(session) = table.session_mut(bare.as_str(), session_id) else { return };
+                    let initial = session.presence.is_none();
+                    session.presence = Some(p.clone());
+                    session.priority = priority;
+                    initial
+                };
+                self.broadcast_presence(from, &p, Vec::new()).await;
+                if initial {
+                    self.answer_probes(from).await;
+                    if priority >= 0 {
+                        self.deliver_offline(from).await;
+                    }
+                }
+            }
+            "unavailable" => {
+                let directed = {
+                    let mut table = self.table();
+                    let Some(session) = table.session_mut(bare.as_str(), session_id) else { return };
+                    session.presence = None;
+                    std::mem::take(&mut session.directed)
+                };
+                self.broadcast_presence(from, &p, directed.into_iter().collect()).await;
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends `p` to the subscribers of `from`'s account, to the account's available resources
+    /// (the sender included, RFC 6121 §4.2.2) and to `extra` JIDs owed it by directed presence.
+    pub(crate) async fn broadcast_presence(&self, from: &FullJid, p: &Element, extra: Vec<String>) {
+        let bare = from.to_bare();
+        let roster = self.inner.store.roster(&Self::owner_name(&bare)).await.unwrap_or_else(|err| {
+            tracing::error!(target: "notification", %err, "roster read failed during presence broadcast");
+            Vec::new()
+        });
+        let mut p = p.clone();
+        p.set_attr("from", from.to_string());
+        for item in roster.iter().filter(|i| i.subscription.has_from()) {
+            if let Ok(contact) = BareJid::new(&item.contact) {
+                if contact.domain().as_str() == self.domain() {
+                    self.deliver_to_available(contact.as_str(), &p);
+                }
+            }
+        }
+        self.deliver_to_available(bare.as_str(), &p);
+        for jid in extra {
+            if let Ok(to) = herald_proto::Jid::new(&jid) {
+                self.deliver_directed(&to, &p);
+            }
+        }
+    }
+
+    fn deliver_directed(&self, to: &herald_proto::Jid, p: &Element) {
+        if let Target::Local(bare, resource) = self.target(to) {
+            let mut copy = p.clone();
+            copy.set_attr("to", to.to_string());
+            match resource {
+                Some(resource) => {
+                    self.deliver_full(bare.as_str(), &resource, copy);
+                }
+                None => self.deliver_to_available(bare.as_str(), &copy),
+            }
+        }
+    }
+
+    /// At initial presence: the presence of every contact the user is subscribed to, and the
+    /// subscription requests still waiting for an answer.
+    async fn answer_probes(&self, from: &FullJid) {
+        let bare = from.to_bare();
+        let Ok(roster) = self.inner.store.roster(&Self::owner_name(&bare)).await else { return };
+        for item in roster {
+            let Ok(contact) = BareJid::new(&item.contact) else { continue };
+            if item.subscription.has_to() {
+                let presences: Vec<Element> = self
+                    .table()
+                    .available(contact.as_str())
+                    .filter_map(|s| {
+                        let mut p = s.presence.clone()?;
+                        p.set_attr("from", format!("{contact}/{}", s.resource));
+                        p.set_attr("to", from.to_string());
+                        Some(p)
+                    })
+                    .collect();
+                for p in presences {
+                    self.deliver_full(bare.as_str(), from.resource().as_str(), p);
+                }
+            }
+            if item.pending_in {
+                let request = presence(Some("subscribe"), contact.as_str(), from.as_str());
+                self.deliver_full(bare.as_str(), from.resource().as_str(), request);
+            }
+        }
+    }
+
+    pub(crate) async fn route_presence(&self, from: &FullJid, session_id: u64, p: Element, target: Target) {
+        let Target::Local(to_bare, resource) = target else { return };
+        let kind = p.stanza_type().to_owned();
+        match kind.as_str() {
+            "subscribe" | "subscribed" | "unsubscribe" | "unsubscribed" => self.outbound_subscription(from, &to_bare, &kind).await,
+            "available" | "unavailable" => {
+                let to = p.recipient_jid().ok().flatten().expect("target was parsed from it");
+                let owner = from.to_bare();
+                {
+                    let mut table = self.table();
+                    if let Some(session) = table.session_mut(owner.as_str(), session_id) {
+                        if kind == "available" {
+                            session.directed.insert(to.to_string());
+                        } else {
+                            session.directed.remove(to.as_str());
+                        }
+                    }
+                }
+                self.deliver_directed(&to, &p);
+            }
+            "error" => {
+                if let Some(resource) = resource {
+                    self.deliver_full(to_bare.as_str(), &resource, p);
+                }
+            }
+            _ => {} // probes come from servers, not clients
+        }
+    }
+
+    /// The user's side of a subscription presence it sends, then the contact's side.
+    async fn outbound_subscription(&self, from: &FullJid, contact: &BareJid, kind: &str) {
+        let owner = from.to_bare();
+        if &owner == contact {
+            return;
+        }
+        let mut item = self.load_item(&owner, contact).await;
+        let before = item.clone();
+        match kind {
+            "subscribe" => {
+                if !item.subscription.has_to() {
+                    item.ask_out = true;
+                }
+                item.visible = true;
+            }
+            "subscribed" => {
+                if !item.pending_in {
+                    return; // no request to approve (pre-approval is not offered)
+                }
+                item.pending_in = false;
+                item.subscription = item.subscription.with_from(true);
+                item.visible = true;
+            }
+            "unsubscribe" => {
+                item.subscription = item.subscription.with_to(false);
+                item.ask_out = false;
+            }
+            _ => {
+                item.subscription = item.subscription.with_from(false);
+                item.pending_in = false;
+            }
+        }
+        if item != before {
+            self.save_item(&owner, &item).await;
+        }
+        self.subscription_effect_on_contact(&owner, contact, kind).await;
+        if kind == "subscribed" {
+            self.share_presence(&owner, contact, false);
+        }
+    }
+
+    /// The contact's side of a subscription presence sent by `owner` (RFC 6121 §3.1.3, §3.2.3,
+    /// §3.3.3, §3.4.3), including delivery of the presence itself.
+    pub(crate) async fn subscription_effect_on_contact(&self, owner: &BareJid, contact: &BareJid, kind: &str) {
+        if contact.domain().as_str() != self.domain() {
+            return;
+        }
+        match self.inner.store.credentials(&Self::owner_name(contact)).await {
+            Ok(Some(_)) => {}
+            _ => return, // presence to a non-existent account is silently ignored
+        }
+        let mut item = self.load_item(contact, owner).await;
+        let stanza = presence(Some(kind), owner.as_str(), contact.as_str());
+        match kind {
+            "subscribe" => {
+                if item.subscription.has_from() {
+                    // Already approved: the server answers for the contact.
+                    self.deliver_to_available(owner.as_str(), &presence(Some("subscribed"), contact.as_str(), owner.as_str()));
+                    self.share_presence(contact, owner, false);
+                    return;
+                }
+                if !item.pending_in {
+                    item.pending_in = true;
+                    self.save_item(contact, &item).await;
+                }
+                self.deliver_to_available(contact.as_str(), &stanza);
+            }
+            "subscribed" => {
+                if !item.ask_out {
+                    return;
+                }
+                item.ask_out = false;
+                item.subscription = item.subscription.with_to(true);
+                self.save_item(contact, &item).await;
+                self.deliver_to_available(contact.as_str(), &stanza);
+            }
+            "unsubscribe" => {
+                if item.subscription.has_from() || item.pending_in {
+                    item.subscription = item.subscription.with_from(false);
+                    item.pending_in = false;
+                    self.save_item(contact, &item).await;
+                    self.deliver_to_available(contact.as_str(), &stanza);
+                }
+                self.share_presence(contact, owner, true);
+            }
+            _ => {
+                if item.subscription.has_to() || item.ask_out {
+                    item.subscription = item.subscription.with_to(false);
+                    item.ask_out = false;
+                    self.save_item(contact, &item).await;
+                    self.deliver_to_available(contact.as_str(), &stanza);
+                }
+                self.share_presence(owner, contact, true);
+            }
+        }
+    }
+}

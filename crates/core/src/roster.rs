@@ -1,0 +1,131 @@
+//! Roster management (RFC 6121 §2): get, set, remove, and pushes to every interested resource.
+
+use herald_proto::stanza::iq_result;
+use herald_proto::{BareJid, FullJid, Jid, Stanza, StanzaError, ns};
+use herald_store::{RosterItem, Store, Subscription};
+use herald_xml::Element;
+
+use crate::router::Core;
+
+/// The `<item/>` of a roster item as the owner sees it.
+pub(crate) fn item_element(item: &RosterItem, removed: bool) -> Element {
+    let mut el = Element::new("item", ns::ROSTER).with_attr("jid", item.contact.clone());
+    if removed {
+        el.set_attr("subscription", "remove");
+        return el;
+    }
+    el.set_attr("subscription", item.subscription.as_str());
+    if let Some(name) = &item.name {
+        el.set_attr("name", name.clone());
+    }
+    if item.ask_out {
+        el.set_attr("ask", "subscribe");
+    }
+    for group in &item.groups {
+        el.push_child(Element::new("group", ns::ROSTER).with_text(group.clone()));
+    }
+    el
+}
+
+impl Core {
+    pub(crate) async fn handle_roster_iq(&self, from: &FullJid, session_id: u64, iq: &Element) {
+        let owner = from.node().map(|n| n.to_string()).unwrap_or_default();
+        let store = &self.inner.store;
+        if iq.stanza_type() == "get" {
+            let items = match store.roster(&owner).await {
+                Ok(items) => items,
+                Err(err) => {
+                    tracing::error!(target: "notification", %err, "roster read failed");
+                    return self.bounce(iq, StanzaError::internal());
+                }
+            };
+            let mut query = Element::new("query", ns::ROSTER);
+            for item in items.iter().filter(|i| i.visible) {
+                query.push_child(item_element(item, false));
+            }
+            if let Some(s) = self.table().session_mut(from.to_bare().as_str(), session_id) {
+                s.interested = true;
+            }
+            return self.send_reply(iq_result(iq, Some(query)));
+        }
+        let query = iq.child("query", ns::ROSTER).expect("checked by the caller");
+        let mut items = query.elements().filter(|e| e.is("item", ns::ROSTER));
+        let (Some(item), None) = (items.next(), items.next()) else {
+            return self.bounce(iq, StanzaError::bad_request().with_text("a roster set carries exactly one item"));
+        };
+        let Some(contact) = item.attr("jid").and_then(|j| Jid::new(j).ok()).map(|j| j.to_bare()) else {
+            return self.bounce(iq, StanzaError::bad_request().with_text("the item needs a valid jid"));
+        };
+        let owner_bare = from.to_bare();
+        if contact == owner_bare {
+            return self.bounce(iq, StanzaError::new(herald_proto::StanzaErrorType::Cancel, "not-allowed").with_text("you cannot add yourself"));
+        }
+        let existing = store.roster_item(&owner, contact.as_str()).await.ok().flatten();
+        if item.attr("subscription") == Some("remove") {
+            let Some(existing) = existing else { return self.bounce(iq, StanzaError::item_not_found()) };
+            self.send_reply(iq_result(iq, None));
+            return self.remove_contact(&owner_bare, existing).await;
+        }
+        let mut updated = existing.unwrap_or_else(|| RosterItem { contact: contact.to_string(), ..Default::default() });
+        updated.visible = true;
+        updated.name = item.attr("name").filter(|n| !n.is_empty()).map(str::to_owned);
+        updated.groups = item.elements().filter(|e| e.is("group", ns::ROSTER)).map(Element::text).filter(|g| !g.is_empty()).collect();
+        updated.groups.dedup();
+        if let Err(err) = store.put_roster_item(&owner, &updated).await {
+            tracing::error!(target: "notification", %err, "roster write failed");
+            return self.bounce(iq, StanzaError::internal());
+        }
+        self.send_reply(iq_result(iq, None));
+        self.roster_push(&owner_bare, &updated, false);
+    }
+
+    /// Removing a contact cancels both directions, telling the contact (RFC 6121 §2.5.2).
+    async fn remove_contact(&self, owner: &BareJid, item: RosterItem) {
+        let owner_name = owner.node().map(|n| n.to_string()).unwrap_or_default();
+        if let Err(err) = self.inner.store.delete_roster_item(&owner_name, &item.contact).await {
+            tracing::error!(target: "notification", %err, "roster delete failed");
+        }
+        self.roster_push(owner, &item, true);
+        let Ok(contact) = BareJid::new(&item.contact) else { return };
+        if item.subscription.has_to() || item.ask_out {
+            self.subscription_effect_on_contact(owner, &contact, "unsubscribe").await;
+        }
+        if item.subscription.has_from() || item.pending_in {
+            self.subscription_effect_on_contact(owner, &contact, "unsubscribed").await;
+        }
+    }
+
+    /// Sends a roster push for `item` to every resource of `owner` that asked for the roster.
+    pub(crate) fn roster_push(&self, owner: &BareJid, item: &RosterItem, removed: bool) {
+        let table = self.table();
+        for session in table.sessions(owner.as_str()).iter().filter(|s| s.interested) {
+            let push = Element::new("iq", ns::CLIENT)
+                .with_attr("type", "set")
+                .with_attr("id", format!("push{:x}", rand::random::<u32>()))
+                .with_attr("to", format!("{owner}/{}", session.resource))
+                .with_child(Element::new("query", ns::ROSTER).with_child(item_element(item, removed)));
+            session.deliver(push);
+        }
+    }
+
+    /// Loads (or starts) the roster item `owner` holds for `contact`.
+    pub(crate) async fn load_item(&self, owner: &BareJid, contact: &BareJid) -> RosterItem {
+        let name = owner.node().map(|n| n.to_string()).unwrap_or_default();
+        self.inner.store.roster_item(&name, contact.as_str()).await.ok().flatten().unwrap_or_else(|| RosterItem {
+            contact: contact.to_string(),
+            subscription: Subscription::None,
+            ..Default::default()
+        })
+    }
+
+    /// Saves an item, pushing it to the owner if the owner can see it.
+    pub(crate) async fn save_item(&self, owner: &BareJid, item: &RosterItem) {
+        let name = owner.node().map(|n| n.to_string()).unwrap_or_default();
+        if let Err(err) = self.inner.store.put_roster_item(&name, item).await {
+            return tracing::error!(target: "notification", %err, "roster write failed");
+        }
+        if item.visible {
+            self.roster_push(owner, item, false);
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! [`Core`]: binding and unbinding sessions, authentication look-ups, and the routing of every
+//! stanza a client sends (RFC 6120 §10, RFC 6121 §8).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use herald_proto::stanza::iq_result;
+use herald_proto::{BareJid, FullJid, Jid, Stanza, StanzaError, StanzaErrorType, StanzaKind, ns};
+use herald_sasl::{Credentials, HashAlg, Lockout, SaslError, ScramCredentials};
+use herald_store::{AnyStore, Store};
+use herald_xml::Element;
+use tokio::sync::mpsc;
+
+use crate::CoreConfig;
+use crate::sessions::{Control, Session, SessionHandle, SessionStats, Table};
+
+pub(crate) struct Inner {
+    pub(crate) config: CoreConfig,
+    pub(crate) store: AnyStore,
+    pub(crate) table: Mutex<Table>,
+    lockout: Mutex<Lockout>,
+    next_id: AtomicU64,
+}
+
+/// The routing core. Cheap to clone; every transport shares one.
+#[derive(Clone)]
+pub struct Core {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// Where a stanza is addressed, once parsed.
+pub(crate) enum Target {
+    /// The server itself (`to` is the domain).
+    Server,
+    /// A local account, bare or full.
+    Local(BareJid, Option<String>),
+    /// Another domain: Herald has no server-to-server links.
+    Remote,
+}
+
+impl Core {
+    /// A core over `store`.
+    pub fn new(config: CoreConfig, store: AnyStore) -> Self {
+        let lockout = Lockout::new(config.lockout_failures, config.lockout_duration);
+        Self { inner: Arc::new(Inner { config, store, table: Mutex::new(Table::default()), lockout: Mutex::new(lockout), next_id: AtomicU64::new(1) }) }
+    }
+
+    /// The domain served.
+    pub fn domain(&self) -> &str {
+        &self.inner.config.domain
+    }
+
+    /// The store, for the administrative commands.
+    pub fn store(&self) -> &AnyStore {
+        &self.inner.store
+    }
+
+    pub(crate) fn table(&self) -> MutexGuard<'_, Table> {
+        self.inner.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lockout(&self) -> MutexGuard<'_, Lockout> {
+        self.inner.lockout.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Number of bound sessions.
+    pub fn session_count(&self) -> usize {
+        self.table().count()
+    }
+
+    /// The stored credentials of `username`, or `Locked` while the account is locked.
+    pub async fn credentials(&self, username: &str, now: Instant) -> Result<Option<Credentials>, SaslError> {
+        self.lockout().check(username, now)?;
+        let stored = self.inner.store.credentials(username).await.map_err(|err| {
+            tracing::error!(target: "notification", %err, username, "credential look-up failed");
+            SaslError::TemporaryFailure
+        })?;
+        Ok(stored.map(|list| Credentials {
+            entries: list
+                .into_iter()
+                .filter_map(|c| {
+                    Some(ScramCredentials { hash: HashAlg::from_name(&c.hash)?, salt: c.salt, iterations: c.iterations, stored_key: c.stored_key, server_key: c.server_key })
+                })
+                .collect(),
+        }))
+    }
+
+    /// Counts a failed login toward the lockout.
+    pub fn auth_failed(&self, username: &str, now: Instant) {
+        if self.lockout().record_failure(username, now) {
+            tracing::warn!(target: "notification", username, "account locked after repeated failed logins");
+        }
+    }
+
+    /// Clears the failure count after a successful login.
+    pub fn auth_succeeded(&self, username: &str) {
+        self.lockout().record_success(username);
+    }
+
+    /// Registers a session for `username`. A session already bound to the same full JID is told
+    /// to close with `<conflict/>` and the new one takes its place (RFC 6120 §7.7.2.2).
+    pub fn bind(&self, username: &str, resource: Option<String>) -> Result<SessionHandle, StanzaError> {
+        let resource = resource.unwrap_or_else(|| format!("herald-{:016x}", rand::random::<u64>()));
+        let jid = FullJid::new(&format!("{username}@{}/{resource}", self.domain())).map_err(|_| StanzaError::bad_request().with_text("invalid resource"))?;
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (inbox_tx, inbox) = mpsc::channel(self.inner.config.session_queue.max(1));
+        let (control_tx, control) = mpsc::unbounded_channel();
+        let stats = Arc::new(SessionStats::default());
+        let bare = jid.to_bare().to_string();
+        let resource = jid.resource().to_string();
+        let mut table = self.table();
+        if let Some(old) = table.by_resource(&bare, &resource) {
+            let _ = old.control.send(Control::Replaced);
+            let old_id = old.id;
+            table.remove(&bare, old_id);
+            tracing::info!(target: "notification", jid = %jid, "session replaced by a new login with the same resource");
+        }
+        table.accounts.entry(bare).or_default().push(Session {
+            id,
+            resource,
+            inbox: inbox_tx,
+            control: control_tx,
+            presence: None,
+            priority: 0,
+            interested: false,
+            directed: Default::default(),
+            stats: stats.clone(),
+        });
+        drop(table);
+        tracing::info!(target: "notification", jid = %jid, "session bound");
+        Ok(SessionHandle { id, jid, inbox, control, stats })
+    }
+
+    /// Removes a session when its transport ends, for any reason. Contacts get unavailable
+    /// presence if the session was available, and stanzas still queued for it are routed again
+    /// as if newly sent to its bare JID (so messages end up in offline storage, never lost).
+    pub async fn unbind(&self, jid: &FullJid, id: u64, undelivered: Vec<Element>) {
+        let bare = jid.to_bare();
+        let removed = self.table().remove(bare.as_str(), id);
+        let Some(session) = removed else { return };
+        if session.presence.is_some() || !session.directed.is_empty() {
+            let unavailable = Element::new("presence", ns::CLIENT).with_attr("type", "unavailable").with_attr("from", jid.to_string());
+            self.broadcast_presence(jid, &unavailable, session.directed.into_iter().collect()).await;
+        }
+        for mut stanza in undelivered {
+            if stanza.stanza_kind() == Some(StanzaKind::Message) {
+                stanza.set_attr("to", bare.to_string());
+                self.route_message(stanza, Target::Local(bare.clone(), None)).await;
+            }
+        }
+        tracing::info!(target: "notification", "A session is closed for {jid}");
+    }
+
+    pub(crate) fn target(&self, to: &Jid) -> Target {
+        if !to.domain().as_str().eq_ignore_ascii_case(self.domain()) {
+            return Target::Remote;
+        }
+        match to.node() {
+            None => Target::Server,
+            Some(_) => Target::Local(to.to_bare(), to.resource().map(|r| r.to_string())),
+        }
+    }
+
+    /// Sends `el` to one full JID if it has a session; false otherwise.
+    pub(crate) fn deliver_full(&self, bare: &str, resource: &str, el: Element) -> bool {
+        self.table().by_resource(bare, resource).is_some_and(|s| s.deliver(el))
+    }
+
+    /// Sends the error reply for `stanza` back to its sender.
+    pub(crate) fn bounce(&self, stanza: &Element, error: StanzaError) {
+        let Some(reply) = stanza.error_reply(&error) else { return };
+        if let Ok(Some(to)) = reply.recipient_jid() {
+            if let (Target::Local(bare, Some(resource)), _) = (self.target(&to), ()) {
+                self.deliver_full(bare.as_str(), &resource, reply);
+            }
+        }
+    }
+
+    /// Routes one stanza sent by `from` (already stamped on the stanza by the stream).
+    pub async fn route(&self, from: &FullJid, session_id: u64, stanza: Element) {
+        let target = match stanza.recipient_jid() {
+            Ok(Some(to)) => self.target(&to),
+            Ok(None) => match stanza.stanza_kind() {
+                // No `to`: presence is a broadcast, other stanzas go to the sender's own account.
+                Some(StanzaKind::Presence) => return self.handle_own_presence(from, session_id, stanza).await,
+                _ => Target::Local(from.to_bare(), None),
+            },
+            Err(_) => return self.bounce(&stanza, StanzaError::new(StanzaErrorType::Modify, "jid-malformed")),
+        };
+        match stanza.stanza_kind() {
+            Some(StanzaKind::Message) => self.route_message(stanza, target).await,
+            Some(StanzaKind::Presence) => self.route_presence(from, session_id, stanza, target).await,
+            Some(StanzaKind::Iq) => self.route_iq(from, session_id, stanza, target).await,
+            None => {}
+        }
+    }
+
+    async fn route_iq(&self, from: &FullJid, session_id: u64, iq: Element, target: Target) {
+        let kind = iq.stanza_type().to_owned();
+        let is_request = kind == "get" || kind == "set";
+        if !is_request && kind != "result" && kind != "error" {
+            return self.bounce(&iq, StanzaError::bad_request().with_text("iq type must be get, set, result or error"));
+        }
+        if is_request && (iq.elements().count() != 1 || iq.attr("id").is_none()) {
+            return self.bounce(&iq, StanzaError::bad_request().with_text("an iq request needs an id and exactly one child"));
+        }
+        match target {
+            Target::Remote => {
+                if is_request {
+                    self.bounce(&iq, StanzaError::remote_server_not_found());
+                }
+            }
+            Target::Server if is_request => self.handle_server_iq(iq),
+            Target::Server => {}
+            Target::Local(bare, None) if bare == from.to_bare() && is_request => self.handle_own_iq(from, session_id, iq).await,
+            Target::Local(bare, Some(resource)) => {
+                let delivered = self.deliver_full(bare.as_str(), &resource, iq.clone());
+                if !delivered && is_request {
+                    self.bounce(&iq, StanzaError::service_unavailable());
+                }
+            }
+            // An iq to another account's bare JID is answered by the server on its behalf.
+            Target::Local(..) => {
+                if is_request {
+                    self.bounce(&iq, StanzaError::service_unavailable());
+                }
+            }
+        }
+    }
+
+    fn handle_server_iq(&self, iq: Element) {
+        let Some(payload) = iq.elements().next() else { return };
+        let get = iq.stanza_type() == "get";
+        let reply = if get && payload.is("query", ns::DISCO_INFO) && payload.attr("node").is_none() {
+            let mut query = Element::new("query", ns::DISCO_INFO)
+                .with_child(Element::new("identity", ns::DISCO_INFO).with_attr("category", "server").with_attr("type", "im").with_attr("name", "Herald"));
+            for feature in [ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING, ns::ROSTER, ns::VERSION, "msgoffline", ns::DELAY] {
+                query.push_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", feature));
+            }
+            iq_result(&iq, Some(query))
+        } else if get && payload.is("query", ns::DISCO_ITEMS) && payload.attr("node").is_none() {
+            iq_result(&iq, Some(Element::new("query", ns::DISCO_ITEMS)))
+        } else if get && payload.is("ping", ns::PING) {
+            iq_result(&iq, None)
+        } else if get && payload.is("query", ns::VERSION) {
+            let query = Element::new("query", ns::VERSION)
+                .with_child(Element::new("name", ns::VERSION).with_text("Herald"))
+                .with_child(Element::new("version", ns::VERSION).with_text(env!("CARGO_PKG_VERSION")));
+            iq_result(&iq, Some(query))
+        } else if iq.stanza_type() == "set" && payload.is("session", ns::SESSION) {
+            iq_result(&iq, None)
+        } else {
+            return self.bounce(&iq, StanzaError::service_unavailable());
+        };
+        self.send_reply(reply);
+    }
+
+    async fn handle_own_iq(&self, from: &FullJid, session_id: u64, iq: Element) {
+        let Some(payload) = iq.elements().next() else { return };
+        if payload.is("query", ns::ROSTER) {
+            return self.handle_roster_iq(from, session_id, &iq).await;
+        }
+        if iq.stanza_type() == "get" && payload.is("ping", ns::PING) {
+            return self.send_reply(iq_result(&iq, None));
+        }
+        if iq.stanza_type() == "get" && payload.is("query", ns::DISCO_INFO) {
+            let query = Element::new("query", ns::DISCO_INFO)
+                .with_child(Element::new("identity", ns::DISCO_INFO).with_attr("category", "account").with_attr("type", "registered"));
+            return self.send_reply(iq_result(&iq, Some(query)));
+        }
+        self.bounce(&iq, StanzaError::service_unavailable());
+    }
+
+    /// Delivers a reply the server generated to the full JID in its `to`.
+    pub(crate) fn send_reply(&self, reply: Element) {
+        if let Ok(Some(to)) = reply.recipient_jid() {
+            if let Target::Local(bare, Some(resource)) = self.target(&to) {
+                self.deliver_full(bare.as_str(), &resource, reply);
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The table of bound sessions: who is connected with which resource, their presence, and the
+//! queue each transport drains. Locks are held only for table lookups, never across an await.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use herald_proto::FullJid;
+use herald_xml::Element;
+use tokio::sync::mpsc;
+
+/// Orders a session's transport driver must act on, besides delivering stanzas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Another connection bound the same full JID: close with `<conflict/>`.
+    Replaced,
+}
+
+/// Counters of one session, shared between the core (which queues) and the driver (which sends).
+/// They are the seed's `msgs_sent`, `msgs_queue`, `msgs_drop` and `bytes_sent`.
+#[derive(Debug, Default)]
+pub struct SessionStats {
+    /// Stanzas written to the client.
+    pub msgs_sent: AtomicU64,
+    /// Stanzas dropped because the session's queue was full.
+    pub msgs_drop: AtomicU64,
+    /// Bytes written to the client.
+    pub bytes_sent: AtomicU64,
+}
+
+/// What a transport driver holds for its bound session.
+#[derive(Debug)]
+pub struct SessionHandle {
+    /// Unique id of this binding (a replaced session keeps its own id).
+    pub id: u64,
+    /// The bound full JID.
+    pub jid: FullJid,
+    /// Stanzas to deliver to the client.
+    pub inbox: mpsc::Receiver<Element>,
+    /// Orders from the core.
+    pub control: mpsc::UnboundedReceiver<Control>,
+    /// Counters, shared with the core.
+    pub stats: Arc<SessionStats>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) id: u64,
+    pub(crate) resource: String,
+    pub(crate) inbox: mpsc::Sender<Element>,
+    pub(crate) control: mpsc::UnboundedSender<Control>,
+    /// The last available presence broadcast, `None` until initial presence.
+    pub(crate) presence: Option<Element>,
+    pub(crate) priority: i8,
+    /// Asked for the roster, so gets roster pushes.
+    pub(crate) interested: bool,
+    /// JIDs sent directed available presence, owed an unavailable at the end.
+    pub(crate) directed: HashSet<String>,
+    pub(crate) stats: Arc<SessionStats>,
+}
+
+impl Session {
+    pub(crate) fn deliver(&self, el: Element) -> bool {
+        match self.inbox.try_send(el) {
+            Ok(()) => true,
+            Err(_) => {
+                self.stats.msgs_drop.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(target: "notification", resource = %self.resource, "session queue full; stanza dropped");
+                false
+            }
+        }
+    }
+}
+
+/// Bare JID (as a string) → sessions of that account.
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    pub(crate) accounts: HashMap<String, Vec<Session>>,
+}
+
+impl Table {
+    pub(crate) fn sessions(&self, bare: &str) -> &[Session] {
+        self.accounts.get(bare).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn session_mut(&mut self, bare: &str, id: u64) -> Option<&mut Session> {
+        self.accounts.get_mut(bare)?.iter_mut().find(|s| s.id == id)
+    }
+
+    pub(crate) fn by_resource(&self, bare: &str, resource: &str) -> Option<&Session> {
+        self.sessions(bare).iter().find(|s| s.resource == resource)
+    }
+
+    /// Available sessions with non-negative priority holding the highest priority: where a
+    /// message to the bare JID goes (RFC 6121 §8.5.2.1.1).
+    pub(crate) fn best(&self, bare: &str) -> Vec<&Session> {
+        let available = self.sessions(bare).iter().filter(|s| s.presence.is_some() && s.priority >= 0);
+        let top = available.clone().map(|s| s.priority).max();
+        available.filter(|s| Some(s.priority) == top).collect()
+    }
+
+    pub(crate) fn available(&self, bare: &str) -> impl Iterator<Item = &Session> {
+        self.sessions(bare).iter().filter(|s| s.presence.is_some())
+    }
+
+    pub(crate) fn remove(&mut self, bare: &str, id: u64) -> Option<Session> {
+        let list = self.accounts.get_mut(bare)?;
+        let pos = list.iter().position(|s| s.id == id)?;
+        let session = list.remove(pos);
+        if list.is_empty() {
+            self.accounts.remove(bare);
+        }
+        Some(session)
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.accounts.values().map(Vec::len).sum()
+    }
+}

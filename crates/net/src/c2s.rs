@@ -1,0 +1,245 @@
+//! The TCP client-to-server listener (port 5222): accepts connections, drives one `C2sStream` per
+//! connection, upgrades to TLS on STARTTLS, and carries the machine's outputs out against the core.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use herald_core::{Control, Core, SessionHandle};
+use herald_proto::{StreamErrorCondition, ns};
+use herald_sasl::SaslError;
+use herald_stream::{C2sStream, CloseReason, Output, StreamConfig};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio_rustls::TlsAcceptor;
+
+/// Everything a c2s connection needs, shared by all of them.
+pub struct C2sContext {
+    /// The routing core.
+    pub core: Core,
+    /// Stream settings (domain, limits, TLS policy, negotiation timeout).
+    pub stream: StreamConfig,
+    /// TLS for STARTTLS; `None` when TLS is unavailable.
+    pub tls: Option<TlsAcceptor>,
+    /// Most simultaneous connections; further clients wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Longest a write to a client may take before the connection is dropped as stuck.
+    pub write_timeout: Duration,
+}
+
+/// Accepts connections on `listener` until `shutdown` turns true, then waits for the open
+/// connections to close (each is sent `<system-shutdown/>`). `done` is dropped when every
+/// connection task has finished, which is how the caller knows shutdown is complete.
+pub async fn serve_c2s(listener: TcpListener, ctx: Arc<C2sContext>, mut shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
+    let limit = Arc::new(Semaphore::new(ctx.max_connections));
+    tracing::info!(target: "notification", addr = ?listener.local_addr().ok(), "c2s listener started");
+    loop {
+        let permit = tokio::select! {
+            permit = limit.clone().acquire_owned() => permit.expect("semaphore never closed"),
+            _ = shutdown.changed() => break,
+        };
+        let (socket, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(target: "notification", %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = socket.set_nodelay(true);
+        let ctx = ctx.clone();
+        let shutdown = shutdown.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            handle_connection(socket, peer, ctx, shutdown).await;
+            drop(permit);
+            drop(done);
+        });
+    }
+    tracing::info!(target: "notification", "c2s listener stopped");
+}
+
+enum Flow {
+    UpgradeTls,
+    Closed,
+}
+
+enum Event {
+    Read(std::io::Result<usize>),
+    Deliver(herald_xml::Element),
+    Control(Control),
+    Timeout,
+    Shutdown,
+}
+
+struct Connection {
+    ctx: Arc<C2sContext>,
+    machine: C2sStream,
+    session: Option<SessionHandle>,
+    peer: SocketAddr,
+}
+
+async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2sContext>, mut shutdown: watch::Receiver<bool>) {
+    let machine = C2sStream::new(ctx.stream.clone(), format!("{:016x}", rand::random::<u64>()), Instant::now());
+    let mut conn = Connection { ctx, machine, session: None, peer };
+    tracing::debug!(target: "notification", %peer, "c2s connection opened");
+    if let Flow::UpgradeTls = conn.run(&mut socket, &mut shutdown).await {
+        if let Some(acceptor) = conn.ctx.tls.clone() {
+            match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(socket)).await {
+                Ok(Ok(mut tls)) => {
+                    conn.machine.tls_established();
+                    conn.run(&mut tls, &mut shutdown).await;
+                }
+                Ok(Err(err)) => tracing::info!(target: "notification", %peer, %err, "TLS handshake failed"),
+                Err(_) => tracing::info!(target: "notification", %peer, "TLS handshake timed out"),
+            }
+        }
+    }
+    conn.finish().await;
+}
+
+async fn recv_opt<T>(rx: Option<&mut mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_control(rx: Option<&mut mpsc::UnboundedReceiver<Control>>) -> Option<Control> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Connection {
+    /// Runs the connection over `io` until it closes or asks for TLS.
+    async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, io: &mut S, shutdown: &mut watch::Receiver<bool>) -> Flow {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            if let Some(flow) = self.process_outputs(io).await {
+                return flow;
+            }
+            let deadline = self.machine.poll_timeout();
+            let (inbox, control) = match &mut self.session {
+                Some(s) => (Some(&mut s.inbox), Some(&mut s.control)),
+                None => (None, None),
+            };
+            let event = tokio::select! {
+                read = io.read(&mut buf) => Event::Read(read),
+                Some(el) = recv_opt(inbox) => Event::Deliver(el),
+                Some(ctl) = recv_control(control) => Event::Control(ctl),
+                () = sleep_until_opt(deadline) => Event::Timeout,
+                _ = shutdown.changed() => Event::Shutdown,
+            };
+            match event {
+                Event::Read(Ok(0)) | Event::Read(Err(_)) => {
+                    tracing::info!(target: "notification", peer = %self.peer, jid = ?self.machine.jid().map(|j| j.to_string()), "connection lost");
+                    return Flow::Closed;
+                }
+                Event::Read(Ok(n)) => self.machine.handle_input(&buf[..n], Instant::now()),
+                Event::Deliver(el) => {
+                    if !self.write_stanza(io, &el).await {
+                        return Flow::Closed;
+                    }
+                }
+                Event::Control(Control::Replaced) => self.machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource"),
+                Event::Shutdown => self.machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down"),
+                Event::Timeout => self.machine.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    async fn write<S: AsyncWrite + Unpin>(&self, io: &mut S, data: &[u8]) -> bool {
+        let write = async {
+            io.write_all(data).await?;
+            io.flush().await
+        };
+        matches!(tokio::time::timeout(self.ctx.write_timeout, write).await, Ok(Ok(())))
+    }
+
+    async fn write_stanza<S: AsyncWrite + Unpin>(&self, io: &mut S, el: &herald_xml::Element) -> bool {
+        let xml = el.to_xml_in(ns::CLIENT);
+        let ok = self.write(io, xml.as_bytes()).await;
+        if let (true, Some(s)) = (ok, &self.session) {
+            s.stats.msgs_sent.fetch_add(1, Ordering::Relaxed);
+            s.stats.bytes_sent.fetch_add(xml.len() as u64, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// Carries out every pending output; returns how the connection goes on, if it does not.
+    async fn process_outputs<S: AsyncRead + AsyncWrite + Unpin>(&mut self, io: &mut S) -> Option<Flow> {
+        let core = self.ctx.core.clone();
+        while let Some(output) = self.machine.poll_output() {
+            match output {
+                Output::Send(data) => {
+                    if !self.write(io, data.as_bytes()).await {
+                        return Some(Flow::Closed);
+                    }
+                }
+                Output::StartTls => return Some(Flow::UpgradeTls),
+                Output::NeedCredentials { username } => {
+                    let credentials = core.credentials(&username, Instant::now()).await;
+                    self.machine.provide_credentials(credentials, &rand::random::<[u8; 18]>());
+                }
+                Output::AuthFailed { username, error } => {
+                    tracing::info!(target: "notification", peer = %self.peer, username = ?username, %error, "authentication failed");
+                    if let (Some(user), SaslError::NotAuthorized) = (username, error) {
+                        core.auth_failed(&user, Instant::now());
+                    }
+                }
+                Output::Authenticated { username } => core.auth_succeeded(&username),
+                Output::Bind { username, resource } => match core.bind(&username, resource) {
+                    Ok(handle) => {
+                        self.machine.bind_result(Ok(handle.jid.clone()));
+                        self.session = Some(handle);
+                    }
+                    Err(err) => self.machine.bind_result(Err(err)),
+                },
+                Output::Stanza(el) => {
+                    if let Some(s) = &self.session {
+                        core.route(&s.jid, s.id, el).await;
+                    }
+                }
+                Output::Close(reason) => {
+                    match &reason {
+                        CloseReason::ClientClosed => tracing::debug!(target: "notification", peer = %self.peer, "client closed the stream"),
+                        CloseReason::StreamError(cond, text) => {
+                            tracing::info!(target: "notification", peer = %self.peer, condition = cond.name(), "stream closed with an error: {text}")
+                        }
+                    }
+                    // Shutting down the writer sends TLS close_notify before the FIN.
+                    let _ = tokio::time::timeout(Duration::from_secs(2), io.shutdown()).await;
+                    return Some(Flow::Closed);
+                }
+            }
+        }
+        None
+    }
+
+    /// Unbinds the session, handing stanzas still queued back to the core.
+    async fn finish(mut self) {
+        if let Some(mut session) = self.session.take() {
+            session.inbox.close();
+            let mut undelivered = Vec::new();
+            while let Ok(el) = session.inbox.try_recv() {
+                undelivered.push(el);
+            }
+            self.ctx.core.unbind(&session.jid, session.id, undelivered).await;
+        }
+    }
+}

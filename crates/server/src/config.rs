@@ -1,0 +1,198 @@
+//! Herald's configuration: defaults, then a TOML file, then `HERALD_`-prefixed environment
+//! variables (`__` separates a section from its key), then command-line flags. Unknown keys are an
+//! error that names the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration. Every field has a default, so no file is needed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The XMPP domain (JIDs are `LoginID@domain`). Default: this machine's host name.
+    pub domain: String,
+    /// Where the database, generated certificate and logs live.
+    pub data_dir: PathBuf,
+    /// Listening addresses.
+    pub listen: Listen,
+    /// TLS certificate and policy.
+    pub tls: Tls,
+    /// Limits that protect the server from any one client.
+    pub limits: Limits,
+    /// Authentication policy.
+    pub auth: Auth,
+    /// Logging.
+    pub log: Log,
+    /// Storage backend.
+    pub store: StoreConfig,
+}
+
+/// `[listen]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Listen {
+    /// XMPP client connections (STARTTLS). Default `0.0.0.0:5222`.
+    pub c2s: SocketAddr,
+}
+
+/// `[tls]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tls {
+    /// PEM certificate chain; with `key`, replaces the generated self-signed certificate.
+    pub cert: Option<PathBuf>,
+    /// PEM private key.
+    pub key: Option<PathBuf>,
+    /// Refuse authentication before STARTTLS (default true; PLAIN is never offered in clear).
+    pub require_starttls: bool,
+}
+
+/// `[limits]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest stanza accepted, in bytes (default 256 KiB); larger gets `<policy-violation/>`.
+    pub max_stanza_bytes: usize,
+    /// Deepest element nesting inside a stanza (default 64).
+    pub max_depth: usize,
+    /// Seconds a client may take from connecting to binding a resource (default 30).
+    pub negotiation_timeout_secs: u64,
+    /// Stanzas queued per session before further ones are dropped and counted (default 1024).
+    pub session_queue: usize,
+    /// Simultaneous client connections (default 100,000).
+    pub max_connections: usize,
+    /// Offline messages kept per user (default 1000).
+    pub max_offline_per_user: u64,
+}
+
+/// `[auth]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    /// Consecutive failed logins that lock an account (default 5, as Finesse; 0 disables).
+    pub lockout_failures: u32,
+    /// Seconds an account stays locked (default 300).
+    pub lockout_secs: u64,
+}
+
+/// `[log]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// Write `logs/notification/debug.log` (costly under load, as the seed warns).
+    pub debug: bool,
+}
+
+/// `[store]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite` (default, `<data_dir>/herald.db`) or `memory` (nothing survives a restart).
+    pub backend: String,
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            domain: host_name(),
+            data_dir: PathBuf::from("./herald-data"),
+            listen: Listen::default(),
+            tls: Tls::default(),
+            limits: Limits::default(),
+            auth: Auth::default(),
+            log: Log::default(),
+            store: StoreConfig::default(),
+        }
+    }
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Self { c2s: SocketAddr::from(([0, 0, 0, 0], 5222)) }
+    }
+}
+
+impl Default for Tls {
+    fn default() -> Self {
+        Self { cert: None, key: None, require_starttls: true }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_stanza_bytes: 256 * 1024, max_depth: 64, negotiation_timeout_secs: 30, session_queue: 1024, max_connections: 100_000, max_offline_per_user: 1000 }
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Self { lockout_failures: 5, lockout_secs: 300 }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { backend: "sqlite".into() }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value or key is wrong; the message names the key and the source (file or variable).
+    #[error("configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+    /// A value is out of range.
+    #[error("configuration: {0}")]
+    Range(String),
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Range(format!("config file {} does not exist", file.display())));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment.merge(Env::prefixed("HERALD_").split("__")).extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.domain.is_empty() || herald_proto::BareJid::new(&self.domain).is_err() {
+            return Err(ConfigError::Range(format!("domain {:?} is not a valid XMPP domain", self.domain)));
+        }
+        if self.limits.max_stanza_bytes < 1024 {
+            return Err(ConfigError::Range("limits.max_stanza_bytes must be at least 1024".into()));
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err(ConfigError::Range("tls.cert and tls.key must be given together".into()));
+        }
+        if !matches!(self.store.backend.as_str(), "sqlite" | "memory") {
+            return Err(ConfigError::Range(format!("store.backend {:?} is not one of sqlite, memory", self.store.backend)));
+        }
+        Ok(())
+    }
+
+    /// The negotiation timeout as a duration.
+    pub fn negotiation_timeout(&self) -> Duration {
+        Duration::from_secs(self.limits.negotiation_timeout_secs)
+    }
+}

@@ -1,0 +1,43 @@
+//! Account administration shared by the `herald user` commands and the test kit: LoginIDs are
+//! checked as JID localparts, passwords become SCRAM credentials with fresh random salts.
+
+use anyhow::{Context, bail};
+use herald_sasl::Credentials;
+use herald_store::{Store, StoredCredential};
+
+/// Validates a LoginID as the localpart of a JID on `domain` and returns its normalised form.
+pub fn normalise_login_id(login_id: &str, domain: &str) -> anyhow::Result<String> {
+    let jid = herald_proto::BareJid::new(&format!("{login_id}@{domain}")).with_context(|| format!("{login_id:?} is not a valid LoginID"))?;
+    match jid.node() {
+        Some(node) => Ok(node.to_string()),
+        None => bail!("{login_id:?} is not a valid LoginID"),
+    }
+}
+
+/// SCRAM-SHA-1 and SCRAM-SHA-256 credentials for `password`, ready to store.
+pub fn credentials_for(password: &str) -> anyhow::Result<Vec<StoredCredential>> {
+    if password.is_empty() {
+        bail!("the password must not be empty");
+    }
+    let salts: [[u8; 16]; 2] = [rand::random(), rand::random()];
+    let creds = Credentials::derive(password, [&salts[0], &salts[1]], Credentials::DEFAULT_ITERATIONS).context("the password contains characters SASLprep forbids")?;
+    Ok(creds
+        .entries
+        .into_iter()
+        .map(|c| StoredCredential { hash: c.hash.name().into(), salt: c.salt, iterations: c.iterations, stored_key: c.stored_key, server_key: c.server_key })
+        .collect())
+}
+
+/// Creates an account.
+pub async fn add<S: Store>(store: &S, domain: &str, login_id: &str, password: &str) -> anyhow::Result<String> {
+    let name = normalise_login_id(login_id, domain)?;
+    store.create_user(&name, &credentials_for(password)?).await?;
+    Ok(name)
+}
+
+/// Changes an account's password.
+pub async fn passwd<S: Store>(store: &S, domain: &str, login_id: &str, password: &str) -> anyhow::Result<()> {
+    let name = normalise_login_id(login_id, domain)?;
+    store.set_credentials(&name, &credentials_for(password)?).await?;
+    Ok(())
+}
