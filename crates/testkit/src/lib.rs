@@ -1,1 +1,254 @@
-pub fn x(){}
+//! Test support: a whole Herald server in-process on `127.0.0.1:0` with its own temporary data
+//! directory and SQLite database ([`TestServer`]), and a scripted raw XMPP client that does
+//! STARTTLS (trusting the server's generated certificate, nothing else) and PLAIN, so tests can
+//! send exactly the bytes they mean, good or bad.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use herald::{Config, Listeners};
+use herald_store::AnyStore;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running server. Dropping it without [`TestServer::stop`] aborts it.
+pub struct TestServer {
+    /// The c2s address.
+    pub c2s: SocketAddr,
+    /// The XMPP domain (`localhost`, which the generated certificate names).
+    pub domain: String,
+    /// The data directory (certificate, database, logs).
+    pub data_dir: tempfile::TempDir,
+    /// The store the server uses.
+    pub store: AnyStore,
+    config: Config,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    /// Starts a server with the default configuration.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after `adjust` has changed the configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        let data_dir = tempfile::tempdir()?;
+        Self::start_in(data_dir, adjust).await
+    }
+
+    /// Starts a server on an existing data directory (to test what survives a restart).
+    pub async fn start_in(data_dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        let mut config = Config { domain: "localhost".into(), data_dir: data_dir.path().to_owned(), ..Config::default() };
+        config.listen.c2s = "127.0.0.1:0".parse()?;
+        adjust(&mut config);
+        let listeners = Listeners::bind(&config).await?;
+        let c2s = listeners.c2s.local_addr()?;
+        // Generate the certificate now so clients can trust it before the first connection.
+        herald_net::load_or_generate(None, &config.data_dir, &config.domain)?;
+        let store = herald::open_store(&config).await?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(herald::run(listeners, config.clone(), store.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self { c2s, domain: config.domain.clone(), data_dir, store, config, stop: Some(stop), task: Some(task) })
+    }
+
+    /// Creates an account.
+    pub async fn add_user(&self, login_id: &str, password: &str) -> anyhow::Result<()> {
+        herald::users::add(&self.store, &self.domain, login_id, password).await.map(|_| ())
+    }
+
+    /// The server's certificate, to trust in clients.
+    pub fn cert_path(&self) -> PathBuf {
+        self.data_dir.path().join("tls/cert.pem")
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Stops the server the way SIGTERM does and waits for it; returns the data directory.
+    pub async fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(20), task).await.context("server did not stop")???;
+        }
+        let dir = tempfile::tempdir()?;
+        Ok(std::mem::replace(&mut self.data_dir, dir))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Gone,
+}
+
+impl Conn {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.read(buf).await,
+            Self::Tls(s) => s.read(buf).await,
+            Self::Gone => Ok(0),
+        }
+    }
+
+    async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Self::Plain(s) => write_flush(s, data).await,
+            Self::Tls(s) => write_flush(s, data).await,
+            Self::Gone => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+}
+
+async fn write_flush<S: AsyncWrite + Unpin>(s: &mut S, data: &[u8]) -> std::io::Result<()> {
+    s.write_all(data).await?;
+    s.flush().await
+}
+
+/// A raw XMPP client: it sends what it is told and reads what comes back.
+pub struct RawClient {
+    io: Conn,
+    /// Everything received and not yet consumed by [`RawClient::read_until`].
+    pub buffer: String,
+}
+
+/// How long a test waits for an expected answer before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+impl RawClient {
+    /// Opens a plain TCP connection (nothing sent yet).
+    pub async fn connect(server: &TestServer) -> anyhow::Result<Self> {
+        Ok(Self { io: Conn::Plain(TcpStream::connect(server.c2s).await?), buffer: String::new() })
+    }
+
+    /// The stream header a client sends.
+    pub fn header(domain: &str) -> String {
+        format!("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{domain}' version='1.0'>")
+    }
+
+    /// Connects, negotiates STARTTLS and opens the encrypted stream (features read).
+    pub async fn connect_tls(server: &TestServer) -> anyhow::Result<Self> {
+        let mut client = Self::connect(server).await?;
+        client.send(&Self::header(&server.domain)).await?;
+        client.read_until("</stream:features>").await?;
+        client.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
+        client.read_until("<proceed").await?;
+        let mut roots = rustls::RootCertStore::empty();
+        use rustls::pki_types::pem::PemObject;
+        for cert in rustls::pki_types::CertificateDer::pem_file_iter(server.cert_path())? {
+            roots.add(cert?)?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()?.with_root_certificates(roots).with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
+        let name = rustls::pki_types::ServerName::try_from("localhost")?;
+        let Conn::Plain(tcp) = std::mem::replace(&mut client.io, Conn::Gone) else { bail!("already encrypted") };
+        client.io = Conn::Tls(Box::new(connector.connect(name, tcp).await?));
+        client.buffer.clear();
+        client.send(&Self::header(&server.domain)).await?;
+        client.read_until("</stream:features>").await?;
+        Ok(client)
+    }
+
+    /// Connects with TLS and authenticates with PLAIN; returns the SASL outcome text.
+    pub async fn authenticate(server: &TestServer, user: &str, password: &str) -> anyhow::Result<(Self, String)> {
+        let mut client = Self::connect_tls(server).await?;
+        let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        client.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>")).await?;
+        let outcome = client.read_until_any(&["</success>", "<success", "</failure>"]).await?;
+        Ok((client, outcome))
+    }
+
+    /// Authenticates, restarts the stream, binds `resource` and sends initial presence.
+    pub async fn login(server: &TestServer, user: &str, password: &str, resource: &str) -> anyhow::Result<Self> {
+        let (mut client, outcome) = Self::authenticate(server, user, password).await?;
+        if !outcome.contains("<success") {
+            bail!("login failed: {outcome}");
+        }
+        client.buffer.clear();
+        client.send(&Self::header(&server.domain)).await?;
+        client.read_until("</stream:features>").await?;
+        client.send(&format!("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>")).await?;
+        client.read_until("</iq>").await?;
+        Ok(client)
+    }
+
+    /// Sends raw bytes.
+    pub async fn send(&mut self, data: &str) -> anyhow::Result<()> {
+        self.send_bytes(data.as_bytes()).await
+    }
+
+    /// Sends raw bytes, which need not be UTF-8.
+    pub async fn send_bytes(&mut self, data: &[u8]) -> anyhow::Result<()> {
+        Ok(self.io.write_all(data).await?)
+    }
+
+    /// Reads until `needle` has arrived; returns everything up to and including it.
+    pub async fn read_until(&mut self, needle: &str) -> anyhow::Result<String> {
+        self.read_until_any(&[needle]).await
+    }
+
+    /// Reads until any of `needles` has arrived; returns everything up to and including it.
+    pub async fn read_until_any(&mut self, needles: &[&str]) -> anyhow::Result<String> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some((pos, len)) = needles.iter().filter_map(|n| self.buffer.find(n).map(|p| (p, n.len()))).min() {
+                let rest = self.buffer.split_off(pos + len);
+                return Ok(std::mem::replace(&mut self.buffer, rest));
+            }
+            let mut chunk = [0u8; 8192];
+            let n = tokio::time::timeout_at(deadline, self.io.read(&mut chunk))
+                .await
+                .with_context(|| format!("timed out waiting for {needles:?}; received so far: {}", self.buffer))??;
+            if n == 0 {
+                bail!("connection closed while waiting for {needles:?}; received: {}", self.buffer);
+            }
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    }
+
+    /// Reads for at most `wait`; returns whether anything arrived (it is appended to the buffer).
+    pub async fn try_read(&mut self, wait: Duration) -> bool {
+        let mut chunk = [0u8; 8192];
+        match tokio::time::timeout(wait, self.io.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => {
+                self.buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Reads until the server closes the connection; returns everything received.
+    pub async fn read_to_close(&mut self) -> anyhow::Result<String> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let mut chunk = [0u8; 8192];
+            match tokio::time::timeout_at(deadline, self.io.read(&mut chunk)).await.context("the server did not close the connection")? {
+                Ok(0) | Err(_) => return Ok(std::mem::take(&mut self.buffer)),
+                Ok(n) => self.buffer.push_str(&String::from_utf8_lossy(&chunk[..n])),
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! slixmpp, a client we did not write, logs two users in over STARTTLS with SCRAM-SHA-256 and
+//! exercises presence, messages, ping, disco and offline delivery against a real Herald.
+
+use std::time::Duration;
+
+use herald_testkit::TestServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slixmpp_im_over_starttls() -> anyhow::Result<()> {
+    if !herald_tests::python_module_available("slixmpp")? {
+        eprintln!("skipped: python3 cannot import slixmpp (run scripts/test, which installs it)");
+        return Ok(());
+    }
+    let server = TestServer::start().await?;
+    server.add_user("alice", "s3cret-pw").await?;
+    server.add_user("bob", "s3cret-pw").await?;
+    let script = herald_tests::interop_dir().join("slixmpp_im.py");
+    let child = tokio::process::Command::new("python3")
+        .arg(&script)
+        .args(["--port", &server.c2s.port().to_string(), "--domain", &server.domain, "--password", "s3cret-pw"])
+        .arg("--cafile")
+        .arg(server.cert_path())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), child).await??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && stdout.contains("PASS"), "slixmpp run failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    println!("{stdout}");
+    server.stop().await?;
+    Ok(())
+}
