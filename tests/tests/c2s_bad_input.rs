@@ -39,7 +39,9 @@ async fn pair(server: &TestServer) -> anyhow::Result<(RawClient, RawClient)> {
 async fn invalid_xml_characters_close_only_the_offender() -> anyhow::Result<()> {
     let server = server_with_users(&["alice", "bob", "eve"]).await?;
     let (mut alice, mut bob) = pair(&server).await?;
-    for bad in ["<message to='bob@localhost'><body>call var \u{1}</body></message>", "<message to='bob@localhost'><body>&#x1;</body></message>"] {
+    for bad in
+        ["<message to='bob@localhost'><body>call var \u{1}</body></message>", "<message to='bob@localhost'><body>&#x1;</body></message>"]
+    {
         let mut eve = RawClient::login(&server, "eve", PW, "x").await?;
         eve.send(bad).await?;
         let answer = eve.read_to_close().await?;

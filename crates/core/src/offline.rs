@@ -16,11 +16,10 @@ impl Core {
             Target::Server => return self.bounce(&msg, StanzaError::service_unavailable()),
             Target::Local(bare, resource) => (bare, resource),
         };
-        if let Some(resource) = &resource {
-            if self.deliver_full(bare.as_str(), resource, msg.clone()) {
+        if let Some(resource) = &resource
+            && self.deliver_full(bare.as_str(), resource, msg.clone()) {
                 return;
             }
-        }
         let kind = msg.stanza_type().to_owned();
         {
             let table = self.table();
@@ -89,7 +88,9 @@ impl Core {
                 tracing::error!(target: "notification", stanza = %stored.stanza, "stored offline message no longer parses; dropped");
                 continue;
             };
-            msg.push_child(Element::new("delay", ns::DELAY).with_attr("from", self.domain()).with_attr("stamp", format_timestamp(stored.stored_at_ms)));
+            msg.push_child(
+                Element::new("delay", ns::DELAY).with_attr("from", self.domain()).with_attr("stamp", format_timestamp(stored.stored_at_ms)),
+            );
             if !self.deliver_full(bare.as_str(), jid.resource().as_str(), msg.clone()) {
                 // The session went away meanwhile: route it again so it is stored once more.
                 self.route_message(msg, Target::Local(bare.clone(), None)).await;

@@ -58,7 +58,8 @@ impl Core {
         };
         let owner_bare = from.to_bare();
         if contact == owner_bare {
-            return self.bounce(iq, StanzaError::new(herald_proto::StanzaErrorType::Cancel, "not-allowed").with_text("you cannot add yourself"));
+            return self
+                .bounce(iq, StanzaError::new(herald_proto::StanzaErrorType::Cancel, "not-allowed").with_text("you cannot add yourself"));
         }
         let existing = store.roster_item(&owner, contact.as_str()).await.ok().flatten();
         if item.attr("subscription") == Some("remove") {

@@ -43,7 +43,15 @@ impl Core {
     /// A core over `store`.
     pub fn new(config: CoreConfig, store: AnyStore) -> Self {
         let lockout = Lockout::new(config.lockout_failures, config.lockout_duration);
-        Self { inner: Arc::new(Inner { config, store, table: Mutex::new(Table::default()), lockout: Mutex::new(lockout), next_id: AtomicU64::new(1) }) }
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                table: Mutex::new(Table::default()),
+                lockout: Mutex::new(lockout),
+                next_id: AtomicU64::new(1),
+            }),
+        }
     }
 
     /// The domain served.
@@ -80,7 +88,13 @@ impl Core {
             entries: list
                 .into_iter()
                 .filter_map(|c| {
-                    Some(ScramCredentials { hash: HashAlg::from_name(&c.hash)?, salt: c.salt, iterations: c.iterations, stored_key: c.stored_key, server_key: c.server_key })
+                    Some(ScramCredentials {
+                        hash: HashAlg::from_name(&c.hash)?,
+                        salt: c.salt,
+                        iterations: c.iterations,
+                        stored_key: c.stored_key,
+                        server_key: c.server_key,
+                    })
                 })
                 .collect(),
         }))
@@ -102,7 +116,8 @@ impl Core {
     /// to close with `<conflict/>` and the new one takes its place (RFC 6120 §7.7.2.2).
     pub fn bind(&self, username: &str, resource: Option<String>) -> Result<SessionHandle, StanzaError> {
         let resource = resource.unwrap_or_else(|| format!("herald-{:016x}", rand::random::<u64>()));
-        let jid = FullJid::new(&format!("{username}@{}/{resource}", self.domain())).map_err(|_| StanzaError::bad_request().with_text("invalid resource"))?;
+        let jid = FullJid::new(&format!("{username}@{}/{resource}", self.domain()))
+            .map_err(|_| StanzaError::bad_request().with_text("invalid resource"))?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (inbox_tx, inbox) = mpsc::channel(self.inner.config.session_queue.max(1));
         let (control_tx, control) = mpsc::unbounded_channel();
@@ -170,11 +185,10 @@ impl Core {
     /// Sends the error reply for `stanza` back to its sender.
     pub(crate) fn bounce(&self, stanza: &Element, error: StanzaError) {
         let Some(reply) = stanza.error_reply(&error) else { return };
-        if let Ok(Some(to)) = reply.recipient_jid() {
-            if let (Target::Local(bare, Some(resource)), _) = (self.target(&to), ()) {
+        if let Ok(Some(to)) = reply.recipient_jid()
+            && let (Target::Local(bare, Some(resource)), _) = (self.target(&to), ()) {
                 self.deliver_full(bare.as_str(), &resource, reply);
             }
-        }
     }
 
     /// Routes one stanza sent by `from` (already stamped on the stanza by the stream).
@@ -233,8 +247,12 @@ impl Core {
         let Some(payload) = iq.elements().next() else { return };
         let get = iq.stanza_type() == "get";
         let reply = if get && payload.is("query", ns::DISCO_INFO) && payload.attr("node").is_none() {
-            let mut query = Element::new("query", ns::DISCO_INFO)
-                .with_child(Element::new("identity", ns::DISCO_INFO).with_attr("category", "server").with_attr("type", "im").with_attr("name", "Herald"));
+            let mut query = Element::new("query", ns::DISCO_INFO).with_child(
+                Element::new("identity", ns::DISCO_INFO)
+                    .with_attr("category", "server")
+                    .with_attr("type", "im")
+                    .with_attr("name", "Herald"),
+            );
             for feature in [ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING, ns::ROSTER, ns::VERSION, "msgoffline", ns::DELAY] {
                 query.push_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", feature));
             }
@@ -274,10 +292,9 @@ impl Core {
 
     /// Delivers a reply the server generated to the full JID in its `to`.
     pub(crate) fn send_reply(&self, reply: Element) {
-        if let Ok(Some(to)) = reply.recipient_jid() {
-            if let Target::Local(bare, Some(resource)) = self.target(&to) {
+        if let Ok(Some(to)) = reply.recipient_jid()
+            && let Target::Local(bare, Some(resource)) = self.target(&to) {
                 self.deliver_full(bare.as_str(), &resource, reply);
             }
-        }
     }
 }

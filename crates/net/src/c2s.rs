@@ -89,8 +89,8 @@ async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2s
     let machine = C2sStream::new(ctx.stream.clone(), format!("{:016x}", rand::random::<u64>()), Instant::now());
     let mut conn = Connection { ctx, machine, session: None, peer };
     tracing::debug!(target: "notification", %peer, "c2s connection opened");
-    if let Flow::UpgradeTls = conn.run(&mut socket, &mut shutdown).await {
-        if let Some(acceptor) = conn.ctx.tls.clone() {
+    if let Flow::UpgradeTls = conn.run(&mut socket, &mut shutdown).await
+        && let Some(acceptor) = conn.ctx.tls.clone() {
             match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(socket)).await {
                 Ok(Ok(mut tls)) => {
                     conn.machine.tls_established();
@@ -100,7 +100,6 @@ async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2s
                 Err(_) => tracing::info!(target: "notification", %peer, "TLS handshake timed out"),
             }
         }
-    }
     conn.finish().await;
 }
 
@@ -156,7 +155,9 @@ impl Connection {
                         return Flow::Closed;
                     }
                 }
-                Event::Control(Control::Replaced) => self.machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource"),
+                Event::Control(Control::Replaced) => {
+                    self.machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource")
+                }
                 Event::Shutdown => self.machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down"),
                 Event::Timeout => self.machine.handle_timeout(Instant::now()),
             }

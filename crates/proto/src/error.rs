@@ -124,7 +124,7 @@ pub struct StanzaError {
     /// The RFC 6120 §8.3.3 condition name.
     pub condition: &'static str,
     /// An application-specific condition (XEP-0060 puts `<closed-node/>` and the like here).
-    pub app_condition: Option<Element>,
+    pub app_condition: Option<Box<Element>>,
     /// Human-readable description.
     pub text: Option<String>,
 }
@@ -173,7 +173,7 @@ impl StanzaError {
 
     /// Attaches an application-specific condition element.
     pub fn with_app_condition(mut self, el: Element) -> Self {
-        self.app_condition = Some(el);
+        self.app_condition = Some(Box::new(el));
         self
     }
 
@@ -183,7 +183,7 @@ impl StanzaError {
             .with_attr("type", self.kind.as_str())
             .with_child(Element::new(self.condition, ns::STANZAS_ERRORS));
         if let Some(app) = &self.app_condition {
-            err.push_child(app.clone());
+            err.push_child(app.as_ref().clone());
         }
         if let Some(text) = &self.text {
             err.push_child(Element::new("text", ns::STANZAS_ERRORS).with_text(text.clone()));

@@ -92,13 +92,7 @@ impl ScramCredentials {
     /// Computes the credentials from an already salted password.
     pub fn from_salted_password(hash: HashAlg, salted: &[u8], salt: &[u8], iterations: u32) -> Self {
         let client_key = hash.hmac(salted, b"Client Key");
-        Self {
-            hash,
-            salt: salt.to_vec(),
-            iterations,
-            stored_key: hash.hash(&client_key),
-            server_key: hash.hmac(salted, b"Server Key"),
-        }
+        Self { hash, salt: salt.to_vec(), iterations, stored_key: hash.hash(&client_key), server_key: hash.hmac(salted, b"Server Key") }
     }
 
     /// Checks a plain password (PLAIN, HTTP Basic) against the stored key, in constant time.

@@ -62,9 +62,25 @@ pub enum Step {
 
 #[derive(Debug)]
 enum State {
-    PlainAwaitingCredentials { username: String, password: String },
-    ScramAwaitingCredentials { hash: HashAlg, username: String, client_first_bare: String, client_nonce: String, gs2_header: String },
-    ScramAwaitingFinal { username: String, creds: ScramCredentials, nonce: String, auth_prefix: String, gs2_header: String, known_user: bool },
+    PlainAwaitingCredentials {
+        username: String,
+        password: String,
+    },
+    ScramAwaitingCredentials {
+        hash: HashAlg,
+        username: String,
+        client_first_bare: String,
+        client_nonce: String,
+        gs2_header: String,
+    },
+    ScramAwaitingFinal {
+        username: String,
+        creds: ScramCredentials,
+        nonce: String,
+        auth_prefix: String,
+        gs2_header: String,
+        known_user: bool,
+    },
     Done,
 }
 
@@ -109,11 +125,10 @@ impl ServerSession {
                 if username.is_empty() || nonce.is_empty() || !nonce.chars().all(|c| c.is_ascii_graphic() && c != ',') {
                     return Err(SaslError::MalformedRequest("empty username or bad nonce"));
                 }
-                if let Some(authzid) = gs2_header.split(',').nth(1).and_then(|a| a.strip_prefix("a=")) {
-                    if !authzid_matches(&decode_saslname(authzid)?, &username) {
+                if let Some(authzid) = gs2_header.split(',').nth(1).and_then(|a| a.strip_prefix("a="))
+                    && !authzid_matches(&decode_saslname(authzid)?, &username) {
                         return Err(SaslError::InvalidAuthzid);
                     }
-                }
                 let step = Step::NeedCredentials { username: username.clone() };
                 let state = State::ScramAwaitingCredentials {
                     hash,
@@ -153,7 +168,16 @@ impl ServerSession {
                     Some(c) => (c.clone(), true),
                     None => {
                         let decoy_salt = hash.hmac(server_nonce.as_bytes(), username.as_bytes());
-                        (ScramCredentials { hash, salt: decoy_salt, iterations: Credentials::DEFAULT_ITERATIONS, stored_key: vec![0; 32], server_key: vec![0; 32] }, false)
+                        (
+                            ScramCredentials {
+                                hash,
+                                salt: decoy_salt,
+                                iterations: Credentials::DEFAULT_ITERATIONS,
+                                stored_key: vec![0; 32],
+                                server_key: vec![0; 32],
+                            },
+                            false,
+                        )
                     }
                 };
                 let nonce = format!("{client_nonce}{server_nonce}");

@@ -46,7 +46,10 @@ fn rfc7677_scram_sha256() {
         challenge,
         Step::Challenge(b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096".to_vec())
     );
-    assert_eq!(fin, Step::Success { username: "user".into(), additional: Some(b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=".to_vec()) });
+    assert_eq!(
+        fin,
+        Step::Success { username: "user".into(), additional: Some(b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=".to_vec()) }
+    );
 }
 
 fn full_exchange(mech: Mechanism, hash: HashAlg, password_given: &str) -> Result<(), SaslError> {

@@ -133,7 +133,14 @@ impl Default for Tls {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_stanza_bytes: 256 * 1024, max_depth: 64, negotiation_timeout_secs: 30, session_queue: 1024, max_connections: 100_000, max_offline_per_user: 1000 }
+        Self {
+            max_stanza_bytes: 256 * 1024,
+            max_depth: 64,
+            negotiation_timeout_secs: 30,
+            session_queue: 1024,
+            max_connections: 100_000,
+            max_offline_per_user: 1000,
+        }
     }
 }
 

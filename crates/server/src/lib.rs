@@ -37,7 +37,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<AnyStore> {
     Ok(match config.store.backend.as_str() {
         "memory" => AnyStore::Memory(MemoryStore::new()),
         _ => {
-            std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
             let path = config.data_dir.join("herald.db");
             AnyStore::Sqlite(SqliteStore::open(&path).await.with_context(|| format!("cannot open database {}", path.display()))?)
         }
@@ -62,7 +63,11 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
     );
     let stream = StreamConfig {
         domain: config.domain.clone(),
-        limits: herald_xml::Limits { max_stanza_bytes: config.limits.max_stanza_bytes, max_depth: config.limits.max_depth, ..Default::default() },
+        limits: herald_xml::Limits {
+            max_stanza_bytes: config.limits.max_stanza_bytes,
+            max_depth: config.limits.max_depth,
+            ..Default::default()
+        },
         tls: if config.tls.require_starttls { TlsPolicy::Required } else { TlsPolicy::Optional },
         negotiation_timeout: config.negotiation_timeout(),
     };

@@ -7,7 +7,8 @@ use herald_store::{Store, StoredCredential};
 
 /// Validates a LoginID as the localpart of a JID on `domain` and returns its normalised form.
 pub fn normalise_login_id(login_id: &str, domain: &str) -> anyhow::Result<String> {
-    let jid = herald_proto::BareJid::new(&format!("{login_id}@{domain}")).with_context(|| format!("{login_id:?} is not a valid LoginID"))?;
+    let jid =
+        herald_proto::BareJid::new(&format!("{login_id}@{domain}")).with_context(|| format!("{login_id:?} is not a valid LoginID"))?;
     match jid.node() {
         Some(node) => Ok(node.to_string()),
         None => bail!("{login_id:?} is not a valid LoginID"),
@@ -20,11 +21,18 @@ pub fn credentials_for(password: &str) -> anyhow::Result<Vec<StoredCredential>> 
         bail!("the password must not be empty");
     }
     let salts: [[u8; 16]; 2] = [rand::random(), rand::random()];
-    let creds = Credentials::derive(password, [&salts[0], &salts[1]], Credentials::DEFAULT_ITERATIONS).context("the password contains characters SASLprep forbids")?;
+    let creds = Credentials::derive(password, [&salts[0], &salts[1]], Credentials::DEFAULT_ITERATIONS)
+        .context("the password contains characters SASLprep forbids")?;
     Ok(creds
         .entries
         .into_iter()
-        .map(|c| StoredCredential { hash: c.hash.name().into(), salt: c.salt, iterations: c.iterations, stored_key: c.stored_key, server_key: c.server_key })
+        .map(|c| StoredCredential {
+            hash: c.hash.name().into(),
+            salt: c.salt,
+            iterations: c.iterations,
+            stored_key: c.stored_key,
+            server_key: c.server_key,
+        })
         .collect())
 }
 

@@ -4,7 +4,13 @@
 use crate::{OfflineMessage, RosterItem, Store, StoreError, StoredCredential, Subscription};
 
 fn credential(hash: &str, byte: u8) -> StoredCredential {
-    StoredCredential { hash: hash.into(), salt: vec![byte; 16], iterations: 4096, stored_key: vec![byte; 32], server_key: vec![byte + 1; 32] }
+    StoredCredential {
+        hash: hash.into(),
+        salt: vec![byte; 16],
+        iterations: 4096,
+        stored_key: vec![byte; 32],
+        server_key: vec![byte + 1; 32],
+    }
 }
 
 /// Runs every check against `store`, which must start empty. Panics with the failed expectation.
@@ -61,7 +67,10 @@ async fn offline<S: Store>(store: &S) {
     let over = OfflineMessage { stanza: "<message id='x'/>".into(), stored_at_ms: 0 };
     assert!(!store.push_offline("bob", &over, 3).await.unwrap(), "the limit must hold");
     let taken = store.take_offline("bob").await.unwrap();
-    assert_eq!(taken.iter().map(|m| m.stanza.as_str()).collect::<Vec<_>>(), ["<message id='0'/>", "<message id='1'/>", "<message id='2'/>"]);
+    assert_eq!(
+        taken.iter().map(|m| m.stanza.as_str()).collect::<Vec<_>>(),
+        ["<message id='0'/>", "<message id='1'/>", "<message id='2'/>"]
+    );
     assert_eq!(taken[2].stored_at_ms, 1_700_000_000_002);
     assert!(store.take_offline("bob").await.unwrap().is_empty());
 }

@@ -11,8 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::{OfflineMessage, RosterItem, Store, StoreError, StoredCredential, Subscription};
 
 /// Schema versions, applied in order, each in one transaction.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE users (username TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL DEFAULT (unixepoch()));
+const MIGRATIONS: &[&str] = &["CREATE TABLE users (username TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL DEFAULT (unixepoch()));
      CREATE TABLE credentials (username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE, hash TEXT NOT NULL,
         salt BLOB NOT NULL, iterations INTEGER NOT NULL, stored_key BLOB NOT NULL, server_key BLOB NOT NULL,
         PRIMARY KEY (username, hash));
@@ -21,8 +20,7 @@ const MIGRATIONS: &[&str] = &[
         visible INTEGER NOT NULL, groups TEXT NOT NULL, PRIMARY KEY (owner, contact));
      CREATE TABLE offline (id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
         stanza TEXT NOT NULL, stored_at INTEGER NOT NULL);
-     CREATE INDEX offline_by_user ON offline(username, id);",
-];
+     CREATE INDEX offline_by_user ON offline(username, id);"];
 
 /// A SQLite database file.
 #[derive(Clone, Debug)]
@@ -63,7 +61,11 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    async fn write_credentials(tx: &mut sqlx::SqliteConnection, username: &str, credentials: &[StoredCredential]) -> Result<(), StoreError> {
+    async fn write_credentials(
+        tx: &mut sqlx::SqliteConnection,
+        username: &str,
+        credentials: &[StoredCredential],
+    ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM credentials WHERE username = ?").bind(username).execute(&mut *tx).await?;
         for c in credentials {
             sqlx::query("INSERT INTO credentials (username, hash, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)")
@@ -96,7 +98,8 @@ fn roster_item_from(row: &sqlx::sqlite::SqliteRow) -> RosterItem {
 impl Store for SqliteStore {
     async fn create_user(&self, username: &str, credentials: &[StoredCredential]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query("INSERT INTO users (username) VALUES (?) ON CONFLICT DO NOTHING").bind(username).execute(&mut *tx).await?;
+        let inserted =
+            sqlx::query("INSERT INTO users (username) VALUES (?) ON CONFLICT DO NOTHING").bind(username).execute(&mut *tx).await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::UserExists(username.into()));
         }
@@ -154,7 +157,11 @@ impl Store for SqliteStore {
     }
 
     async fn roster_item(&self, owner: &str, contact: &str) -> Result<Option<RosterItem>, StoreError> {
-        let row = sqlx::query("SELECT * FROM roster WHERE owner = ? AND contact = ?").bind(owner).bind(contact).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM roster WHERE owner = ? AND contact = ?")
+            .bind(owner)
+            .bind(contact)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(roster_item_from))
     }
 
@@ -204,7 +211,8 @@ impl Store for SqliteStore {
 
     async fn take_offline(&self, username: &str) -> Result<Vec<OfflineMessage>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query("SELECT stanza, stored_at FROM offline WHERE username = ? ORDER BY id").bind(username).fetch_all(&mut *tx).await?;
+        let rows =
+            sqlx::query("SELECT stanza, stored_at FROM offline WHERE username = ? ORDER BY id").bind(username).fetch_all(&mut *tx).await?;
         sqlx::query("DELETE FROM offline WHERE username = ?").bind(username).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows.iter().map(|r| OfflineMessage { stanza: r.get("stanza"), stored_at_ms: r.get("stored_at") }).collect())

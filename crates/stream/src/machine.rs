@@ -184,11 +184,10 @@ impl C2sStream {
         let result = self.parser.feed(data, &mut events);
         self.pending.extend(events);
         self.process_pending();
-        if let Err(err) = result {
-            if !self.is_closed() {
+        if let Err(err) = result
+            && !self.is_closed() {
                 self.fail(StreamErrorCondition::from(&err), &err.to_string());
             }
-        }
     }
 
     /// The clock reached [`C2sStream::poll_timeout`].
@@ -247,10 +246,7 @@ impl C2sStream {
     }
 
     fn blocked(&self) -> bool {
-        matches!(
-            self.phase,
-            Phase::SaslAwaitingCredentials(_) | Phase::BindPending(_) | Phase::TlsHandshake | Phase::Closed
-        )
+        matches!(self.phase, Phase::SaslAwaitingCredentials(_) | Phase::BindPending(_) | Phase::TlsHandshake | Phase::Closed)
     }
 
     fn process_pending(&mut self) {
@@ -327,7 +323,7 @@ impl C2sStream {
         if header.attr("to").is_some_and(|to| !to.eq_ignore_ascii_case(&self.config.domain)) {
             return self.fail(StreamErrorCondition::HostUnknown, "this server does not serve that domain");
         }
-        if !header.attr("version").is_some_and(|v| v.split('.').next() == Some("1")) {
+        if header.attr("version").is_none_or(|v| v.split('.').next() != Some("1")) {
             return self.fail(StreamErrorCondition::UnsupportedVersion, "only XMPP 1.0 streams are supported");
         }
         self.phase = Phase::Negotiating;
@@ -369,10 +365,7 @@ impl C2sStream {
                 self.phase = Phase::Bound(jid.clone());
                 self.on_bound_element(el, &jid);
             }
-            Phase::SaslAwaitingInitial(mech) if el.is("response", ns::SASL) => match self.decode_sasl(&el) {
-                Some(data) => self.sasl_start(mech, &data),
-                None => {}
-            },
+            Phase::SaslAwaitingInitial(mech) if el.is("response", ns::SASL) => if let Some(data) = self.decode_sasl(&el) { self.sasl_start(mech, &data) },
             Phase::SaslAwaitingResponse(mut session) if el.is("response", ns::SASL) => {
                 if let Some(data) = self.decode_sasl(&el) {
                     let step = session.respond(&data);
@@ -419,23 +412,21 @@ impl C2sStream {
             }
             return;
         }
-        if self.username.is_some() && el.is("iq", ns::CLIENT) && el.attr("type") == Some("set") {
-            if let Some(bind) = el.child("bind", ns::BIND) {
+        if self.username.is_some() && el.is("iq", ns::CLIENT) && el.attr("type") == Some("set")
+            && let Some(bind) = el.child("bind", ns::BIND) {
                 let resource = bind.child("resource", ns::BIND).map(Element::text).filter(|r| !r.is_empty());
                 let username = self.username.clone().unwrap_or_default();
-                if let Some(res) = &resource {
-                    if FullJid::new(&format!("{username}@{}/{res}", self.config.domain)).is_err() {
+                if let Some(res) = &resource
+                    && FullJid::new(&format!("{username}@{}/{res}", self.config.domain)).is_err() {
                         if let Some(reply) = el.error_reply(&StanzaError::bad_request().with_text("invalid resource")) {
                             self.send_element(&reply);
                         }
                         return;
                     }
-                }
                 self.out.push_back(Output::Bind { username, resource });
                 self.phase = Phase::BindPending(el);
                 return;
             }
-        }
         if el.stanza_kind().is_some() {
             return self.fail(StreamErrorCondition::NotAuthorized, "authenticate and bind a resource first");
         }

@@ -23,7 +23,11 @@ struct Harness {
 impl Harness {
     fn new(tls: TlsPolicy) -> Self {
         let now = Instant::now();
-        Self { stream: C2sStream::new(config(tls), "s1".into(), now), now, creds: Credentials::derive("pencil", [b"a", b"b"], 4096).unwrap() }
+        Self {
+            stream: C2sStream::new(config(tls), "s1".into(), now),
+            now,
+            creds: Credentials::derive("pencil", [b"a", b"b"], 4096).unwrap(),
+        }
     }
 
     /// Feeds input, answers credential and bind requests like a driver, returns sent text and
@@ -69,7 +73,8 @@ impl Harness {
         assert!(outs.contains(&Output::Authenticated { username: "user".into() }));
         let (sent, _) = self.input(OPEN);
         assert!(sent.contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"), "{sent}");
-        let (sent, _) = self.input("<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>desk</resource></bind></iq>");
+        let (sent, _) =
+            self.input("<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>desk</resource></bind></iq>");
         assert!(sent.contains("<jid>user@example.com/desk</jid>"), "{sent}");
         assert_eq!(self.stream.jid().unwrap().to_string(), "user@example.com/desk");
     }
@@ -148,7 +153,10 @@ fn wrong_password_and_unknown_user_fail_alike() {
         let mut h = Harness::new(TlsPolicy::AlreadySecure);
         h.input(OPEN);
         let mut client = ScramClient::new(HashAlg::Sha256, user, pass, b"c");
-        let (sent, _) = h.input(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>{}</auth>", b64(client.client_first().as_bytes())));
+        let (sent, _) = h.input(&format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>{}</auth>",
+            b64(client.client_first().as_bytes())
+        ));
         let challenge = between(&sent, "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>", "</challenge>");
         let fin = client.client_final(&String::from_utf8(unb64(&challenge)).unwrap()).unwrap();
         let (sent, outs) = h.input(&format!("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>", b64(fin.as_bytes())));

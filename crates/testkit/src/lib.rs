@@ -144,7 +144,9 @@ impl RawClient {
 
     /// The stream header a client sends.
     pub fn header(domain: &str) -> String {
-        format!("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{domain}' version='1.0'>")
+        format!(
+            "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{domain}' version='1.0'>"
+        )
     }
 
     /// Connects, negotiates STARTTLS and opens the encrypted stream (features read).
@@ -160,7 +162,10 @@ impl RawClient {
             roots.add(cert?)?;
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()?.with_root_certificates(roots).with_no_client_auth();
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
         let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
         let name = rustls::pki_types::ServerName::try_from("localhost")?;
         let Conn::Plain(tcp) = std::mem::replace(&mut client.io, Conn::Gone) else { bail!("already encrypted") };
@@ -189,7 +194,11 @@ impl RawClient {
         client.buffer.clear();
         client.send(&Self::header(&server.domain)).await?;
         client.read_until("</stream:features>").await?;
-        client.send(&format!("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>")).await?;
+        client
+            .send(&format!(
+                "<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>"
+            ))
+            .await?;
         client.read_until("</iq>").await?;
         Ok(client)
     }

@@ -1,8 +1,8 @@
 //! The element tree stanzas travel in. Small on purpose: a name, a namespace, attributes and
 //! children, with just enough helpers for the server to read and build stanzas.
 
-use crate::{NS_STREAM, NS_XML};
 use crate::escape::{escape_attr, escape_text};
+use crate::{NS_STREAM, NS_XML};
 
 /// One attribute. `ns` is empty for the usual unqualified attributes; `xml:lang` has [`NS_XML`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -239,19 +239,14 @@ mod tests {
             .with_attr("to", "a@b")
             .with_child(Element::new("body", "jabber:client").with_text("1 < 2 & 3"))
             .with_child(Element::new("x", "urn:x"));
-        assert_eq!(
-            e.to_xml_in("jabber:client"),
-            "<message to='a@b'><body>1 &lt; 2 &amp; 3</body><x xmlns='urn:x'/></message>"
-        );
-        assert_eq!(
-            e.to_xml(),
-            "<message xmlns='jabber:client' to='a@b'><body>1 &lt; 2 &amp; 3</body><x xmlns='urn:x'/></message>"
-        );
+        assert_eq!(e.to_xml_in("jabber:client"), "<message to='a@b'><body>1 &lt; 2 &amp; 3</body><x xmlns='urn:x'/></message>");
+        assert_eq!(e.to_xml(), "<message xmlns='jabber:client' to='a@b'><body>1 &lt; 2 &amp; 3</body><x xmlns='urn:x'/></message>");
     }
 
     #[test]
     fn stream_namespace_uses_its_prefix() {
-        let f = Element::new("features", NS_STREAM).with_child(Element::new("bind", "urn:b")).with_child(Element::new("x", "jabber:client"));
+        let f =
+            Element::new("features", NS_STREAM).with_child(Element::new("bind", "urn:b")).with_child(Element::new("x", "jabber:client"));
         assert_eq!(f.to_xml_in("jabber:client"), "<stream:features><bind xmlns='urn:b'/><x/></stream:features>");
         assert_eq!(
             f.to_xml(),

@@ -20,8 +20,9 @@ pub fn stream_feed(data: &[u8]) {
     for event in events {
         if let StreamEvent::Element(el) = event {
             let written = el.to_xml();
-            let reparsed = parse_document(written.as_bytes(), Limits { max_stanza_bytes: 1 << 20, max_depth: 64, max_token_bytes: 1 << 20 })
-                .expect("a parsed element must serialise to parseable XML");
+            let reparsed =
+                parse_document(written.as_bytes(), Limits { max_stanza_bytes: 1 << 20, max_depth: 64, max_token_bytes: 1 << 20 })
+                    .expect("a parsed element must serialise to parseable XML");
             assert_eq!(reparsed, el, "round trip changed the element");
         }
     }

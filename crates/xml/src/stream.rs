@@ -106,9 +106,7 @@ fn map_rxml_error(err: rxml::Error) -> XmlError {
 }
 
 fn attrs_from(map: rxml::AttrMap) -> Vec<Attr> {
-    map.into_iter()
-        .map(|((ns, name), value)| Attr { ns: ns.to_string(), name: name.to_string(), value })
-        .collect()
+    map.into_iter().map(|((ns, name), value)| Attr { ns: ns.to_string(), name: name.to_string(), value }).collect()
 }
 
 impl StreamParser {
@@ -162,10 +160,7 @@ impl StreamParser {
         }
         self.stanza_bytes += bytes;
         if self.stanza_bytes > self.limits.max_stanza_bytes {
-            return Err(XmlError::PolicyViolation(format!(
-                "stanza larger than {} bytes",
-                self.limits.max_stanza_bytes
-            )));
+            return Err(XmlError::PolicyViolation(format!("stanza larger than {} bytes", self.limits.max_stanza_bytes)));
         }
         Ok(())
     }
@@ -174,8 +169,7 @@ impl StreamParser {
         match event {
             Event::XmlDeclaration(..) => Ok(()),
             Event::StartElement(metrics, (ns, name), attrs) => {
-                let element =
-                    Element { name: name.to_string(), ns: ns.to_string(), attrs: attrs_from(attrs), children: Vec::new() };
+                let element = Element { name: name.to_string(), ns: ns.to_string(), attrs: attrs_from(attrs), children: Vec::new() };
                 if !self.opened {
                     self.opened = true;
                     out.push(StreamEvent::Open(StreamHeader { name: element.name, ns: element.ns, attrs: element.attrs }));
@@ -186,10 +180,7 @@ impl StreamParser {
                 }
                 self.stack.push(element);
                 if self.stack.len() > self.limits.max_depth {
-                    return Err(XmlError::PolicyViolation(format!(
-                        "elements nested deeper than {}",
-                        self.limits.max_depth
-                    )));
+                    return Err(XmlError::PolicyViolation(format!("elements nested deeper than {}", self.limits.max_depth)));
                 }
                 self.count(metrics.len())
             }
@@ -226,7 +217,15 @@ pub fn parse_document(data: &[u8], limits: Limits) -> Result<Element, XmlError> 
     // Wrap the document in a synthetic root so that the stream machinery (limits, depth) applies
     // to the real root exactly as to a stanza; the wrapper's bytes never reach rxml.
     let options = rxml::Options { max_token_length: limits.max_token_bytes.min(limits.max_stanza_bytes), ..Default::default() };
-    let mut p = StreamParser { parser: rxml::Parser::with_options(options), limits, stack: Vec::new(), opened: true, closed: false, stanza_bytes: 0, failed: None };
+    let mut p = StreamParser {
+        parser: rxml::Parser::with_options(options),
+        limits,
+        stack: Vec::new(),
+        opened: true,
+        closed: false,
+        stanza_bytes: 0,
+        failed: None,
+    };
     let mut out = Vec::new();
     let mut rest = data;
     loop {

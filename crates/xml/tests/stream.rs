@@ -46,7 +46,8 @@ fn invalid_characters_are_not_well_formed() {
 
 #[test]
 fn dtd_pi_and_comments_are_restricted() {
-    let (_, r) = parse_all(b"<?xml version='1.0'?><!DOCTYPE foo [<!ENTITY x 'y'>]><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>");
+    let (_, r) =
+        parse_all(b"<?xml version='1.0'?><!DOCTYPE foo [<!ENTITY x 'y'>]><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>");
     assert!(matches!(r, Err(XmlError::RestrictedXml(_))), "{r:?}");
     assert!(matches!(error_after_header("<?evil stuff?>"), XmlError::RestrictedXml(_)));
     assert!(matches!(error_after_header("<message><!-- hi --></message>"), XmlError::RestrictedXml(_)));
@@ -97,7 +98,11 @@ fn text_outside_stanzas() {
 
 #[test]
 fn document_parsing() {
-    let body = parse_document(b"<body rid='1' xmlns='http://jabber.org/protocol/httpbind'><message xmlns='jabber:client'/></body>", Limits::default()).unwrap();
+    let body = parse_document(
+        b"<body rid='1' xmlns='http://jabber.org/protocol/httpbind'><message xmlns='jabber:client'/></body>",
+        Limits::default(),
+    )
+    .unwrap();
     assert_eq!(body.attr("rid"), Some("1"));
     assert_eq!(body.elements().next().unwrap().ns, "jabber:client");
     assert!(parse_document(b"<body>", Limits::default()).is_err());
