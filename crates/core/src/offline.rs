@@ -17,9 +17,10 @@ impl Core {
             Target::Local(bare, resource) => (bare, resource),
         };
         if let Some(resource) = &resource
-            && self.deliver_full(bare.as_str(), resource, msg.clone()) {
-                return;
-            }
+            && self.deliver_full(bare.as_str(), resource, msg.clone())
+        {
+            return;
+        }
         let kind = msg.stanza_type().to_owned();
         {
             let table = self.table();

@@ -100,9 +100,10 @@ impl Core {
         p.set_attr("from", from.to_string());
         for item in roster.iter().filter(|i| i.subscription.has_from()) {
             if let Ok(contact) = BareJid::new(&item.contact)
-                && contact.domain().as_str() == self.domain() {
-                    self.deliver_to_available(contact.as_str(), &p);
-                }
+                && contact.domain().as_str() == self.domain()
+            {
+                self.deliver_to_available(contact.as_str(), &p);
+            }
         }
         self.deliver_to_available(bare.as_str(), &p);
         for jid in extra {

@@ -184,11 +184,9 @@ impl Core {
 
     /// Sends the error reply for `stanza` back to its sender.
     pub(crate) fn bounce(&self, stanza: &Element, error: StanzaError) {
-        let Some(reply) = stanza.error_reply(&error) else { return };
-        if let Ok(Some(to)) = reply.recipient_jid()
-            && let (Target::Local(bare, Some(resource)), _) = (self.target(&to), ()) {
-                self.deliver_full(bare.as_str(), &resource, reply);
-            }
+        if let Some(reply) = stanza.error_reply(&error) {
+            self.send_reply(reply);
+        }
     }
 
     /// Routes one stanza sent by `from` (already stamped on the stanza by the stream).
@@ -293,8 +291,9 @@ impl Core {
     /// Delivers a reply the server generated to the full JID in its `to`.
     pub(crate) fn send_reply(&self, reply: Element) {
         if let Ok(Some(to)) = reply.recipient_jid()
-            && let Target::Local(bare, Some(resource)) = self.target(&to) {
-                self.deliver_full(bare.as_str(), &resource, reply);
-            }
+            && let Target::Local(bare, Some(resource)) = self.target(&to)
+        {
+            self.deliver_full(bare.as_str(), &resource, reply);
+        }
     }
 }

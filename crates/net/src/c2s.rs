@@ -90,16 +90,17 @@ async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2s
     let mut conn = Connection { ctx, machine, session: None, peer };
     tracing::debug!(target: "notification", %peer, "c2s connection opened");
     if let Flow::UpgradeTls = conn.run(&mut socket, &mut shutdown).await
-        && let Some(acceptor) = conn.ctx.tls.clone() {
-            match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(socket)).await {
-                Ok(Ok(mut tls)) => {
-                    conn.machine.tls_established();
-                    conn.run(&mut tls, &mut shutdown).await;
-                }
-                Ok(Err(err)) => tracing::info!(target: "notification", %peer, %err, "TLS handshake failed"),
-                Err(_) => tracing::info!(target: "notification", %peer, "TLS handshake timed out"),
+        && let Some(acceptor) = conn.ctx.tls.clone()
+    {
+        match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(socket)).await {
+            Ok(Ok(mut tls)) => {
+                conn.machine.tls_established();
+                conn.run(&mut tls, &mut shutdown).await;
             }
+            Ok(Err(err)) => tracing::info!(target: "notification", %peer, %err, "TLS handshake failed"),
+            Err(_) => tracing::info!(target: "notification", %peer, "TLS handshake timed out"),
         }
+    }
     conn.finish().await;
 }
 

@@ -126,9 +126,10 @@ impl ServerSession {
                     return Err(SaslError::MalformedRequest("empty username or bad nonce"));
                 }
                 if let Some(authzid) = gs2_header.split(',').nth(1).and_then(|a| a.strip_prefix("a="))
-                    && !authzid_matches(&decode_saslname(authzid)?, &username) {
-                        return Err(SaslError::InvalidAuthzid);
-                    }
+                    && !authzid_matches(&decode_saslname(authzid)?, &username)
+                {
+                    return Err(SaslError::InvalidAuthzid);
+                }
                 let step = Step::NeedCredentials { username: username.clone() };
                 let state = State::ScramAwaitingCredentials {
                     hash,

@@ -185,9 +185,10 @@ impl C2sStream {
         self.pending.extend(events);
         self.process_pending();
         if let Err(err) = result
-            && !self.is_closed() {
-                self.fail(StreamErrorCondition::from(&err), &err.to_string());
-            }
+            && !self.is_closed()
+        {
+            self.fail(StreamErrorCondition::from(&err), &err.to_string());
+        }
     }
 
     /// The clock reached [`C2sStream::poll_timeout`].
@@ -365,7 +366,11 @@ impl C2sStream {
                 self.phase = Phase::Bound(jid.clone());
                 self.on_bound_element(el, &jid);
             }
-            Phase::SaslAwaitingInitial(mech) if el.is("response", ns::SASL) => if let Some(data) = self.decode_sasl(&el) { self.sasl_start(mech, &data) },
+            Phase::SaslAwaitingInitial(mech) if el.is("response", ns::SASL) => {
+                if let Some(data) = self.decode_sasl(&el) {
+                    self.sasl_start(mech, &data)
+                }
+            }
             Phase::SaslAwaitingResponse(mut session) if el.is("response", ns::SASL) => {
                 if let Some(data) = self.decode_sasl(&el) {
                     let step = session.respond(&data);
@@ -412,21 +417,25 @@ impl C2sStream {
             }
             return;
         }
-        if self.username.is_some() && el.is("iq", ns::CLIENT) && el.attr("type") == Some("set")
-            && let Some(bind) = el.child("bind", ns::BIND) {
-                let resource = bind.child("resource", ns::BIND).map(Element::text).filter(|r| !r.is_empty());
-                let username = self.username.clone().unwrap_or_default();
-                if let Some(res) = &resource
-                    && FullJid::new(&format!("{username}@{}/{res}", self.config.domain)).is_err() {
-                        if let Some(reply) = el.error_reply(&StanzaError::bad_request().with_text("invalid resource")) {
-                            self.send_element(&reply);
-                        }
-                        return;
-                    }
-                self.out.push_back(Output::Bind { username, resource });
-                self.phase = Phase::BindPending(el);
+        if self.username.is_some()
+            && el.is("iq", ns::CLIENT)
+            && el.attr("type") == Some("set")
+            && let Some(bind) = el.child("bind", ns::BIND)
+        {
+            let resource = bind.child("resource", ns::BIND).map(Element::text).filter(|r| !r.is_empty());
+            let username = self.username.clone().unwrap_or_default();
+            if let Some(res) = &resource
+                && FullJid::new(&format!("{username}@{}/{res}", self.config.domain)).is_err()
+            {
+                if let Some(reply) = el.error_reply(&StanzaError::bad_request().with_text("invalid resource")) {
+                    self.send_element(&reply);
+                }
                 return;
             }
+            self.out.push_back(Output::Bind { username, resource });
+            self.phase = Phase::BindPending(el);
+            return;
+        }
         if el.stanza_kind().is_some() {
             return self.fail(StreamErrorCondition::NotAuthorized, "authenticate and bind a resource first");
         }
