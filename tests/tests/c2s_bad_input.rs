@@ -23,6 +23,13 @@ async fn still_serving(server: &TestServer, alice: &mut RawClient, bob: &mut Raw
     Ok(())
 }
 
+/// Eve logs in, sends `payload`, and returns everything the server says until it hangs up.
+async fn offender(server: &TestServer, payload: &str) -> anyhow::Result<String> {
+    let mut eve = RawClient::login(server, "eve", PW, "x").await?;
+    eve.send(payload).await?;
+    eve.read_to_close().await
+}
+
 async fn pair(server: &TestServer) -> anyhow::Result<(RawClient, RawClient)> {
     let mut alice = RawClient::login(server, "alice", PW, "desk").await?;
     let mut bob = RawClient::login(server, "bob", PW, "desk").await?;
@@ -42,9 +49,7 @@ async fn invalid_xml_characters_close_only_the_offender() -> anyhow::Result<()> 
     for bad in
         ["<message to='bob@localhost'><body>call var \u{1}</body></message>", "<message to='bob@localhost'><body>&#x1;</body></message>"]
     {
-        let mut eve = RawClient::login(&server, "eve", PW, "x").await?;
-        eve.send(bad).await?;
-        let answer = eve.read_to_close().await?;
+        let answer = offender(&server, bad).await?;
         assert!(answer.contains("<not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"), "{answer}");
         assert!(answer.ends_with("</stream:stream>"), "{answer}");
         still_serving(&server, &mut alice, &mut bob, "after bad char").await?;
@@ -91,9 +96,7 @@ async fn ten_mib_stanza_is_refused_early() -> anyhow::Result<()> {
 async fn deep_nesting_is_refused() -> anyhow::Result<()> {
     let server = server_with_users(&["alice", "bob", "eve"]).await?;
     let (mut alice, mut bob) = pair(&server).await?;
-    let mut eve = RawClient::login(&server, "eve", PW, "x").await?;
-    eve.send(&format!("<message to='bob@localhost'>{}", "<a>".repeat(10_000))).await?;
-    let answer = eve.read_to_close().await?;
+    let answer = offender(&server, &format!("<message to='bob@localhost'>{}", "<a>".repeat(10_000))).await?;
     assert!(answer.contains("<policy-violation"), "{answer}");
     still_serving(&server, &mut alice, &mut bob, "after deep nesting").await?;
     Ok(())
@@ -103,9 +106,8 @@ async fn deep_nesting_is_refused() -> anyhow::Result<()> {
 async fn spoofed_from_is_refused_and_never_delivered() -> anyhow::Result<()> {
     let server = server_with_users(&["alice", "bob", "eve"]).await?;
     let (mut alice, mut bob) = pair(&server).await?;
-    let mut eve = RawClient::login(&server, "eve", PW, "x").await?;
-    eve.send("<message from='alice@localhost/desk' to='bob@localhost' type='chat'><body>spoofed</body></message>").await?;
-    let answer = eve.read_to_close().await?;
+    let answer =
+        offender(&server, "<message from='alice@localhost/desk' to='bob@localhost' type='chat'><body>spoofed</body></message>").await?;
     assert!(answer.contains("<invalid-from"), "{answer}");
     alice.send("<message to='bob@localhost' type='chat'><body>genuine</body></message>").await?;
     let got = bob.read_until("</message>").await?;

@@ -33,6 +33,6 @@ mod tests {
     fn known_instants() {
         assert_eq!(format_timestamp(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_timestamp(951_782_400_000), "2000-02-29T00:00:00.000Z");
-        assert_eq!(format_timestamp(1_795_881_600_123), "2026-11-28T00:00:00.123Z");
+        assert_eq!(format_timestamp(1_795_824_000_123), "2026-11-28T00:00:00.123Z");
     }
 }

@@ -1,0 +1,136 @@
+//! The core driven directly, with the in-memory store and no transport: routing rules of
+//! RFC 6121 §8.5, offline storage, subscriptions and session replacement.
+
+use herald_core::{Control, Core, CoreConfig, SessionHandle};
+use herald_proto::ns;
+use herald_store::{AnyStore, MemoryStore, Store, Subscription};
+use herald_xml::Element;
+
+async fn core_with(users: &[&str]) -> Core {
+    let store = MemoryStore::new();
+    for user in users {
+        store.create_user(user, &[]).await.unwrap();
+    }
+    Core::new(CoreConfig::new("example.com"), AnyStore::Memory(store))
+}
+
+fn message(from: &SessionHandle, to: &str, body: &str) -> Element {
+    Element::new("message", ns::CLIENT)
+        .with_attr("from", from.jid.to_string())
+        .with_attr("to", to)
+        .with_attr("type", "chat")
+        .with_child(Element::new("body", ns::CLIENT).with_text(body))
+}
+
+async fn available(core: &Core, s: &SessionHandle, priority: i8) {
+    let p = Element::new("presence", ns::CLIENT)
+        .with_attr("from", s.jid.to_string())
+        .with_child(Element::new("priority", ns::CLIENT).with_text(priority.to_string()));
+    core.route(&s.jid, s.id, p).await;
+}
+
+fn drain(s: &mut SessionHandle) -> Vec<Element> {
+    let mut out = Vec::new();
+    while let Ok(el) = s.inbox.try_recv() {
+        out.push(el);
+    }
+    out
+}
+
+fn bodies(els: &[Element]) -> Vec<String> {
+    els.iter().filter_map(|e| e.child("body", ns::CLIENT)).map(Element::text).collect()
+}
+
+#[tokio::test]
+async fn bare_jid_messages_go_to_the_highest_priority_resources() {
+    let core = core_with(&["alice", "bob"]).await;
+    let alice = core.bind("alice", Some("a".into())).unwrap();
+    let mut low = core.bind("bob", Some("low".into())).unwrap();
+    let mut high = core.bind("bob", Some("high".into())).unwrap();
+    available(&core, &low, 1).await;
+    available(&core, &high, 5).await;
+    drain(&mut low);
+    drain(&mut high);
+    core.route(&alice.jid, alice.id, message(&alice, "bob@example.com", "to bare")).await;
+    core.route(&alice.jid, alice.id, message(&alice, "bob@example.com/low", "to full")).await;
+    assert_eq!(bodies(&drain(&mut high)), ["to bare"]);
+    assert_eq!(bodies(&drain(&mut low)), ["to full"]);
+}
+
+#[tokio::test]
+async fn messages_without_an_available_session_are_stored_and_delivered_with_delay() {
+    let core = core_with(&["alice", "bob"]).await;
+    let alice = core.bind("alice", Some("a".into())).unwrap();
+    // Bound but not available: bare-JID messages are not delivered to it.
+    let mut bob = core.bind("bob", Some("desk".into())).unwrap();
+    core.route(&alice.jid, alice.id, message(&alice, "bob@example.com", "one")).await;
+    core.route(&alice.jid, alice.id, message(&alice, "bob@example.com/gone", "two")).await;
+    assert!(drain(&mut bob).is_empty());
+    available(&core, &bob, 0).await;
+    let got: Vec<Element> = drain(&mut bob).into_iter().filter(|e| e.name == "message").collect();
+    assert_eq!(bodies(&got), ["one", "two"]);
+    for m in &got {
+        let delay = m.child("delay", ns::DELAY).expect("delay stamp");
+        assert_eq!(delay.attr("from"), Some("example.com"));
+        assert!(delay.attr("stamp").unwrap().ends_with('Z'));
+    }
+    let store = core.store();
+    assert!(store.take_offline("bob").await.unwrap().is_empty(), "delivered messages are removed");
+}
+
+#[tokio::test]
+async fn unknown_users_bounce_and_undelivered_queue_goes_offline() {
+    let core = core_with(&["alice", "bob"]).await;
+    let mut alice = core.bind("alice", Some("a".into())).unwrap();
+    core.route(&alice.jid, alice.id, message(&alice, "nobody@example.com", "x")).await;
+    let bounced = drain(&mut alice);
+    assert_eq!(bounced[0].attr("type"), Some("error"));
+    assert!(bounced[0].child("error", ns::CLIENT).unwrap().child("service-unavailable", ns::STANZAS_ERRORS).is_some());
+    // A session that ends with messages still queued hands them back: they are stored.
+    let bob = core.bind("bob", Some("desk".into())).unwrap();
+    core.unbind(&bob.jid.clone(), bob.id, vec![message(&alice, "bob@example.com/desk", "queued")]).await;
+    let stored = core.store().take_offline("bob").await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].stanza.contains("queued"));
+}
+
+#[tokio::test]
+async fn mutual_subscription_shares_presence_and_unavailable_on_unbind() {
+    let core = core_with(&["alice", "bob"]).await;
+    let mut alice = core.bind("alice", Some("a".into())).unwrap();
+    let mut bob = core.bind("bob", Some("b".into())).unwrap();
+    available(&core, &alice, 0).await;
+    available(&core, &bob, 0).await;
+    let presence = |from: &SessionHandle, to: &str, kind: &str| {
+        Element::new("presence", ns::CLIENT).with_attr("from", from.jid.to_string()).with_attr("to", to).with_attr("type", kind)
+    };
+    core.route(&alice.jid, alice.id, presence(&alice, "bob@example.com", "subscribe")).await;
+    assert!(drain(&mut bob).iter().any(|p| p.attr("type") == Some("subscribe")));
+    core.route(&bob.jid, bob.id, presence(&bob, "alice@example.com", "subscribed")).await;
+    let to_alice = drain(&mut alice);
+    assert!(to_alice.iter().any(|p| p.attr("type") == Some("subscribed")));
+    assert!(to_alice.iter().any(|p| p.name == "presence" && p.attr("type").is_none() && p.attr("from") == Some("bob@example.com/b")));
+    let item = core.store().roster_item("alice", "bob@example.com").await.unwrap().unwrap();
+    assert_eq!((item.subscription, item.ask_out), (Subscription::To, false));
+    let item = core.store().roster_item("bob", "alice@example.com").await.unwrap().unwrap();
+    assert_eq!((item.subscription, item.pending_in), (Subscription::From, false));
+    // Bob's departure reaches alice as unavailable presence.
+    core.unbind(&bob.jid.clone(), bob.id, Vec::new()).await;
+    assert!(drain(&mut alice).iter().any(|p| p.attr("type") == Some("unavailable") && p.attr("from") == Some("bob@example.com/b")));
+}
+
+#[tokio::test]
+async fn binding_the_same_resource_replaces_the_old_session() {
+    let core = core_with(&["alice"]).await;
+    let mut first = core.bind("alice", Some("desk".into())).unwrap();
+    let second = core.bind("alice", Some("desk".into())).unwrap();
+    assert_eq!(first.control.try_recv().unwrap(), Control::Replaced);
+    assert_eq!(core.session_count(), 1);
+    // The old session's late unbind must not remove the new one.
+    core.unbind(&first.jid.clone(), first.id, Vec::new()).await;
+    assert_eq!(core.session_count(), 1);
+    core.unbind(&second.jid.clone(), second.id, Vec::new()).await;
+    assert_eq!(core.session_count(), 0);
+    let generated = core.bind("alice", None).unwrap();
+    assert!(generated.jid.resource().as_str().starts_with("herald-"));
+}
