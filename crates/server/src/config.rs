@@ -203,3 +203,36 @@ impl Config {
         Duration::from_secs(self.limits.negotiation_timeout_secs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_then_validation() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("h.toml", "domain = \"fin1.example\"\n[limits]\nmax_stanza_bytes = 65536\n[auth]\nlockout_failures = 3\n")?;
+            jail.set_env("HERALD_LISTEN__C2S", "127.0.0.1:15222");
+            jail.set_env("HERALD_LOG__DEBUG", "true");
+            let c = Config::load(Some(Path::new("h.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.domain, "fin1.example");
+            assert_eq!(c.limits.max_stanza_bytes, 65536);
+            assert_eq!(c.limits.max_depth, 64, "unset keys keep their defaults");
+            assert_eq!(c.auth.lockout_failures, 3);
+            assert_eq!(c.listen.c2s, "127.0.0.1:15222".parse().unwrap());
+            assert!(c.log.debug);
+            jail.set_env("HERALD_LIMITS__MAX_STANZA_BYTES", "10");
+            assert!(Config::load(Some(Path::new("h.toml"))).unwrap_err().to_string().contains("at least 1024"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn cert_without_key_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HERALD_TLS__CERT", "/x.pem");
+            assert!(Config::load(None).unwrap_err().to_string().contains("together"));
+            Ok(())
+        });
+    }
+}

@@ -28,6 +28,7 @@ pub struct TestServer {
     /// The store the server uses.
     pub store: AnyStore,
     config: Config,
+    cert: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -51,14 +52,15 @@ impl TestServer {
         adjust(&mut config);
         let listeners = Listeners::bind(&config).await?;
         let c2s = listeners.c2s.local_addr()?;
-        // Generate the certificate now so clients can trust it before the first connection.
-        herald_net::load_or_generate(None, &config.data_dir, &config.domain)?;
+        // Load (or generate) the certificate now so clients can trust it before connecting.
+        let configured = config.tls.cert.clone().zip(config.tls.key.clone()).map(|(cert, key)| herald_net::TlsFiles { cert, key });
+        let (_, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
         let store = herald::open_store(&config).await?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(herald::run(listeners, config.clone(), store.clone(), async move {
             let _ = stopped.await;
         }));
-        Ok(Self { c2s, domain: config.domain.clone(), data_dir, store, config, stop: Some(stop), task: Some(task) })
+        Ok(Self { c2s, domain: config.domain.clone(), data_dir, store, config, cert: files.cert, stop: Some(stop), task: Some(task) })
     }
 
     /// Creates an account.
@@ -68,7 +70,7 @@ impl TestServer {
 
     /// The server's certificate, to trust in clients.
     pub fn cert_path(&self) -> PathBuf {
-        self.data_dir.path().join("tls/cert.pem")
+        self.cert.clone()
     }
 
     /// The configuration the server runs with.

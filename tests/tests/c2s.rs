@@ -1,5 +1,5 @@
-//! Bad input over real TCP and TLS: each case gets its documented stream error, and the other
-//! clients on the same server go on untouched.
+//! XMPP over TCP end to end: bad input (each case gets its documented stream error while the other
+//! clients go on untouched), keepalives, certificates, replacement, shutdown and restart.
 
 use std::time::Duration;
 
@@ -205,5 +205,33 @@ async fn unknown_iq_and_remote_domains_get_errors() -> anyhow::Result<()> {
     assert!(alice.read_until("</message>").await?.contains("<remote-server-not-found"));
     alice.send("<iq type='get' id='v1' to='localhost'><query xmlns='jabber:iq:version'/></iq>").await?;
     assert!(alice.read_until("</iq>").await?.contains("<name>Herald</name>"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn whitespace_keepalives_are_tolerated() -> anyhow::Result<()> {
+    let server = server_with_users(&["alice"]).await?;
+    let mut alice = RawClient::login(&server, "alice", PW, "desk").await?;
+    for _ in 0..3 {
+        alice.send(" \n\t").await?;
+    }
+    alice.send("<iq type='get' id='after-keepalive' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>").await?;
+    assert!(alice.read_until("id='after-keepalive'").await?.contains("type='result'"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_configured_certificate_replaces_the_generated_one() -> anyhow::Result<()> {
+    let elsewhere = tempfile::tempdir()?;
+    let (_, files) = herald_net::load_or_generate(None, elsewhere.path(), "localhost")?;
+    let server = TestServer::start_with(|c| {
+        c.tls.cert = Some(files.cert.clone());
+        c.tls.key = Some(files.key.clone());
+    })
+    .await?;
+    server.add_user("alice", PW).await?;
+    assert_eq!(server.cert_path(), files.cert);
+    assert!(!server.data_dir.path().join("tls").exists(), "no certificate is generated when one is configured");
+    RawClient::login(&server, "alice", PW, "desk").await?;
     Ok(())
 }
