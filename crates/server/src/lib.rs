@@ -62,6 +62,7 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
         store.clone(),
     );
     let stream = StreamConfig {
+        framing: herald_stream::Framing::Tcp,
         domain: config.domain.clone(),
         limits: herald_xml::Limits {
             max_stanza_bytes: config.limits.max_stanza_bytes,

@@ -23,9 +23,29 @@ pub enum TlsPolicy {
     Unavailable,
 }
 
+/// How stream boundaries and elements are framed on the transport. The negotiation is the same;
+/// only the envelope differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// RFC 6120 over TCP: `<stream:stream>` header, elements in the `jabber:client` default
+    /// namespace, `</stream:stream>` at the end.
+    Tcp,
+    /// RFC 7395: `<open/>` and `<close/>` in the framing namespace; every element is one
+    /// standalone message declaring its own namespaces.
+    WebSocket,
+    /// XEP-0206: the BOSH session carries the stream; headers and closes are attributes of
+    /// `<body/>`, so only standalone elements are produced.
+    Bosh,
+}
+
+/// Namespace of RFC 7395 `<open/>` and `<close/>`.
+pub const NS_FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";
+
 /// Settings of one stream.
 #[derive(Clone, Debug)]
 pub struct StreamConfig {
+    /// The transport's framing.
+    pub framing: Framing,
     /// The domain this server serves; stream headers must address it.
     pub domain: String,
     /// Parser limits (stanza size, depth, token length).
@@ -39,7 +59,7 @@ pub struct StreamConfig {
 /// Why the stream ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CloseReason {
-    /// The client closed the stream with `</stream:stream>`.
+    /// The client closed the stream (`</stream:stream>`, `<close/>`, BOSH terminate).
     ClientClosed,
     /// The server sent a stream error with this condition and text.
     StreamError(StreamErrorCondition, String),
@@ -48,7 +68,8 @@ pub enum CloseReason {
 /// What the driver must do. Outputs are returned in order by [`C2sStream::poll_output`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
-    /// Write these bytes to the client.
+    /// Write these bytes to the client. Over TCP consecutive writes are merged; over WebSocket
+    /// and BOSH each `Send` is exactly one standalone element (one message).
     Send(String),
     /// Upgrade the transport to TLS, then call [`C2sStream::tls_established`]. Everything sent
     /// before this output must be flushed first.
@@ -174,7 +195,37 @@ impl C2sStream {
         self.deadline
     }
 
-    /// Bytes from the client.
+    /// One WebSocket message: a complete element (`<open/>`, `<close/>`, or a stanza).
+    pub fn handle_frame(&mut self, data: &[u8], now: Instant) {
+        if self.is_closed() {
+            return;
+        }
+        match herald_xml::parse_document(data, self.config.limits) {
+            Ok(el) if el.is("open", NS_FRAMING) => {
+                self.handle_event(StreamEvent::Open(StreamHeader { name: el.name, ns: el.ns, attrs: el.attrs }), now)
+            }
+            Ok(el) if el.is("close", NS_FRAMING) => self.handle_event(StreamEvent::Close, now),
+            Ok(el) => self.handle_event(StreamEvent::Element(el), now),
+            Err(err) => self.fail(StreamErrorCondition::from(&err), &err.to_string()),
+        }
+    }
+
+    /// A stream event framed by the transport itself (BOSH builds the header from `<body/>`
+    /// attributes and hands over each child element).
+    pub fn handle_event(&mut self, event: StreamEvent, _now: Instant) {
+        if matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
+            return;
+        }
+        self.pending.push_back(event);
+        self.process_pending();
+    }
+
+    /// Whether the stream waits for a (re)start header: BOSH sends one on `xmpp:restart`.
+    pub fn awaiting_header(&self) -> bool {
+        matches!(self.phase, Phase::AwaitingHeader)
+    }
+
+    /// Bytes from the client (TCP framing).
     pub fn handle_input(&mut self, data: &[u8], _now: Instant) {
         if matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
             // Plaintext after <starttls/> is discarded: it must not be interpreted inside TLS.
@@ -257,7 +308,7 @@ impl C2sStream {
                 StreamEvent::Open(header) => self.on_header(&header),
                 StreamEvent::Element(el) => self.on_element(el),
                 StreamEvent::Close => {
-                    self.send("</stream:stream>".to_owned());
+                    self.send_close();
                     self.finish(CloseReason::ClientClosed);
                 }
             }
@@ -265,7 +316,9 @@ impl C2sStream {
     }
 
     fn send(&mut self, data: String) {
-        if let Some(Output::Send(buf)) = self.out.back_mut() {
+        if self.config.framing == Framing::Tcp
+            && let Some(Output::Send(buf)) = self.out.back_mut()
+        {
             buf.push_str(&data);
         } else {
             self.out.push_back(Output::Send(data));
@@ -273,19 +326,40 @@ impl C2sStream {
     }
 
     fn send_element(&mut self, el: &Element) {
-        self.send(el.to_xml_in(ns::CLIENT));
+        match self.config.framing {
+            Framing::Tcp => self.send(el.to_xml_in(ns::CLIENT)),
+            Framing::WebSocket | Framing::Bosh => self.send(el.to_xml()),
+        }
+    }
+
+    fn send_close(&mut self) {
+        match self.config.framing {
+            Framing::Tcp => self.send("</stream:stream>".to_owned()),
+            Framing::WebSocket => self.send(format!("<close xmlns='{NS_FRAMING}'/>")),
+            Framing::Bosh => {}
+        }
     }
 
     fn send_header(&mut self) {
+        self.header_sent = true;
         let id = if self.restarts == 0 { self.stream_id.clone() } else { format!("{}-{}", self.stream_id, self.restarts) };
-        let mut header = String::from("<?xml version='1.0'?><stream:stream from='");
+        let (start, tail) = match self.config.framing {
+            Framing::Tcp => ("<?xml version='1.0'?><stream:stream from='", SERVER_HEADER_TAIL),
+            Framing::WebSocket => ("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='", "version='1.0' xml:lang='en'/>"),
+            Framing::Bosh => return,
+        };
+        let mut header = String::from(start);
         herald_xml::escape_attr(&mut header, &self.config.domain);
         header.push_str("' id='");
         herald_xml::escape_attr(&mut header, &id);
         header.push_str("' ");
-        header.push_str(SERVER_HEADER_TAIL);
+        header.push_str(tail);
         self.send(header);
-        self.header_sent = true;
+    }
+
+    /// The id of the current stream (BOSH reports it as `authid`).
+    pub fn stream_id(&self) -> &str {
+        &self.stream_id
     }
 
     fn fail(&mut self, condition: StreamErrorCondition, text: &str) {
@@ -294,7 +368,7 @@ impl C2sStream {
         }
         let error = condition.to_element(Some(text));
         self.send_element(&error);
-        self.send("</stream:stream>".to_owned());
+        self.send_close();
         self.finish(CloseReason::StreamError(condition, text.to_owned()));
     }
 
@@ -318,8 +392,12 @@ impl C2sStream {
             return self.fail(StreamErrorCondition::BadFormat, "unexpected stream header");
         }
         self.send_header();
-        if header.name != "stream" || header.ns != ns::STREAM {
-            return self.fail(StreamErrorCondition::InvalidNamespace, "the stream root must be stream:stream");
+        let root_ok = match self.config.framing {
+            Framing::WebSocket => header.name == "open" && header.ns == NS_FRAMING,
+            Framing::Tcp | Framing::Bosh => header.name == "stream" && header.ns == ns::STREAM,
+        };
+        if !root_ok {
+            return self.fail(StreamErrorCondition::InvalidNamespace, "the stream root is not a stream header of this transport");
         }
         if header.attr("to").is_some_and(|to| !to.eq_ignore_ascii_case(&self.config.domain)) {
             return self.fail(StreamErrorCondition::HostUnknown, "this server does not serve that domain");
@@ -392,7 +470,7 @@ impl C2sStream {
         if el.is("starttls", ns::TLS) {
             if self.secure || self.username.is_some() || self.config.tls == TlsPolicy::Unavailable {
                 self.send_element(&Element::new("failure", ns::TLS));
-                self.send("</stream:stream>".to_owned());
+                self.send_close();
                 return self.finish(CloseReason::StreamError(StreamErrorCondition::PolicyViolation, "STARTTLS not available here".into()));
             }
             self.send_element(&Element::new("proceed", ns::TLS));

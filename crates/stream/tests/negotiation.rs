@@ -5,13 +5,19 @@ use std::time::{Duration, Instant};
 
 use herald_proto::{FullJid, StreamErrorCondition};
 use herald_sasl::{Credentials, HashAlg, ScramClient};
-use herald_stream::{C2sStream, CloseReason, Output, StreamConfig, TlsPolicy};
+use herald_stream::{C2sStream, CloseReason, Framing, Output, StreamConfig, TlsPolicy};
 use herald_xml::Limits;
 
 const OPEN: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0'>";
 
 fn config(tls: TlsPolicy) -> StreamConfig {
-    StreamConfig { domain: "example.com".into(), limits: Limits::default(), tls, negotiation_timeout: Duration::from_secs(30) }
+    StreamConfig {
+        framing: Framing::Tcp,
+        domain: "example.com".into(),
+        limits: Limits::default(),
+        tls,
+        negotiation_timeout: Duration::from_secs(30),
+    }
 }
 
 struct Harness {
@@ -248,4 +254,63 @@ fn scram_without_initial_response_and_bad_base64() {
     assert!(sent.contains("<incorrect-encoding/>"), "{sent}");
     let (sent, _) = h.input("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='X-UNKNOWN'/>");
     assert!(sent.contains("<invalid-mechanism/>"), "{sent}");
+}
+
+/// RFC 7395 framing: `<open/>`/`<close/>`, one standalone element per message, no STARTTLS.
+#[test]
+fn websocket_framing() {
+    let now = Instant::now();
+    let config = StreamConfig { framing: Framing::WebSocket, ..config(TlsPolicy::AlreadySecure) };
+    let mut ws = C2sStream::new(config, "w1".into(), now);
+    ws.handle_frame(b"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.com' version='1.0'/>", now);
+    let mut frames = Vec::new();
+    while let Some(Output::Send(f)) = ws.poll_output() {
+        frames.push(f);
+    }
+    assert_eq!(frames[0], "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='example.com' id='w1' version='1.0' xml:lang='en'/>");
+    assert!(
+        frames[1].starts_with(
+            "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+        ),
+        "{}",
+        frames[1]
+    );
+    assert!(!frames[1].contains("starttls"));
+    ws.handle_frame(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AHVzZXIAcGVuY2ls</auth>", now);
+    assert_eq!(ws.poll_output(), Some(Output::NeedCredentials { username: "user".into() }));
+    ws.provide_credentials(Ok(Some(Credentials::derive("pencil", [b"a", b"b"], 4096).unwrap())), b"r");
+    assert_eq!(ws.poll_output(), Some(Output::Send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>".into())));
+    assert!(matches!(ws.poll_output(), Some(Output::Authenticated { .. })));
+    assert!(ws.awaiting_header());
+    ws.handle_frame(b"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.com' version='1.0'/>", now);
+    ws.handle_frame(b"<iq xmlns='jabber:client' type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>", now);
+    let mut saw_bind = false;
+    while let Some(out) = ws.poll_output() {
+        if let Output::Bind { .. } = out {
+            saw_bind = true;
+            ws.bind_result(Ok(FullJid::new("user@example.com/gen").unwrap()));
+        }
+    }
+    assert!(saw_bind);
+    ws.handle_frame(b"<message xmlns='jabber:client' to='a@example.com'><body>x</body></message>", now);
+    assert!(matches!(ws.poll_output(), Some(Output::Stanza(_))));
+    ws.handle_frame(b"<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>", now);
+    assert_eq!(ws.poll_output(), Some(Output::Send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>".into())));
+    assert_eq!(ws.poll_output(), Some(Output::Close(CloseReason::ClientClosed)));
+}
+
+#[test]
+fn websocket_rejects_bad_frames_and_stream_headers() {
+    let now = Instant::now();
+    let config = StreamConfig { framing: Framing::WebSocket, ..config(TlsPolicy::AlreadySecure) };
+    let mut ws = C2sStream::new(config.clone(), "w2".into(), now);
+    ws.handle_frame(OPEN.as_bytes(), now);
+    let outs: Vec<Output> = std::iter::from_fn(|| ws.poll_output()).collect();
+    assert_eq!(closed_with(&outs), Some(StreamErrorCondition::NotWellFormed), "an unclosed stream:stream is not a complete frame");
+    let mut ws = C2sStream::new(config, "w3".into(), now);
+    ws.handle_frame(b"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.com' version='1.0'/>", now);
+    ws.handle_frame(b"<message>\x01</message>", now);
+    let outs: Vec<Output> = std::iter::from_fn(|| ws.poll_output()).collect();
+    assert_eq!(closed_with(&outs), Some(StreamErrorCondition::NotWellFormed));
+    assert!(matches!(&outs[outs.len() - 2], Output::Send(s) if s == "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>"));
 }
