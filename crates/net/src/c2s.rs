@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use herald_core::{Control, Core, SessionHandle};
 use herald_proto::{StreamErrorCondition, ns};
-use herald_sasl::SaslError;
 use herald_stream::{C2sStream, CloseReason, Output, StreamConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
+
+use crate::session;
 use tokio_rustls::TlsAcceptor;
 
 /// Everything a c2s connection needs, shared by all of them.
@@ -104,27 +105,6 @@ async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2s
     conn.finish().await;
 }
 
-async fn recv_opt<T>(rx: Option<&mut mpsc::Receiver<T>>) -> Option<T> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn recv_control(rx: Option<&mut mpsc::UnboundedReceiver<Control>>) -> Option<Control> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d.into()).await,
-        None => std::future::pending().await,
-    }
-}
-
 impl Connection {
     /// Runs the connection over `io` until it closes or asks for TLS.
     async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, io: &mut S, shutdown: &mut watch::Receiver<bool>) -> Flow {
@@ -134,15 +114,13 @@ impl Connection {
                 return flow;
             }
             let deadline = self.machine.poll_timeout();
-            let (inbox, control) = match &mut self.session {
-                Some(s) => (Some(&mut s.inbox), Some(&mut s.control)),
-                None => (None, None),
-            };
             let event = tokio::select! {
                 read = io.read(&mut buf) => Event::Read(read),
-                Some(el) = recv_opt(inbox) => Event::Deliver(el),
-                Some(ctl) = recv_control(control) => Event::Control(ctl),
-                () = sleep_until_opt(deadline) => Event::Timeout,
+                from_core = session::from_core(&mut self.session) => match from_core {
+                    session::FromCore::Stanza(el) => Event::Deliver(el),
+                    session::FromCore::Control(ctl) => Event::Control(ctl),
+                },
+                () = session::sleep_until_opt(deadline) => Event::Timeout,
                 _ = shutdown.changed() => Event::Shutdown,
             };
             match event {
@@ -186,62 +164,40 @@ impl Connection {
     /// Carries out every pending output; returns how the connection goes on, if it does not.
     async fn process_outputs<S: AsyncRead + AsyncWrite + Unpin>(&mut self, io: &mut S) -> Option<Flow> {
         let core = self.ctx.core.clone();
+        let peer = self.peer.to_string();
         while let Some(output) = self.machine.poll_output() {
-            match output {
-                Output::Send(data) => {
+            match session::apply(&core, &mut self.machine, &mut self.session, output, &peer).await {
+                None => {}
+                Some(Output::Send(data)) => {
                     if !self.write(io, data.as_bytes()).await {
                         return Some(Flow::Closed);
                     }
                 }
-                Output::StartTls => return Some(Flow::UpgradeTls),
-                Output::NeedCredentials { username } => {
-                    let credentials = core.credentials(&username, Instant::now()).await;
-                    self.machine.provide_credentials(credentials, &rand::random::<[u8; 18]>());
-                }
-                Output::AuthFailed { username, error } => {
-                    tracing::info!(target: "notification", peer = %self.peer, username = ?username, %error, "authentication failed");
-                    if let (Some(user), SaslError::NotAuthorized) = (username, error) {
-                        core.auth_failed(&user, Instant::now());
-                    }
-                }
-                Output::Authenticated { username } => core.auth_succeeded(&username),
-                Output::Bind { username, resource } => match core.bind(&username, resource) {
-                    Ok(handle) => {
-                        self.machine.bind_result(Ok(handle.jid.clone()));
-                        self.session = Some(handle);
-                    }
-                    Err(err) => self.machine.bind_result(Err(err)),
-                },
-                Output::Stanza(el) => {
-                    if let Some(s) = &self.session {
-                        core.route(&s.jid, s.id, el).await;
-                    }
-                }
-                Output::Close(reason) => {
-                    match &reason {
-                        CloseReason::ClientClosed => tracing::debug!(target: "notification", peer = %self.peer, "client closed the stream"),
-                        CloseReason::StreamError(cond, text) => {
-                            tracing::info!(target: "notification", peer = %self.peer, condition = cond.name(), "stream closed with an error: {text}")
-                        }
-                    }
+                Some(Output::StartTls) => return Some(Flow::UpgradeTls),
+                Some(Output::Close(reason)) => {
+                    log_close(&peer, &reason);
                     // Shutting down the writer sends TLS close_notify before the FIN.
                     let _ = tokio::time::timeout(Duration::from_secs(2), io.shutdown()).await;
                     return Some(Flow::Closed);
                 }
+                Some(_) => {}
             }
         }
         None
     }
 
     /// Unbinds the session, handing stanzas still queued back to the core.
-    async fn finish(mut self) {
-        if let Some(mut session) = self.session.take() {
-            session.inbox.close();
-            let mut undelivered = Vec::new();
-            while let Ok(el) = session.inbox.try_recv() {
-                undelivered.push(el);
-            }
-            self.ctx.core.unbind(&session.jid, session.id, undelivered).await;
+    async fn finish(self) {
+        session::finish(&self.ctx.core, self.session, Vec::new()).await;
+    }
+}
+
+/// Logs why a stream ended, with its condition for the troubleshooting greps.
+pub(crate) fn log_close(peer: &str, reason: &CloseReason) {
+    match reason {
+        CloseReason::ClientClosed => tracing::debug!(target: "notification", peer, "client closed the stream"),
+        CloseReason::StreamError(cond, text) => {
+            tracing::info!(target: "notification", peer, condition = cond.name(), "stream closed with an error: {text}")
         }
     }
 }

@@ -3,6 +3,7 @@
 //! socket and a `herald-stream` machine and carries out the machine's outputs against the core.
 
 mod c2s;
+mod session;
 mod tls;
 
 pub use c2s::{C2sContext, serve_c2s};

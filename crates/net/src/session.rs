@@ -1,0 +1,85 @@
+//! What every transport driver does with the core, written once: answering the c2s machine's
+//! credential and bind requests, the lockout counter, routing stanzas, and handing a finished
+//! session back (its undelivered stanzas go to offline storage).
+
+use std::time::Instant;
+
+use herald_core::{Control, Core, SessionHandle};
+use herald_sasl::SaslError;
+use herald_stream::{C2sStream, Output};
+
+/// Carries out `output` if it needs the core; returns it when it is the transport's business
+/// (`Send`, `StartTls`, `Close`).
+pub(crate) async fn apply(
+    core: &Core,
+    machine: &mut C2sStream,
+    session: &mut Option<SessionHandle>,
+    output: Output,
+    peer: &str,
+) -> Option<Output> {
+    match output {
+        Output::NeedCredentials { username } => {
+            let credentials = core.credentials(&username, Instant::now()).await;
+            machine.provide_credentials(credentials, &rand::random::<[u8; 18]>());
+        }
+        Output::AuthFailed { username, error } => {
+            tracing::info!(target: "notification", peer, username = ?username, %error, "authentication failed");
+            if let (Some(user), SaslError::NotAuthorized) = (username, error) {
+                core.auth_failed(&user, Instant::now());
+            }
+        }
+        Output::Authenticated { username } => core.auth_succeeded(&username),
+        Output::Bind { username, resource } => match core.bind(&username, resource) {
+            Ok(handle) => {
+                machine.bind_result(Ok(handle.jid.clone()));
+                *session = Some(handle);
+            }
+            Err(err) => machine.bind_result(Err(err)),
+        },
+        Output::Stanza(el) => {
+            if let Some(s) = session.as_ref() {
+                core.route(&s.jid, s.id, el).await;
+            }
+        }
+        other => return Some(other),
+    }
+    None
+}
+
+/// Unbinds a finished session, handing the stanzas still queued for it (and `more`) back to the
+/// core so that nothing addressed to it is lost.
+pub(crate) async fn finish(core: &Core, session: Option<SessionHandle>, mut more: Vec<herald_xml::Element>) {
+    if let Some(mut session) = session {
+        session.inbox.close();
+        while let Ok(el) = session.inbox.try_recv() {
+            more.push(el);
+        }
+        core.unbind(&session.jid, session.id, more).await;
+    }
+}
+
+/// What the core sends a bound session.
+pub(crate) enum FromCore {
+    /// A stanza to deliver.
+    Stanza(herald_xml::Element),
+    /// An order (close as replaced).
+    Control(Control),
+}
+
+/// The next stanza or order for a bound session; never resolves while unbound.
+pub(crate) async fn from_core(session: &mut Option<SessionHandle>) -> FromCore {
+    let Some(s) = session else { return std::future::pending().await };
+    tokio::select! {
+        Some(el) = s.inbox.recv() => FromCore::Stanza(el),
+        Some(ctl) = s.control.recv() => FromCore::Control(ctl),
+        else => std::future::pending().await,
+    }
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+pub(crate) async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
