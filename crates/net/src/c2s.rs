@@ -168,11 +168,7 @@ impl Connection {
         while let Some(output) = self.machine.poll_output() {
             match session::apply(&core, &mut self.machine, &mut self.session, output, &peer).await {
                 None => {}
-                Some(Output::Send(data)) => {
-                    if !self.write(io, data.as_bytes()).await {
-                        return Some(Flow::Closed);
-                    }
-                }
+                Some(Output::Send(data)) if !self.write(io, data.as_bytes()).await => return Some(Flow::Closed),
                 Some(Output::StartTls) => return Some(Flow::UpgradeTls),
                 Some(Output::Close(reason)) => {
                     log_close(&peer, &reason);

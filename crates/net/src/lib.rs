@@ -1,10 +1,16 @@
 //! Thin transport drivers around the sans-IO cores: TLS set-up (a self-signed certificate on
-//! first start) and the TCP c2s listener with STARTTLS. Each driver only moves bytes between a
+//! first start), the TCP c2s listener with STARTTLS, and the HTTP(S) listener carrying BOSH and
+//! XMPP over WebSocket. Each driver only moves bytes between a
 //! socket and a `herald-stream` machine and carries out the machine's outputs against the core.
 
+mod bosh;
 mod c2s;
+mod http;
 mod session;
 mod tls;
+mod ws;
 
+pub use bosh::Registry;
 pub use c2s::{C2sContext, serve_c2s};
+pub use http::{HttpContext, WebSocketConfig, serve_http};
 pub use tls::{TlsError, TlsFiles, load_or_generate};

@@ -26,6 +26,12 @@ pub struct Config {
     pub limits: Limits,
     /// Authentication policy.
     pub auth: Auth,
+    /// BOSH sessions.
+    pub bosh: Bosh,
+    /// XMPP over WebSocket.
+    pub websocket: WebSocket,
+    /// The HTTP layer shared by BOSH and WebSocket.
+    pub http: Http,
     /// Logging.
     pub log: Log,
     /// Storage backend.
@@ -38,6 +44,70 @@ pub struct Config {
 pub struct Listen {
     /// XMPP client connections (STARTTLS). Default `0.0.0.0:5222`.
     pub c2s: SocketAddr,
+    /// HTTPS: BOSH at `/http-bind/`, WebSocket at `/ws/`. Default `0.0.0.0:7443`.
+    pub https: SocketAddr,
+    /// Plain HTTP with the same endpoints; off unless set (like the port 7071 Finesse disabled).
+    pub http: Option<SocketAddr>,
+}
+
+/// `[bosh]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Bosh {
+    /// Cap on the client's `wait`, seconds (default 60; the desktop asks 30).
+    pub max_wait_secs: u64,
+    /// Cap on the client's `hold` (default 1).
+    pub max_hold: u32,
+    /// A session with no request held for this long is closed, seconds (default 60).
+    pub inactivity_secs: u64,
+    /// Shortest interval between empty polls, seconds (default 5).
+    pub polling_secs: u64,
+    /// Longest pause a client may request, seconds (default 120).
+    pub maxpause_secs: u64,
+    /// Elements queued for a client between its requests before further ones are dropped
+    /// and counted (default 1024).
+    pub max_pending: usize,
+}
+
+/// `[websocket]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSocket {
+    /// Largest message accepted, bytes (default 262144).
+    pub max_message_bytes: usize,
+    /// Server ping interval for idle connections, seconds (default 30).
+    pub ping_interval_secs: u64,
+    /// Redirect every new WebSocket stream here (`<close see-other-uri/>`), e.g. during
+    /// maintenance. Off by default.
+    pub see_other_uri: Option<String>,
+}
+
+/// `[http]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http {
+    /// Origins browsers may call BOSH from (CORS); `"*"` allows any (default).
+    pub cors_origins: Vec<String>,
+    /// Largest request body, bytes (default 524288).
+    pub max_body_bytes: usize,
+}
+
+impl Default for Bosh {
+    fn default() -> Self {
+        Self { max_wait_secs: 60, max_hold: 1, inactivity_secs: 60, polling_secs: 5, maxpause_secs: 120, max_pending: 1024 }
+    }
+}
+
+impl Default for WebSocket {
+    fn default() -> Self {
+        Self { max_message_bytes: 256 * 1024, ping_interval_secs: 30, see_other_uri: None }
+    }
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self { cors_origins: vec!["*".into()], max_body_bytes: 512 * 1024 }
+    }
 }
 
 /// `[tls]`
@@ -112,6 +182,9 @@ impl Default for Config {
             listen: Listen::default(),
             tls: Tls::default(),
             limits: Limits::default(),
+            bosh: Bosh::default(),
+            websocket: WebSocket::default(),
+            http: Http::default(),
             auth: Auth::default(),
             log: Log::default(),
             store: StoreConfig::default(),
@@ -121,7 +194,7 @@ impl Default for Config {
 
 impl Default for Listen {
     fn default() -> Self {
-        Self { c2s: SocketAddr::from(([0, 0, 0, 0], 5222)) }
+        Self { c2s: SocketAddr::from(([0, 0, 0, 0], 5222)), https: SocketAddr::from(([0, 0, 0, 0], 7443)), http: None }
     }
 }
 
@@ -191,6 +264,12 @@ impl Config {
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(ConfigError::Range("tls.cert and tls.key must be given together".into()));
+        }
+        if self.bosh.max_wait_secs == 0 || self.bosh.inactivity_secs == 0 {
+            return Err(ConfigError::Range("bosh.max_wait_secs and bosh.inactivity_secs must be positive".into()));
+        }
+        if self.websocket.ping_interval_secs == 0 {
+            return Err(ConfigError::Range("websocket.ping_interval_secs must be positive".into()));
         }
         if !matches!(self.store.backend.as_str(), "sqlite" | "memory") {
             return Err(ConfigError::Range(format!("store.backend {:?} is not one of sqlite, memory", self.store.backend)));

@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 pub use config::Config;
+use herald_bosh::BoshConfig;
 use herald_core::{Core, CoreConfig};
-use herald_net::{C2sContext, TlsFiles};
+use herald_net::{C2sContext, HttpContext, Registry, TlsFiles, WebSocketConfig};
 use herald_store::{AnyStore, MemoryStore, SqliteStore};
-use herald_stream::{StreamConfig, TlsPolicy};
+use herald_stream::{Framing, StreamConfig, TlsPolicy};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
@@ -22,13 +23,26 @@ use tokio::sync::{mpsc, watch};
 pub struct Listeners {
     /// XMPP client-to-server (STARTTLS).
     pub c2s: TcpListener,
+    /// HTTPS for BOSH and WebSocket.
+    pub https: TcpListener,
+    /// Optional plain HTTP for BOSH and WebSocket.
+    pub http: Option<TcpListener>,
+}
+
+async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen for {what} on {addr}"))
 }
 
 impl Listeners {
     /// Binds every listener the configuration names.
     pub async fn bind(config: &Config) -> anyhow::Result<Self> {
-        let c2s = TcpListener::bind(config.listen.c2s).await.with_context(|| format!("cannot listen for c2s on {}", config.listen.c2s))?;
-        Ok(Self { c2s })
+        let c2s = bind(config.listen.c2s, "c2s").await?;
+        let https = bind(config.listen.https, "HTTPS (BOSH, WebSocket)").await?;
+        let http = match config.listen.http {
+            Some(addr) => Some(bind(addr, "HTTP (BOSH, WebSocket)").await?),
+            None => None,
+        };
+        Ok(Self { c2s, https, http })
     }
 }
 
@@ -72,21 +86,56 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
         tls: if config.tls.require_starttls { TlsPolicy::Required } else { TlsPolicy::Optional },
         negotiation_timeout: config.negotiation_timeout(),
     };
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let http = Arc::new(HttpContext {
+        core: core.clone(),
+        bosh: BoshConfig {
+            max_wait: Duration::from_secs(config.bosh.max_wait_secs),
+            max_hold: config.bosh.max_hold,
+            inactivity: Duration::from_secs(config.bosh.inactivity_secs),
+            polling: Duration::from_secs(config.bosh.polling_secs),
+            maxpause: Duration::from_secs(config.bosh.maxpause_secs),
+            max_pending: config.bosh.max_pending,
+            secure: true,
+            stream: StreamConfig { framing: Framing::Bosh, ..stream.clone() },
+        },
+        websocket: WebSocketConfig {
+            max_message_bytes: config.websocket.max_message_bytes,
+            ping_interval: Duration::from_secs(config.websocket.ping_interval_secs),
+            see_other_uri: config.websocket.see_other_uri.clone(),
+        },
+        cors_origins: config.http.cors_origins.clone(),
+        max_body_bytes: config.http.max_body_bytes,
+        max_connections: config.limits.max_connections,
+        session_stats: config.log.debug,
+        registry: Registry::default(),
+        shutdown: stop_rx.clone(),
+        done: done_tx.clone(),
+    });
     let c2s = Arc::new(C2sContext {
         core,
         stream,
-        tls: Some(tokio_rustls::TlsAcceptor::from(tls)),
+        tls: Some(acceptor.clone()),
         max_connections: config.limits.max_connections,
         write_timeout: Duration::from_secs(30),
     });
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
-    let listener = tokio::spawn(herald_net::serve_c2s(listeners.c2s, c2s, stop_rx, done_tx));
+    let mut tasks = vec![
+        tokio::spawn(herald_net::serve_c2s(listeners.c2s, c2s, stop_rx, done_tx)),
+        tokio::spawn(herald_net::serve_http(listeners.https, Some(acceptor), http.clone())),
+    ];
+    if let Some(plain) = listeners.http {
+        tasks.push(tokio::spawn(herald_net::serve_http(plain, None, http.clone())));
+    }
+    drop(http);
     tracing::info!(target: "notification", domain = %config.domain, "Herald notification service started");
     shutdown.await;
     tracing::info!(target: "notification", "shutting down: closing every client stream");
     let _ = stop_tx.send(true);
-    let _ = listener.await;
+    for task in tasks {
+        let _ = task.await;
+    }
     if tokio::time::timeout(Duration::from_secs(10), done_rx.recv()).await.is_err() {
         tracing::warn!(target: "notification", "some connections did not close within 10 s");
     }

@@ -1,7 +1,12 @@
 //! Test support: a whole Herald server in-process on `127.0.0.1:0` with its own temporary data
 //! directory and SQLite database ([`TestServer`]), and a scripted raw XMPP client that does
 //! STARTTLS (trusting the server's generated certificate, nothing else) and PLAIN, so tests can
-//! send exactly the bytes they mean, good or bad.
+//! send exactly the bytes they mean, good or bad; a BOSH client over real HTTP(S) and a WebSocket
+//! client, both authenticating with SCRAM-SHA-256.
+
+mod http;
+
+pub use http::{BoshClient, HttpReply, WsClient, http_request};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,6 +26,10 @@ use tokio::task::JoinHandle;
 pub struct TestServer {
     /// The c2s address.
     pub c2s: SocketAddr,
+    /// The HTTPS address (BOSH, WebSocket).
+    pub https: SocketAddr,
+    /// The plain HTTP address, when the configuration enabled it.
+    pub http: Option<SocketAddr>,
     /// The XMPP domain (`localhost`, which the generated certificate names).
     pub domain: String,
     /// The data directory (certificate, database, logs).
@@ -29,7 +38,7 @@ pub struct TestServer {
     pub store: AnyStore,
     config: Config,
     cert: PathBuf,
-    stop: Option<oneshot::Sender<()>>,
+    stop: std::sync::Mutex<Option<oneshot::Sender<()>>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
@@ -49,9 +58,12 @@ impl TestServer {
     pub async fn start_in(data_dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
         let mut config = Config { domain: "localhost".into(), data_dir: data_dir.path().to_owned(), ..Config::default() };
         config.listen.c2s = "127.0.0.1:0".parse()?;
+        config.listen.https = "127.0.0.1:0".parse()?;
         adjust(&mut config);
         let listeners = Listeners::bind(&config).await?;
         let c2s = listeners.c2s.local_addr()?;
+        let https = listeners.https.local_addr()?;
+        let http = listeners.http.as_ref().map(|l| l.local_addr()).transpose()?;
         // Load (or generate) the certificate now so clients can trust it before connecting.
         let configured = config.tls.cert.clone().zip(config.tls.key.clone()).map(|(cert, key)| herald_net::TlsFiles { cert, key });
         let (_, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
@@ -60,7 +72,18 @@ impl TestServer {
         let task = tokio::spawn(herald::run(listeners, config.clone(), store.clone(), async move {
             let _ = stopped.await;
         }));
-        Ok(Self { c2s, domain: config.domain.clone(), data_dir, store, config, cert: files.cert, stop: Some(stop), task: Some(task) })
+        Ok(Self {
+            c2s,
+            https,
+            http,
+            domain: config.domain.clone(),
+            data_dir,
+            store,
+            config,
+            cert: files.cert,
+            stop: std::sync::Mutex::new(Some(stop)),
+            task: Some(task),
+        })
     }
 
     /// Creates an account.
@@ -73,16 +96,37 @@ impl TestServer {
         self.cert.clone()
     }
 
+    /// Wraps `tcp` in TLS, trusting only the server's certificate.
+    pub async fn tls_connect(&self, tcp: TcpStream) -> anyhow::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_file_iter(self.cert_path())? {
+            roots.add(cert?)?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
+        Ok(connector.connect(rustls::pki_types::ServerName::try_from("localhost")?, tcp).await?)
+    }
+
     /// The configuration the server runs with.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
-    /// Stops the server the way SIGTERM does and waits for it; returns the data directory.
-    pub async fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
-        if let Some(stop) = self.stop.take() {
+    /// Starts stopping the server, as SIGTERM does, without waiting.
+    pub fn begin_stop(&self) {
+        if let Some(stop) = self.stop.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Stops the server the way SIGTERM does and waits for it; returns the data directory.
+    pub async fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
+        self.begin_stop();
         if let Some(task) = self.task.take() {
             tokio::time::timeout(Duration::from_secs(20), task).await.context("server did not stop")???;
         }

@@ -1,0 +1,222 @@
+//! BOSH over HTTP: the `/http-bind/` handler and one task per session that owns its
+//! `BoshSession` machine. Requests reach the task through a channel; the task answers each
+//! through a oneshot when the machine says so (at once, when data arrives, or after `wait`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use herald_bosh::{BoshOutput, BoshSession, CloseCause, RequestId};
+use herald_core::{Control, SessionHandle};
+use herald_proto::StreamErrorCondition;
+use herald_stream::{Framing, TlsPolicy};
+use herald_xml::{Element, Limits};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::http::{AppState, HttpContext};
+use crate::session::{self, FromCore};
+
+/// One request handed to a session's task.
+struct Request {
+    body: Element,
+    reply: oneshot::Sender<herald_bosh::Response>,
+}
+
+/// Live BOSH sessions by sid.
+#[derive(Default)]
+pub struct Registry {
+    sessions: Mutex<HashMap<String, mpsc::Sender<Request>>>,
+}
+
+impl Registry {
+    fn get(&self, sid: &str) -> Option<mpsc::Sender<Request>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).get(sid).cloned()
+    }
+
+    fn insert(&self, sid: String, tx: mpsc::Sender<Request>) {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(sid, tx);
+    }
+
+    fn remove(&self, sid: &str) {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(sid);
+    }
+
+    /// Number of live sessions (including closed ones still answering late requests).
+    pub fn len(&self) -> usize {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn xml(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+}
+
+fn into_http(sid: &str, response: herald_bosh::Response) -> Response {
+    tracing::debug!(target: "notification", "HTTPBindLog: HTTP SENT({sid}): {}", response.body);
+    xml(response.status, response.body)
+}
+
+/// `GET /http-bind/`: a short explanation, as peers give, so an operator's browser check shows
+/// that the service is up.
+pub(crate) async fn describe() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Herald BOSH endpoint (XEP-0124/XEP-0206): POST <body/> documents here.\n",
+    )
+        .into_response()
+}
+
+/// `POST /http-bind/`.
+pub(crate) async fn handle(State(app): State<AppState>, bytes: Bytes) -> Response {
+    let ctx = &app.ctx;
+    let limits = Limits { max_stanza_bytes: ctx.max_body_bytes, ..ctx.bosh.stream.limits };
+    let body = match herald_xml::parse_document(&bytes, limits) {
+        Ok(body) => body,
+        Err(err) => {
+            // Not a parsable <body/>: the session (if any) is unknown, so this is the legacy
+            // bad-request of XEP-0124 §17.3, as Openfire answers it.
+            tracing::debug!(target: "notification", %err, "HTTPBindLog: unparsable request ({} bytes)", bytes.len());
+            return xml(400, String::new());
+        }
+    };
+    let sid = body.attr("sid").map(str::to_owned);
+    tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.as_deref().unwrap_or("new"), String::from_utf8_lossy(&bytes));
+    match sid {
+        None => create(app, body).await,
+        Some(sid) => {
+            let Some(tx) = ctx.registry.get(&sid) else {
+                // Unknown sid: 404 as Openfire does, whatever the client's version (the
+                // session, and so its version, is unknown).
+                return xml(404, String::new());
+            };
+            let (reply, answer) = oneshot::channel();
+            if tx.send(Request { body, reply }).await.is_err() {
+                return xml(404, String::new());
+            }
+            match answer.await {
+                Ok(response) => into_http(&sid, response),
+                Err(_) => xml(404, String::new()),
+            }
+        }
+    }
+}
+
+async fn create(app: AppState, body: Element) -> Response {
+    let ctx = app.ctx.clone();
+    let mut config = ctx.bosh.clone();
+    config.secure = app.secure;
+    config.stream.framing = Framing::Bosh;
+    config.stream.tls = if app.secure { TlsPolicy::AlreadySecure } else { TlsPolicy::Unavailable };
+    let sid = format!("{:032x}", rand::random::<u128>());
+    let stream_id = format!("{:016x}", rand::random::<u64>());
+    let mut machine = match BoshSession::create(sid.clone(), stream_id, 0, &body, &config, Instant::now()) {
+        Ok(machine) => machine,
+        Err(response) => return into_http("new", response),
+    };
+    let first = match machine.poll_output() {
+        Some(BoshOutput::Respond { response, .. }) => response,
+        _ => return xml(500, String::new()),
+    };
+    let (tx, rx) = mpsc::channel(8);
+    ctx.registry.insert(sid.clone(), tx);
+    tokio::spawn(run(ctx.clone(), machine, rx, ctx.done.clone()));
+    into_http(&sid, first)
+}
+
+fn epoch_ms() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
+}
+
+/// The task that owns one session until it closes and its late-request grace passes.
+async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc::Receiver<Request>, _done: mpsc::Sender<()>) {
+    let core = ctx.core.clone();
+    let sid = machine.sid().to_owned();
+    let mut replies: HashMap<RequestId, oneshot::Sender<herald_bosh::Response>> = HashMap::new();
+    let mut next_request: RequestId = 1;
+    let mut handle: Option<SessionHandle> = None;
+    let mut jid = String::from("(not bound)");
+    let mut shutdown = ctx.shutdown.clone();
+    let mut stopping = false;
+    let mut stats = tokio::time::interval(Duration::from_secs(30));
+    stats.tick().await;
+    loop {
+        while let Some(output) = machine.poll_output() {
+            match output {
+                BoshOutput::Respond { request, response } => {
+                    if let Some(reply) = replies.remove(&request) {
+                        let _ = reply.send(response);
+                    }
+                }
+                BoshOutput::Stream(output) => {
+                    let _ = session::apply(&core, machine.stream_mut(), &mut handle, output, &sid).await;
+                    if let Some(h) = &handle {
+                        jid = h.jid.to_string();
+                    }
+                    machine.pump(Instant::now());
+                }
+                BoshOutput::Closed { cause, last_request, undelivered } => {
+                    let idle_ms = last_request.elapsed().as_millis();
+                    if cause == CloseCause::Inactivity {
+                        tracing::info!(
+                            target: "notification",
+                            "Closing idle session (id={sid}): {jid} after inactivity for more than threshold value of {}",
+                            ctx.bosh.inactivity.as_secs()
+                        );
+                    }
+                    tracing::info!(target: "notification", sid = %sid, jid = %jid, transport = "bosh", cause = cause.name(), last_request_ms_ago = idle_ms, "session record: closed");
+                    session::finish(&core, handle.take(), undelivered).await;
+                }
+            }
+        }
+        let now = Instant::now();
+        if machine.is_closed() && (stopping || machine.poll_timeout().is_none_or(|t| t <= now)) {
+            break;
+        }
+        tokio::select! {
+            request = requests.recv() => match request {
+                Some(Request { body, reply }) => {
+                    let id = next_request;
+                    next_request += 1;
+                    replies.insert(id, reply);
+                    machine.handle_request(id, body, Instant::now());
+                }
+                None => break,
+            },
+            from_core = session::from_core(&mut handle) => match from_core {
+                FromCore::Stanza(el) => {
+                    if let Err(el) = machine.deliver(el, Instant::now()) {
+                        tracing::warn!(target: "notification", sid = %sid, "stanza for a closing session: {}", el.to_xml());
+                    }
+                }
+                FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new login with the same resource", Instant::now()),
+            },
+            () = session::sleep_until_opt(machine.poll_timeout()) => machine.handle_timeout(Instant::now()),
+            _ = shutdown.changed(), if !stopping => {
+                stopping = true;
+                machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down", Instant::now());
+            }
+            _ = stats.tick(), if ctx.session_stats && !machine.is_closed() => {
+                let s = machine.stats();
+                tracing::debug!(target: "notification", "Session (id={sid}) was last active {} ms ago: {jid}", machine.last_request().elapsed().as_millis());
+                tracing::debug!(
+                    target: "notification",
+                    "time={},JID={jid},msgs_sent={},msgs_queue={},msgs_drop={},bytes_sent={}",
+                    epoch_ms(), s.msgs_sent, s.msgs_queue, s.msgs_drop, s.bytes_sent
+                );
+            }
+        }
+    }
+    ctx.registry.remove(&sid);
+    session::finish(&core, handle.take(), Vec::new()).await;
+}

@@ -1,0 +1,160 @@
+//! The HTTPS listener (port 7443) and the optional plain-HTTP one: one accept loop with a
+//! connection limit and header timeouts, hyper HTTP/1.1 with upgrades, and an axum router for
+//! BOSH (`/http-bind/`) and XMPP over WebSocket (`/ws/`), with CORS for browser clients.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, header};
+use axum::routing::{get, post};
+use herald_bosh::BoshConfig;
+use herald_core::Core;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio_rustls::TlsAcceptor;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::bosh::Registry;
+
+/// WebSocket settings.
+#[derive(Clone, Debug)]
+pub struct WebSocketConfig {
+    /// Largest message accepted.
+    pub max_message_bytes: usize,
+    /// How often the server pings an idle client.
+    pub ping_interval: Duration,
+    /// When set, every new stream is redirected here with `<close see-other-uri/>` (RFC 7395
+    /// §3.6), e.g. to move clients to another node during maintenance.
+    pub see_other_uri: Option<String>,
+}
+
+/// Everything the HTTP transports share.
+pub struct HttpContext {
+    /// The routing core.
+    pub core: Core,
+    /// BOSH session settings; `secure` is set per listener.
+    pub bosh: BoshConfig,
+    /// WebSocket settings.
+    pub websocket: WebSocketConfig,
+    /// Origins allowed by CORS; `*` allows any.
+    pub cors_origins: Vec<String>,
+    /// Largest HTTP request body (a BOSH `<body/>`).
+    pub max_body_bytes: usize,
+    /// Most simultaneous HTTP connections per listener.
+    pub max_connections: usize,
+    /// Write the per-session statistics lines to the debug log every 30 s.
+    pub session_stats: bool,
+    /// Live BOSH sessions.
+    pub registry: Registry,
+    /// Turns true when the server stops.
+    pub shutdown: watch::Receiver<bool>,
+    /// Dropped by every task when it ends, so shutdown can wait for all of them.
+    pub done: mpsc::Sender<()>,
+}
+
+/// Per-listener state handed to the handlers.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) ctx: Arc<HttpContext>,
+    /// Whether this listener is HTTPS.
+    pub(crate) secure: bool,
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(86_400))
+}
+
+/// The router of one listener.
+pub(crate) fn router(state: AppState) -> Router {
+    let limit = state.ctx.max_body_bytes;
+    let cors = cors(&state.ctx.cors_origins);
+    Router::new()
+        .route("/http-bind", post(crate::bosh::handle).get(crate::bosh::describe))
+        .route("/http-bind/", post(crate::bosh::handle).get(crate::bosh::describe))
+        .route("/ws", get(crate::ws::upgrade))
+        .route("/ws/", get(crate::ws::upgrade))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(cors)
+        .with_state(state)
+}
+
+/// Serves HTTP on `listener` (HTTPS when `tls` is given) until the context's shutdown.
+pub async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Arc<HttpContext>) {
+    let secure = tls.is_some();
+    let app = router(AppState { ctx: ctx.clone(), secure });
+    let limit = Arc::new(Semaphore::new(ctx.max_connections));
+    let mut shutdown = ctx.shutdown.clone();
+    let addr = listener.local_addr().ok();
+    tracing::info!(target: "notification", ?addr, secure, "HTTP bind service started");
+    loop {
+        let permit = tokio::select! {
+            permit = limit.clone().acquire_owned() => permit.expect("semaphore never closed"),
+            _ = shutdown.changed() => break,
+        };
+        let (socket, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    tracing::warn!(target: "notification", %err, "HTTP accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = socket.set_nodelay(true);
+        let app = app.clone();
+        let tls = tls.clone();
+        let shutdown = shutdown.clone();
+        let done = ctx.done.clone();
+        tokio::spawn(async move {
+            match tls {
+                Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(socket)).await {
+                    Ok(Ok(stream)) => serve_connection(stream, app, peer, shutdown).await,
+                    Ok(Err(err)) => tracing::debug!(target: "notification", %peer, %err, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(target: "notification", %peer, "TLS handshake timed out"),
+                },
+                None => serve_connection(socket, app, peer, shutdown).await,
+            }
+            drop(permit);
+            drop(done);
+        });
+    }
+    tracing::info!(target: "notification", ?addr, "HTTP bind service stopped");
+}
+
+async fn serve_connection<S>(stream: S, app: Router, peer: SocketAddr, mut shutdown: watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(app.into_service());
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    // A client that opens connections and sends nothing holds a slot for 10 s at most.
+    builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(10)).keep_alive(true);
+    let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(err) = result {
+        tracing::debug!(target: "notification", %peer, %err, "HTTP connection ended with an error");
+    }
+}

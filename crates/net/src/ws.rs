@@ -1,0 +1,106 @@
+//! XMPP over WebSocket (RFC 7395) at `/ws/`: subprotocol `xmpp` required, one element per text
+//! message, server pings to keep idle connections alive, `see-other-uri` redirection, and the
+//! same c2s machine as every other transport.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use herald_core::{Control, SessionHandle};
+use herald_proto::StreamErrorCondition;
+use herald_stream::{C2sStream, Framing, NS_FRAMING, Output, TlsPolicy};
+
+use crate::http::{AppState, HttpContext};
+use crate::session::{self, FromCore};
+
+/// `GET /ws/`: the upgrade, refused unless the client offers the `xmpp` subprotocol.
+pub(crate) async fn upgrade(State(app): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    let offered = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("xmpp")));
+    if !offered {
+        return (StatusCode::BAD_REQUEST, "XMPP over WebSocket requires the subprotocol 'xmpp' (RFC 7395)\n").into_response();
+    }
+    let max = app.ctx.websocket.max_message_bytes;
+    ws.protocols(["xmpp"]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| run(app.ctx, app.secure, socket))
+}
+
+async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket) {
+    let _done = ctx.done.clone();
+    if let Some(uri) = &ctx.websocket.see_other_uri {
+        // Answer the client's <open/> with a redirection and end the connection.
+        let _ = socket.recv().await;
+        let mut close = format!("<close xmlns='{NS_FRAMING}' see-other-uri='");
+        herald_xml::escape_attr(&mut close, uri);
+        close.push_str("'/>");
+        let _ = socket.send(Message::Text(close.into())).await;
+        let _ = socket.send(Message::Close(None)).await;
+        return;
+    }
+    let mut config = ctx.bosh.stream.clone();
+    config.framing = Framing::WebSocket;
+    config.tls = if secure { TlsPolicy::AlreadySecure } else { TlsPolicy::Unavailable };
+    let mut machine = C2sStream::new(config, format!("{:016x}", rand::random::<u64>()), Instant::now());
+    let mut handle: Option<SessionHandle> = None;
+    let mut shutdown = ctx.shutdown.clone();
+    let mut ping = tokio::time::interval(ctx.websocket.ping_interval);
+    ping.tick().await;
+    let label = "websocket";
+    'connection: loop {
+        while let Some(output) = machine.poll_output() {
+            match session::apply(&ctx.core, &mut machine, &mut handle, output, label).await {
+                Some(Output::Send(text)) => {
+                    let sent = socket.send(Message::Text(text.into())).await;
+                    if sent.is_err() {
+                        break 'connection;
+                    }
+                }
+                Some(Output::Close(reason)) => {
+                    crate::c2s::log_close(label, &reason);
+                    let _ = socket.send(Message::Close(None)).await;
+                    break 'connection;
+                }
+                _ => {}
+            }
+        }
+        tokio::select! {
+            message = socket.recv() => match message {
+                Some(Ok(Message::Text(text))) => machine.handle_frame(text.as_bytes(), Instant::now()),
+                Some(Ok(Message::Binary(_))) => machine.close(StreamErrorCondition::BadFormat, "XMPP over WebSocket uses text messages"),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
+                    tracing::info!(target: "notification", jid = ?handle.as_ref().map(|h| h.jid.to_string()), "WebSocket connection lost");
+                    break;
+                }
+            },
+            from_core = session::from_core(&mut handle) => match from_core {
+                FromCore::Stanza(el) => {
+                    let text = el.to_xml();
+                    let len = text.len() as u64;
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                    if let Some(h) = &handle {
+                        h.stats.msgs_sent.fetch_add(1, Ordering::Relaxed);
+                        h.stats.bytes_sent.fetch_add(len, Ordering::Relaxed);
+                    }
+                }
+                FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource"),
+            },
+            () = session::sleep_until_opt(machine.poll_timeout()) => machine.handle_timeout(Instant::now()),
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+            _ = shutdown.changed() => machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down"),
+        }
+    }
+    session::finish(&ctx.core, handle, Vec::new()).await;
+}
