@@ -17,3 +17,15 @@ pub fn python_module_available(module: &str) -> anyhow::Result<bool> {
     }
     Ok(ok)
 }
+
+/// Whether Chromium and the npm packages of `tests/browser` are installed. Like
+/// [`python_module_available`], missing tools fail the run under CI instead of skipping.
+pub fn browser_tools_available(browser_dir: &std::path::Path) -> anyhow::Result<bool> {
+    let ok = std::path::Path::new("/usr/bin/chromium").exists()
+        && browser_dir.join("node_modules/strophe.js").exists()
+        && browser_dir.join("node_modules/playwright-core").exists();
+    if !ok && std::env::var_os("CI").is_some() {
+        anyhow::bail!("chromium or the tests/browser npm packages are missing under CI; .ci/run must install them");
+    }
+    Ok(ok)
+}
