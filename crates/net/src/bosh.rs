@@ -148,7 +148,7 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
     let mut jid = String::from("(not bound)");
     let mut shutdown = ctx.shutdown.clone();
     let mut stopping = false;
-    let mut stats = tokio::time::interval(Duration::from_secs(30));
+    let mut stats = tokio::time::interval(ctx.session_stats.unwrap_or(Duration::from_secs(3600)));
     stats.tick().await;
     loop {
         while let Some(output) = machine.poll_output() {
@@ -166,7 +166,6 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
                     machine.pump(Instant::now());
                 }
                 BoshOutput::Closed { cause, last_request, undelivered } => {
-                    let idle_ms = last_request.elapsed().as_millis();
                     if cause == CloseCause::Inactivity {
                         tracing::info!(
                             target: "notification",
@@ -174,7 +173,7 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
                             ctx.bosh.inactivity.as_secs()
                         );
                     }
-                    tracing::info!(target: "notification", sid = %sid, jid = %jid, transport = "bosh", cause = cause.name(), last_request_ms_ago = idle_ms, "session record: closed");
+                    session::record_close("bosh", &sid, handle.as_ref().map(|_| jid.as_str()), cause.name(), last_request);
                     session::finish(&core, handle.take(), undelivered).await;
                 }
             }
@@ -206,7 +205,7 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
                 stopping = true;
                 machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down", Instant::now());
             }
-            _ = stats.tick(), if ctx.session_stats && !machine.is_closed() => {
+            _ = stats.tick(), if ctx.session_stats.is_some() && !machine.is_closed() => {
                 let s = machine.stats();
                 tracing::debug!(target: "notification", "Session (id={sid}) was last active {} ms ago: {jid}", machine.last_request().elapsed().as_millis());
                 tracing::debug!(

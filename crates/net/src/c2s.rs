@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use herald_core::{Control, Core, SessionHandle};
 use herald_proto::{StreamErrorCondition, ns};
-use herald_stream::{C2sStream, CloseReason, Output, StreamConfig};
+use herald_stream::{C2sStream, Output, StreamConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -84,11 +84,15 @@ struct Connection {
     machine: C2sStream,
     session: Option<SessionHandle>,
     peer: SocketAddr,
+    /// When the client last sent anything.
+    last_activity: Instant,
+    /// Why the connection ended, once known.
+    cause: &'static str,
 }
 
 async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2sContext>, mut shutdown: watch::Receiver<bool>) {
     let machine = C2sStream::new(ctx.stream.clone(), format!("{:016x}", rand::random::<u64>()), Instant::now());
-    let mut conn = Connection { ctx, machine, session: None, peer };
+    let mut conn = Connection { ctx, machine, session: None, peer, last_activity: Instant::now(), cause: "connection-lost" };
     tracing::debug!(target: "notification", %peer, "c2s connection opened");
     if let Flow::UpgradeTls = conn.run(&mut socket, &mut shutdown).await
         && let Some(acceptor) = conn.ctx.tls.clone()
@@ -128,7 +132,10 @@ impl Connection {
                     tracing::info!(target: "notification", peer = %self.peer, jid = ?self.machine.jid().map(|j| j.to_string()), "connection lost");
                     return Flow::Closed;
                 }
-                Event::Read(Ok(n)) => self.machine.handle_input(&buf[..n], Instant::now()),
+                Event::Read(Ok(n)) => {
+                    self.last_activity = Instant::now();
+                    self.machine.handle_input(&buf[..n], self.last_activity);
+                }
                 Event::Deliver(el) => {
                     if !self.write_stanza(io, &el).await {
                         return Flow::Closed;
@@ -171,7 +178,8 @@ impl Connection {
                 Some(Output::Send(data)) if !self.write(io, data.as_bytes()).await => return Some(Flow::Closed),
                 Some(Output::StartTls) => return Some(Flow::UpgradeTls),
                 Some(Output::Close(reason)) => {
-                    log_close(&peer, &reason);
+                    session::log_close(&peer, &reason);
+                    self.cause = session::cause_of(&reason);
                     // Shutting down the writer sends TLS close_notify before the FIN.
                     let _ = tokio::time::timeout(Duration::from_secs(2), io.shutdown()).await;
                     return Some(Flow::Closed);
@@ -184,16 +192,8 @@ impl Connection {
 
     /// Unbinds the session, handing stanzas still queued back to the core.
     async fn finish(self) {
+        let jid = self.session.as_ref().map(|s| s.jid.to_string());
+        session::record_close("tcp", &self.peer.to_string(), jid.as_deref(), self.cause, self.last_activity);
         session::finish(&self.ctx.core, self.session, Vec::new()).await;
-    }
-}
-
-/// Logs why a stream ended, with its condition for the troubleshooting greps.
-pub(crate) fn log_close(peer: &str, reason: &CloseReason) {
-    match reason {
-        CloseReason::ClientClosed => tracing::debug!(target: "notification", peer, "client closed the stream"),
-        CloseReason::StreamError(cond, text) => {
-            tracing::info!(target: "notification", peer, condition = cond.name(), "stream closed with an error: {text}")
-        }
     }
 }

@@ -47,8 +47,8 @@ pub struct HttpContext {
     pub max_body_bytes: usize,
     /// Most simultaneous HTTP connections per listener.
     pub max_connections: usize,
-    /// Write the per-session statistics lines to the debug log every 30 s.
-    pub session_stats: bool,
+    /// How often each BOSH session writes its statistics lines to the debug log (`None`: never).
+    pub session_stats: Option<Duration>,
     /// Live BOSH sessions.
     pub registry: Registry,
     /// Turns true when the server stops.

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use herald_core::{Control, Core, SessionHandle};
 use herald_sasl::SaslError;
-use herald_stream::{C2sStream, Output};
+use herald_stream::{C2sStream, CloseReason, Output};
 
 /// Carries out `output` if it needs the core; returns it when it is the transport's business
 /// (`Send`, `StartTls`, `Close`).
@@ -82,4 +82,38 @@ pub(crate) async fn sleep_until_opt(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,
     }
+}
+
+/// The cause name of a stream's end, as session records and logs give it.
+pub(crate) fn cause_of(reason: &CloseReason) -> &'static str {
+    match reason {
+        CloseReason::ClientClosed => "client-closed",
+        CloseReason::StreamError(condition, _) => condition.name(),
+    }
+}
+
+/// Logs why a stream ended, with its condition for the troubleshooting greps.
+pub(crate) fn log_close(peer: &str, reason: &CloseReason) {
+    match reason {
+        CloseReason::ClientClosed => tracing::debug!(target: "notification", peer, "client closed the stream"),
+        CloseReason::StreamError(cond, text) => {
+            tracing::info!(target: "notification", peer, condition = cond.name(), "stream closed with an error: {text}")
+        }
+    }
+}
+
+/// Writes the record every transport leaves when a client's connection or session ends: which
+/// transport, which connection or BOSH session, whose JID, the cause, and how long before the end
+/// the client last sent anything. The diagnosis tools tell client-side from server-side patterns
+/// from these records.
+pub(crate) fn record_close(transport: &'static str, id: &str, jid: Option<&str>, cause: &str, last_activity: Instant) {
+    tracing::info!(
+        target: "notification",
+        transport,
+        id,
+        jid = jid.unwrap_or("(not bound)"),
+        cause,
+        last_activity_ms_ago = last_activity.elapsed().as_millis() as u64,
+        "session record: closed"
+    );
 }

@@ -52,6 +52,8 @@ async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket) {
     let mut ping = tokio::time::interval(ctx.websocket.ping_interval);
     ping.tick().await;
     let label = "websocket";
+    let mut last_activity = Instant::now();
+    let mut cause = "connection-lost";
     'connection: loop {
         while let Some(output) = machine.poll_output() {
             match session::apply(&ctx.core, &mut machine, &mut handle, output, label).await {
@@ -62,7 +64,8 @@ async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket) {
                     }
                 }
                 Some(Output::Close(reason)) => {
-                    crate::c2s::log_close(label, &reason);
+                    session::log_close(label, &reason);
+                    cause = session::cause_of(&reason);
                     let _ = socket.send(Message::Close(None)).await;
                     break 'connection;
                 }
@@ -71,13 +74,13 @@ async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket) {
         }
         tokio::select! {
             message = socket.recv() => match message {
-                Some(Ok(Message::Text(text))) => machine.handle_frame(text.as_bytes(), Instant::now()),
-                Some(Ok(Message::Binary(_))) => machine.close(StreamErrorCondition::BadFormat, "XMPP over WebSocket uses text messages"),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
-                    tracing::info!(target: "notification", jid = ?handle.as_ref().map(|h| h.jid.to_string()), "WebSocket connection lost");
-                    break;
+                Some(Ok(Message::Text(text))) => {
+                    last_activity = Instant::now();
+                    machine.handle_frame(text.as_bytes(), last_activity);
                 }
+                Some(Ok(Message::Binary(_))) => machine.close(StreamErrorCondition::BadFormat, "XMPP over WebSocket uses text messages"),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_activity = Instant::now(),
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
             },
             from_core = session::from_core(&mut handle) => match from_core {
                 FromCore::Stanza(el) => {
@@ -102,5 +105,7 @@ async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket) {
             _ = shutdown.changed() => machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down"),
         }
     }
+    let jid = handle.as_ref().map(|h| h.jid.to_string());
+    session::record_close("websocket", machine.stream_id(), jid.as_deref(), cause, last_activity);
     session::finish(&ctx.core, handle, Vec::new()).await;
 }

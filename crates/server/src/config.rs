@@ -151,11 +151,20 @@ pub struct Auth {
 }
 
 /// `[log]`
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Log {
     /// Write `logs/notification/debug.log` (costly under load, as the seed warns).
     pub debug: bool,
+    /// With debug on, how often each BOSH session writes its `was last active` and
+    /// `msgs_sent/msgs_queue/msgs_drop/bytes_sent` lines, seconds (default 30, as Finesse).
+    pub session_stats_secs: u64,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self { debug: false, session_stats_secs: 30 }
+    }
 }
 
 /// `[store]`
@@ -267,6 +276,9 @@ impl Config {
         }
         if self.bosh.max_wait_secs == 0 || self.bosh.inactivity_secs == 0 {
             return Err(ConfigError::Range("bosh.max_wait_secs and bosh.inactivity_secs must be positive".into()));
+        }
+        if self.log.session_stats_secs == 0 {
+            return Err(ConfigError::Range("log.session_stats_secs must be positive".into()));
         }
         if self.websocket.ping_interval_secs == 0 {
             return Err(ConfigError::Range("websocket.ping_interval_secs must be positive".into()));

@@ -109,7 +109,7 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
         cors_origins: config.http.cors_origins.clone(),
         max_body_bytes: config.http.max_body_bytes,
         max_connections: config.limits.max_connections,
-        session_stats: config.log.debug,
+        session_stats: config.log.debug.then(|| Duration::from_secs(config.log.session_stats_secs)),
         registry: Registry::default(),
         shutdown: stop_rx.clone(),
         done: done_tx.clone(),
