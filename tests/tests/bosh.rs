@@ -309,3 +309,90 @@ async fn shutdown_terminates_held_requests_with_system_shutdown() -> anyhow::Res
     server.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn pause_answers_at_once_and_maxpause_is_enforced() -> anyhow::Result<()> {
+    let server = server(|_| {}).await?;
+    let mut c = BoshClient::new(&server, true);
+    c.wait = 1;
+    c.login("bob", PW, "d").await?;
+    let reply = c.send_with("pause='10'", "").await?;
+    assert_eq!(reply.body, EMPTY, "a pause request is answered at once");
+    let reply = c.send("").await;
+    assert!(reply.is_ok(), "the session resumes after the pause");
+    let mut c = BoshClient::new(&server, true);
+    c.login("bob", PW, "e").await?;
+    let reply = c.send_with("pause='121'", "").await?;
+    assert!(reply.body.contains("condition='policy-violation'"), "{}", reply.body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn several_stanzas_in_one_body_with_escaping() -> anyhow::Result<()> {
+    let server = server(|_| {}).await?;
+    let mut alice = RawClient::login(&server, "alice", PW, "tcp").await?;
+    let mut c = BoshClient::new(&server, true);
+    c.wait = 2;
+    c.login("bob", PW, "d").await?;
+    c.send(concat!(
+        "<message xmlns='jabber:client' to='alice@localhost/tcp' id='a&amp;b'><body>1 &lt; 2</body></message>",
+        "<message xmlns='jabber:client' to='alice@localhost/tcp'><body><![CDATA[<not markup> & more]]></body></message>"
+    ))
+    .await?;
+    let got = alice.read_until("more</body>").await?;
+    assert!(got.contains("id='a&amp;b'") && got.contains("<body>1 &lt; 2</body>"), "{got}");
+    assert!(got.contains("<body>&lt;not markup&gt; &amp; more</body>"), "CDATA arrives escaped: {got}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_held_long_poll_counts_as_activity() -> anyhow::Result<()> {
+    let server = server(|c| c.bosh.inactivity_secs = 2).await?;
+    let mut c = BoshClient::new(&server, true);
+    c.create_with_wait(3, "").await?;
+    // The request is held 3 s, longer than the 2 s inactivity: the session must not close.
+    assert_eq!(c.send("").await?.body, EMPTY);
+    let reply = c.send_with("pause='1'", "").await?;
+    assert_eq!(reply.body, EMPTY, "still alive: {}", reply.body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_third_unanswered_request_is_overactivity() -> anyhow::Result<()> {
+    let server = server(|_| {}).await?;
+    let mut c = BoshClient::new(&server, true);
+    c.login("bob", PW, "d").await?;
+    let (r1, r2, r3) = (c.next_body("", "")?, c.next_body("", "")?, c.next_body("", "")?);
+    // r1 is held, r3 arrives before r2: with r2 three requests are unanswered at once (requests=2).
+    let (a, b, d) = tokio::join!(
+        c.post_raw(r1),
+        async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            c.post_raw(r3).await
+        },
+        async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            c.post_raw(r2).await
+        }
+    );
+    let (_, _, d) = (a?, b?, d?);
+    assert!(d.body.contains("condition='policy-violation'"), "{}", d.body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn polling_session_with_hold_zero() -> anyhow::Result<()> {
+    let server = server(|_| {}).await?;
+    let mut c = BoshClient::new(&server, true);
+    c.hold = 0;
+    let reply = c.create("").await?.body;
+    assert!(reply.contains("hold='0'") && reply.contains("requests='1'"), "{reply}");
+    // Polling: every request is answered at once, even with nothing to say.
+    let started = tokio::time::Instant::now();
+    assert_eq!(c.send("").await?.body, EMPTY);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // ... but not more often than `polling` allows.
+    let reply = c.send("").await?;
+    assert!(reply.body.contains("condition='policy-violation'"), "{}", reply.body);
+    Ok(())
+}

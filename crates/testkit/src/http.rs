@@ -92,12 +92,14 @@ pub struct BoshClient<'a> {
     pub jid: Option<String>,
     /// The `wait` asked for at creation (the desktop asks 30).
     pub wait: u32,
+    /// The `hold` asked for at creation (the desktop asks 1; 0 makes a polling session).
+    pub hold: u32,
 }
 
 impl<'a> BoshClient<'a> {
     /// A client for `server` over HTTPS (`secure`) or plain HTTP; the first rid is random.
     pub fn new(server: &'a TestServer, secure: bool) -> Self {
-        Self { server, secure, rid: 1_000_000 + u64::from(rand_u16()), sid: None, jid: None, wait: 30 }
+        Self { server, secure, rid: 1_000_000 + u64::from(rand_u16()), sid: None, jid: None, wait: 30, hold: 1 }
     }
 
     /// Posts a raw document to `/http-bind/`.
@@ -105,7 +107,7 @@ impl<'a> BoshClient<'a> {
         http_request(self.server, self.secure, "POST", "/http-bind/", &[("content-type", "text/xml; charset=utf-8")], body.into()).await
     }
 
-    /// Creates the session as the desktop does (`hold='1'`, [`BoshClient::wait`]) with extra attributes.
+    /// Creates the session with [`BoshClient::wait`] and [`BoshClient::hold`] and extra attributes.
     pub async fn create(&mut self, extra: &str) -> anyhow::Result<HttpReply> {
         self.create_with_wait(self.wait, extra).await
     }
@@ -113,8 +115,8 @@ impl<'a> BoshClient<'a> {
     /// Creates the session asking for `wait` seconds.
     pub async fn create_with_wait(&mut self, wait: u32, extra: &str) -> anyhow::Result<HttpReply> {
         let body = format!(
-            "<body xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh' rid='{}' to='{}' xml:lang='en' hold='1' ver='1.9' wait='{wait}' xmpp:version='1.0' {extra}/>",
-            self.rid, self.server.domain
+            "<body xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh' rid='{}' to='{}' xml:lang='en' hold='{}' ver='1.9' wait='{wait}' xmpp:version='1.0' {extra}/>",
+            self.rid, self.server.domain, self.hold
         );
         self.rid += 1;
         let reply = self.post_raw(body).await?;
