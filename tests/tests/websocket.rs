@@ -84,3 +84,13 @@ async fn see_other_uri_redirects_new_streams() -> anyhow::Result<()> {
     assert_eq!(close, "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='wss://fin2.example:7443/ws/'/>");
     Ok(())
 }
+
+#[tokio::test]
+async fn idle_connections_are_pinged() -> anyhow::Result<()> {
+    let server = server(|c| c.websocket.ping_interval_secs = 1).await?;
+    let mut bob = connect(&server).await?;
+    bob.login("localhost", "bob", PW, "ws").await?;
+    bob.next_ping().await?;
+    bob.next_ping().await?;
+    Ok(())
+}

@@ -225,6 +225,17 @@ impl WsClient {
         }
     }
 
+    /// Waits for the server's next WebSocket ping (text messages meanwhile are discarded).
+    pub async fn next_ping(&mut self) -> anyhow::Result<()> {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next()).await.context("no ping in time")? {
+                Some(Ok(Message::Ping(_))) => return Ok(()),
+                Some(Ok(_)) => {}
+                _ => bail!("connection closed while waiting for a ping"),
+            }
+        }
+    }
+
     /// Receives until a message contains `needle`.
     pub async fn recv_until(&mut self, needle: &str) -> anyhow::Result<String> {
         loop {
