@@ -1,7 +1,7 @@
 //! The behaviour every [`Store`] must have, as one async suite. Each backend's tests call
 //! [`run`] on a fresh, empty store.
 
-use crate::{OfflineMessage, RosterItem, Store, StoreError, StoredCredential, Subscription};
+use crate::{OfflineMessage, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredItem, StoredSubscription, Subscription};
 
 fn credential(hash: &str, byte: u8) -> StoredCredential {
     StoredCredential {
@@ -19,6 +19,59 @@ pub async fn run<S: Store>(store: S) {
     rosters(&store).await;
     offline(&store).await;
     deleting_a_user_removes_everything(&store).await;
+    pubsub(&store).await;
+}
+
+async fn pubsub<S: Store>(store: &S) {
+    let node = "/finesse/api/User/1001";
+    let item = |seq: u64, id: &str| StoredItem {
+        seq,
+        id: id.into(),
+        publisher: "admin@x".into(),
+        payload: format!("<p n='{seq}'/>"),
+        published_at_ms: 1000 + seq as i64,
+    };
+    let sub = StoredSubscription { subid: "s1".into(), jid: "1001@x".into(), state: "subscribed".into(), options: "deliver=1".into() };
+    store
+        .pubsub_apply(&[
+            PubSubOp::PutNode { name: node.into(), config: "max_items=2".into() },
+            PubSubOp::PutAffiliation { node: node.into(), jid: "admin@x".into(), affiliation: "owner".into() },
+            PubSubOp::PutAffiliation { node: node.into(), jid: "1001@x".into(), affiliation: "member".into() },
+            PubSubOp::PutSubscription { node: node.into(), subscription: sub.clone() },
+            PubSubOp::PutItem { node: node.into(), item: item(0, "a"), keep: 2 },
+            PubSubOp::PutItem { node: node.into(), item: item(1, "b"), keep: 2 },
+            PubSubOp::PutItem { node: node.into(), item: item(2, "c"), keep: 2 },
+            // Re-publishing an id moves it to the newest position.
+            PubSubOp::PutItem { node: node.into(), item: item(3, "b"), keep: 2 },
+        ])
+        .await
+        .unwrap();
+    let loaded = store.pubsub_load().await.unwrap();
+    assert_eq!(loaded.len(), 1);
+    let n = &loaded[0];
+    assert_eq!((n.name.as_str(), n.config.as_str(), n.next_seq), (node, "max_items=2", 4));
+    assert_eq!(n.items, vec![item(2, "c"), item(3, "b")], "only the newest `keep`, in publish order");
+    let mut affs = n.affiliations.clone();
+    affs.sort();
+    assert_eq!(affs, vec![("1001@x".to_owned(), "member".to_owned()), ("admin@x".to_owned(), "owner".to_owned())]);
+    assert_eq!(n.subscriptions, vec![sub]);
+    store
+        .pubsub_apply(&[
+            PubSubOp::DeleteSubscription { node: node.into(), subid: "s1".into() },
+            PubSubOp::DeleteAffiliation { node: node.into(), jid: "1001@x".into() },
+            PubSubOp::DeleteItem { node: node.into(), id: "c".into() },
+            PubSubOp::PutNode { name: node.into(), config: "max_items=5".into() },
+        ])
+        .await
+        .unwrap();
+    let n = store.pubsub_load().await.unwrap().remove(0);
+    assert!(n.subscriptions.is_empty() && n.affiliations.len() == 1 && n.items == vec![item(3, "b")] && n.config == "max_items=5");
+    store.pubsub_apply(&[PubSubOp::Purge { node: node.into() }]).await.unwrap();
+    let n = store.pubsub_load().await.unwrap().remove(0);
+    assert!(n.items.is_empty());
+    assert_eq!(n.next_seq, 4, "sequence numbers are never reused after a purge");
+    store.pubsub_apply(&[PubSubOp::DeleteNode { name: node.into() }]).await.unwrap();
+    assert!(store.pubsub_load().await.unwrap().is_empty());
 }
 
 async fn users<S: Store>(store: &S) {

@@ -1,5 +1,5 @@
 //! Herald's persistent state behind one [`Store`] trait: users and their SCRAM credentials,
-//! rosters, and offline messages. SQLite is the embedded default; [`MemoryStore`] serves tests; both
+//! rosters, offline messages, and publish-subscribe nodes with their items. SQLite is the embedded default; [`MemoryStore`] serves tests; both
 //! pass the same [`conformance`] suite, and later backends must too.
 
 pub mod conformance;
@@ -140,6 +140,120 @@ pub struct OfflineMessage {
     pub stored_at_ms: i64,
 }
 
+/// The persistent state of one publish-subscribe node, as loaded at start.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct StoredNode {
+    /// Node name (any string, `/` included).
+    pub name: String,
+    /// Configuration, serialised by the pubsub service (the store does not interpret it).
+    pub config: String,
+    /// The sequence number the next item gets; never reused, even after a purge.
+    pub next_seq: u64,
+    /// (bare JID, affiliation name).
+    pub affiliations: Vec<(String, String)>,
+    /// Subscriptions.
+    pub subscriptions: Vec<StoredSubscription>,
+    /// Items, oldest first.
+    pub items: Vec<StoredItem>,
+}
+
+/// One subscription to a node.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct StoredSubscription {
+    /// Subscription id.
+    pub subid: String,
+    /// Subscribed JID (bare or full).
+    pub jid: String,
+    /// `subscribed`, `pending` or `unconfigured`.
+    pub state: String,
+    /// Subscription options, serialised by the pubsub service.
+    pub options: String,
+}
+
+/// One published item.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct StoredItem {
+    /// Position in the node's history; increases with every publish.
+    pub seq: u64,
+    /// Item id.
+    pub id: String,
+    /// Bare JID of the publisher.
+    pub publisher: String,
+    /// The payload element, serialised (empty for notification-only items).
+    pub payload: String,
+    /// Publication time, ms since the Unix epoch.
+    pub published_at_ms: i64,
+}
+
+/// One change to the pubsub state. The service batches these and applies each batch in one
+/// transaction, so a publish costs one write whatever the number of subscribers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PubSubOp {
+    /// Creates a node or replaces its configuration.
+    PutNode {
+        /// Node name.
+        name: String,
+        /// Serialised configuration.
+        config: String,
+    },
+    /// Deletes a node with everything in it.
+    DeleteNode {
+        /// Node name.
+        name: String,
+    },
+    /// Sets an affiliation.
+    PutAffiliation {
+        /// Node name.
+        node: String,
+        /// Bare JID.
+        jid: String,
+        /// Affiliation name.
+        affiliation: String,
+    },
+    /// Removes an affiliation (back to `none`).
+    DeleteAffiliation {
+        /// Node name.
+        node: String,
+        /// Bare JID.
+        jid: String,
+    },
+    /// Creates or replaces a subscription.
+    PutSubscription {
+        /// Node name.
+        node: String,
+        /// The subscription.
+        subscription: StoredSubscription,
+    },
+    /// Removes a subscription.
+    DeleteSubscription {
+        /// Node name.
+        node: String,
+        /// Subscription id.
+        subid: String,
+    },
+    /// Stores an item (replacing one with the same id) and keeps only the newest `keep` items.
+    PutItem {
+        /// Node name.
+        node: String,
+        /// The item.
+        item: StoredItem,
+        /// How many items the node keeps.
+        keep: u64,
+    },
+    /// Removes one item.
+    DeleteItem {
+        /// Node name.
+        node: String,
+        /// Item id.
+        id: String,
+    },
+    /// Removes every item of a node.
+    Purge {
+        /// Node name.
+        node: String,
+    },
+}
+
 /// Everything Herald persists. Methods are async and `Send` so that the core can call them from
 /// any task; implementations must make each call atomic.
 pub trait Store: Send + Sync + Clone + 'static {
@@ -166,6 +280,10 @@ pub trait Store: Send + Sync + Clone + 'static {
     fn push_offline(&self, username: &str, message: &OfflineMessage, limit: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Removes and returns all of a user's offline messages, oldest first.
     fn take_offline(&self, username: &str) -> impl Future<Output = Result<Vec<OfflineMessage>, StoreError>> + Send;
+    /// Every pubsub node with its affiliations, subscriptions and items.
+    fn pubsub_load(&self) -> impl Future<Output = Result<Vec<StoredNode>, StoreError>> + Send;
+    /// Applies a batch of pubsub changes atomically, in order.
+    fn pubsub_apply(&self, ops: &[PubSubOp]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The store chosen at run time from configuration.
@@ -219,5 +337,11 @@ impl Store for AnyStore {
     }
     async fn take_offline(&self, username: &str) -> Result<Vec<OfflineMessage>, StoreError> {
         dispatch!(self, s => s.take_offline(username))
+    }
+    async fn pubsub_load(&self) -> Result<Vec<StoredNode>, StoreError> {
+        dispatch!(self, s => s.pubsub_load())
+    }
+    async fn pubsub_apply(&self, ops: &[PubSubOp]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.pubsub_apply(ops))
     }
 }

@@ -3,13 +3,68 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use crate::{OfflineMessage, RosterItem, Store, StoreError, StoredCredential};
+use crate::{OfflineMessage, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredNode};
 
 #[derive(Default, Debug)]
 struct Data {
     users: BTreeMap<String, Vec<StoredCredential>>,
     rosters: HashMap<String, BTreeMap<String, RosterItem>>,
     offline: HashMap<String, Vec<OfflineMessage>>,
+    nodes: BTreeMap<String, StoredNode>,
+}
+
+fn apply(nodes: &mut BTreeMap<String, StoredNode>, op: &PubSubOp) {
+    match op {
+        PubSubOp::PutNode { name, config } => {
+            let node = nodes.entry(name.clone()).or_insert_with(|| StoredNode { name: name.clone(), ..Default::default() });
+            node.config = config.clone();
+        }
+        PubSubOp::DeleteNode { name } => {
+            nodes.remove(name);
+        }
+        PubSubOp::PutAffiliation { node, jid, affiliation } => {
+            if let Some(n) = nodes.get_mut(node) {
+                n.affiliations.retain(|(j, _)| j != jid);
+                n.affiliations.push((jid.clone(), affiliation.clone()));
+            }
+        }
+        PubSubOp::DeleteAffiliation { node, jid } => {
+            if let Some(n) = nodes.get_mut(node) {
+                n.affiliations.retain(|(j, _)| j != jid);
+            }
+        }
+        PubSubOp::PutSubscription { node, subscription } => {
+            if let Some(n) = nodes.get_mut(node) {
+                n.subscriptions.retain(|s| s.subid != subscription.subid);
+                n.subscriptions.push(subscription.clone());
+            }
+        }
+        PubSubOp::DeleteSubscription { node, subid } => {
+            if let Some(n) = nodes.get_mut(node) {
+                n.subscriptions.retain(|s| &s.subid != subid);
+            }
+        }
+        PubSubOp::PutItem { node, item, keep } => {
+            if let Some(n) = nodes.get_mut(node) {
+                n.items.retain(|i| i.id != item.id);
+                n.items.push(item.clone());
+                n.items.sort_by_key(|i| i.seq);
+                let excess = n.items.len().saturating_sub(usize::try_from(*keep).unwrap_or(usize::MAX));
+                n.items.drain(..excess);
+                n.next_seq = n.next_seq.max(item.seq + 1);
+            }
+        }
+        PubSubOp::DeleteItem { node, id } => {
+            if let Some(n) = nodes.get_mut(node) {
+                n.items.retain(|i| &i.id != id);
+            }
+        }
+        PubSubOp::Purge { node } => {
+            if let Some(n) = nodes.get_mut(node) {
+                n.items.clear();
+            }
+        }
+    }
 }
 
 /// A store that lives as long as the process.
@@ -96,5 +151,18 @@ impl Store for MemoryStore {
 
     async fn take_offline(&self, username: &str) -> Result<Vec<OfflineMessage>, StoreError> {
         Ok(self.with(|d| d.offline.remove(username).unwrap_or_default()))
+    }
+
+    async fn pubsub_load(&self) -> Result<Vec<StoredNode>, StoreError> {
+        Ok(self.with(|d| d.nodes.values().cloned().collect()))
+    }
+
+    async fn pubsub_apply(&self, ops: &[PubSubOp]) -> Result<(), StoreError> {
+        self.with(|d| {
+            for op in ops {
+                apply(&mut d.nodes, op);
+            }
+        });
+        Ok(())
     }
 }

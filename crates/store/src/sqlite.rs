@@ -8,10 +8,13 @@ use std::time::Duration;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::{OfflineMessage, RosterItem, Store, StoreError, StoredCredential, Subscription};
+use crate::{
+    OfflineMessage, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredItem, StoredNode, StoredSubscription, Subscription,
+};
 
 /// Schema versions, applied in order, each in one transaction.
-const MIGRATIONS: &[&str] = &["CREATE TABLE users (username TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL DEFAULT (unixepoch()));
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE users (username TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL DEFAULT (unixepoch()));
      CREATE TABLE credentials (username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE, hash TEXT NOT NULL,
         salt BLOB NOT NULL, iterations INTEGER NOT NULL, stored_key BLOB NOT NULL, server_key BLOB NOT NULL,
         PRIMARY KEY (username, hash));
@@ -20,7 +23,16 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE users (username TEXT PRIMARY KEY NOT
         visible INTEGER NOT NULL, groups TEXT NOT NULL, PRIMARY KEY (owner, contact));
      CREATE TABLE offline (id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
         stanza TEXT NOT NULL, stored_at INTEGER NOT NULL);
-     CREATE INDEX offline_by_user ON offline(username, id);"];
+     CREATE INDEX offline_by_user ON offline(username, id);",
+    "CREATE TABLE pubsub_nodes (name TEXT PRIMARY KEY NOT NULL, config TEXT NOT NULL, next_seq INTEGER NOT NULL DEFAULT 0);
+     CREATE TABLE pubsub_affiliations (node TEXT NOT NULL REFERENCES pubsub_nodes(name) ON DELETE CASCADE, jid TEXT NOT NULL,
+        affiliation TEXT NOT NULL, PRIMARY KEY (node, jid));
+     CREATE TABLE pubsub_subscriptions (node TEXT NOT NULL REFERENCES pubsub_nodes(name) ON DELETE CASCADE, subid TEXT NOT NULL,
+        jid TEXT NOT NULL, state TEXT NOT NULL, options TEXT NOT NULL, PRIMARY KEY (node, subid));
+     CREATE TABLE pubsub_items (node TEXT NOT NULL REFERENCES pubsub_nodes(name) ON DELETE CASCADE, id TEXT NOT NULL,
+        seq INTEGER NOT NULL, publisher TEXT NOT NULL, payload TEXT NOT NULL, published_at INTEGER NOT NULL, PRIMARY KEY (node, id));
+     CREATE INDEX pubsub_items_by_seq ON pubsub_items(node, seq);",
+];
 
 /// A SQLite database file.
 #[derive(Clone, Debug)]
@@ -93,6 +105,82 @@ fn roster_item_from(row: &sqlx::sqlite::SqliteRow) -> RosterItem {
         visible: row.get("visible"),
         groups: groups.split('\n').filter(|g| !g.is_empty()).map(str::to_owned).collect(),
     }
+}
+
+async fn apply_op(tx: &mut sqlx::SqliteConnection, op: &PubSubOp) -> Result<(), sqlx::Error> {
+    match op {
+        PubSubOp::PutNode { name, config } => {
+            sqlx::query("INSERT INTO pubsub_nodes (name, config) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET config = excluded.config")
+                .bind(name)
+                .bind(config)
+                .execute(&mut *tx)
+                .await?;
+        }
+        PubSubOp::DeleteNode { name } => {
+            sqlx::query("DELETE FROM pubsub_nodes WHERE name = ?").bind(name).execute(&mut *tx).await?;
+        }
+        PubSubOp::PutAffiliation { node, jid, affiliation } => {
+            sqlx::query("INSERT INTO pubsub_affiliations (node, jid, affiliation) VALUES (?, ?, ?) ON CONFLICT (node, jid) DO UPDATE SET affiliation = excluded.affiliation")
+                .bind(node)
+                .bind(jid)
+                .bind(affiliation)
+                .execute(&mut *tx)
+                .await?;
+        }
+        PubSubOp::DeleteAffiliation { node, jid } => {
+            sqlx::query("DELETE FROM pubsub_affiliations WHERE node = ? AND jid = ?").bind(node).bind(jid).execute(&mut *tx).await?;
+        }
+        PubSubOp::PutSubscription { node, subscription: s } => {
+            sqlx::query(
+                "INSERT INTO pubsub_subscriptions (node, subid, jid, state, options) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (node, subid) DO UPDATE SET jid = excluded.jid, state = excluded.state, options = excluded.options",
+            )
+            .bind(node)
+            .bind(&s.subid)
+            .bind(&s.jid)
+            .bind(&s.state)
+            .bind(&s.options)
+            .execute(&mut *tx)
+            .await?;
+        }
+        PubSubOp::DeleteSubscription { node, subid } => {
+            sqlx::query("DELETE FROM pubsub_subscriptions WHERE node = ? AND subid = ?").bind(node).bind(subid).execute(&mut *tx).await?;
+        }
+        PubSubOp::PutItem { node, item, keep } => {
+            let seq = i64::try_from(item.seq).unwrap_or(i64::MAX);
+            sqlx::query(
+                "INSERT INTO pubsub_items (node, id, seq, publisher, payload, published_at) VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (node, id) DO UPDATE SET seq = excluded.seq, publisher = excluded.publisher, payload = excluded.payload,
+                 published_at = excluded.published_at",
+            )
+            .bind(node)
+            .bind(&item.id)
+            .bind(seq)
+            .bind(&item.publisher)
+            .bind(&item.payload)
+            .bind(item.published_at_ms)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE pubsub_nodes SET next_seq = MAX(next_seq, ?) WHERE name = ?")
+                .bind(seq + 1)
+                .bind(node)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM pubsub_items WHERE node = ? AND seq NOT IN (SELECT seq FROM pubsub_items WHERE node = ? ORDER BY seq DESC LIMIT ?)")
+                .bind(node)
+                .bind(node)
+                .bind(i64::try_from(*keep).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await?;
+        }
+        PubSubOp::DeleteItem { node, id } => {
+            sqlx::query("DELETE FROM pubsub_items WHERE node = ? AND id = ?").bind(node).bind(id).execute(&mut *tx).await?;
+        }
+        PubSubOp::Purge { node } => {
+            sqlx::query("DELETE FROM pubsub_items WHERE node = ?").bind(node).execute(&mut *tx).await?;
+        }
+    }
+    Ok(())
 }
 
 impl Store for SqliteStore {
@@ -207,6 +295,60 @@ impl Store for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn pubsub_load(&self) -> Result<Vec<StoredNode>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut nodes: std::collections::BTreeMap<String, StoredNode> = std::collections::BTreeMap::new();
+        for row in sqlx::query("SELECT name, config, next_seq FROM pubsub_nodes").fetch_all(&mut *tx).await? {
+            let name: String = row.get("name");
+            let next_seq = u64::try_from(row.get::<i64, _>("next_seq")).unwrap_or(0);
+            nodes.insert(name.clone(), StoredNode { name, config: row.get("config"), next_seq, ..Default::default() });
+        }
+        for row in sqlx::query("SELECT node, jid, affiliation FROM pubsub_affiliations").fetch_all(&mut *tx).await? {
+            if let Some(n) = nodes.get_mut(row.get::<&str, _>("node")) {
+                n.affiliations.push((row.get("jid"), row.get("affiliation")));
+            }
+        }
+        for row in
+            sqlx::query("SELECT node, subid, jid, state, options FROM pubsub_subscriptions ORDER BY rowid").fetch_all(&mut *tx).await?
+        {
+            if let Some(n) = nodes.get_mut(row.get::<&str, _>("node")) {
+                n.subscriptions.push(StoredSubscription {
+                    subid: row.get("subid"),
+                    jid: row.get("jid"),
+                    state: row.get("state"),
+                    options: row.get("options"),
+                });
+            }
+        }
+        for row in sqlx::query("SELECT node, id, seq, publisher, payload, published_at FROM pubsub_items ORDER BY node, seq")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            if let Some(n) = nodes.get_mut(row.get::<&str, _>("node")) {
+                let seq = u64::try_from(row.get::<i64, _>("seq")).unwrap_or(0);
+                n.next_seq = n.next_seq.max(seq + 1);
+                n.items.push(StoredItem {
+                    seq,
+                    id: row.get("id"),
+                    publisher: row.get("publisher"),
+                    payload: row.get("payload"),
+                    published_at_ms: row.get("published_at"),
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(nodes.into_values().collect())
+    }
+
+    async fn pubsub_apply(&self, ops: &[PubSubOp]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for op in ops {
+            apply_op(&mut tx, op).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn take_offline(&self, username: &str) -> Result<Vec<OfflineMessage>, StoreError> {

@@ -15,13 +15,18 @@ pub struct Attr {
     pub value: String,
 }
 
-/// A child of an element: another element or character data.
+/// A child of an element: another element, character data, or a shared pre-serialised element.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Node {
     /// A child element.
     Element(Element),
     /// Character data, unescaped.
     Text(String),
+    /// One complete element already serialised by [`Element::to_xml`] (so well-formed,
+    /// escaped, and declaring every namespace it uses), written verbatim. Fan-out shares one of
+    /// these among thousands of recipients instead of copying and re-serialising the payload for
+    /// each. Only Herald's own writer may produce the text.
+    Raw(std::sync::Arc<str>),
 }
 
 /// An XML element with resolved namespaces. Stanzas are routed as `Element`s and serialised only at
@@ -112,7 +117,7 @@ impl Element {
     pub fn elements(&self) -> impl Iterator<Item = &Element> {
         self.children.iter().filter_map(|n| match n {
             Node::Element(e) => Some(e),
-            Node::Text(_) => None,
+            Node::Text(_) | Node::Raw(_) => None,
         })
     }
 
@@ -140,7 +145,7 @@ impl Element {
             .iter()
             .filter_map(|n| match n {
                 Node::Text(t) => Some(t.as_str()),
-                Node::Element(_) => None,
+                Node::Element(_) | Node::Raw(_) => None,
             })
             .collect()
     }
@@ -200,6 +205,7 @@ impl Element {
             match child {
                 Node::Element(e) => e.write_inner(out, child_ns, false),
                 Node::Text(t) => escape_text(out, t),
+                Node::Raw(xml) => out.push_str(xml),
             }
         }
         out.push_str("</");
@@ -252,6 +258,17 @@ mod tests {
             f.to_xml(),
             "<stream:features xmlns:stream='http://etherx.jabber.org/streams'><bind xmlns='urn:b'/><x xmlns='jabber:client'/></stream:features>"
         );
+    }
+
+    #[test]
+    fn raw_children_are_written_verbatim_and_shared() {
+        let payload: std::sync::Arc<str> = Element::new("event", "urn:e").with_child(Element::new("x", "urn:e")).to_xml().into();
+        let a = Element::new("message", "jabber:client").with_attr("to", "a@x");
+        let mut a = a;
+        a.children.push(Node::Raw(payload.clone()));
+        assert_eq!(a.to_xml_in("jabber:client"), "<message to='a@x'><event xmlns='urn:e'><x/></event></message>");
+        assert_eq!(a.to_xml(), "<message xmlns='jabber:client' to='a@x'><event xmlns='urn:e'><x/></event></message>");
+        assert_eq!(std::sync::Arc::strong_count(&payload), 2);
     }
 
     #[test]
