@@ -15,6 +15,8 @@ pub struct CoreConfig {
     pub lockout_failures: u32,
     /// How long a locked account stays locked.
     pub lockout_duration: Duration,
+    /// Publish-subscribe settings.
+    pub pubsub: crate::pubsub::PubSubConfig,
 }
 
 impl CoreConfig {
@@ -27,6 +29,7 @@ impl CoreConfig {
             max_offline_per_user: 1000,
             lockout_failures: 5,
             lockout_duration: Duration::from_secs(300),
+            pubsub: Default::default(),
         }
     }
 }

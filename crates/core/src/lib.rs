@@ -7,6 +7,7 @@
 mod config;
 mod offline;
 mod presence;
+pub mod pubsub;
 mod roster;
 mod router;
 mod sessions;

@@ -13,7 +13,7 @@ impl Core {
     pub(crate) async fn route_message(&self, msg: Element, target: Target) {
         let (bare, resource) = match target {
             Target::Remote => return self.bounce(&msg, StanzaError::remote_server_not_found()),
-            Target::Server => return self.bounce(&msg, StanzaError::service_unavailable()),
+            Target::Server | Target::PubSub => return self.bounce(&msg, StanzaError::service_unavailable()),
             Target::Local(bare, resource) => (bare, resource),
         };
         if let Some(resource) = &resource

@@ -19,6 +19,7 @@ pub(crate) struct Inner {
     pub(crate) config: CoreConfig,
     pub(crate) store: AnyStore,
     pub(crate) table: Mutex<Table>,
+    pub(crate) pubsub: crate::pubsub::service::PubSub,
     lockout: Mutex<Lockout>,
     next_id: AtomicU64,
 }
@@ -33,6 +34,8 @@ pub struct Core {
 pub(crate) enum Target {
     /// The server itself (`to` is the domain).
     Server,
+    /// The publish-subscribe service (`pubsub.<domain>`).
+    PubSub,
     /// A local account, bare or full.
     Local(BareJid, Option<String>),
     /// Another domain: Herald has no server-to-server links.
@@ -40,18 +43,21 @@ pub(crate) enum Target {
 }
 
 impl Core {
-    /// A core over `store`.
-    pub fn new(config: CoreConfig, store: AnyStore) -> Self {
+    /// Starts a core over `store`: loads the publish-subscribe state and starts its writer task
+    /// (so this must run inside a tokio runtime).
+    pub async fn start(config: CoreConfig, store: AnyStore) -> Result<Self, herald_store::StoreError> {
         let lockout = Lockout::new(config.lockout_failures, config.lockout_duration);
-        Self {
-            inner: Arc::new(Inner {
-                config,
-                store,
-                table: Mutex::new(Table::default()),
-                lockout: Mutex::new(lockout),
-                next_id: AtomicU64::new(1),
-            }),
-        }
+        let (pubsub, jobs) = crate::pubsub::service::PubSub::start(&config.domain, config.pubsub.clone(), &store).await?;
+        let inner = Arc::new(Inner {
+            config,
+            store: store.clone(),
+            table: Mutex::new(Table::default()),
+            pubsub,
+            lockout: Mutex::new(lockout),
+            next_id: AtomicU64::new(1),
+        });
+        tokio::spawn(crate::pubsub::service::run_writer(Arc::downgrade(&inner), store, jobs));
+        Ok(Self { inner })
     }
 
     /// The domain served.
@@ -168,10 +174,15 @@ impl Core {
     }
 
     pub(crate) fn target(&self, to: &Jid) -> Target {
-        if !to.domain().as_str().eq_ignore_ascii_case(self.domain()) {
+        let domain = to.domain().as_str();
+        if to.node().is_none() && to.resource().is_none() && domain.eq_ignore_ascii_case(self.pubsub_jid()) {
+            return Target::PubSub;
+        }
+        if !domain.eq_ignore_ascii_case(self.domain()) {
             return Target::Remote;
         }
         match to.node() {
+            None if to.domain().as_str().eq_ignore_ascii_case(self.pubsub_jid()) => Target::PubSub,
             None => Target::Server,
             Some(_) => Target::Local(to.to_bare(), to.resource().map(|r| r.to_string())),
         }
@@ -224,7 +235,8 @@ impl Core {
                 }
             }
             Target::Server if is_request => self.handle_server_iq(iq),
-            Target::Server => {}
+            Target::PubSub if is_request => self.handle_pubsub_iq(from, iq).await,
+            Target::Server | Target::PubSub => {}
             Target::Local(bare, None) if bare == from.to_bare() && is_request => self.handle_own_iq(from, session_id, iq).await,
             Target::Local(bare, Some(resource)) => {
                 let delivered = self.deliver_full(bare.as_str(), &resource, iq.clone());
@@ -256,7 +268,8 @@ impl Core {
             }
             iq_result(&iq, Some(query))
         } else if get && payload.is("query", ns::DISCO_ITEMS) && payload.attr("node").is_none() {
-            iq_result(&iq, Some(Element::new("query", ns::DISCO_ITEMS)))
+            let service = Element::new("item", ns::DISCO_ITEMS).with_attr("jid", self.pubsub_jid()).with_attr("name", "Publish-Subscribe");
+            iq_result(&iq, Some(Element::new("query", ns::DISCO_ITEMS).with_child(service)))
         } else if get && payload.is("ping", ns::PING) {
             iq_result(&iq, None)
         } else if get && payload.is("query", ns::VERSION) {

@@ -11,7 +11,7 @@ async fn core_with(users: &[&str]) -> Core {
     for user in users {
         store.create_user(user, &[]).await.unwrap();
     }
-    Core::new(CoreConfig::new("example.com"), AnyStore::Memory(store))
+    Core::start(CoreConfig::new("example.com"), AnyStore::Memory(store)).await.unwrap()
 }
 
 fn message(from: &SessionHandle, to: &str, body: &str) -> Element {

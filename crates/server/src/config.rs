@@ -32,6 +32,8 @@ pub struct Config {
     pub websocket: WebSocket,
     /// The HTTP layer shared by BOSH and WebSocket.
     pub http: Http,
+    /// Publish-subscribe.
+    pub pubsub: PubSub,
     /// Logging.
     pub log: Log,
     /// Storage backend.
@@ -140,6 +142,23 @@ pub struct Limits {
     pub max_offline_per_user: u64,
 }
 
+/// `[pubsub]`
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PubSub {
+    /// Items each node keeps for retrieval and catch-up unless configured otherwise (default 100).
+    pub max_items: usize,
+    /// Whether any local user may create nodes (default true, like ejabberd); when false only the
+    /// server itself creates them (the contact-center layer does), like Prosody's default.
+    pub users_create_nodes: bool,
+}
+
+impl Default for PubSub {
+    fn default() -> Self {
+        Self { max_items: 100, users_create_nodes: true }
+    }
+}
+
 /// `[auth]`
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -194,6 +213,7 @@ impl Default for Config {
             bosh: Bosh::default(),
             websocket: WebSocket::default(),
             http: Http::default(),
+            pubsub: PubSub::default(),
             auth: Auth::default(),
             log: Log::default(),
             store: StoreConfig::default(),
@@ -276,6 +296,9 @@ impl Config {
         }
         if self.bosh.max_wait_secs == 0 || self.bosh.inactivity_secs == 0 {
             return Err(ConfigError::Range("bosh.max_wait_secs and bosh.inactivity_secs must be positive".into()));
+        }
+        if !(1..=10_000).contains(&self.pubsub.max_items) {
+            return Err(ConfigError::Range("pubsub.max_items must be between 1 and 10000".into()));
         }
         if self.log.session_stats_secs == 0 {
             return Err(ConfigError::Range("log.session_stats_secs must be positive".into()));

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 pub use config::Config;
 use herald_bosh::BoshConfig;
+use herald_core::pubsub::PubSubConfig;
 use herald_core::{Core, CoreConfig};
 use herald_net::{C2sContext, HttpContext, Registry, TlsFiles, WebSocketConfig};
 use herald_store::{AnyStore, MemoryStore, SqliteStore};
@@ -65,16 +66,19 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
     let configured = config.tls.cert.clone().zip(config.tls.key.clone()).map(|(cert, key)| TlsFiles { cert, key });
     let (tls, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
     tracing::info!(target: "notification", cert = %files.cert.display(), "TLS ready");
-    let core = Core::new(
+    let core = Core::start(
         CoreConfig {
             domain: config.domain.clone(),
             session_queue: config.limits.session_queue,
             max_offline_per_user: config.limits.max_offline_per_user,
             lockout_failures: config.auth.lockout_failures,
             lockout_duration: Duration::from_secs(config.auth.lockout_secs),
+            pubsub: PubSubConfig { default_max_items: config.pubsub.max_items, users_create_nodes: config.pubsub.users_create_nodes },
         },
         store.clone(),
-    );
+    )
+    .await
+    .context("loading the publish-subscribe state")?;
     let stream = StreamConfig {
         framing: herald_stream::Framing::Tcp,
         domain: config.domain.clone(),
@@ -115,7 +119,7 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
         done: done_tx.clone(),
     });
     let c2s = Arc::new(C2sContext {
-        core,
+        core: core.clone(),
         stream,
         tls: Some(acceptor.clone()),
         max_connections: config.limits.max_connections,
@@ -139,6 +143,7 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
     if tokio::time::timeout(Duration::from_secs(10), done_rx.recv()).await.is_err() {
         tracing::warn!(target: "notification", "some connections did not close within 10 s");
     }
+    core.flush().await;
     if let AnyStore::Sqlite(sqlite) = &store {
         sqlite.close().await;
     }

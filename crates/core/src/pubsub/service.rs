@@ -1,0 +1,816 @@
+//! The pubsub state, its operations (shared by XMPP requests and the in-process API), the
+//! group-commit writer and fan-out.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use herald_proto::{BareJid, Jid, StanzaError, StanzaErrorType, ns as xmpp};
+use herald_store::{AnyStore, PubSubOp, Store, StoredItem, StoredNode, StoredSubscription};
+use herald_xml::{Element, Limits, Node as XmlNode, parse_document};
+use tokio::sync::{mpsc, oneshot};
+
+use super::model::{AccessModel, Affiliation, Item, Node, NodeConfig, PublishModel, SubState, Subscription};
+use super::ns;
+use crate::router::{Core, Inner};
+use crate::time::now_ms;
+
+/// Pubsub settings.
+#[derive(Clone, Debug)]
+pub struct PubSubConfig {
+    /// Items a new node keeps (`pubsub#max_items` default; 100).
+    pub default_max_items: usize,
+    /// Whether any local user may create nodes (true, as ejabberd) or only the server itself
+    /// through the in-process API (false, as Prosody's default).
+    pub users_create_nodes: bool,
+}
+
+impl Default for PubSubConfig {
+    fn default() -> Self {
+        Self { default_max_items: 100, users_create_nodes: true }
+    }
+}
+
+/// What a subscribe request produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscribeOutcome {
+    /// Subscription id.
+    pub subid: String,
+    /// The subscribed JID.
+    pub jid: String,
+    /// Subscribed, or pending an owner's approval.
+    pub state: SubState,
+}
+
+/// Which items to return.
+#[derive(Clone, Debug)]
+pub enum ItemQuery {
+    /// The newest `max` items (all when `None`), oldest first.
+    Latest(Option<usize>),
+    /// These ids.
+    Ids(Vec<String>),
+    /// XEP-0059: the items published after this id, at most `max`.
+    After(String, Option<usize>),
+}
+
+/// Items returned, with what XEP-0059 reports about the page.
+#[derive(Clone, Debug)]
+pub struct ItemsPage {
+    /// The items, oldest first.
+    pub items: Vec<Item>,
+    /// How many items the query matched in all.
+    pub count: usize,
+}
+
+/// One committed-then-delivered notification.
+pub(crate) struct Fanout {
+    pub(crate) targets: Vec<Target>,
+    /// The `<event/>` element, serialised once for every recipient.
+    pub(crate) event: Arc<str>,
+    pub(crate) id: String,
+}
+
+/// One recipient of a notification.
+pub(crate) struct Target {
+    pub(crate) bare: String,
+    pub(crate) resource: Option<String>,
+    /// Set when the JID has several subscriptions to the node (XEP-0060 §12.5).
+    pub(crate) subid: Option<String>,
+}
+
+pub(crate) struct Job {
+    ops: Vec<PubSubOp>,
+    fanout: Option<Fanout>,
+    done: Option<oneshot::Sender<Result<(), String>>>,
+}
+
+/// The pubsub part of the core.
+pub(crate) struct PubSub {
+    pub(crate) jid: String,
+    pub(crate) config: PubSubConfig,
+    nodes: Mutex<HashMap<String, Node>>,
+    writer: mpsc::UnboundedSender<Job>,
+}
+
+fn err(kind: StanzaErrorType, condition: &'static str, app: Option<&str>) -> StanzaError {
+    let e = StanzaError::new(kind, condition);
+    match app {
+        Some(name) => e.with_app_condition(Element::new(name, ns::ERRORS)),
+        None => e,
+    }
+}
+
+fn not_found() -> StanzaError {
+    StanzaError::item_not_found().with_text("no such node")
+}
+
+fn forbidden() -> StanzaError {
+    StanzaError::forbidden()
+}
+
+fn limits() -> Limits {
+    Limits { max_stanza_bytes: 16 << 20, max_depth: 256, max_token_bytes: 16 << 20 }
+}
+
+fn to_stored_item(item: &Item) -> StoredItem {
+    StoredItem {
+        seq: item.seq,
+        id: item.id.clone(),
+        publisher: item.publisher.clone(),
+        payload: item.payload.as_ref().map(|p| p.to_xml()).unwrap_or_default(),
+        published_at_ms: item.published_at_ms,
+    }
+}
+
+fn options_text(deliver: bool) -> String {
+    format!("deliver={}", u8::from(deliver))
+}
+
+fn to_stored_sub(sub: &Subscription) -> StoredSubscription {
+    StoredSubscription {
+        subid: sub.subid.clone(),
+        jid: sub.jid.clone(),
+        state: sub.state.name().into(),
+        options: options_text(sub.deliver),
+    }
+}
+
+fn subscription(jid: &Jid, subid: String, state: SubState, deliver: bool) -> Subscription {
+    Subscription {
+        subid,
+        jid: jid.to_string(),
+        bare: jid.to_bare().to_string(),
+        resource: jid.resource().map(|r| r.to_string()),
+        state,
+        deliver,
+    }
+}
+
+fn node_from_stored(stored: StoredNode, default_max_items: usize) -> Node {
+    let config = NodeConfig::deserialise(&stored.config, default_max_items);
+    let affiliations = stored.affiliations.into_iter().filter_map(|(jid, a)| Some((jid, Affiliation::parse(&a)?))).collect();
+    let subscriptions = stored
+        .subscriptions
+        .into_iter()
+        .filter_map(|s| {
+            let jid = Jid::new(&s.jid).ok()?;
+            let state = if s.state == "pending" { SubState::Pending } else { SubState::Subscribed };
+            Some(subscription(&jid, s.subid, state, !s.options.contains("deliver=0")))
+        })
+        .collect();
+    let items = stored
+        .items
+        .into_iter()
+        .map(|i| Item {
+            seq: i.seq,
+            id: i.id,
+            publisher: i.publisher,
+            payload: (!i.payload.is_empty()).then(|| parse_document(i.payload.as_bytes(), limits()).ok().map(Arc::new)).flatten(),
+            published_at_ms: i.published_at_ms,
+        })
+        .collect();
+    Node { name: stored.name, config, affiliations, subscriptions, items, next_seq: stored.next_seq }
+}
+
+impl PubSub {
+    /// Loads every node from `store` and starts the writer task.
+    pub(crate) async fn start(
+        domain: &str,
+        config: PubSubConfig,
+        store: &AnyStore,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<Job>), herald_store::StoreError> {
+        let nodes =
+            store.pubsub_load().await?.into_iter().map(|n| (n.name.clone(), node_from_stored(n, config.default_max_items))).collect();
+        let (writer, jobs) = mpsc::unbounded_channel();
+        Ok((Self { jid: format!("pubsub.{domain}"), config, nodes: Mutex::new(nodes), writer }, jobs))
+    }
+
+    pub(crate) fn nodes(&self) -> MutexGuard<'_, HashMap<String, Node>> {
+        self.nodes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Commits queued changes in batches, then delivers the batch's notifications in order.
+pub(crate) async fn run_writer(core: Weak<Inner>, store: AnyStore, mut jobs: mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let ops: Vec<PubSubOp> = batch.iter().flat_map(|j| j.ops.iter().cloned()).collect();
+        let result = if ops.is_empty() { Ok(()) } else { store.pubsub_apply(&ops).await.map_err(|e| e.to_string()) };
+        if let Err(e) = &result {
+            tracing::error!(target: "notification", error = %e, "pubsub changes could not be stored; the publishers get an error");
+        }
+        let core = core.upgrade().map(|inner| Core { inner });
+        for job in batch {
+            if let (Ok(()), Some(fanout), Some(core)) = (&result, job.fanout, &core) {
+                core.fan_out(&fanout);
+            }
+            if let Some(done) = job.done {
+                let _ = done.send(result.clone());
+            }
+        }
+    }
+}
+
+impl Core {
+    fn pubsub(&self) -> &PubSub {
+        &self.inner.pubsub
+    }
+
+    /// Items a node keeps unless configured otherwise.
+    pub fn pubsub_default_max_items(&self) -> usize {
+        self.inner.pubsub.config.default_max_items
+    }
+
+    /// The pubsub service's JID (`pubsub.<domain>`).
+    pub fn pubsub_jid(&self) -> &str {
+        &self.inner.pubsub.jid
+    }
+
+    /// Queues changes and waits until they are committed (and their notifications delivered).
+    async fn commit(&self, ops: Vec<PubSubOp>, fanout: Option<Fanout>) -> Result<(), StanzaError> {
+        let (done, committed) = oneshot::channel();
+        if self.pubsub().writer.send(Job { ops, fanout, done: Some(done) }).is_err() {
+            return Err(StanzaError::internal().with_text("the pubsub writer stopped"));
+        }
+        match committed.await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(StanzaError::internal().with_text("the change could not be stored")),
+        }
+    }
+
+    /// Waits until every pubsub change queued so far is committed (used at shutdown).
+    pub async fn flush(&self) {
+        let _ = self.commit(Vec::new(), None).await;
+    }
+
+    /// Delivers one notification to its targets, holding the session table once.
+    pub(crate) fn fan_out(&self, fanout: &Fanout) {
+        let table = self.table();
+        let from = self.pubsub_jid();
+        for target in &fanout.targets {
+            let message = |to: String| {
+                let mut m =
+                    Element::new("message", xmpp::CLIENT).with_attr("from", from).with_attr("to", to).with_attr("id", fanout.id.clone());
+                m.children.push(XmlNode::Raw(fanout.event.clone()));
+                if let Some(subid) = &target.subid {
+                    m.push_child(
+                        Element::new("headers", ns::SHIM)
+                            .with_child(Element::new("header", ns::SHIM).with_attr("name", "SubID").with_text(subid.clone())),
+                    );
+                }
+                m
+            };
+            match &target.resource {
+                Some(resource) => {
+                    if let Some(s) = table.by_resource(&target.bare, resource) {
+                        s.deliver(message(format!("{}/{resource}", target.bare)));
+                    }
+                }
+                None => {
+                    for s in table.available(&target.bare) {
+                        s.deliver(message(format!("{}/{}", target.bare, s.resource)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The recipients of a node's notifications.
+    fn targets(node: &Node) -> Vec<Target> {
+        let mut per_bare: HashMap<&str, usize> = HashMap::new();
+        for s in node.subscriptions.iter().filter(|s| s.state == SubState::Subscribed && s.deliver) {
+            *per_bare.entry(s.jid.as_str()).or_default() += 1;
+        }
+        node.subscriptions
+            .iter()
+            .filter(|s| s.state == SubState::Subscribed && s.deliver)
+            .map(|s| Target {
+                bare: s.bare.clone(),
+                resource: s.resource.clone(),
+                subid: (per_bare[s.jid.as_str()] > 1).then(|| s.subid.clone()),
+            })
+            .collect()
+    }
+
+    fn event(node: &str, child: Element) -> Arc<str> {
+        Element::new("event", ns::EVENT)
+            .with_child(Element::new("items", ns::EVENT).with_attr("node", node).with_child(child))
+            .to_xml()
+            .into()
+    }
+
+    fn event_item(item: &Item, with_payload: bool) -> Element {
+        let mut el = Element::new("item", ns::EVENT).with_attr("id", item.id.clone());
+        if !item.publisher.is_empty() {
+            el.set_attr("publisher", item.publisher.clone());
+        }
+        if let (true, Some(payload)) = (with_payload, &item.payload) {
+            el.push_child(payload.as_ref().clone());
+        }
+        el
+    }
+
+    /// Whether `who` may see the node (subscribe, retrieve items). `None` is the server itself.
+    async fn check_access(&self, node: &Node, who: Option<&BareJid>) -> Result<(), StanzaError> {
+        let Some(who) = who else { return Ok(()) };
+        let affiliation = node.affiliation(who.as_str());
+        if affiliation == Affiliation::Outcast {
+            return Err(forbidden());
+        }
+        if affiliation >= Affiliation::Member {
+            return Ok(());
+        }
+        match node.config.access_model {
+            AccessModel::Open | AccessModel::Authorize => Ok(()),
+            AccessModel::Whitelist => Err(err(StanzaErrorType::Cancel, "not-allowed", Some("closed-node"))),
+            AccessModel::Presence => {
+                let owners: Vec<String> =
+                    node.affiliations.iter().filter(|(_, a)| **a == Affiliation::Owner).map(|(j, _)| j.clone()).collect();
+                for owner in owners {
+                    let Some(local) = owner.split('@').next().filter(|_| owner.contains('@')) else { continue };
+                    if let Ok(Some(item)) = self.inner.store.roster_item(local, who.as_str()).await
+                        && item.subscription.has_from()
+                    {
+                        return Ok(());
+                    }
+                }
+                Err(err(StanzaErrorType::Auth, "not-authorized", Some("presence-subscription-required")))
+            }
+        }
+    }
+
+    /// Creates a node. `owner` is the requesting user (`None`: the server itself, with no
+    /// owner entry). Returns the node's name (generated when `name` is `None`).
+    pub async fn create_node(
+        &self,
+        owner: Option<&BareJid>,
+        name: Option<&str>,
+        config: Option<NodeConfig>,
+    ) -> Result<String, StanzaError> {
+        if owner.is_some() && !self.pubsub().config.users_create_nodes {
+            return Err(err(StanzaErrorType::Cancel, "not-allowed", None).with_text("only the server creates nodes here"));
+        }
+        if let Some(o) = owner
+            && o.domain().as_str() != self.domain()
+        {
+            return Err(forbidden());
+        }
+        let name = match name {
+            Some("") => return Err(StanzaError::bad_request().with_text("empty node name")),
+            Some(n) => n.to_owned(),
+            None => format!("{:016x}", rand::random::<u64>()),
+        };
+        let config = config.unwrap_or_else(|| NodeConfig::with_max_items(self.pubsub().config.default_max_items));
+        let mut ops = vec![PubSubOp::PutNode { name: name.clone(), config: config.serialise() }];
+        {
+            let mut nodes = self.pubsub().nodes();
+            if nodes.contains_key(&name) {
+                return Err(StanzaError::new(StanzaErrorType::Cancel, "conflict").with_text("the node exists"));
+            }
+            let mut node = Node {
+                name: name.clone(),
+                config,
+                affiliations: HashMap::new(),
+                subscriptions: Vec::new(),
+                items: VecDeque::new(),
+                next_seq: 0,
+            };
+            if let Some(o) = owner {
+                node.affiliations.insert(o.to_string(), Affiliation::Owner);
+                ops.push(PubSubOp::PutAffiliation { node: name.clone(), jid: o.to_string(), affiliation: "owner".into() });
+            }
+            nodes.insert(name.clone(), node);
+        }
+        self.commit(ops, None).await?;
+        Ok(name)
+    }
+
+    /// Runs `f` on a node the requester owns (`None`: the server itself).
+    fn with_owned_node<T>(
+        &self,
+        who: Option<&BareJid>,
+        node: &str,
+        f: impl FnOnce(&mut Node) -> Result<T, StanzaError>,
+    ) -> Result<T, StanzaError> {
+        let mut nodes = self.pubsub().nodes();
+        let node = nodes.get_mut(node).ok_or_else(not_found)?;
+        if let Some(w) = who
+            && node.affiliation(w.as_str()) != Affiliation::Owner
+        {
+            return Err(forbidden());
+        }
+        f(node)
+    }
+
+    /// A node's configuration (owners only).
+    pub fn node_config(&self, who: Option<&BareJid>, node: &str) -> Result<NodeConfig, StanzaError> {
+        self.with_owned_node(who, node, |n| Ok(n.config.clone()))
+    }
+
+    /// Replaces a node's configuration (owners only); history is trimmed to the new `max_items`.
+    pub async fn configure_node(&self, who: Option<&BareJid>, node: &str, config: NodeConfig) -> Result<(), StanzaError> {
+        let ops = self.with_owned_node(who, node, |n| {
+            let mut ops = vec![PubSubOp::PutNode { name: node.to_owned(), config: config.serialise() }];
+            while n.items.len() > config.max_items {
+                if let Some(old) = n.items.pop_front() {
+                    ops.push(PubSubOp::DeleteItem { node: node.to_owned(), id: old.id });
+                }
+            }
+            n.config = config;
+            Ok(ops)
+        })?;
+        self.commit(ops, None).await
+    }
+
+    /// Deletes a node (owners only); subscribers are told.
+    pub async fn delete_node(&self, who: Option<&BareJid>, node: &str) -> Result<(), StanzaError> {
+        let targets = self.with_owned_node(who, node, |n| Ok(Self::targets(n)))?;
+        self.pubsub().nodes().remove(node);
+        let event: Arc<str> =
+            Element::new("event", ns::EVENT).with_child(Element::new("delete", ns::EVENT).with_attr("node", node)).to_xml().into();
+        let fanout = Fanout { targets, event, id: format!("delete-{:x}", rand::random::<u32>()) };
+        self.commit(vec![PubSubOp::DeleteNode { name: node.to_owned() }], Some(fanout)).await
+    }
+
+    /// Removes every item (owners only); subscribers are told.
+    pub async fn purge_node(&self, who: Option<&BareJid>, node: &str) -> Result<(), StanzaError> {
+        let targets = self.with_owned_node(who, node, |n| {
+            n.items.clear();
+            Ok(Self::targets(n))
+        })?;
+        let event: Arc<str> =
+            Element::new("event", ns::EVENT).with_child(Element::new("purge", ns::EVENT).with_attr("node", node)).to_xml().into();
+        let fanout = Fanout { targets, event, id: format!("purge-{:x}", rand::random::<u32>()) };
+        self.commit(vec![PubSubOp::Purge { node: node.to_owned() }], Some(fanout)).await
+    }
+
+    /// Sets an affiliation (owners only). `None` affiliation removes it; making someone an
+    /// outcast also removes their subscriptions. This is how a whitelist is kept.
+    pub async fn set_affiliation(
+        &self,
+        who: Option<&BareJid>,
+        node: &str,
+        jid: &BareJid,
+        affiliation: Affiliation,
+    ) -> Result<(), StanzaError> {
+        let ops = self.with_owned_node(who, node, |n| {
+            let mut ops = Vec::new();
+            if affiliation == Affiliation::None {
+                n.affiliations.remove(jid.as_str());
+                ops.push(PubSubOp::DeleteAffiliation { node: node.to_owned(), jid: jid.to_string() });
+            } else {
+                n.affiliations.insert(jid.to_string(), affiliation);
+                ops.push(PubSubOp::PutAffiliation { node: node.to_owned(), jid: jid.to_string(), affiliation: affiliation.name().into() });
+            }
+            if affiliation == Affiliation::Outcast {
+                n.subscriptions.retain(|s| {
+                    let keep = s.bare != jid.as_str();
+                    if !keep {
+                        ops.push(PubSubOp::DeleteSubscription { node: node.to_owned(), subid: s.subid.clone() });
+                    }
+                    keep
+                });
+            }
+            Ok(ops)
+        })?;
+        self.commit(ops, None).await
+    }
+
+    /// A node's affiliations (owners only).
+    pub fn affiliations(&self, who: Option<&BareJid>, node: &str) -> Result<Vec<(String, Affiliation)>, StanzaError> {
+        self.with_owned_node(who, node, |n| {
+            let mut list: Vec<(String, Affiliation)> = n.affiliations.iter().map(|(j, a)| (j.clone(), *a)).collect();
+            list.sort();
+            Ok(list)
+        })
+    }
+
+    /// Subscribes `jid` to a node. A user may subscribe only its own JIDs; the server may
+    /// subscribe anyone. The last item is sent at once when the node is so configured.
+    pub async fn subscribe(&self, who: Option<&BareJid>, node: &str, jid: &Jid) -> Result<SubscribeOutcome, StanzaError> {
+        if let Some(w) = who
+            && &jid.to_bare() != w
+        {
+            return Err(err(StanzaErrorType::Modify, "bad-request", Some("invalid-jid")));
+        }
+        let snapshot = self.pubsub().nodes().get(node).cloned().ok_or_else(not_found)?;
+        self.check_access(&snapshot, who).await?;
+        let pending = who.is_some()
+            && snapshot.config.access_model == AccessModel::Authorize
+            && snapshot.affiliation(jid.to_bare().as_str()) < Affiliation::Member;
+        let state = if pending { SubState::Pending } else { SubState::Subscribed };
+        let sub = subscription(jid, format!("{:016x}", rand::random::<u64>()), state, true);
+        let (last, owners) = {
+            let mut nodes = self.pubsub().nodes();
+            let n = nodes.get_mut(node).ok_or_else(not_found)?;
+            n.subscriptions.push(sub.clone());
+            let owners: Vec<String> = n.affiliations.iter().filter(|(_, a)| **a == Affiliation::Owner).map(|(j, _)| j.clone()).collect();
+            (n.items.back().cloned().filter(|_| n.config.send_last_on_subscribe && !pending), owners)
+        };
+        self.commit(vec![PubSubOp::PutSubscription { node: node.to_owned(), subscription: to_stored_sub(&sub) }], None).await?;
+        if let Some(item) = last {
+            let target = Target { bare: sub.bare.clone(), resource: sub.resource.clone(), subid: None };
+            let event = Self::event(node, Self::event_item(&item, snapshot.config.deliver_payloads));
+            self.fan_out(&Fanout { targets: vec![target], event, id: format!("last-{}", item.seq) });
+        }
+        if pending {
+            self.ask_owners(node, &sub, &owners);
+        }
+        Ok(SubscribeOutcome { subid: sub.subid, jid: sub.jid, state })
+    }
+
+    /// Sends owners the XEP-0060 §8.6 authorisation form for a pending subscription.
+    fn ask_owners(&self, node: &str, sub: &Subscription, owners: &[String]) {
+        let form = super::forms::form(
+            "form",
+            "http://jabber.org/protocol/pubsub#subscribe_authorization",
+            &[
+                ("pubsub#subid", sub.subid.clone()),
+                ("pubsub#node", node.to_owned()),
+                ("pubsub#subscriber_jid", sub.jid.clone()),
+                ("pubsub#allow", "0".to_owned()),
+            ],
+        );
+        let event: Arc<str> = form.to_xml().into();
+        let targets = owners.iter().map(|o| Target { bare: o.clone(), resource: None, subid: None }).collect();
+        self.fan_out(&Fanout { targets, event, id: format!("auth-{}", sub.subid) });
+    }
+
+    /// Approves or denies a pending subscription, or changes/removes one (owners only).
+    pub async fn set_subscription(
+        &self,
+        who: Option<&BareJid>,
+        node: &str,
+        jid: &Jid,
+        subid: Option<&str>,
+        state: Option<SubState>,
+    ) -> Result<(), StanzaError> {
+        let ops = self.with_owned_node(who, node, |n| {
+            let mut ops = Vec::new();
+            let matches = |s: &Subscription| s.jid == jid.as_str() && subid.is_none_or(|id| id == s.subid);
+            if !n.subscriptions.iter().any(matches) {
+                return Err(err(StanzaErrorType::Modify, "unexpected-request", Some("not-subscribed")));
+            }
+            match state {
+                Some(state) => {
+                    for s in n.subscriptions.iter_mut().filter(|s| matches(s)) {
+                        s.state = state;
+                        ops.push(PubSubOp::PutSubscription { node: node.to_owned(), subscription: to_stored_sub(s) });
+                    }
+                }
+                None => n.subscriptions.retain(|s| {
+                    if matches(s) {
+                        ops.push(PubSubOp::DeleteSubscription { node: node.to_owned(), subid: s.subid.clone() });
+                        false
+                    } else {
+                        true
+                    }
+                }),
+            }
+            Ok(ops)
+        })?;
+        self.commit(ops, None).await
+    }
+
+    /// A node's subscriptions (owners only).
+    pub fn node_subscriptions(&self, who: Option<&BareJid>, node: &str) -> Result<Vec<(String, String, SubState)>, StanzaError> {
+        self.with_owned_node(who, node, |n| Ok(n.subscriptions.iter().map(|s| (s.jid.clone(), s.subid.clone(), s.state)).collect()))
+    }
+
+    /// Ends a subscription of the requester's own JID (XEP-0060 §6.2).
+    pub async fn unsubscribe(&self, who: Option<&BareJid>, node: &str, jid: &Jid, subid: Option<&str>) -> Result<(), StanzaError> {
+        if let Some(w) = who
+            && &jid.to_bare() != w
+        {
+            return Err(err(StanzaErrorType::Modify, "bad-request", Some("invalid-jid")));
+        }
+        let op = {
+            let mut nodes = self.pubsub().nodes();
+            let n = nodes.get_mut(node).ok_or_else(not_found)?;
+            let mine: Vec<usize> = n.subscriptions.iter().enumerate().filter(|(_, s)| s.jid == jid.as_str()).map(|(i, _)| i).collect();
+            let index = match (subid, mine.as_slice()) {
+                (_, []) => return Err(err(StanzaErrorType::Cancel, "unexpected-request", Some("not-subscribed"))),
+                (None, [one]) => *one,
+                (None, _) => return Err(err(StanzaErrorType::Modify, "bad-request", Some("subid-required"))),
+                (Some(id), _) => *mine
+                    .iter()
+                    .find(|&&i| n.subscriptions[i].subid == id)
+                    .ok_or_else(|| err(StanzaErrorType::Modify, "not-acceptable", Some("invalid-subid")))?,
+            };
+            let removed = n.subscriptions.remove(index);
+            PubSubOp::DeleteSubscription { node: node.to_owned(), subid: removed.subid }
+        };
+        self.commit(vec![op], None).await
+    }
+
+    /// Reads or changes `pubsub#deliver` of one of the requester's subscriptions.
+    pub async fn subscription_deliver(
+        &self,
+        who: Option<&BareJid>,
+        node: &str,
+        jid: &Jid,
+        subid: Option<&str>,
+        set: Option<bool>,
+    ) -> Result<(String, bool), StanzaError> {
+        if let Some(w) = who
+            && &jid.to_bare() != w
+        {
+            return Err(forbidden());
+        }
+        let (subid, deliver, op) = {
+            let mut nodes = self.pubsub().nodes();
+            let n = nodes.get_mut(node).ok_or_else(not_found)?;
+            let matches: Vec<usize> = n
+                .subscriptions
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.jid == jid.as_str() && subid.is_none_or(|id| id == s.subid))
+                .map(|(i, _)| i)
+                .collect();
+            let index = match matches.as_slice() {
+                [] => return Err(err(StanzaErrorType::Modify, "unexpected-request", Some("not-subscribed"))),
+                [one] => *one,
+                _ => return Err(err(StanzaErrorType::Modify, "bad-request", Some("subid-required"))),
+            };
+            let sub = &mut n.subscriptions[index];
+            if let Some(d) = set {
+                sub.deliver = d;
+            }
+            (
+                sub.subid.clone(),
+                sub.deliver,
+                set.map(|_| PubSubOp::PutSubscription { node: node.to_owned(), subscription: to_stored_sub(sub) }),
+            )
+        };
+        if let Some(op) = op {
+            self.commit(vec![op], None).await?;
+        }
+        Ok((subid, deliver))
+    }
+
+    /// Publishes an item. The id is generated (increasing per node) when not given; an existing
+    /// id is replaced and becomes the newest. Returns after the item is stored and every
+    /// subscriber session has been handed its notification.
+    pub async fn publish(
+        &self,
+        who: Option<&BareJid>,
+        node: &str,
+        id: Option<String>,
+        payload: Option<Element>,
+    ) -> Result<String, StanzaError> {
+        let (fanout, op, item_id) = {
+            let mut nodes = self.pubsub().nodes();
+            let n = nodes.get_mut(node).ok_or_else(not_found)?;
+            if let Some(w) = who {
+                let affiliation = n.affiliation(w.as_str());
+                let allowed = match n.config.publish_model {
+                    PublishModel::Publishers => affiliation >= Affiliation::Publisher,
+                    PublishModel::Subscribers => affiliation >= Affiliation::Publisher || n.is_subscribed(w.as_str()),
+                    PublishModel::Open => affiliation != Affiliation::Outcast,
+                };
+                if !allowed || affiliation == Affiliation::Outcast {
+                    return Err(forbidden());
+                }
+            }
+            let seq = n.next_seq;
+            n.next_seq += 1;
+            let id = id.filter(|i| !i.is_empty()).unwrap_or_else(|| format!("{seq:016x}"));
+            let item = Item {
+                seq,
+                id: id.clone(),
+                publisher: who.map(|w| w.to_string()).unwrap_or_default(),
+                payload: payload.map(Arc::new),
+                published_at_ms: now_ms(),
+            };
+            n.items.retain(|i| i.id != id);
+            n.items.push_back(item.clone());
+            while n.items.len() > n.config.max_items {
+                n.items.pop_front();
+            }
+            let event = Self::event(node, Self::event_item(&item, n.config.deliver_payloads));
+            let fanout = Fanout { targets: Self::targets(n), event, id: format!("{node}#{seq}") };
+            let op = PubSubOp::PutItem { node: node.to_owned(), item: to_stored_item(&item), keep: n.config.max_items as u64 };
+            (fanout, op, id)
+        };
+        self.commit(vec![op], Some(fanout)).await?;
+        Ok(item_id)
+    }
+
+    /// Removes an item (its publisher or an owner); subscribers are told when configured.
+    pub async fn retract(&self, who: Option<&BareJid>, node: &str, id: &str, notify: bool) -> Result<(), StanzaError> {
+        let fanout = {
+            let mut nodes = self.pubsub().nodes();
+            let n = nodes.get_mut(node).ok_or_else(not_found)?;
+            let pos = n.items.iter().position(|i| i.id == id).ok_or_else(StanzaError::item_not_found)?;
+            if let Some(w) = who {
+                let affiliation = n.affiliation(w.as_str());
+                if affiliation < Affiliation::Publisher && n.items[pos].publisher != w.as_str() {
+                    return Err(forbidden());
+                }
+            }
+            n.items.remove(pos);
+            (notify || n.config.notify_retract).then(|| Fanout {
+                targets: Self::targets(n),
+                event: Self::event(node, Element::new("retract", ns::EVENT).with_attr("id", id)),
+                id: format!("retract-{id}"),
+            })
+        };
+        self.commit(vec![PubSubOp::DeleteItem { node: node.to_owned(), id: id.to_owned() }], fanout).await
+    }
+
+    /// Items of a node the requester may see.
+    pub async fn items(&self, who: Option<&BareJid>, node: &str, query: ItemQuery) -> Result<ItemsPage, StanzaError> {
+        let snapshot = self.pubsub().nodes().get(node).cloned().ok_or_else(not_found)?;
+        self.check_access(&snapshot, who).await?;
+        if let (Some(w), AccessModel::Authorize) = (who, snapshot.config.access_model)
+            && snapshot.affiliation(w.as_str()) < Affiliation::Member
+            && !snapshot.is_subscribed(w.as_str())
+        {
+            return Err(err(StanzaErrorType::Auth, "not-authorized", Some("not-subscribed")));
+        }
+        Ok(match query {
+            ItemQuery::Latest(max) => {
+                let skip = max.map_or(0, |m| snapshot.items.len().saturating_sub(m));
+                let items: Vec<Item> = snapshot.items.iter().skip(skip).cloned().collect();
+                ItemsPage { count: snapshot.items.len(), items }
+            }
+            ItemQuery::Ids(ids) => {
+                let items: Vec<Item> = snapshot.items.iter().filter(|i| ids.contains(&i.id)).cloned().collect();
+                if items.is_empty() {
+                    return Err(StanzaError::item_not_found());
+                }
+                ItemsPage { count: items.len(), items }
+            }
+            ItemQuery::After(after, max) => {
+                let missed: Vec<Item> = snapshot
+                    .items_after(&after)
+                    .ok_or_else(|| {
+                        StanzaError::item_not_found().with_text("that item is no longer in the history; fetch the latest items")
+                    })?
+                    .cloned()
+                    .collect();
+                let count = missed.len();
+                ItemsPage { items: missed.into_iter().take(max.unwrap_or(usize::MAX)).collect(), count }
+            }
+        })
+    }
+
+    /// The requester's subscriptions (all nodes, or one).
+    pub fn subscriptions_of(&self, who: &BareJid, node: Option<&str>) -> Vec<(String, String, String, SubState)> {
+        let nodes = self.pubsub().nodes();
+        let mut out: Vec<(String, String, String, SubState)> = nodes
+            .values()
+            .filter(|n| node.is_none_or(|name| name == n.name))
+            .flat_map(|n| {
+                n.subscriptions.iter().filter(|s| s.bare == who.as_str()).map(|s| (n.name.clone(), s.jid.clone(), s.subid.clone(), s.state))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The requester's affiliations (all nodes, or one).
+    pub fn affiliations_of(&self, who: &BareJid, node: Option<&str>) -> Vec<(String, Affiliation)> {
+        let nodes = self.pubsub().nodes();
+        let mut out: Vec<(String, Affiliation)> = nodes
+            .values()
+            .filter(|n| node.is_none_or(|name| name == n.name))
+            .filter_map(|n| n.affiliations.get(who.as_str()).map(|a| (n.name.clone(), *a)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Nodes the requester may discover: those it may access (whitelist nodes only when
+    /// affiliated). `None` lists all.
+    pub fn visible_nodes(&self, who: Option<&BareJid>) -> Vec<(String, String)> {
+        let nodes = self.pubsub().nodes();
+        let mut out: Vec<(String, String)> = nodes
+            .values()
+            .filter(|n| {
+                who.is_none_or(|w| {
+                    let a = n.affiliation(w.as_str());
+                    a != Affiliation::Outcast && (a >= Affiliation::Member || n.config.access_model != AccessModel::Whitelist)
+                })
+            })
+            .map(|n| (n.name.clone(), n.config.title.clone()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Whether a node exists.
+    pub fn node_exists(&self, node: &str) -> bool {
+        self.pubsub().nodes().contains_key(node)
+    }
+
+    /// Number of subscriptions of a node (for tests and statistics).
+    pub fn subscription_count(&self, node: &str) -> usize {
+        self.pubsub().nodes().get(node).map_or(0, |n| n.subscriptions.len())
+    }
+}
