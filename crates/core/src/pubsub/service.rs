@@ -61,6 +61,14 @@ pub struct ItemsPage {
     pub count: usize,
 }
 
+/// The facts an access decision needs.
+struct AccessInfo {
+    config: NodeConfig,
+    affiliation: Affiliation,
+    subscribed: bool,
+    owners: Vec<String>,
+}
+
 /// One committed-then-delivered notification.
 pub(crate) struct Fanout {
     pub(crate) targets: Vec<Target>,
@@ -315,24 +323,35 @@ impl Core {
         el
     }
 
+    /// What an access decision needs to know about a node, taken under the lock without copying
+    /// the node (which may hold thousands of subscriptions).
+    fn access_info(&self, node: &str, who: Option<&BareJid>) -> Result<AccessInfo, StanzaError> {
+        let nodes = self.pubsub().nodes();
+        let n = nodes.get(node).ok_or_else(not_found)?;
+        let who = who.map(|w| w.as_str());
+        Ok(AccessInfo {
+            config: n.config.clone(),
+            affiliation: who.map_or(Affiliation::Owner, |w| n.affiliation(w)),
+            subscribed: who.is_some_and(|w| n.is_subscribed(w)),
+            owners: n.affiliations.iter().filter(|(_, a)| **a == Affiliation::Owner).map(|(j, _)| j.clone()).collect(),
+        })
+    }
+
     /// Whether `who` may see the node (subscribe, retrieve items). `None` is the server itself.
-    async fn check_access(&self, node: &Node, who: Option<&BareJid>) -> Result<(), StanzaError> {
+    async fn check_access(&self, info: &AccessInfo, who: Option<&BareJid>) -> Result<(), StanzaError> {
         let Some(who) = who else { return Ok(()) };
-        let affiliation = node.affiliation(who.as_str());
-        if affiliation == Affiliation::Outcast {
+        if info.affiliation == Affiliation::Outcast {
             return Err(forbidden());
         }
-        if affiliation >= Affiliation::Member {
+        if info.affiliation >= Affiliation::Member {
             return Ok(());
         }
-        match node.config.access_model {
+        match info.config.access_model {
             AccessModel::Open | AccessModel::Authorize => Ok(()),
             AccessModel::Whitelist => Err(err(StanzaErrorType::Cancel, "not-allowed", Some("closed-node"))),
             AccessModel::Presence => {
-                let owners: Vec<String> =
-                    node.affiliations.iter().filter(|(_, a)| **a == Affiliation::Owner).map(|(j, _)| j.clone()).collect();
-                for owner in owners {
-                    let Some(local) = owner.split('@').next().filter(|_| owner.contains('@')) else { continue };
+                for owner in &info.owners {
+                    let Some((local, _)) = owner.split_once('@') else { continue };
                     if let Ok(Some(item)) = self.inner.store.roster_item(local, who.as_str()).await
                         && item.subscription.has_from()
                     {
@@ -498,11 +517,9 @@ impl Core {
         {
             return Err(err(StanzaErrorType::Modify, "bad-request", Some("invalid-jid")));
         }
-        let snapshot = self.pubsub().nodes().get(node).cloned().ok_or_else(not_found)?;
-        self.check_access(&snapshot, who).await?;
-        let pending = who.is_some()
-            && snapshot.config.access_model == AccessModel::Authorize
-            && snapshot.affiliation(jid.to_bare().as_str()) < Affiliation::Member;
+        let info = self.access_info(node, who)?;
+        self.check_access(&info, who).await?;
+        let pending = who.is_some() && info.config.access_model == AccessModel::Authorize && info.affiliation < Affiliation::Member;
         let state = if pending { SubState::Pending } else { SubState::Subscribed };
         let sub = subscription(jid, format!("{:016x}", rand::random::<u64>()), state, true);
         let (last, owners) = {
@@ -515,7 +532,7 @@ impl Core {
         self.commit(vec![PubSubOp::PutSubscription { node: node.to_owned(), subscription: to_stored_sub(&sub) }], None).await?;
         if let Some(item) = last {
             let target = Target { bare: sub.bare.clone(), resource: sub.resource.clone(), subid: None };
-            let event = Self::event(node, Self::event_item(&item, snapshot.config.deliver_payloads));
+            let event = Self::event(node, Self::event_item(&item, info.config.deliver_payloads));
             self.fan_out(&Fanout { targets: vec![target], event, id: format!("last-{}", item.seq) });
         }
         if pending {
@@ -725,14 +742,14 @@ impl Core {
 
     /// Items of a node the requester may see.
     pub async fn items(&self, who: Option<&BareJid>, node: &str, query: ItemQuery) -> Result<ItemsPage, StanzaError> {
-        let snapshot = self.pubsub().nodes().get(node).cloned().ok_or_else(not_found)?;
-        self.check_access(&snapshot, who).await?;
-        if let (Some(w), AccessModel::Authorize) = (who, snapshot.config.access_model)
-            && snapshot.affiliation(w.as_str()) < Affiliation::Member
-            && !snapshot.is_subscribed(w.as_str())
+        let info = self.access_info(node, who)?;
+        self.check_access(&info, who).await?;
+        if who.is_some() && info.config.access_model == AccessModel::Authorize && info.affiliation < Affiliation::Member && !info.subscribed
         {
             return Err(err(StanzaErrorType::Auth, "not-authorized", Some("not-subscribed")));
         }
+        let nodes = self.pubsub().nodes();
+        let snapshot = nodes.get(node).ok_or_else(not_found)?;
         Ok(match query {
             ItemQuery::Latest(max) => {
                 let skip = max.map_or(0, |m| snapshot.items.len().saturating_sub(m));
