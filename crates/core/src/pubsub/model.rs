@@ -121,7 +121,9 @@ impl NodeConfig {
             "FORM_TYPE" => {}
             // Options Herald does not implement are accepted only at their fixed values.
             "pubsub#persist_items" if flag(value) => {}
-            "pubsub#notify_delete" | "pubsub#notify_config" | "pubsub#presence_based_delivery" | "pubsub#purge_offline" => {}
+            "pubsub#node_type" if value == "leaf" => {}
+            "pubsub#notify_delete" | "pubsub#notify_config" | "pubsub#presence_based_delivery" | "pubsub#purge_offline" | "pubsub#type" => {
+            }
             other => return Err(format!("field {other}")),
         }
         Ok(())
