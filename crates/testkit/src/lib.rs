@@ -22,8 +22,52 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// Where a Herald listens and which certificate it presents: enough for a client to connect,
+/// whether the server runs in this process ([`TestServer`]) or as a separate `herald` process.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// The c2s address.
+    pub c2s: SocketAddr,
+    /// The XMPP domain.
+    pub domain: String,
+    /// The server's certificate, the only one clients trust.
+    pub cert: PathBuf,
+}
+
+impl Endpoint {
+    /// Wraps `tcp` in TLS, trusting only the server's certificate.
+    pub async fn tls_connect(&self, tcp: TcpStream) -> anyhow::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_file_iter(&self.cert)? {
+            roots.add(cert?)?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
+        Ok(connector.connect(rustls::pki_types::ServerName::try_from("localhost")?, tcp).await?)
+    }
+}
+
+impl AsRef<Endpoint> for Endpoint {
+    fn as_ref(&self) -> &Endpoint {
+        self
+    }
+}
+
+impl AsRef<Endpoint> for TestServer {
+    fn as_ref(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
+
 /// A running server. Dropping it without [`TestServer::stop`] aborts it.
 pub struct TestServer {
+    /// How clients reach it.
+    pub endpoint: Endpoint,
     /// The c2s address.
     pub c2s: SocketAddr,
     /// The HTTPS address (BOSH, WebSocket).
@@ -72,7 +116,9 @@ impl TestServer {
         let task = tokio::spawn(herald::run(listeners, config.clone(), store.clone(), async move {
             let _ = stopped.await;
         }));
+        let endpoint = Endpoint { c2s, domain: config.domain.clone(), cert: files.cert.clone() };
         Ok(Self {
+            endpoint,
             c2s,
             https,
             http,
@@ -98,18 +144,7 @@ impl TestServer {
 
     /// Wraps `tcp` in TLS, trusting only the server's certificate.
     pub async fn tls_connect(&self, tcp: TcpStream) -> anyhow::Result<tokio_rustls::client::TlsStream<TcpStream>> {
-        use rustls::pki_types::pem::PemObject;
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls::pki_types::CertificateDer::pem_file_iter(self.cert_path())? {
-            roots.add(cert?)?;
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
-        Ok(connector.connect(rustls::pki_types::ServerName::try_from("localhost")?, tcp).await?)
+        self.endpoint.tls_connect(tcp).await
     }
 
     /// The configuration the server runs with.
@@ -184,8 +219,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 impl RawClient {
     /// Opens a plain TCP connection (nothing sent yet).
-    pub async fn connect(server: &TestServer) -> anyhow::Result<Self> {
-        Ok(Self { io: Conn::Plain(TcpStream::connect(server.c2s).await?), buffer: String::new() })
+    pub async fn connect(server: &impl AsRef<Endpoint>) -> anyhow::Result<Self> {
+        Ok(Self { io: Conn::Plain(TcpStream::connect(server.as_ref().c2s).await?), buffer: String::new() })
     }
 
     /// The stream header a client sends.
@@ -196,26 +231,15 @@ impl RawClient {
     }
 
     /// Connects, negotiates STARTTLS and opens the encrypted stream (features read).
-    pub async fn connect_tls(server: &TestServer) -> anyhow::Result<Self> {
+    pub async fn connect_tls(server: &impl AsRef<Endpoint>) -> anyhow::Result<Self> {
+        let server = server.as_ref();
         let mut client = Self::connect(server).await?;
         client.send(&Self::header(&server.domain)).await?;
         client.read_until("</stream:features>").await?;
         client.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
         client.read_until("<proceed").await?;
-        let mut roots = rustls::RootCertStore::empty();
-        use rustls::pki_types::pem::PemObject;
-        for cert in rustls::pki_types::CertificateDer::pem_file_iter(server.cert_path())? {
-            roots.add(cert?)?;
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
-        let name = rustls::pki_types::ServerName::try_from("localhost")?;
         let Conn::Plain(tcp) = std::mem::replace(&mut client.io, Conn::Gone) else { bail!("already encrypted") };
-        client.io = Conn::Tls(Box::new(connector.connect(name, tcp).await?));
+        client.io = Conn::Tls(Box::new(server.tls_connect(tcp).await?));
         client.buffer.clear();
         client.send(&Self::header(&server.domain)).await?;
         client.read_until("</stream:features>").await?;
@@ -223,7 +247,7 @@ impl RawClient {
     }
 
     /// Connects with TLS and authenticates with PLAIN; returns the SASL outcome text.
-    pub async fn authenticate(server: &TestServer, user: &str, password: &str) -> anyhow::Result<(Self, String)> {
+    pub async fn authenticate(server: &impl AsRef<Endpoint>, user: &str, password: &str) -> anyhow::Result<(Self, String)> {
         let mut client = Self::connect_tls(server).await?;
         let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
         client.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>")).await?;
@@ -232,7 +256,8 @@ impl RawClient {
     }
 
     /// Authenticates, restarts the stream, binds `resource` and sends initial presence.
-    pub async fn login(server: &TestServer, user: &str, password: &str, resource: &str) -> anyhow::Result<Self> {
+    pub async fn login(server: &impl AsRef<Endpoint>, user: &str, password: &str, resource: &str) -> anyhow::Result<Self> {
+        let server = server.as_ref();
         let (mut client, outcome) = Self::authenticate(server, user, password).await?;
         if !outcome.contains("<success") {
             bail!("login failed: {outcome}");
