@@ -20,8 +20,26 @@ fn herald(dir: &std::path::Path, c2s: u16, https: u16) -> Command {
     cmd
 }
 
-fn serve(dir: &std::path::Path, c2s: u16, https: u16, starts: usize) -> Child {
-    let child = herald(dir, c2s, https).arg("serve").stderr(Stdio::null()).spawn().unwrap();
+/// A running `herald serve`, killed (SIGKILL) and reaped when dropped, even if the test fails.
+struct Server(Child);
+
+impl Server {
+    /// Crashes the server: SIGKILL, no shutdown at all.
+    fn crash(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &std::path::Path, c2s: u16, https: u16, starts: usize) -> Server {
+    let child = Server(herald(dir, c2s, https).arg("serve").stderr(Stdio::null()).spawn().unwrap());
     let info = dir.join("logs/notification/info.log");
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::fs::read_to_string(&info).unwrap_or_default().matches("notification service started").count() < starts {
@@ -36,7 +54,7 @@ async fn sigkill_loses_no_acknowledged_publish() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (c2s, https) = (free_port(), free_port());
     assert!(herald(dir.path(), c2s, https).args(["user", "add", "alice", "--password", "pw"]).status()?.success());
-    let mut server = serve(dir.path(), c2s, https, 1);
+    let server = serve(dir.path(), c2s, https, 1);
     let endpoint = Endpoint { c2s: format!("127.0.0.1:{c2s}").parse()?, domain: "localhost".into(), cert: dir.path().join("tls/cert.pem") };
     let mut alice = RawClient::login(&endpoint, "alice", "pw", "desk").await?;
     alice.send("<iq type='set' id='create' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><create node='/finesse/api/User/alice'/></pubsub></iq>").await?;
@@ -51,9 +69,8 @@ async fn sigkill_loses_no_acknowledged_publish() -> anyhow::Result<()> {
         assert!(answer.contains(&format!("id='p{i}'")) && answer.contains("type='result'"), "{answer}");
     }
     // Crash: no shutdown, no flush.
-    server.kill()?;
-    server.wait()?;
-    let mut server = serve(dir.path(), c2s, https, 2);
+    server.crash();
+    let server = serve(dir.path(), c2s, https, 2);
     let mut alice = RawClient::login(&endpoint, "alice", "pw", "desk").await?;
     alice.send("<iq type='get' id='items' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='/finesse/api/User/alice'/></pubsub></iq>").await?;
     let items = alice.read_until("</iq>").await?;
@@ -65,7 +82,6 @@ async fn sigkill_loses_no_acknowledged_publish() -> anyhow::Result<()> {
             "item {i} lost:\n{items}"
         );
     }
-    server.kill()?;
-    server.wait()?;
+    server.crash();
     Ok(())
 }
