@@ -129,6 +129,21 @@ pub struct StanzaError {
     pub text: Option<String>,
 }
 
+impl std::fmt::Display for StanzaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.condition, self.kind.as_str())?;
+        if let Some(app) = &self.app_condition {
+            write!(f, " {}", app.name)?;
+        }
+        if let Some(text) = &self.text {
+            write!(f, ": {text}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StanzaError {}
+
 impl StanzaError {
     /// An error with the given type and condition.
     pub fn new(kind: StanzaErrorType, condition: &'static str) -> Self {
