@@ -2,26 +2,22 @@
 answers every "ping X" with "pong X" to the sender's full JID, and exits 0 after answering all
 the tags named on the command line. Prints READY once online, so the test knows when to start."""
 
-import argparse
 import asyncio
-import ssl
 import sys
 
-import slixmpp
+from herald_client import HeraldClient, arguments
 
 
-class Echo(slixmpp.ClientXMPP):
+class Echo(HeraldClient):
     def __init__(self, jid, password, cafile, expected):
-        super().__init__(jid, password, sasl_mech="SCRAM-SHA-256")
-        self.ssl_context = ssl.create_default_context(cafile=cafile)
+        super().__init__(jid, password, cafile)
         self.expected = set(expected)
         self.finished = asyncio.Event()
-        self.add_event_handler("session_start", self.on_start)
+        self.add_event_handler("session_start", self.on_ready)
         self.add_event_handler("message", self.on_message)
 
-    async def on_start(self, _event):
-        self.send_presence()
-        await self.get_roster()
+    async def on_ready(self, _event):
+        await self.started.wait()
         print("READY", flush=True)
 
     def on_message(self, msg):
@@ -36,15 +32,9 @@ class Echo(slixmpp.ClientXMPP):
 
 
 async def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--domain", default="localhost")
-    parser.add_argument("--password", required=True)
-    parser.add_argument("--cafile", required=True)
-    parser.add_argument("--expect", action="append", required=True)
-    args = parser.parse_args()
+    args = arguments(lambda p: p.add_argument("--expect", action="append", required=True))
     client = Echo(f"alice@{args.domain}/tcp", args.password, args.cafile, args.expect)
-    client.connect("127.0.0.1", args.port)
+    client.connect(args.host, args.port)
     try:
         await asyncio.wait_for(client.finished.wait(), 150)
     except asyncio.TimeoutError:

@@ -6,51 +6,22 @@ receives nothing more; carol is refused a whitelist node. Exits 0 and prints PAS
 step happened; exits 1 naming the step that did not.
 """
 
-import argparse
 import asyncio
-import ssl
-import sys
 import xml.etree.ElementTree as ET
 
-import slixmpp
+from herald_client import STEP_TIMEOUT, HeraldClient, arguments, fail, login, step
 from slixmpp.exceptions import IqError
 
-STEP_TIMEOUT = 15
 NS = "urn:herald:test"
 
 
-class Client(slixmpp.ClientXMPP):
+class Client(HeraldClient):
     def __init__(self, jid, password, cafile):
-        super().__init__(jid, password, sasl_mech="SCRAM-SHA-256")
-        self.ssl_context = ssl.create_default_context(cafile=cafile)
-        self.register_plugin("xep_0004")
-        self.register_plugin("xep_0030")
-        self.register_plugin("xep_0060")
+        super().__init__(jid, password, cafile, plugins=("xep_0004", "xep_0030", "xep_0060"))
         self.published = asyncio.Queue()
         self.retracted = asyncio.Queue()
-        self.started = asyncio.Event()
-        self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("pubsub_publish", self.published.put_nowait)
         self.add_event_handler("pubsub_retract", self.retracted.put_nowait)
-
-    async def on_start(self, _event):
-        self.send_presence()
-        await self.get_roster()
-        self.started.set()
-
-
-def fail(message):
-    print(f"FAIL: {message}", flush=True)
-    sys.exit(1)
-
-
-async def step(name, awaitable):
-    try:
-        return await asyncio.wait_for(awaitable, STEP_TIMEOUT)
-    except asyncio.TimeoutError:
-        fail(f"{name} did not happen within {STEP_TIMEOUT} s")
-    except IqError as err:
-        fail(f"{name} was refused: {err.iq['error']['condition']} {err.iq['error']['text']}")
 
 
 def payload(state):
@@ -64,27 +35,18 @@ def state_of(item):
     return None if el is None else el.text
 
 
-async def login(args, user):
-    client = Client(f"{user}@{args.domain}", args.password, args.cafile)
-    client.connect(args.host, args.port)
-    await step(f"{user} login", client.started.wait())
-    return client
+async def connect(args, user):
+    return await login(args, Client(f"{user}@{args.domain}", args.password, args.cafile))
 
 
 async def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--domain", default="localhost")
-    parser.add_argument("--password", required=True)
-    parser.add_argument("--cafile", required=True)
-    args = parser.parse_args()
+    args = arguments()
     service = f"pubsub.{args.domain}"
     node = "/finesse/api/User/alice"
 
-    alice = await login(args, "alice")
-    bob = await login(args, "bob")
-    carol = await login(args, "carol")
+    alice = await connect(args, "alice")
+    bob = await connect(args, "bob")
+    carol = await connect(args, "carol")
 
     # Discovery: the server lists the pubsub service, which says what it supports.
     items = await step("disco#items on the server", alice["xep_0030"].get_items(jid=args.domain))

@@ -11,7 +11,7 @@ use herald_proto::{StreamErrorCondition, ns};
 use herald_stream::{C2sStream, Output, StreamConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 use crate::session;
 use tokio_rustls::TlsAcceptor;
@@ -33,36 +33,17 @@ pub struct C2sContext {
 /// Accepts connections on `listener` until `shutdown` turns true, then waits for the open
 /// connections to close (each is sent `<system-shutdown/>`). `done` is dropped when every
 /// connection task has finished, which is how the caller knows shutdown is complete.
-pub async fn serve_c2s(listener: TcpListener, ctx: Arc<C2sContext>, mut shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
-    let limit = Arc::new(Semaphore::new(ctx.max_connections));
+pub async fn serve_c2s(listener: TcpListener, ctx: Arc<C2sContext>, shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
     tracing::info!(target: "notification", addr = ?listener.local_addr().ok(), "c2s listener started");
-    loop {
-        let permit = tokio::select! {
-            permit = limit.clone().acquire_owned() => permit.expect("semaphore never closed"),
-            _ = shutdown.changed() => break,
-        };
-        let (socket, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(target: "notification", %err, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let _ = socket.set_nodelay(true);
-        let ctx = ctx.clone();
-        let shutdown = shutdown.clone();
-        let done = done.clone();
-        tokio::spawn(async move {
+    let max = ctx.max_connections;
+    crate::accept::accept_loop(listener, max, shutdown.clone(), |socket, peer| {
+        let (ctx, shutdown, done) = (ctx.clone(), shutdown.clone(), done.clone());
+        async move {
             handle_connection(socket, peer, ctx, shutdown).await;
-            drop(permit);
             drop(done);
-        });
-    }
+        }
+    })
+    .await;
     tracing::info!(target: "notification", "c2s listener stopped");
 }
 

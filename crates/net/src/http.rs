@@ -15,7 +15,7 @@ use herald_core::Core;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -96,32 +96,12 @@ pub(crate) fn router(state: AppState) -> Router {
 pub async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Arc<HttpContext>) {
     let secure = tls.is_some();
     let app = router(AppState { ctx: ctx.clone(), secure });
-    let limit = Arc::new(Semaphore::new(ctx.max_connections));
-    let mut shutdown = ctx.shutdown.clone();
+    let shutdown = ctx.shutdown.clone();
     let addr = listener.local_addr().ok();
     tracing::info!(target: "notification", ?addr, secure, "HTTP bind service started");
-    loop {
-        let permit = tokio::select! {
-            permit = limit.clone().acquire_owned() => permit.expect("semaphore never closed"),
-            _ = shutdown.changed() => break,
-        };
-        let (socket, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    tracing::warn!(target: "notification", %err, "HTTP accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let _ = socket.set_nodelay(true);
-        let app = app.clone();
-        let tls = tls.clone();
-        let shutdown = shutdown.clone();
-        let done = ctx.done.clone();
-        tokio::spawn(async move {
+    crate::accept::accept_loop(listener, ctx.max_connections, shutdown.clone(), |socket, peer| {
+        let (app, tls, shutdown, done) = (app.clone(), tls.clone(), shutdown.clone(), ctx.done.clone());
+        async move {
             match tls {
                 Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(socket)).await {
                     Ok(Ok(stream)) => serve_connection(stream, app, peer, shutdown).await,
@@ -130,10 +110,10 @@ pub async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Ar
                 },
                 None => serve_connection(socket, app, peer, shutdown).await,
             }
-            drop(permit);
             drop(done);
-        });
-    }
+        }
+    })
+    .await;
     tracing::info!(target: "notification", ?addr, "HTTP bind service stopped");
 }
 

@@ -3,6 +3,7 @@
 //! XMPP over WebSocket. Each driver only moves bytes between a
 //! socket and a `herald-stream` machine and carries out the machine's outputs against the core.
 
+mod accept;
 mod bosh;
 mod c2s;
 mod http;
