@@ -61,11 +61,30 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) fn deliver(&self, el: Element) -> bool {
+        self.mailbox().deliver(el)
+    }
+
+    /// A handle to this session's queue that outlives the table lock.
+    pub(crate) fn mailbox(&self) -> Mailbox {
+        Mailbox { inbox: self.inbox.clone(), stats: self.stats.clone() }
+    }
+}
+
+/// A session's queue, taken out of the table so that a large fan-out can fill queues without
+/// holding the table's lock.
+pub(crate) struct Mailbox {
+    inbox: mpsc::Sender<Element>,
+    stats: Arc<SessionStats>,
+}
+
+impl Mailbox {
+    /// Queues `el`; a full queue drops it and counts the drop (`msgs_drop`).
+    pub(crate) fn deliver(&self, el: Element) -> bool {
         match self.inbox.try_send(el) {
             Ok(()) => true,
             Err(_) => {
                 self.stats.msgs_drop.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(target: "notification", resource = %self.resource, "session queue full; stanza dropped");
+                tracing::warn!(target: "notification", "session queue full; stanza dropped");
                 false
             }
         }

@@ -258,33 +258,38 @@ impl Core {
 
     /// Delivers one notification to its targets, holding the session table once.
     pub(crate) fn fan_out(&self, fanout: &Fanout) {
-        let table = self.table();
-        let from = self.pubsub_jid();
-        for target in &fanout.targets {
-            let message = |to: String| {
-                let mut m =
-                    Element::new("message", xmpp::CLIENT).with_attr("from", from).with_attr("to", to).with_attr("id", fanout.id.clone());
-                m.children.push(XmlNode::Raw(fanout.event.clone()));
-                if let Some(subid) = &target.subid {
-                    m.push_child(
-                        Element::new("headers", ns::SHIM)
-                            .with_child(Element::new("header", ns::SHIM).with_attr("name", "SubID").with_text(subid.clone())),
-                    );
-                }
-                m
-            };
-            match &target.resource {
-                Some(resource) => {
-                    if let Some(s) = table.by_resource(&target.bare, resource) {
-                        s.deliver(message(format!("{}/{resource}", target.bare)));
+        // Resolve recipients under the table lock, then build and queue messages without it.
+        let recipients: Vec<(crate::sessions::Mailbox, String, Option<&String>)> = {
+            let table = self.table();
+            let mut out = Vec::with_capacity(fanout.targets.len());
+            for target in &fanout.targets {
+                match &target.resource {
+                    Some(resource) => {
+                        if let Some(s) = table.by_resource(&target.bare, resource) {
+                            out.push((s.mailbox(), format!("{}/{resource}", target.bare), target.subid.as_ref()));
+                        }
                     }
-                }
-                None => {
-                    for s in table.available(&target.bare) {
-                        s.deliver(message(format!("{}/{}", target.bare, s.resource)));
+                    None => {
+                        for s in table.available(&target.bare) {
+                            out.push((s.mailbox(), format!("{}/{}", target.bare, s.resource), target.subid.as_ref()));
+                        }
                     }
                 }
             }
+            out
+        };
+        let from = self.pubsub_jid();
+        for (mailbox, to, subid) in recipients {
+            let mut m =
+                Element::new("message", xmpp::CLIENT).with_attr("from", from).with_attr("to", to).with_attr("id", fanout.id.clone());
+            m.children.push(XmlNode::Raw(fanout.event.clone()));
+            if let Some(subid) = subid {
+                m.push_child(
+                    Element::new("headers", ns::SHIM)
+                        .with_child(Element::new("header", ns::SHIM).with_attr("name", "SubID").with_text(subid.clone())),
+                );
+            }
+            mailbox.deliver(m);
         }
     }
 
