@@ -138,6 +138,9 @@ pub struct Limits {
     pub session_queue: usize,
     /// Simultaneous client connections (default 100,000).
     pub max_connections: usize,
+    /// Listen backlog of every listener (default 4096, capped by the kernel's somaxconn): room
+    /// for a login storm's simultaneous connects.
+    pub listen_backlog: u32,
     /// Offline messages kept per user (default 1000).
     pub max_offline_per_user: u64,
 }
@@ -241,6 +244,7 @@ impl Default for Limits {
             negotiation_timeout_secs: 30,
             session_queue: 1024,
             max_connections: 100_000,
+            listen_backlog: 4096,
             max_offline_per_user: 1000,
         }
     }

@@ -30,17 +30,25 @@ pub struct Listeners {
     pub http: Option<TcpListener>,
 }
 
-async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("cannot listen for {what} on {addr}"))
+/// Binds with a listen backlog large enough for a login storm (the std and tokio default of 128
+/// drops SYNs when a few hundred desktops reconnect at once, and each dropped SYN costs the
+/// client a one-second retransmission). The kernel caps it at `net.core.somaxconn`.
+fn bind(addr: std::net::SocketAddr, backlog: u32, what: &str) -> anyhow::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
+        .with_context(|| format!("cannot create a socket for {what}"))?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr).with_context(|| format!("cannot listen for {what} on {addr}"))?;
+    socket.listen(backlog).with_context(|| format!("cannot listen for {what} on {addr}"))
 }
 
 impl Listeners {
     /// Binds every listener the configuration names.
     pub async fn bind(config: &Config) -> anyhow::Result<Self> {
-        let c2s = bind(config.listen.c2s, "c2s").await?;
-        let https = bind(config.listen.https, "HTTPS (BOSH, WebSocket)").await?;
+        let backlog = config.limits.listen_backlog;
+        let c2s = bind(config.listen.c2s, backlog, "c2s")?;
+        let https = bind(config.listen.https, backlog, "HTTPS (BOSH, WebSocket)")?;
         let http = match config.listen.http {
-            Some(addr) => Some(bind(addr, "HTTP (BOSH, WebSocket)").await?),
+            Some(addr) => Some(bind(addr, backlog, "HTTP (BOSH, WebSocket)")?),
             None => None,
         };
         Ok(Self { c2s, https, http })

@@ -38,6 +38,69 @@ enum Command {
     /// Manage agent accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Generate load against an XMPP server (Herald or a peer) on this machine.
+    Load(Box<LoadArgs>),
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// `bosh` (plain HTTP) or `tcp` (STARTTLS).
+    #[arg(long, default_value = "bosh")]
+    transport: String,
+    /// `idle` or `login-storm`.
+    #[arg(long, default_value = "idle")]
+    scenario: String,
+    /// Sessions, one account each (`<user-prefix><n>`).
+    #[arg(long, default_value_t = 100)]
+    sessions: usize,
+    /// Server address (loopback only).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// XMPP domain of the accounts (default: the configured domain).
+    #[arg(long = "target-domain")]
+    target_domain: Option<String>,
+    /// Port of BOSH over plain HTTP.
+    #[arg(long, default_value_t = 7070)]
+    http_port: u16,
+    /// BOSH path.
+    #[arg(long, default_value = "/http-bind/")]
+    bosh_path: String,
+    /// Port of XMPP over TCP.
+    #[arg(long, default_value_t = 5222)]
+    c2s_port: u16,
+    /// PEM certificate to trust for STARTTLS.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Account name prefix.
+    #[arg(long, default_value = "load")]
+    user_prefix: String,
+    /// Password of every account.
+    #[arg(long)]
+    password: String,
+    /// `scram-sha-1` or `scram-sha-256`.
+    #[arg(long, default_value = "scram-sha-1")]
+    mechanism: String,
+    /// New logins per second (0: as fast as the server takes them).
+    #[arg(long, default_value_t = 0.0)]
+    ramp: f64,
+    /// Most logins in progress at once.
+    #[arg(long, default_value_t = 200)]
+    concurrency: usize,
+    /// BOSH wait asked for, seconds.
+    #[arg(long, default_value_t = 30)]
+    wait: u32,
+    /// How long idle sessions stay after the last login, seconds.
+    #[arg(long, default_value_t = 10)]
+    hold_secs: u64,
+    /// The server's process id, to measure its memory and CPU.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Upper bound on the run, seconds.
+    #[arg(long, default_value_t = 600)]
+    deadline_secs: u64,
+    /// Write the report as JSON here too.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -53,6 +116,18 @@ enum UserCommand {
     },
     /// List accounts.
     List,
+    /// Create numbered accounts `<prefix><n>` for n in 0..count (load tests), each with its own salt.
+    AddRange {
+        /// Name prefix.
+        #[arg(long, default_value = "load")]
+        prefix: String,
+        /// How many.
+        #[arg(long)]
+        count: usize,
+        /// Password of every account.
+        #[arg(long)]
+        password: String,
+    },
 }
 
 #[derive(Args)]
@@ -107,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = load_config(&cli.common)?;
     match cli.command {
+        Command::Load(args) => load(*args, &config).await,
         Command::Serve => {
             herald_observe::init(&config.data_dir.join("logs"), config.log.debug)?;
             let listeners = Listeners::bind(&config).await?;
@@ -137,8 +213,77 @@ async fn main() -> anyhow::Result<()> {
                         println!("{name}");
                     }
                 }
+                UserCommand::AddRange { prefix, count, password } => {
+                    let created = users::add_range(&store, &config.domain, &prefix, count, &password).await?;
+                    println!("created {created} accounts {prefix}0..{prefix}{}", count.saturating_sub(1));
+                }
             }
             Ok(())
         }
     }
+}
+
+async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
+    let transport = match args.transport.as_str() {
+        "bosh" => herald_load::Transport::Bosh,
+        "tcp" => herald_load::Transport::Tcp,
+        other => bail!("unknown transport {other} (bosh, tcp)"),
+    };
+    let scenario = match args.scenario.as_str() {
+        "idle" => herald_load::Scenario::Idle,
+        "login-storm" => herald_load::Scenario::LoginStorm,
+        other => bail!("unknown scenario {other} (idle, login-storm)"),
+    };
+    let mechanism = match args.mechanism.as_str() {
+        "scram-sha-1" => herald_load::Mechanism::ScramSha1,
+        "scram-sha-256" => herald_load::Mechanism::ScramSha256,
+        other => bail!("unknown mechanism {other}"),
+    };
+    let opts = herald_load::Options {
+        host: args.host,
+        domain: args.target_domain.unwrap_or_else(|| config.domain.clone()),
+        http_port: args.http_port,
+        bosh_path: args.bosh_path,
+        c2s_port: args.c2s_port,
+        ca: args.ca,
+        transport,
+        scenario,
+        sessions: args.sessions,
+        user_prefix: args.user_prefix,
+        password: args.password,
+        mechanism,
+        ramp_per_sec: args.ramp,
+        concurrency: args.concurrency,
+        wait: args.wait,
+        hold: std::time::Duration::from_secs(args.hold_secs),
+        server_pid: args.server_pid,
+        deadline: std::time::Duration::from_secs(args.deadline_secs),
+    };
+    let report = herald_load::run(opts.clone()).await?;
+    println!(
+        "| sessions | logged in | failed | login time s | logins/s | server KiB per session | server CPU ms per login | idle CPU ms per 1,000 sessions per min |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
+    println!(
+        "| {} | {} | {} | {:.2} | {:.0} | {} | {} | {} |",
+        report.sessions,
+        report.logged_in,
+        report.failed,
+        report.login_time.as_secs_f64(),
+        report.logins_per_sec(),
+        num(report.kib_per_session()),
+        num(report.cpu_ms_per_login()),
+        num(report.idle_cpu_ms(opts.hold)),
+    );
+    if let Some(error) = &report.first_error {
+        eprintln!("first failure: {error}");
+    }
+    if let Some(path) = args.json {
+        std::fs::write(&path, report.to_json(&opts) + "\n").with_context(|| format!("writing {}", path.display()))?;
+    }
+    if report.failed > 0 {
+        bail!("{} of {} sessions failed", report.failed, report.sessions);
+    }
+    Ok(())
 }

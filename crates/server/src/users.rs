@@ -49,3 +49,31 @@ pub async fn passwd<S: Store>(store: &S, domain: &str, login_id: &str, password:
     store.set_credentials(&name, &credentials_for(password)?).await?;
     Ok(())
 }
+
+/// Creates accounts `<prefix><n>` for n in 0..count, each with its own salts (the PBKDF2 work is
+/// spread over the machine's cores). Existing accounts are left as they are. Returns how many
+/// were created.
+pub async fn add_range<S: Store>(store: &S, domain: &str, prefix: &str, count: usize, password: &str) -> anyhow::Result<usize> {
+    let mut created = 0;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    for chunk_start in (0..count).step_by(256) {
+        let names: Vec<String> = (chunk_start..(chunk_start + 256).min(count)).map(|n| format!("{prefix}{n}")).collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for part in names.chunks(names.len().div_ceil(workers).max(1)) {
+            let (part, password) = (part.to_vec(), password.to_owned());
+            tasks
+                .spawn_blocking(move || part.into_iter().map(|n| Ok((n, credentials_for(&password)?))).collect::<anyhow::Result<Vec<_>>>());
+        }
+        while let Some(done) = tasks.join_next().await {
+            for (name, creds) in done?? {
+                let name = normalise_login_id(&name, domain)?;
+                match store.create_user(&name, &creds).await {
+                    Ok(()) => created += 1,
+                    Err(herald_store::StoreError::UserExists(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    Ok(created)
+}

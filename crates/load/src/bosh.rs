@@ -1,0 +1,134 @@
+//! The BOSH side of a simulated desktop: one HTTP/1.1 connection per session (from a spread of
+//! loopback source addresses), requests in rid order, long polls held by the server.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::Bytes;
+use herald_xml::{Element, Limits, parse_document};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpSocket;
+
+use crate::scenario::XmppIo;
+use crate::{LoadError, Options};
+
+const NS_HTTPBIND: &str = "http://jabber.org/protocol/httpbind";
+
+/// One BOSH session.
+pub(crate) struct BoshClient {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    host: String,
+    path: String,
+    domain: String,
+    sid: Option<String>,
+    rid: u64,
+    wait: u32,
+    pending: VecDeque<Element>,
+}
+
+impl BoshClient {
+    /// Opens the HTTP connection for session number `n`.
+    pub(crate) async fn connect(opts: &Options, n: usize) -> Result<Self, LoadError> {
+        let socket = if opts.host.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        if opts.host.is_ipv4() {
+            socket.bind(opts.source_for(n))?;
+        }
+        let stream = socket.connect((opts.host, opts.http_port).into()).await?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| LoadError::Protocol(e.to_string()))?;
+        tokio::spawn(conn);
+        Ok(Self {
+            sender,
+            host: format!("{}:{}", opts.host, opts.http_port),
+            path: opts.bosh_path.clone(),
+            domain: opts.domain.clone(),
+            sid: None,
+            rid: 1_000_000 + u64::from(rand::random::<u32>() >> 4),
+            wait: opts.wait,
+            pending: VecDeque::new(),
+        })
+    }
+
+    async fn post(&mut self, body: String) -> Result<Element, LoadError> {
+        let request = hyper::Request::post(&self.path)
+            .header("host", &self.host)
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| LoadError::Protocol(e.to_string()))?;
+        let limit = Duration::from_secs(u64::from(self.wait) + 30);
+        let response = tokio::time::timeout(limit, self.sender.send_request(request))
+            .await
+            .map_err(|_| LoadError::Timeout("BOSH request"))?
+            .map_err(|e| LoadError::Protocol(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(LoadError::Protocol(format!("HTTP {}", response.status())));
+        }
+        let bytes = response.into_body().collect().await.map_err(|e| LoadError::Protocol(e.to_string()))?.to_bytes();
+        let body = parse_document(&bytes, Limits { max_stanza_bytes: 4 << 20, ..Limits::default() })
+            .map_err(|e| LoadError::Protocol(e.to_string()))?;
+        if body.attr("type") == Some("terminate") {
+            return Err(LoadError::Protocol(format!("session terminated: {}", body.attr("condition").unwrap_or("no condition"))));
+        }
+        Ok(body)
+    }
+
+    fn wrap(&mut self, attrs: &str, payload: &str) -> String {
+        let rid = self.rid;
+        self.rid += 1;
+        let sid = self.sid.as_deref().map(|s| format!(" sid='{s}'")).unwrap_or_default();
+        format!("<body xmlns='{NS_HTTPBIND}' rid='{rid}'{sid} {attrs}>{payload}</body>")
+    }
+
+    /// Creates the session (features arrive with it).
+    pub(crate) async fn create(&mut self) -> Result<(), LoadError> {
+        let attrs = format!(
+            "xmlns:xmpp='urn:xmpp:xbosh' to='{}' xml:lang='en' hold='1' ver='1.6' wait='{}' xmpp:version='1.0'",
+            self.domain, self.wait
+        );
+        let body = self.wrap(&attrs, "");
+        let answer = self.post(body).await?;
+        self.sid = Some(answer.attr("sid").ok_or_else(|| LoadError::Protocol("no sid in the creation response".into()))?.to_owned());
+        self.stash(answer);
+        Ok(())
+    }
+
+    fn stash(&mut self, body: Element) {
+        self.pending.extend(body.elements().cloned());
+    }
+
+    /// One long poll: returns when the server answers (data, or empty after `wait`).
+    pub(crate) async fn poll(&mut self) -> Result<Vec<Element>, LoadError> {
+        let body = self.wrap("", "");
+        let answer = self.post(body).await?;
+        Ok(answer.elements().cloned().collect())
+    }
+}
+
+impl XmppIo for BoshClient {
+    async fn send(&mut self, xml: &str) -> Result<(), LoadError> {
+        let body = self.wrap("", xml);
+        let answer = self.post(body).await?;
+        self.stash(answer);
+        Ok(())
+    }
+
+    async fn next(&mut self) -> Result<Element, LoadError> {
+        loop {
+            if let Some(el) = self.pending.pop_front() {
+                return Ok(el);
+            }
+            let answer = self.poll().await?;
+            self.pending.extend(answer);
+        }
+    }
+
+    async fn restart(&mut self) -> Result<(), LoadError> {
+        let attrs = format!("xmlns:xmpp='urn:xmpp:xbosh' xmpp:restart='true' to='{}' xml:lang='en'", self.domain);
+        let body = self.wrap(&attrs, "");
+        let answer = self.post(body).await?;
+        self.stash(answer);
+        Ok(())
+    }
+}

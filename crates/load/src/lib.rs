@@ -1,0 +1,128 @@
+//! `herald load`: a load generator that speaks XMPP over BOSH and over TCP (STARTTLS) to any
+//! server, Herald or a peer, and measures the server process from `/proc` the same way for
+//! every server, so that efficiency is reported per session, per login and per delivery
+//! whatever else the machine is doing. Every loop is bounded in count and time, and targets are
+//! loopback addresses only.
+
+mod bosh;
+mod measure;
+mod scenario;
+mod tcp;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use measure::{ProcSample, sample};
+pub use scenario::{Report, run};
+
+/// Why a load run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A connection or TLS failure.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The server answered something unexpected.
+    #[error("protocol: {0}")]
+    Protocol(String),
+    /// The server refused the login.
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    /// The run was set up wrongly (non-loopback target, missing CA for TLS, …).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A step took longer than its bound.
+    #[error("timed out: {0}")]
+    Timeout(&'static str),
+}
+
+/// Which transport the simulated clients use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// BOSH over plain HTTP, long polls held as a desktop holds them.
+    Bosh,
+    /// XMPP over TCP with STARTTLS.
+    Tcp,
+}
+
+/// What to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// Log in, send presence, hold long polls, and stay for the hold time.
+    Idle,
+    /// Log in as fast as the server takes it; time to all logged in.
+    LoginStorm,
+}
+
+/// The SASL mechanism the clients use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mechanism {
+    /// SCRAM-SHA-1 (every peer supports it).
+    ScramSha1,
+    /// SCRAM-SHA-256.
+    ScramSha256,
+}
+
+/// One load run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The server's address (must be loopback).
+    pub host: IpAddr,
+    /// XMPP domain of the accounts.
+    pub domain: String,
+    /// Port of BOSH over plain HTTP.
+    pub http_port: u16,
+    /// BOSH path (`/http-bind/`; Prosody and ejabberd use `/http-bind` too).
+    pub bosh_path: String,
+    /// Port of XMPP over TCP.
+    pub c2s_port: u16,
+    /// PEM certificate to trust for STARTTLS.
+    pub ca: Option<PathBuf>,
+    /// Transport.
+    pub transport: Transport,
+    /// Scenario.
+    pub scenario: Scenario,
+    /// Number of sessions, one account each (`<prefix><n>`, n from 0).
+    pub sessions: usize,
+    /// Account name prefix.
+    pub user_prefix: String,
+    /// Password of every account.
+    pub password: String,
+    /// SASL mechanism.
+    pub mechanism: Mechanism,
+    /// New logins per second (0: as fast as possible, at most `concurrency` at once).
+    pub ramp_per_sec: f64,
+    /// Most logins in progress at once.
+    pub concurrency: usize,
+    /// BOSH `wait` asked for.
+    pub wait: u32,
+    /// How long idle sessions stay after the last login.
+    pub hold: Duration,
+    /// The server's process id, to measure its memory and CPU.
+    pub server_pid: Option<u32>,
+    /// Upper bound on the whole run.
+    pub deadline: Duration,
+}
+
+impl Options {
+    /// Checks the run is allowed and well-formed.
+    pub fn validate(&self) -> Result<(), LoadError> {
+        if !self.host.is_loopback() {
+            return Err(LoadError::Config("load runs target loopback addresses only".into()));
+        }
+        if self.transport == Transport::Tcp && self.ca.is_none() {
+            return Err(LoadError::Config("TCP runs need --ca with the server's certificate".into()));
+        }
+        if self.sessions == 0 || self.sessions > 200_000 {
+            return Err(LoadError::Config("sessions must be between 1 and 200000".into()));
+        }
+        Ok(())
+    }
+
+    /// The address connection `n` comes from: spread over 127.0.0.2–127.0.0.254 so that more
+    /// connections fit than one source address has ephemeral ports.
+    pub(crate) fn source_for(&self, n: usize) -> SocketAddr {
+        let last = 2 + (n % 253) as u8;
+        SocketAddr::from(([127, 0, 0, last], 0))
+    }
+}

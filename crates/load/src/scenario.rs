@@ -1,0 +1,290 @@
+//! The scenarios: sessions log in the way a desktop does (SASL SCRAM, restart, bind, presence),
+//! at a ramp rate with bounded concurrency, then hold their long polls or leave; the server is
+//! sampled before, after the logins and while sessions are held.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use herald_sasl::{HashAlg, ScramClient};
+use herald_xml::Element;
+use tokio::sync::{Semaphore, watch};
+
+use crate::bosh::BoshClient;
+use crate::measure::{ProcSample, sample};
+use crate::tcp::{TcpClient, tls_connector};
+use crate::{LoadError, Mechanism, Options, Scenario, Transport};
+
+/// What the login sequence needs from a transport.
+pub(crate) trait XmppIo {
+    /// Sends one or more serialised elements.
+    fn send(&mut self, xml: &str) -> impl Future<Output = Result<(), LoadError>> + Send;
+    /// The next element from the server.
+    fn next(&mut self) -> impl Future<Output = Result<Element, LoadError>> + Send;
+    /// Restarts the stream after SASL success.
+    fn restart(&mut self) -> impl Future<Output = Result<(), LoadError>> + Send;
+}
+
+/// Salted passwords computed so far, by (user, salt, iterations): a real client keeps its own,
+/// so repeated logins do not pay PBKDF2 again, and neither does this generator.
+type SaltCache = Arc<Mutex<HashMap<(String, String, u32), Vec<u8>>>>;
+
+async fn next_named<T: XmppIo>(io: &mut T, name: &str) -> Result<Element, LoadError> {
+    loop {
+        let el = io.next().await?;
+        if el.name == name {
+            return Ok(el);
+        }
+        if el.name == "failure" || (el.name == "error" && name != "error") {
+            return Err(LoadError::Auth(el.to_xml()));
+        }
+    }
+}
+
+/// SASL SCRAM, restart, bind and initial presence.
+pub(crate) async fn login<T: XmppIo>(io: &mut T, opts: &Options, user: &str, cache: &SaltCache) -> Result<(), LoadError> {
+    let features = next_named(io, "features").await?;
+    let (hash, name) = match opts.mechanism {
+        Mechanism::ScramSha1 => (HashAlg::Sha1, "SCRAM-SHA-1"),
+        Mechanism::ScramSha256 => (HashAlg::Sha256, "SCRAM-SHA-256"),
+    };
+    if !features.to_xml().contains(&format!(">{name}<")) {
+        return Err(LoadError::Protocol(format!("{name} not offered")));
+    }
+    let mut client = ScramClient::new(hash, user, &opts.password, &rand::random::<[u8; 12]>());
+    io.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='{name}'>{}</auth>", B64.encode(client.client_first())))
+        .await?;
+    let challenge = next_named(io, "challenge").await?;
+    let server_first = String::from_utf8(B64.decode(challenge.text().trim()).map_err(|e| LoadError::Protocol(e.to_string()))?)
+        .map_err(|e| LoadError::Protocol(e.to_string()))?;
+    let salt = server_first.split(',').find_map(|p| p.strip_prefix("s=")).unwrap_or_default().to_owned();
+    let iterations: u32 = server_first.split(',').find_map(|p| p.strip_prefix("i=")).and_then(|i| i.parse().ok()).unwrap_or(0);
+    let key = (user.to_owned(), salt, iterations);
+    if let Some(salted) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned() {
+        client = client.with_salted_password(salted);
+    }
+    let fin = client.client_final(&server_first).map_err(|e| LoadError::Auth(e.to_string()))?;
+    if let Some(salted) = client.salted() {
+        cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, salted.to_vec());
+    }
+    io.send(&format!("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>", B64.encode(fin))).await?;
+    let success = next_named(io, "success").await?;
+    let verifier = String::from_utf8(B64.decode(success.text().trim()).unwrap_or_default()).unwrap_or_default();
+    client.verify_server_final(&verifier).map_err(|_| LoadError::Auth("the server's signature is wrong".into()))?;
+    io.restart().await?;
+    next_named(io, "features").await?;
+    io.send("<iq xmlns='jabber:client' type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>load</resource></bind></iq>").await?;
+    let bound = next_named(io, "iq").await?;
+    if bound.attr("type") != Some("result") {
+        return Err(LoadError::Protocol(format!("bind failed: {}", bound.to_xml())));
+    }
+    io.send("<presence xmlns='jabber:client'/>").await
+}
+
+/// The outcome of a run, with the server-side figures.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Sessions asked for.
+    pub sessions: usize,
+    /// Sessions that logged in.
+    pub logged_in: usize,
+    /// Sessions that failed (the first error is in `first_error`).
+    pub failed: usize,
+    /// The first failure, if any.
+    pub first_error: Option<String>,
+    /// Time from the first login attempt to the last login.
+    pub login_time: Duration,
+    /// Server sample before the run.
+    pub before: Option<ProcSample>,
+    /// Server sample when every login was done.
+    pub after_logins: Option<ProcSample>,
+    /// Highest RSS seen while sessions were held.
+    pub peak_rss_kib: u64,
+    /// Server sample at the end of the hold.
+    pub end: Option<ProcSample>,
+}
+
+impl Report {
+    /// Logins per second.
+    pub fn logins_per_sec(&self) -> f64 {
+        self.logged_in as f64 / self.login_time.as_secs_f64().max(1e-9)
+    }
+
+    /// Server memory added per logged-in session, KiB.
+    pub fn kib_per_session(&self) -> Option<f64> {
+        let (b, a) = (self.before?, self.after_logins?);
+        Some(a.rss_kib.saturating_sub(b.rss_kib) as f64 / self.logged_in.max(1) as f64)
+    }
+
+    /// Server CPU per login, ms.
+    pub fn cpu_ms_per_login(&self) -> Option<f64> {
+        let (b, a) = (self.before?, self.after_logins?);
+        Some(a.cpu.saturating_sub(b.cpu).as_secs_f64() * 1000.0 / self.logged_in.max(1) as f64)
+    }
+
+    /// Server CPU while the sessions were held, ms per 1,000 sessions per minute.
+    pub fn idle_cpu_ms(&self, hold: Duration) -> Option<f64> {
+        let (a, e) = (self.after_logins?, self.end?);
+        let minutes = hold.as_secs_f64() / 60.0;
+        Some(e.cpu.saturating_sub(a.cpu).as_secs_f64() * 1000.0 / (self.logged_in.max(1) as f64 / 1000.0) / minutes.max(1e-9))
+    }
+
+    /// The report as one JSON object.
+    pub fn to_json(&self, opts: &Options) -> String {
+        let num = |v: Option<f64>| v.map_or("null".to_owned(), |v| format!("{v:.3}"));
+        format!(
+            "{{\"scenario\":\"{:?}\",\"transport\":\"{:?}\",\"sessions\":{},\"logged_in\":{},\"failed\":{},\"login_seconds\":{:.3},\"logins_per_sec\":{:.1},\"kib_per_session\":{},\"cpu_ms_per_login\":{},\"idle_cpu_ms_per_1000_sessions_per_min\":{},\"server_rss_kib_before\":{},\"server_rss_kib_after_logins\":{},\"server_rss_kib_peak\":{}}}",
+            opts.scenario,
+            opts.transport,
+            self.sessions,
+            self.logged_in,
+            self.failed,
+            self.login_time.as_secs_f64(),
+            self.logins_per_sec(),
+            num(self.kib_per_session()),
+            num(self.cpu_ms_per_login()),
+            num(self.idle_cpu_ms(opts.hold)),
+            self.before.map_or(0, |s| s.rss_kib),
+            self.after_logins.map_or(0, |s| s.rss_kib),
+            self.peak_rss_kib,
+        )
+    }
+}
+
+/// Runs one scenario against one server.
+pub async fn run(opts: Options) -> Result<Report, LoadError> {
+    opts.validate()?;
+    let opts = Arc::new(opts);
+    let tls = match opts.transport {
+        Transport::Tcp => Some(tls_connector(&opts)?),
+        Transport::Bosh => None,
+    };
+    let cache: SaltCache = Arc::default();
+    let logged_in = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let first_error: Arc<Mutex<Option<String>>> = Arc::default();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let slots = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let mut report = Report { sessions: opts.sessions, before: opts.server_pid.and_then(sample), ..Report::default() };
+    let started = Instant::now();
+    let deadline = started + opts.deadline;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..opts.sessions {
+        if opts.ramp_per_sec > 0.0 {
+            tokio::time::sleep_until((started + Duration::from_secs_f64(n as f64 / opts.ramp_per_sec)).into()).await;
+        }
+        let permit = slots.clone().acquire_owned().await.expect("never closed");
+        let (opts, tls, cache, logged_in, failed, first_error, mut stop) =
+            (opts.clone(), tls.clone(), cache.clone(), logged_in.clone(), failed.clone(), first_error.clone(), stop_rx.clone());
+        tasks.spawn(async move {
+            let user = format!("{}{n}", opts.user_prefix);
+            let outcome = async {
+                match &tls {
+                    None => {
+                        let mut c = BoshClient::connect(&opts, n).await?;
+                        c.create().await?;
+                        login(&mut c, &opts, &user, &cache).await?;
+                        Ok::<_, LoadError>(Session::Bosh(c))
+                    }
+                    Some(tls) => {
+                        let mut c = TcpClient::connect(&opts, n, tls).await?;
+                        login(&mut c, &opts, &user, &cache).await?;
+                        Ok(Session::Tcp(Box::new(c)))
+                    }
+                }
+            };
+            let session = match tokio::time::timeout(Duration::from_secs(60), outcome).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return record_failure(&failed, &first_error, e.to_string()),
+                Err(_) => return record_failure(&failed, &first_error, "login took longer than 60 s".into()),
+            };
+            logged_in.fetch_add(1, Ordering::Relaxed);
+            drop(permit);
+            if opts.scenario == Scenario::Idle {
+                hold(session, &mut stop).await;
+            }
+        });
+        if Instant::now() > deadline {
+            break;
+        }
+    }
+    // Wait for every login to finish, with a progress line each second.
+    loop {
+        let done = logged_in.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed);
+        if done >= opts.sessions || Instant::now() > deadline {
+            break;
+        }
+        eprint!(
+            "\r  logged in {} / {}, failed {}, {:.0} s   ",
+            logged_in.load(Ordering::Relaxed),
+            opts.sessions,
+            failed.load(Ordering::Relaxed),
+            started.elapsed().as_secs_f64()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "\r  logged in {} / {}, failed {}, {:.1} s   ",
+        logged_in.load(Ordering::Relaxed),
+        opts.sessions,
+        failed.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64()
+    );
+    report.login_time = started.elapsed();
+    report.logged_in = logged_in.load(Ordering::Relaxed);
+    report.failed = failed.load(Ordering::Relaxed);
+    report.first_error = first_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    // Let the server settle (held requests in place) before sampling memory.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    report.after_logins = opts.server_pid.and_then(sample);
+    report.peak_rss_kib = report.after_logins.map_or(0, |s| s.rss_kib);
+    if opts.scenario == Scenario::Idle {
+        let until = Instant::now() + opts.hold.min(deadline.saturating_duration_since(Instant::now()));
+        while Instant::now() < until {
+            tokio::time::sleep(Duration::from_secs(1).min(until.saturating_duration_since(Instant::now()))).await;
+            if let Some(s) = opts.server_pid.and_then(sample) {
+                report.peak_rss_kib = report.peak_rss_kib.max(s.rss_kib);
+            }
+        }
+        report.end = opts.server_pid.and_then(sample);
+    }
+    let _ = stop_tx.send(true);
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    Ok(report)
+}
+
+enum Session {
+    Bosh(BoshClient),
+    Tcp(Box<TcpClient>),
+}
+
+/// Keeps a session alive as a desktop does: a BOSH long poll always held, a TCP stream read.
+async fn hold(session: Session, stop: &mut watch::Receiver<bool>) {
+    match session {
+        Session::Bosh(mut c) => loop {
+            tokio::select! {
+                polled = c.poll() => if polled.is_err() { return },
+                _ = stop.changed() => return,
+            }
+        },
+        Session::Tcp(mut c) => loop {
+            tokio::select! {
+                read = c.read() => if read.is_err() { return },
+                _ = stop.changed() => return,
+            }
+        },
+    }
+}
+
+fn record_failure(failed: &AtomicUsize, first: &Mutex<Option<String>>, error: String) {
+    failed.fetch_add(1, Ordering::Relaxed);
+    let mut first = first.lock().unwrap_or_else(|e| e.into_inner());
+    if first.is_none() {
+        *first = Some(error);
+    }
+}
