@@ -1,0 +1,38 @@
+"""Turns the JSON reports of one bench/run into the markdown table of docs/BENCHMARKS.md, with
+Herald's ratio to each peer for every figure."""
+
+import json
+import sys
+
+ROWS = [
+    ("bosh-idle", "kib_per_session", "server KiB per idle BOSH session (long poll held)", "lower"),
+    ("bosh-idle", "idle_cpu_ms_per_1000_sessions_per_min", "server CPU ms per 1,000 idle BOSH sessions per minute", "lower"),
+    ("bosh-storm", "logins_per_sec", "BOSH logins per second (SCRAM-SHA-1, restart, bind, presence)", "higher"),
+    ("bosh-storm", "cpu_ms_per_login", "server CPU ms per BOSH login", "lower"),
+    ("tcp-storm", "logins_per_sec", "TCP logins per second (STARTTLS, SCRAM-SHA-1, bind, presence)", "higher"),
+    ("tcp-storm", "cpu_ms_per_login", "server CPU ms per TCP login", "lower"),
+]
+
+
+def main():
+    results = json.load(open(sys.argv[1]))
+    servers = list(results)
+    peers = [s for s in servers if s != "herald"]
+    print("| figure | " + " | ".join(servers) + "".join(f" | Herald ÷ {p}" for p in peers) + " |")
+    print("|---" * (1 + len(servers) + len(peers)) + "|")
+    for scenario, key, label, better in ROWS:
+        values = {s: results[s].get(scenario, {}).get(key) for s in servers}
+        cells = ["-" if v is None else f"{v:,.2f}" for v in values.values()]
+        ratios = []
+        for p in peers:
+            h, v = values.get("herald"), values.get(p)
+            ratios.append("-" if not h or not v else f"{h / v:.2f} ({better} is better)")
+        print(f"| {label} | " + " | ".join(cells) + "".join(f" | {r}" for r in ratios) + " |")
+    for s in servers:
+        for scenario, r in results[s].items():
+            if r.get("failed"):
+                print(f"\n{s} {scenario}: {r['failed']} of {r['sessions']} sessions failed")
+
+
+if __name__ == "__main__":
+    main()
