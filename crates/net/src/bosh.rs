@@ -29,15 +29,15 @@ struct Request {
 /// Live BOSH sessions by sid.
 #[derive(Default)]
 pub struct Registry {
-    sessions: Mutex<HashMap<String, mpsc::Sender<Request>>>,
+    sessions: Mutex<HashMap<String, mpsc::Sender<Box<Request>>>>,
 }
 
 impl Registry {
-    fn get(&self, sid: &str) -> Option<mpsc::Sender<Request>> {
+    fn get(&self, sid: &str) -> Option<mpsc::Sender<Box<Request>>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner()).get(sid).cloned()
     }
 
-    fn insert(&self, sid: String, tx: mpsc::Sender<Request>) {
+    fn insert(&self, sid: String, tx: mpsc::Sender<Box<Request>>) {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(sid, tx);
     }
 
@@ -101,7 +101,7 @@ pub(crate) async fn handle(State(app): State<AppState>, bytes: Bytes) -> Respons
                 return xml(404, String::new());
             };
             let (reply, answer) = oneshot::channel();
-            if tx.send(Request { body, reply }).await.is_err() {
+            if tx.send(Box::new(Request { body, reply })).await.is_err() {
                 return xml(404, String::new());
             }
             match answer.await {
@@ -128,6 +128,7 @@ async fn create(app: AppState, body: Element) -> Response {
         Some(BoshOutput::Respond { response, .. }) => response,
         _ => return xml(500, String::new()),
     };
+    // Requests are boxed so that the channel's first block (allocated with it) stays small.
     let (tx, rx) = mpsc::channel(8);
     ctx.registry.insert(sid.clone(), tx);
     tokio::spawn(run(ctx.clone(), machine, rx, ctx.done.clone()));
@@ -139,7 +140,7 @@ fn epoch_ms() -> u128 {
 }
 
 /// The task that owns one session until it closes and its late-request grace passes.
-async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc::Receiver<Request>, _done: mpsc::Sender<()>) {
+async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc::Receiver<Box<Request>>, _done: mpsc::Sender<()>) {
     let core = ctx.core.clone();
     let sid = machine.sid().to_owned();
     let mut replies: HashMap<RequestId, oneshot::Sender<herald_bosh::Response>> = HashMap::new();
@@ -159,7 +160,9 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
                     }
                 }
                 BoshOutput::Stream(output) => {
-                    let _ = session::apply(&core, machine.stream_mut(), &mut handle, output, &sid).await;
+                    // Boxed, as below: these rare steps hold store queries, and inline they would make
+                    // every idle session's task as large as their largest state.
+                    let _ = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid)).await;
                     if let Some(h) = &handle {
                         jid = h.jid.to_string();
                     }
@@ -174,7 +177,7 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
                         );
                     }
                     session::record_close("bosh", &sid, handle.as_ref().map(|_| jid.as_str()), cause.name(), last_request);
-                    session::finish(&core, handle.take(), undelivered).await;
+                    Box::pin(session::finish(&core, handle.take(), undelivered)).await;
                 }
             }
         }
@@ -184,7 +187,8 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
         }
         tokio::select! {
             request = requests.recv() => match request {
-                Some(Request { body, reply }) => {
+                Some(request) => {
+                    let Request { body, reply } = *request;
                     let id = next_request;
                     next_request += 1;
                     replies.insert(id, reply);
@@ -217,5 +221,5 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
         }
     }
     ctx.registry.remove(&sid);
-    session::finish(&core, handle.take(), Vec::new()).await;
+    Box::pin(session::finish(&core, handle.take(), Vec::new())).await;
 }
