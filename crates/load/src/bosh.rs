@@ -25,6 +25,8 @@ pub(crate) struct BoshClient {
     rid: u64,
     wait: u32,
     pending: VecDeque<Element>,
+    /// Payload for the next request.
+    outgoing: String,
 }
 
 impl BoshClient {
@@ -48,6 +50,7 @@ impl BoshClient {
             rid: 1_000_000 + u64::from(rand::random::<u32>() >> 4),
             wait: opts.wait,
             pending: VecDeque::new(),
+            outgoing: String::new(),
         })
     }
 
@@ -100,7 +103,8 @@ impl BoshClient {
 
     /// One long poll: returns when the server answers (data, or empty after `wait`).
     pub(crate) async fn poll(&mut self) -> Result<Vec<Element>, LoadError> {
-        let body = self.wrap("", "");
+        let payload = std::mem::take(&mut self.outgoing);
+        let body = self.wrap("", &payload);
         let answer = self.post(body).await?;
         Ok(answer.elements().cloned().collect())
     }
@@ -122,6 +126,11 @@ impl XmppIo for BoshClient {
             let answer = self.poll().await?;
             self.pending.extend(answer);
         }
+    }
+
+    async fn send_soon(&mut self, xml: &str) -> Result<(), LoadError> {
+        self.outgoing.push_str(xml);
+        Ok(())
     }
 
     async fn restart(&mut self) -> Result<(), LoadError> {

@@ -27,6 +27,9 @@ pub(crate) trait XmppIo {
     fn next(&mut self) -> impl Future<Output = Result<Element, LoadError>> + Send;
     /// Restarts the stream after SASL success.
     fn restart(&mut self) -> impl Future<Output = Result<(), LoadError>> + Send;
+    /// Sends without waiting for an answer: over BOSH it rides on the next request, as a
+    /// desktop's presence does (a server may hold that request for `wait` seconds).
+    fn send_soon(&mut self, xml: &str) -> impl Future<Output = Result<(), LoadError>> + Send;
 }
 
 /// Salted passwords computed so far, by (user, salt, iterations): a real client keeps its own,
@@ -82,7 +85,7 @@ pub(crate) async fn login<T: XmppIo>(io: &mut T, opts: &Options, user: &str, cac
     if bound.attr("type") != Some("result") {
         return Err(LoadError::Protocol(format!("bind failed: {}", bound.to_xml())));
     }
-    io.send("<presence xmlns='jabber:client'/>").await
+    io.send_soon("<presence xmlns='jabber:client'/>").await
 }
 
 /// The outcome of a run, with the server-side figures.

@@ -114,6 +114,10 @@ impl XmppIo for TcpClient {
         self.read().await
     }
 
+    async fn send_soon(&mut self, xml: &str) -> Result<(), LoadError> {
+        self.send(xml).await
+    }
+
     async fn restart(&mut self) -> Result<(), LoadError> {
         self.parser = StreamParser::new(Limits::default());
         self.events.clear();
