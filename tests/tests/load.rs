@@ -12,6 +12,7 @@ fn options(server: &TestServer, transport: Transport, scenario: Scenario) -> Opt
         domain: server.domain.clone(),
         http_port: server.http.unwrap().port(),
         bosh_path: "/http-bind/".into(),
+        ws_path: "/ws/".into(),
         c2s_port: server.c2s.port(),
         ca: Some(server.cert_path()),
         transport,
@@ -55,6 +56,15 @@ async fn tcp_login_storm_with_starttls_and_scram() -> anyhow::Result<()> {
     let report = herald_load::run(opts).await?;
     assert_eq!((report.logged_in, report.failed), (0, 3));
     assert!(report.first_error.unwrap().contains("authentication failed"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_websocket_sessions() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|c| c.listen.http = Some("127.0.0.1:0".parse().unwrap())).await?;
+    herald::users::add_range(&server.store, &server.domain, "load", 30, "pw").await?;
+    let report = herald_load::run(options(&server, Transport::WebSocket, Scenario::Idle)).await?;
+    assert_eq!((report.logged_in, report.failed), (30, 0), "{:?}", report.first_error);
     Ok(())
 }
 

@@ -8,7 +8,6 @@ use bytes::Bytes;
 use herald_xml::{Element, Limits, parse_document};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpSocket;
 
 use crate::scenario::XmppIo;
 use crate::{LoadError, Options};
@@ -32,12 +31,7 @@ pub(crate) struct BoshClient {
 impl BoshClient {
     /// Opens the HTTP connection for session number `n`.
     pub(crate) async fn connect(opts: &Options, n: usize) -> Result<Self, LoadError> {
-        let socket = if opts.host.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
-        if opts.host.is_ipv4() {
-            socket.bind(opts.source_for(n))?;
-        }
-        let stream = socket.connect((opts.host, opts.http_port).into()).await?;
-        stream.set_nodelay(true)?;
+        let stream = opts.connect(n, opts.http_port).await?;
         let (sender, conn) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| LoadError::Protocol(e.to_string()))?;
         tokio::spawn(conn);

@@ -1,4 +1,4 @@
-//! `herald load`: a load generator that speaks XMPP over BOSH and over TCP (STARTTLS) to any
+//! `herald load`: a load generator that speaks XMPP over BOSH, WebSocket and TCP (STARTTLS) to any
 //! server, Herald or a peer, and measures the server process from `/proc` the same way for
 //! every server, so that efficiency is reported per session, per login and per delivery
 //! whatever else the machine is doing. Every loop is bounded in count and time, and targets are
@@ -8,6 +8,7 @@ mod bosh;
 mod measure;
 mod scenario;
 mod tcp;
+mod ws;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -43,6 +44,8 @@ pub enum Transport {
     Bosh,
     /// XMPP over TCP with STARTTLS.
     Tcp,
+    /// XMPP over WebSocket (RFC 7395) on the plain HTTP port.
+    WebSocket,
 }
 
 /// What to do.
@@ -74,6 +77,8 @@ pub struct Options {
     pub http_port: u16,
     /// BOSH path (`/http-bind/`; Prosody and ejabberd use `/http-bind` too).
     pub bosh_path: String,
+    /// WebSocket path (`/ws/`; Prosody uses `/xmpp-websocket`, ejabberd what it is configured with).
+    pub ws_path: String,
     /// Port of XMPP over TCP.
     pub c2s_port: u16,
     /// PEM certificate to trust for STARTTLS.
@@ -119,10 +124,16 @@ impl Options {
         Ok(())
     }
 
-    /// The address connection `n` comes from: spread over 127.0.0.2–127.0.0.254 so that more
-    /// connections fit than one source address has ephemeral ports.
-    pub(crate) fn source_for(&self, n: usize) -> SocketAddr {
-        let last = 2 + (n % 253) as u8;
-        SocketAddr::from(([127, 0, 0, last], 0))
+    /// Connection `n` to `port`, from a source address spread over 127.0.0.2–127.0.0.254 so that
+    /// more connections fit than one source address has ephemeral ports.
+    pub(crate) async fn connect(&self, n: usize, port: u16) -> Result<tokio::net::TcpStream, LoadError> {
+        let socket = if self.host.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        if self.host.is_ipv4() {
+            let last = 2 + (n % 253) as u8;
+            socket.bind(SocketAddr::from(([127, 0, 0, last], 0)))?;
+        }
+        let stream = socket.connect((self.host, port).into()).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
     }
 }

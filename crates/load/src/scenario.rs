@@ -17,6 +17,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::bosh::BoshClient;
 use crate::measure::{ProcSample, sample};
 use crate::tcp::{TcpClient, tls_connector};
+use crate::ws::WsClient;
 use crate::{LoadError, Mechanism, Options, Scenario, Transport};
 
 /// What the login sequence needs from a transport.
@@ -164,7 +165,7 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
     let opts = Arc::new(opts);
     let tls = match opts.transport {
         Transport::Tcp => Some(tls_connector(&opts)?),
-        Transport::Bosh => None,
+        Transport::Bosh | Transport::WebSocket => None,
     };
     let cache: SaltCache = Arc::default();
     let logged_in = Arc::new(AtomicUsize::new(0));
@@ -186,17 +187,22 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
         tasks.spawn(async move {
             let user = format!("{}{n}", opts.user_prefix);
             let outcome = async {
-                match &tls {
-                    None => {
+                match (opts.transport, &tls) {
+                    (Transport::Tcp, Some(tls)) => {
+                        let mut c = TcpClient::connect(&opts, n, tls).await?;
+                        login(&mut c, &opts, &user, &cache).await?;
+                        Ok(Session::Tcp(Box::new(c)))
+                    }
+                    (Transport::WebSocket, _) => {
+                        let mut c = WsClient::connect(&opts, n).await?;
+                        login(&mut c, &opts, &user, &cache).await?;
+                        Ok(Session::WebSocket(Box::new(c)))
+                    }
+                    _ => {
                         let mut c = BoshClient::connect(&opts, n).await?;
                         c.create().await?;
                         login(&mut c, &opts, &user, &cache).await?;
                         Ok::<_, LoadError>(Session::Bosh(c))
-                    }
-                    Some(tls) => {
-                        let mut c = TcpClient::connect(&opts, n, tls).await?;
-                        login(&mut c, &opts, &user, &cache).await?;
-                        Ok(Session::Tcp(Box::new(c)))
                     }
                 }
             };
@@ -264,6 +270,7 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
 enum Session {
     Bosh(BoshClient),
     Tcp(Box<TcpClient>),
+    WebSocket(Box<WsClient>),
 }
 
 /// Keeps a session alive as a desktop does: a BOSH long poll always held, a TCP stream read.
@@ -276,6 +283,12 @@ async fn hold(session: Session, stop: &mut watch::Receiver<bool>) {
             }
         },
         Session::Tcp(mut c) => loop {
+            tokio::select! {
+                read = c.read() => if read.is_err() { return },
+                _ = stop.changed() => return,
+            }
+        },
+        Session::WebSocket(mut c) => loop {
             tokio::select! {
                 read = c.read() => if read.is_err() { return },
                 _ = stop.changed() => return,

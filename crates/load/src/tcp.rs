@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use herald_xml::{Element, Limits, StreamEvent, StreamParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use crate::scenario::XmppIo;
@@ -68,12 +68,7 @@ async fn read_element<S: AsyncReadExt + Unpin>(
 impl TcpClient {
     /// Connects (from the source address of connection `n`) and negotiates STARTTLS.
     pub(crate) async fn connect(opts: &Options, n: usize, tls: &tokio_rustls::TlsConnector) -> Result<Self, LoadError> {
-        let socket = if opts.host.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
-        if opts.host.is_ipv4() {
-            socket.bind(opts.source_for(n))?;
-        }
-        let mut tcp = socket.connect((opts.host, opts.c2s_port).into()).await?;
-        tcp.set_nodelay(true)?;
+        let mut tcp = opts.connect(n, opts.c2s_port).await?;
         let mut parser = StreamParser::new(Limits::default());
         let mut events = std::collections::VecDeque::new();
         tcp.write_all(header(&opts.domain).as_bytes()).await?;

@@ -44,7 +44,7 @@ enum Command {
 
 #[derive(Args)]
 struct LoadArgs {
-    /// `bosh` (plain HTTP) or `tcp` (STARTTLS).
+    /// `bosh` (plain HTTP), `websocket` (plain HTTP) or `tcp` (STARTTLS).
     #[arg(long, default_value = "bosh")]
     transport: String,
     /// `idle` or `login-storm`.
@@ -65,6 +65,9 @@ struct LoadArgs {
     /// BOSH path.
     #[arg(long, default_value = "/http-bind/")]
     bosh_path: String,
+    /// WebSocket path.
+    #[arg(long, default_value = "/ws/")]
+    ws_path: String,
     /// Port of XMPP over TCP.
     #[arg(long, default_value_t = 5222)]
     c2s_port: u16,
@@ -227,7 +230,8 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
     let transport = match args.transport.as_str() {
         "bosh" => herald_load::Transport::Bosh,
         "tcp" => herald_load::Transport::Tcp,
-        other => bail!("unknown transport {other} (bosh, tcp)"),
+        "websocket" => herald_load::Transport::WebSocket,
+        other => bail!("unknown transport {other} (bosh, websocket, tcp)"),
     };
     let scenario = match args.scenario.as_str() {
         "idle" => herald_load::Scenario::Idle,
@@ -244,6 +248,7 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
         domain: args.target_domain.unwrap_or_else(|| config.domain.clone()),
         http_port: args.http_port,
         bosh_path: args.bosh_path,
+        ws_path: args.ws_path,
         c2s_port: args.c2s_port,
         ca: args.ca,
         transport,
