@@ -11,6 +11,8 @@ ROWS = [
     ("bosh-storm", "cpu_ms_per_login", "server CPU ms per BOSH login", "lower"),
     ("tcp-storm", "logins_per_sec", "TCP logins per second (STARTTLS, SCRAM-SHA-1, bind, presence)", "higher"),
     ("tcp-storm", "cpu_ms_per_login", "server CPU ms per TCP login", "lower"),
+    ("ws-storm", "logins_per_sec", "WebSocket logins per second (SCRAM-SHA-1, bind, presence)", "higher"),
+    ("ws-storm", "cpu_ms_per_login", "server CPU ms per WebSocket login", "lower"),
 ]
 
 
