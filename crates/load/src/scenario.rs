@@ -137,6 +137,24 @@ impl Report {
         Some(e.cpu.saturating_sub(a.cpu).as_secs_f64() * 1000.0 / (self.logged_in.max(1) as f64 / 1000.0) / minutes.max(1e-9))
     }
 
+    /// The report as a markdown table (header, separator, one row).
+    pub fn to_table(&self, opts: &Options) -> String {
+        let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
+        format!(
+            "| sessions | logged in | failed | login time s | logins/s | server KiB per session | server CPU ms per login | idle CPU ms per 1,000 sessions per min |\n\
+             |---:|---:|---:|---:|---:|---:|---:|---:|\n\
+             | {} | {} | {} | {:.2} | {:.0} | {} | {} | {} |",
+            self.sessions,
+            self.logged_in,
+            self.failed,
+            self.login_time.as_secs_f64(),
+            self.logins_per_sec(),
+            num(self.kib_per_session()),
+            num(self.cpu_ms_per_login()),
+            num(self.idle_cpu_ms(opts.hold)),
+        )
+    }
+
     /// The report as one JSON object.
     pub fn to_json(&self, opts: &Options) -> String {
         let num = |v: Option<f64>| v.map_or("null".to_owned(), |v| format!("{v:.3}"));
