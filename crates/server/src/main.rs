@@ -265,22 +265,7 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
         deadline: std::time::Duration::from_secs(args.deadline_secs),
     };
     let report = herald_load::run(opts.clone()).await?;
-    println!(
-        "| sessions | logged in | failed | login time s | logins/s | server KiB per session | server CPU ms per login | idle CPU ms per 1,000 sessions per min |"
-    );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
-    println!(
-        "| {} | {} | {} | {:.2} | {:.0} | {} | {} | {} |",
-        report.sessions,
-        report.logged_in,
-        report.failed,
-        report.login_time.as_secs_f64(),
-        report.logins_per_sec(),
-        num(report.kib_per_session()),
-        num(report.cpu_ms_per_login()),
-        num(report.idle_cpu_ms(opts.hold)),
-    );
+    println!("{}", report.to_table(&opts));
     if let Some(error) = &report.first_error {
         eprintln!("first failure: {error}");
     }
