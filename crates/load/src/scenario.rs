@@ -137,43 +137,40 @@ impl Report {
         Some(e.cpu.saturating_sub(a.cpu).as_secs_f64() * 1000.0 / (self.logged_in.max(1) as f64 / 1000.0) / minutes.max(1e-9))
     }
 
+    /// The summary figures, once for both renderings: (JSON key, table heading, value when
+    /// measured, decimals).
+    fn figures(&self, opts: &Options) -> [(&'static str, &'static str, Option<f64>, usize); 8] {
+        [
+            ("sessions", "sessions", Some(self.sessions as f64), 0),
+            ("logged_in", "logged in", Some(self.logged_in as f64), 0),
+            ("failed", "failed", Some(self.failed as f64), 0),
+            ("login_seconds", "login time s", Some(self.login_time.as_secs_f64()), 2),
+            ("logins_per_sec", "logins/s", Some(self.logins_per_sec()), 0),
+            ("kib_per_session", "server KiB per session", self.kib_per_session(), 2),
+            ("cpu_ms_per_login", "server CPU ms per login", self.cpu_ms_per_login(), 2),
+            ("idle_cpu_ms_per_1000_sessions_per_min", "idle CPU ms per 1,000 sessions per min", self.idle_cpu_ms(opts.hold), 2),
+        ]
+    }
+
     /// The report as a markdown table (header, separator, one row).
     pub fn to_table(&self, opts: &Options) -> String {
-        let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
-        format!(
-            "| sessions | logged in | failed | login time s | logins/s | server KiB per session | server CPU ms per login | idle CPU ms per 1,000 sessions per min |\n\
-             |---:|---:|---:|---:|---:|---:|---:|---:|\n\
-             | {} | {} | {} | {:.2} | {:.0} | {} | {} | {} |",
-            self.sessions,
-            self.logged_in,
-            self.failed,
-            self.login_time.as_secs_f64(),
-            self.logins_per_sec(),
-            num(self.kib_per_session()),
-            num(self.cpu_ms_per_login()),
-            num(self.idle_cpu_ms(opts.hold)),
-        )
+        let figures = self.figures(opts);
+        let heading: Vec<&str> = figures.iter().map(|f| f.1).collect();
+        let values: Vec<String> = figures.iter().map(|(_, _, v, d)| v.map_or("-".to_owned(), |v| format!("{v:.d$}"))).collect();
+        format!("| {} |\n|{}\n| {} |", heading.join(" | "), "---:|".repeat(figures.len()), values.join(" | "))
     }
 
     /// The report as one JSON object.
     pub fn to_json(&self, opts: &Options) -> String {
-        let num = |v: Option<f64>| v.map_or("null".to_owned(), |v| format!("{v:.3}"));
-        format!(
-            "{{\"scenario\":\"{:?}\",\"transport\":\"{:?}\",\"sessions\":{},\"logged_in\":{},\"failed\":{},\"login_seconds\":{:.3},\"logins_per_sec\":{:.1},\"kib_per_session\":{},\"cpu_ms_per_login\":{},\"idle_cpu_ms_per_1000_sessions_per_min\":{},\"server_rss_kib_before\":{},\"server_rss_kib_after_logins\":{},\"server_rss_kib_peak\":{}}}",
-            opts.scenario,
-            opts.transport,
-            self.sessions,
-            self.logged_in,
-            self.failed,
-            self.login_time.as_secs_f64(),
-            self.logins_per_sec(),
-            num(self.kib_per_session()),
-            num(self.cpu_ms_per_login()),
-            num(self.idle_cpu_ms(opts.hold)),
-            self.before.map_or(0, |s| s.rss_kib),
-            self.after_logins.map_or(0, |s| s.rss_kib),
-            self.peak_rss_kib,
-        )
+        let mut fields = vec![format!("\"scenario\":\"{:?}\"", opts.scenario), format!("\"transport\":\"{:?}\"", opts.transport)];
+        for (key, _, value, decimals) in self.figures(opts) {
+            fields.push(format!("\"{key}\":{}", value.map_or("null".to_owned(), |v| format!("{v:.decimals$}"))));
+        }
+        for (key, sample) in [("server_rss_kib_before", self.before), ("server_rss_kib_after_logins", self.after_logins)] {
+            fields.push(format!("\"{key}\":{}", sample.map_or(0, |s| s.rss_kib)));
+        }
+        fields.push(format!("\"server_rss_kib_peak\":{}", self.peak_rss_kib));
+        format!("{{{}}}", fields.join(","))
     }
 }
 
