@@ -13,11 +13,21 @@ ROWS = [
     ("tcp-storm", "cpu_ms_per_login", "server CPU ms per TCP login", "lower"),
     ("ws-storm", "logins_per_sec", "WebSocket logins per second (SCRAM-SHA-1, bind, presence)", "higher"),
     ("ws-storm", "cpu_ms_per_login", "server CPU ms per WebSocket login", "lower"),
+    ("bosh-rtt", "cpu_us_per_round_trip", "server CPU µs per empty BOSH long-poll round trip (wait=1)", "lower"),
+    ("bosh-fanout", "publish_rate", "fan-out: publishes per second achieved", "higher"),
+    ("bosh-fanout", "cpu_ms_per_1000_deliveries", "fan-out: server CPU ms per 1,000 deliveries", "lower"),
+    ("bosh-fanout", "p50_ms", "fan-out: delivery latency p50 ms", "lower"),
+    ("bosh-fanout", "p99_ms", "fan-out: delivery latency p99 ms", "lower"),
+    ("bosh-fanout", "p999_ms", "fan-out: delivery latency p99.9 ms", "lower"),
+    ("bosh-fanout", "max_ms", "fan-out: delivery latency max ms", "lower"),
+    ("bosh-fanout", "lost", "fan-out: deliveries lost", "lower"),
+    ("bosh-fanout", "duplicated", "fan-out: deliveries duplicated", "lower"),
 ]
 
 
 def main():
     results = json.load(open(sys.argv[1]))
+    baseline = results.pop("baseline", {}).get("http", {})
     servers = list(results)
     peers = [s for s in servers if s != "herald"]
     print("| figure | " + " | ".join(servers) + "".join(f" | Herald ÷ {p}" for p in peers) + " |")
@@ -30,6 +40,10 @@ def main():
             h, v = values.get("herald"), values.get(p)
             ratios.append("-" if not h or not v else f"{h / v:.2f} ({better} is better)")
         print(f"| {label} | " + " | ".join(cells) + "".join(f" | {r}" for r in ratios) + " |")
+    raw, herald = baseline.get("cpu_us_per_round_trip"), results.get("herald", {}).get("bosh-rtt", {}).get("cpu_us_per_round_trip")
+    if raw:
+        ratio = f"; Herald's BOSH round trip costs {herald / raw:.2f}× that (target ≤ 1.7×)" if herald else ""
+        print(f"\nRaw HTTP baseline (plain hyper, empty 200s, same connections and rate): {raw:,.2f} µs of server CPU per round trip{ratio}.")
     for s in servers:
         for scenario, r in results[s].items():
             if r.get("failed"):

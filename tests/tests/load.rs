@@ -25,6 +25,10 @@ fn options(server: &TestServer, transport: Transport, scenario: Scenario) -> Opt
         concurrency: 30,
         wait: 2,
         hold: Duration::from_secs(3),
+        nodes: 1,
+        publish_rate: 50.0,
+        publisher: "loadpub".into(),
+        pubsub_service: None,
         server_pid: Some(std::process::id()),
         deadline: Duration::from_secs(60),
     }
@@ -74,4 +78,73 @@ async fn only_loopback_targets() {
     let mut opts = options(&server, Transport::Bosh, Scenario::Idle);
     opts.host = "10.0.0.1".parse().unwrap();
     assert!(herald_load::run(opts).await.unwrap_err().to_string().contains("loopback"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_bosh_long_polls_are_counted_as_round_trips() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|c| c.listen.http = Some("127.0.0.1:0".parse().unwrap())).await?;
+    herald::users::add_range(&server.store, &server.domain, "load", 10, "pw").await?;
+    let mut opts = options(&server, Transport::Bosh, Scenario::Idle);
+    (opts.sessions, opts.wait) = (10, 1);
+    let report = herald_load::run(opts).await?;
+    assert_eq!((report.logged_in, report.failed), (10, 0), "{:?}", report.first_error);
+    // wait=1 and a 3 s hold: each session's poll expires about three times.
+    assert!((15..=50).contains(&report.round_trips), "{} round trips", report.round_trips);
+    assert!(report.cpu_us_per_round_trip().is_some());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_over_bosh_counts_every_delivery_once() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|c| c.listen.http = Some("127.0.0.1:0".parse().unwrap())).await?;
+    herald::users::add_range(&server.store, &server.domain, "load", 20, "pw").await?;
+    herald::users::add(&server.store, &server.domain, "loadpub", "pw").await?;
+    let mut opts = options(&server, Transport::Bosh, Scenario::Fanout);
+    (opts.sessions, opts.nodes, opts.publish_rate, opts.hold) = (20, 4, 40.0, Duration::from_secs(2));
+    let report = herald_load::run(opts).await?;
+    assert_eq!((report.logged_in, report.failed), (20, 0), "{:?}", report.first_error);
+    let f = report.fanout.expect("fan-out figures");
+    assert_eq!((f.nodes, f.subscriptions, f.published, f.acknowledged, f.refused), (4, 20, 80, 80, 0));
+    // 80 publishes over 4 nodes with 5 subscribers each.
+    assert_eq!((f.expected, f.delivered, f.lost, f.duplicated), (400, 400, 0, 0));
+    assert!(f.p50_ms > 0.0 && f.p50_ms <= f.p99_ms && f.p99_ms <= f.max_ms);
+    assert!(f.cpu_ms_per_1000.is_some());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_refusals_are_reported() -> anyhow::Result<()> {
+    // A publisher that is not the nodes' owner is refused by the publishers-only publish model.
+    let server = TestServer::start_with(|c| c.listen.http = Some("127.0.0.1:0".parse().unwrap())).await?;
+    herald::users::add_range(&server.store, &server.domain, "load", 3, "pw").await?;
+    for user in ["owner", "intruder"] {
+        herald::users::add(&server.store, &server.domain, user, "pw").await?;
+    }
+    let mut opts = options(&server, Transport::WebSocket, Scenario::Fanout);
+    (opts.sessions, opts.publish_rate, opts.hold, opts.publisher) = (3, 20.0, Duration::from_secs(1), "owner".into());
+    let setup = herald_load::run(opts.clone()).await?;
+    assert_eq!(setup.fanout.as_ref().map(|f| f.refused), Some(0), "{:?}", setup.first_error);
+    opts.publisher = "intruder".into();
+    let report = herald_load::run(opts).await?;
+    let f = report.fanout.expect("fan-out figures");
+    assert_eq!((f.acknowledged, f.refused), (0, 20));
+    assert!(report.first_error.unwrap().contains("forbidden"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_baseline_round_trips() -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(herald_load::serve_http_baseline(listener, async move { drop(stopped.await) }));
+    let herald = TestServer::start_with(|c| c.listen.http = Some("127.0.0.1:0".parse().unwrap())).await?;
+    let mut opts = options(&herald, Transport::Bosh, Scenario::HttpBaseline);
+    (opts.http_port, opts.sessions, opts.wait, opts.hold) = (port, 20, 1, Duration::from_secs(2));
+    let report = herald_load::run(opts).await?;
+    assert_eq!((report.logged_in, report.failed), (20, 0));
+    assert!((30..=70).contains(&report.round_trips), "{} round trips", report.round_trips);
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
 }

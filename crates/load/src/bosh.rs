@@ -48,7 +48,8 @@ impl BoshClient {
         })
     }
 
-    async fn post(&mut self, body: String) -> Result<Element, LoadError> {
+    /// Sends one request and collects its answer's bytes.
+    async fn exchange(&mut self, body: String) -> Result<Bytes, LoadError> {
         let request = hyper::Request::post(&self.path)
             .header("host", &self.host)
             .header("content-type", "text/xml; charset=utf-8")
@@ -62,7 +63,11 @@ impl BoshClient {
         if !response.status().is_success() {
             return Err(LoadError::Protocol(format!("HTTP {}", response.status())));
         }
-        let bytes = response.into_body().collect().await.map_err(|e| LoadError::Protocol(e.to_string()))?.to_bytes();
+        Ok(response.into_body().collect().await.map_err(|e| LoadError::Protocol(e.to_string()))?.to_bytes())
+    }
+
+    async fn post(&mut self, body: String) -> Result<Element, LoadError> {
+        let bytes = self.exchange(body).await?;
         let body = parse_document(&bytes, Limits { max_stanza_bytes: 4 << 20, ..Limits::default() })
             .map_err(|e| LoadError::Protocol(e.to_string()))?;
         if body.attr("type") == Some("terminate") {
@@ -93,6 +98,20 @@ impl BoshClient {
 
     fn stash(&mut self, body: Element) {
         self.pending.extend(body.elements().cloned());
+    }
+
+    /// Elements received during the login that nobody has read yet.
+    pub(crate) fn take_pending(&mut self) -> Vec<Element> {
+        self.pending.drain(..).collect()
+    }
+
+    /// POSTs an empty body and checks only the status: the raw HTTP baseline's request.
+    pub(crate) async fn post_unparsed(&mut self) -> Result<(), LoadError> {
+        if self.sid.is_none() {
+            self.sid = Some(format!("{:032x}", rand::random::<u128>()));
+        }
+        let body = self.wrap("", "");
+        self.exchange(body).await.map(drop)
     }
 
     /// One long poll: returns when the server answers (data, or empty after `wait`).

@@ -4,7 +4,9 @@
 //! whatever else the machine is doing. Every loop is bounded in count and time, and targets are
 //! loopback addresses only.
 
+mod baseline;
 mod bosh;
+mod fanout;
 mod measure;
 mod scenario;
 mod tcp;
@@ -14,6 +16,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use baseline::serve as serve_http_baseline;
+pub use fanout::FanoutFigures;
 pub use measure::{ProcSample, sample};
 pub use scenario::{Report, run};
 
@@ -55,6 +59,12 @@ pub enum Scenario {
     Idle,
     /// Log in as fast as the server takes it; time to all logged in.
     LoginStorm,
+    /// Sessions subscribe to pubsub nodes (session `n` to node `n % nodes`); a publisher
+    /// publishes at a fixed rate for the hold time; every delivery's latency is measured.
+    Fanout,
+    /// No XMPP: each connection POSTs an empty BOSH body every `wait` seconds to a plain HTTP
+    /// server, the ceiling a BOSH round trip is compared with.
+    HttpBaseline,
 }
 
 /// The SASL mechanism the clients use.
@@ -101,8 +111,17 @@ pub struct Options {
     pub concurrency: usize,
     /// BOSH `wait` asked for.
     pub wait: u32,
-    /// How long idle sessions stay after the last login.
+    /// How long idle sessions stay after the last login (fan-out: how long the publisher
+    /// publishes).
     pub hold: Duration,
+    /// Fan-out: number of pubsub nodes.
+    pub nodes: usize,
+    /// Fan-out: publishes per second.
+    pub publish_rate: f64,
+    /// Fan-out: the publisher's account (it creates the nodes, so it must be allowed to).
+    pub publisher: String,
+    /// Fan-out: the pubsub service's JID (`pubsub.<domain>` when `None`).
+    pub pubsub_service: Option<String>,
     /// The server's process id, to measure its memory and CPU.
     pub server_pid: Option<u32>,
     /// Upper bound on the whole run.
@@ -121,7 +140,15 @@ impl Options {
         if self.sessions == 0 || self.sessions > 200_000 {
             return Err(LoadError::Config("sessions must be between 1 and 200000".into()));
         }
+        if self.scenario == Scenario::Fanout && !(self.publish_rate > 0.0 && self.publish_rate <= 100_000.0) {
+            return Err(LoadError::Config("the publish rate must be between 0 and 100000 per second".into()));
+        }
         Ok(())
+    }
+
+    /// The pubsub service addressed by the fan-out scenario.
+    pub fn pubsub_service(&self) -> String {
+        self.pubsub_service.clone().unwrap_or_else(|| format!("pubsub.{}", self.domain))
     }
 
     /// Connection `n` to `port`, from a source address spread over 127.0.0.2–127.0.0.254 so that

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use herald_xml::Element;
 use tokio::sync::{Semaphore, watch};
 
 use crate::bosh::BoshClient;
+use crate::fanout::{Fanout, FanoutFigures};
 use crate::measure::{ProcSample, sample};
 use crate::tcp::{TcpClient, tls_connector};
 use crate::ws::WsClient;
@@ -37,7 +38,7 @@ pub(crate) trait XmppIo {
 /// so repeated logins do not pay PBKDF2 again, and neither does this generator.
 type SaltCache = Arc<Mutex<HashMap<(String, String, u32), Vec<u8>>>>;
 
-async fn next_named<T: XmppIo>(io: &mut T, name: &str) -> Result<Element, LoadError> {
+pub(crate) async fn next_named<T: XmppIo>(io: &mut T, name: &str) -> Result<Element, LoadError> {
     loop {
         let el = io.next().await?;
         if el.name == name {
@@ -110,6 +111,10 @@ pub struct Report {
     pub peak_rss_kib: u64,
     /// Server sample at the end of the hold.
     pub end: Option<ProcSample>,
+    /// BOSH long polls answered while the sessions were held.
+    pub round_trips: u64,
+    /// The fan-out figures, for that scenario.
+    pub fanout: Option<FanoutFigures>,
 }
 
 impl Report {
@@ -137,10 +142,16 @@ impl Report {
         Some(e.cpu.saturating_sub(a.cpu).as_secs_f64() * 1000.0 / (self.logged_in.max(1) as f64 / 1000.0) / minutes.max(1e-9))
     }
 
+    /// Server CPU per answered long poll while the sessions were held, microseconds.
+    pub fn cpu_us_per_round_trip(&self) -> Option<f64> {
+        let (a, e) = (self.after_logins?, self.end?);
+        (self.round_trips > 0).then(|| e.cpu.saturating_sub(a.cpu).as_secs_f64() * 1e6 / self.round_trips as f64)
+    }
+
     /// The summary figures, once for both renderings: (JSON key, table heading, value when
     /// measured, decimals).
-    fn figures(&self, opts: &Options) -> [(&'static str, &'static str, Option<f64>, usize); 8] {
-        [
+    fn figures(&self, opts: &Options) -> Vec<(&'static str, &'static str, Option<f64>, usize)> {
+        let mut figures = vec![
             ("sessions", "sessions", Some(self.sessions as f64), 0),
             ("logged_in", "logged in", Some(self.logged_in as f64), 0),
             ("failed", "failed", Some(self.failed as f64), 0),
@@ -149,7 +160,31 @@ impl Report {
             ("kib_per_session", "server KiB per session", self.kib_per_session(), 2),
             ("cpu_ms_per_login", "server CPU ms per login", self.cpu_ms_per_login(), 2),
             ("idle_cpu_ms_per_1000_sessions_per_min", "idle CPU ms per 1,000 sessions per min", self.idle_cpu_ms(opts.hold), 2),
-        ]
+        ];
+        if self.round_trips > 0 {
+            figures.push(("round_trips", "round trips", Some(self.round_trips as f64), 0));
+            figures.push(("cpu_us_per_round_trip", "server CPU µs per round trip", self.cpu_us_per_round_trip(), 1));
+        }
+        if let Some(f) = &self.fanout {
+            figures.extend([
+                ("nodes", "nodes", Some(f.nodes as f64), 0),
+                ("subscriptions", "subscriptions", Some(f.subscriptions as f64), 0),
+                ("published", "published", Some(f.published as f64), 0),
+                ("acknowledged", "acknowledged", Some(f.acknowledged as f64), 0),
+                ("refused", "refused", Some(f.refused as f64), 0),
+                ("publish_rate", "publishes/s", Some(f.publish_rate), 0),
+                ("expected", "deliveries owed", Some(f.expected as f64), 0),
+                ("delivered", "delivered", Some(f.delivered as f64), 0),
+                ("lost", "lost", Some(f.lost as f64), 0),
+                ("duplicated", "duplicated", Some(f.duplicated as f64), 0),
+                ("p50_ms", "p50 ms", Some(f.p50_ms), 2),
+                ("p99_ms", "p99 ms", Some(f.p99_ms), 2),
+                ("p999_ms", "p99.9 ms", Some(f.p999_ms), 2),
+                ("max_ms", "max ms", Some(f.max_ms), 2),
+                ("cpu_ms_per_1000_deliveries", "server CPU ms per 1,000 deliveries", f.cpu_ms_per_1000, 2),
+            ]);
+        }
+        figures
     }
 
     /// The report as a markdown table (header, separator, one row).
@@ -174,17 +209,64 @@ impl Report {
     }
 }
 
+/// Logs a session in over its transport and, for the fan-out scenario, subscribes it.
+async fn establish(
+    opts: &Options,
+    n: usize,
+    user: &str,
+    tls: Option<&tokio_rustls::TlsConnector>,
+    cache: &SaltCache,
+    fanout: Option<&Fanout>,
+) -> Result<Session, LoadError> {
+    let mut session = match (opts.transport, tls) {
+        (Transport::Tcp, Some(tls)) => Session::Tcp(Box::new(TcpClient::connect(opts, n, tls).await?)),
+        (Transport::WebSocket, _) => Session::WebSocket(Box::new(WsClient::connect(opts, n).await?)),
+        _ => {
+            let mut c = BoshClient::connect(opts, n).await?;
+            c.create().await?;
+            Session::Bosh(c)
+        }
+    };
+    login(&mut session, opts, user, cache).await?;
+    if let Some(fanout) = fanout {
+        fanout.subscribe(&mut session, opts, user, n).await?;
+    }
+    Ok(session)
+}
+
+/// The fan-out publisher: over TCP when a CA is given, over WebSocket otherwise (either pushes
+/// publishes without waiting for each answer).
+async fn publisher(opts: &Options, tls: Option<&tokio_rustls::TlsConnector>, cache: &SaltCache) -> Result<Session, LoadError> {
+    let mut session = match tls {
+        Some(tls) => Session::Tcp(Box::new(TcpClient::connect(opts, opts.sessions, tls).await?)),
+        None => Session::WebSocket(Box::new(WsClient::connect(opts, opts.sessions).await?)),
+    };
+    login(&mut session, opts, &opts.publisher, cache).await?;
+    Ok(session)
+}
+
 /// Runs one scenario against one server.
 pub async fn run(opts: Options) -> Result<Report, LoadError> {
     opts.validate()?;
+    if opts.scenario == Scenario::HttpBaseline {
+        return crate::baseline::run(opts).await;
+    }
     let opts = Arc::new(opts);
-    let tls = match opts.transport {
-        Transport::Tcp => Some(tls_connector(&opts)?),
-        Transport::Bosh | Transport::WebSocket => None,
+    let tls = match (opts.transport, &opts.ca) {
+        (Transport::Tcp, _) | (_, Some(_)) => Some(tls_connector(&opts)?),
+        (Transport::Bosh | Transport::WebSocket, None) => None,
     };
     let cache: SaltCache = Arc::default();
+    let fanout = (opts.scenario == Scenario::Fanout).then(|| Arc::new(Fanout::new(&opts)));
+    let mut publishing = None;
+    if let Some(fanout) = &fanout {
+        let mut session = publisher(&opts, tls.as_ref(), &cache).await?;
+        fanout.create_nodes(&mut session).await?;
+        publishing = Some(session);
+    }
     let logged_in = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
+    let round_trips = Arc::new(AtomicU64::new(0));
     let first_error: Arc<Mutex<Option<String>>> = Arc::default();
     let (stop_tx, stop_rx) = watch::channel(false);
     let slots = Arc::new(Semaphore::new(opts.concurrency.max(1)));
@@ -197,30 +279,20 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
             tokio::time::sleep_until((started + Duration::from_secs_f64(n as f64 / opts.ramp_per_sec)).into()).await;
         }
         let permit = slots.clone().acquire_owned().await.expect("never closed");
-        let (opts, tls, cache, logged_in, failed, first_error, mut stop) =
-            (opts.clone(), tls.clone(), cache.clone(), logged_in.clone(), failed.clone(), first_error.clone(), stop_rx.clone());
+        let (opts, tls, cache, logged_in, failed, first_error, mut stop, fanout, round_trips) = (
+            opts.clone(),
+            tls.clone(),
+            cache.clone(),
+            logged_in.clone(),
+            failed.clone(),
+            first_error.clone(),
+            stop_rx.clone(),
+            fanout.clone(),
+            round_trips.clone(),
+        );
         tasks.spawn(async move {
             let user = format!("{}{n}", opts.user_prefix);
-            let outcome = async {
-                match (opts.transport, &tls) {
-                    (Transport::Tcp, Some(tls)) => {
-                        let mut c = TcpClient::connect(&opts, n, tls).await?;
-                        login(&mut c, &opts, &user, &cache).await?;
-                        Ok(Session::Tcp(Box::new(c)))
-                    }
-                    (Transport::WebSocket, _) => {
-                        let mut c = WsClient::connect(&opts, n).await?;
-                        login(&mut c, &opts, &user, &cache).await?;
-                        Ok(Session::WebSocket(Box::new(c)))
-                    }
-                    _ => {
-                        let mut c = BoshClient::connect(&opts, n).await?;
-                        c.create().await?;
-                        login(&mut c, &opts, &user, &cache).await?;
-                        Ok::<_, LoadError>(Session::Bosh(c))
-                    }
-                }
-            };
+            let outcome = establish(&opts, n, &user, tls.as_ref(), &cache, fanout.as_deref());
             let session = match tokio::time::timeout(Duration::from_secs(60), outcome).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => return record_failure(&failed, &first_error, e.to_string()),
@@ -228,8 +300,13 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
             };
             logged_in.fetch_add(1, Ordering::Relaxed);
             drop(permit);
-            if opts.scenario == Scenario::Idle {
-                hold(session, &mut stop).await;
+            if opts.scenario != Scenario::LoginStorm {
+                hold(session, &mut stop, &round_trips, |el| {
+                    if let Some(f) = &fanout {
+                        f.record(n, &el);
+                    }
+                })
+                .await;
             }
         });
         if Instant::now() > deadline {
@@ -242,22 +319,10 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
         if done >= opts.sessions || Instant::now() > deadline {
             break;
         }
-        eprint!(
-            "\r  logged in {} / {}, failed {}, {:.0} s   ",
-            logged_in.load(Ordering::Relaxed),
-            opts.sessions,
-            failed.load(Ordering::Relaxed),
-            started.elapsed().as_secs_f64()
-        );
+        progress(&logged_in, &failed, opts.sessions, started, "\r");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    eprintln!(
-        "\r  logged in {} / {}, failed {}, {:.1} s   ",
-        logged_in.load(Ordering::Relaxed),
-        opts.sessions,
-        failed.load(Ordering::Relaxed),
-        started.elapsed().as_secs_f64()
-    );
+    progress(&logged_in, &failed, opts.sessions, started, "\n");
     report.login_time = started.elapsed();
     report.logged_in = logged_in.load(Ordering::Relaxed);
     report.failed = failed.load(Ordering::Relaxed);
@@ -266,15 +331,28 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     report.after_logins = opts.server_pid.and_then(sample);
     report.peak_rss_kib = report.after_logins.map_or(0, |s| s.rss_kib);
-    if opts.scenario == Scenario::Idle {
-        let until = Instant::now() + opts.hold.min(deadline.saturating_duration_since(Instant::now()));
-        while Instant::now() < until {
-            tokio::time::sleep(Duration::from_secs(1).min(until.saturating_duration_since(Instant::now()))).await;
-            if let Some(s) = opts.server_pid.and_then(sample) {
-                report.peak_rss_kib = report.peak_rss_kib.max(s.rss_kib);
+    let polls_before = round_trips.load(Ordering::Relaxed);
+    match (&fanout, publishing.as_mut()) {
+        (Some(fanout), Some(session)) => {
+            eprintln!("  publishing {:.0}/s for {} s to {} nodes", opts.publish_rate, opts.hold.as_secs(), opts.nodes);
+            let (figures, error) = fanout.publish(session, &opts).await?;
+            if report.first_error.is_none() {
+                report.first_error = error;
             }
+            report.fanout = Some(figures);
         }
-        report.end = opts.server_pid.and_then(sample);
+        _ if opts.scenario == Scenario::Idle => {
+            let until = Instant::now() + opts.hold.min(deadline.saturating_duration_since(Instant::now()));
+            while Instant::now() < until {
+                tokio::time::sleep(Duration::from_secs(1).min(until.saturating_duration_since(Instant::now()))).await;
+                if let Some(s) = opts.server_pid.and_then(sample) {
+                    report.peak_rss_kib = report.peak_rss_kib.max(s.rss_kib);
+                }
+            }
+            report.end = opts.server_pid.and_then(sample);
+            report.round_trips = round_trips.load(Ordering::Relaxed) - polls_before;
+        }
+        _ => {}
     }
     let _ = stop_tx.send(true);
     tasks.abort_all();
@@ -282,33 +360,78 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
     Ok(report)
 }
 
-enum Session {
+/// The progress line: `\r` to overwrite it, `\n` to end it.
+pub(crate) fn progress(logged_in: &AtomicUsize, failed: &AtomicUsize, of: usize, started: Instant, end: &str) {
+    let (ok, bad) = (logged_in.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    eprint!("\r  logged in {ok} / {of}, failed {bad}, {:.1} s   {}", started.elapsed().as_secs_f64(), if end == "\n" { "\n" } else { "" });
+}
+
+pub(crate) enum Session {
     Bosh(BoshClient),
     Tcp(Box<TcpClient>),
     WebSocket(Box<WsClient>),
 }
 
-/// Keeps a session alive as a desktop does: a BOSH long poll always held, a TCP stream read.
-async fn hold(session: Session, stop: &mut watch::Receiver<bool>) {
-    match session {
-        Session::Bosh(mut c) => loop {
+impl XmppIo for Session {
+    async fn send(&mut self, xml: &str) -> Result<(), LoadError> {
+        match self {
+            Session::Bosh(c) => c.send(xml).await,
+            Session::Tcp(c) => c.send(xml).await,
+            Session::WebSocket(c) => c.send(xml).await,
+        }
+    }
+
+    async fn next(&mut self) -> Result<Element, LoadError> {
+        match self {
+            Session::Bosh(c) => c.next().await,
+            Session::Tcp(c) => c.next().await,
+            Session::WebSocket(c) => c.next().await,
+        }
+    }
+
+    async fn restart(&mut self) -> Result<(), LoadError> {
+        match self {
+            Session::Bosh(c) => c.restart().await,
+            Session::Tcp(c) => c.restart().await,
+            Session::WebSocket(c) => c.restart().await,
+        }
+    }
+
+    async fn send_soon(&mut self, xml: &str) -> Result<(), LoadError> {
+        match self {
+            Session::Bosh(c) => c.send_soon(xml).await,
+            Session::Tcp(c) => c.send_soon(xml).await,
+            Session::WebSocket(c) => c.send_soon(xml).await,
+        }
+    }
+}
+
+/// Keeps a session alive as a desktop does (a BOSH long poll always held, a stream read),
+/// handing every element the server pushes to `on_element` and counting answered long polls.
+async fn hold(mut session: Session, stop: &mut watch::Receiver<bool>, round_trips: &AtomicU64, mut on_element: impl FnMut(Element)) {
+    if let Session::Bosh(c) = &mut session {
+        c.take_pending().into_iter().for_each(&mut on_element);
+        loop {
             tokio::select! {
-                polled = c.poll() => if polled.is_err() { return },
+                polled = c.poll() => match polled {
+                    Ok(elements) => {
+                        round_trips.fetch_add(1, Ordering::Relaxed);
+                        elements.into_iter().for_each(&mut on_element);
+                    }
+                    Err(_) => return,
+                },
                 _ = stop.changed() => return,
             }
-        },
-        Session::Tcp(mut c) => loop {
-            tokio::select! {
-                read = c.read() => if read.is_err() { return },
-                _ = stop.changed() => return,
-            }
-        },
-        Session::WebSocket(mut c) => loop {
-            tokio::select! {
-                read = c.read() => if read.is_err() { return },
-                _ = stop.changed() => return,
-            }
-        },
+        }
+    }
+    loop {
+        tokio::select! {
+            read = session.next() => match read {
+                Ok(el) => on_element(el),
+                Err(_) => return,
+            },
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -37,11 +37,6 @@ impl WsClient {
         client.restart().await?;
         Ok(client)
     }
-
-    /// Reads the next element the server pushes.
-    pub(crate) async fn read(&mut self) -> Result<Element, LoadError> {
-        self.next().await
-    }
 }
 
 impl XmppIo for WsClient {

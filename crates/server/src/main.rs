@@ -47,7 +47,7 @@ struct LoadArgs {
     /// `bosh` (plain HTTP), `websocket` (plain HTTP) or `tcp` (STARTTLS).
     #[arg(long, default_value = "bosh")]
     transport: String,
-    /// `idle` or `login-storm`.
+    /// `idle`, `login-storm`, `fanout` or `http-baseline`.
     #[arg(long, default_value = "idle")]
     scenario: String,
     /// Sessions, one account each (`<user-prefix><n>`).
@@ -92,9 +92,21 @@ struct LoadArgs {
     /// BOSH wait asked for, seconds.
     #[arg(long, default_value_t = 30)]
     wait: u32,
-    /// How long idle sessions stay after the last login, seconds.
+    /// How long idle sessions stay after the last login (fanout: how long to publish), seconds.
     #[arg(long, default_value_t = 10)]
     hold_secs: u64,
+    /// Fanout: pubsub nodes (session n subscribes to node n % nodes).
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// Fanout: publishes per second.
+    #[arg(long, default_value_t = 100.0)]
+    publish_rate: f64,
+    /// Fanout: the publisher's account (it creates the nodes).
+    #[arg(long, default_value = "loadpub")]
+    publisher: String,
+    /// Fanout: the pubsub service (default `pubsub.<domain>`).
+    #[arg(long)]
+    pubsub_service: Option<String>,
     /// The server's process id, to measure its memory and CPU.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -236,7 +248,9 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
     let scenario = match args.scenario.as_str() {
         "idle" => herald_load::Scenario::Idle,
         "login-storm" => herald_load::Scenario::LoginStorm,
-        other => bail!("unknown scenario {other} (idle, login-storm)"),
+        "fanout" => herald_load::Scenario::Fanout,
+        "http-baseline" => herald_load::Scenario::HttpBaseline,
+        other => bail!("unknown scenario {other} (idle, login-storm, fanout, http-baseline)"),
     };
     let mechanism = match args.mechanism.as_str() {
         "scram-sha-1" => herald_load::Mechanism::ScramSha1,
@@ -261,6 +275,10 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         wait: args.wait,
         hold: std::time::Duration::from_secs(args.hold_secs),
+        nodes: args.nodes,
+        publish_rate: args.publish_rate,
+        publisher: args.publisher,
+        pubsub_service: args.pubsub_service,
         server_pid: args.server_pid,
         deadline: std::time::Duration::from_secs(args.deadline_secs),
     };
