@@ -94,18 +94,16 @@ impl Fanout {
 
     /// Creates every node from the publisher's session; a node that exists already is fine.
     pub(crate) async fn create_nodes<T: XmppIo>(&self, io: &mut T) -> Result<(), LoadError> {
+        // One element per send: over WebSocket each must be a message of its own (RFC 7395 §3.3.3).
         for window in (0..self.nodes).collect::<Vec<_>>().chunks(CREATE_WINDOW) {
-            let batch: String = window
-                .iter()
-                .map(|i| {
-                    format!(
-                        "<iq xmlns='jabber:client' type='set' to='{}' id='c{i}'><pubsub xmlns='{NS_PUBSUB}'><create node='{}'/></pubsub></iq>",
-                        self.service,
-                        self.node_name(*i)
-                    )
-                })
-                .collect();
-            io.send(&batch).await?;
+            for i in window {
+                io.send(&format!(
+                    "<iq xmlns='jabber:client' type='set' to='{}' id='c{i}'><pubsub xmlns='{NS_PUBSUB}'><create node='{}'/></pubsub></iq>",
+                    self.service,
+                    self.node_name(*i)
+                ))
+                .await?;
+            }
             for _ in window {
                 let answer = next_named(io, "iq").await?;
                 let conflict = answer.elements().filter(|e| e.name == "error").any(|e| e.elements().any(|c| c.name == "conflict"));
@@ -178,13 +176,12 @@ impl Fanout {
             tokio::select! {
                 _ = ticker.tick(), if sent < total => {
                     let due = ((started.elapsed().as_secs_f64() * opts.publish_rate) as u64 + 1).min(total);
-                    let t = self.epoch.elapsed().as_micros();
-                    let batch: String = (sent..due).map(|seq| format!(
-                        "<iq xmlns='jabber:client' type='set' to='{}' id='p{seq}'><pubsub xmlns='{NS_PUBSUB}'><publish node='{}'><item><tick xmlns='{NS_TICK}' run='{}' seq='{seq}' t='{t}'/></item></publish></pubsub></iq>",
-                        self.service, self.node_name(seq as usize % self.nodes), self.run
-                    )).collect();
-                    if !batch.is_empty() {
-                        io.send(&batch).await?;
+                    for seq in sent..due {
+                        let t = self.epoch.elapsed().as_micros();
+                        io.send(&format!(
+                            "<iq xmlns='jabber:client' type='set' to='{}' id='p{seq}'><pubsub xmlns='{NS_PUBSUB}'><publish node='{}'><item><tick xmlns='{NS_TICK}' run='{}' seq='{seq}' t='{t}'/></item></publish></pubsub></iq>",
+                            self.service, self.node_name(seq as usize % self.nodes), self.run
+                        )).await?;
                     }
                     sent = due;
                 }

@@ -56,14 +56,19 @@ impl Registry {
     }
 }
 
+/// The content type of every BOSH answer.
+pub(crate) const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+/// BOSH answers are never cached (XEP-0124 §6: intermediaries must not replay them).
+pub(crate) const CACHE_CONTROL: &str = "no-store";
+
 fn xml(status: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+    (status, [(header::CONTENT_TYPE, CONTENT_TYPE), (header::CACHE_CONTROL, CACHE_CONTROL)], body).into_response()
 }
 
-fn into_http(sid: &str, response: herald_bosh::Response) -> Response {
+fn logged(sid: &str, response: herald_bosh::Response) -> (u16, String) {
     tracing::debug!(target: "notification", "HTTPBindLog: HTTP SENT({sid}): {}", response.body);
-    xml(response.status, response.body)
+    (response.status, response.body)
 }
 
 /// `GET /http-bind/`: a short explanation, as peers give, so an operator's browser check shows
@@ -77,8 +82,14 @@ pub(crate) async fn describe() -> Response {
         .into_response()
 }
 
-/// `POST /http-bind/`.
+/// `POST /http-bind/` on a connection the router serves.
 pub(crate) async fn handle(State(app): State<AppState>, bytes: Bytes) -> Response {
+    let (status, body) = answer(app, bytes).await;
+    xml(status, body)
+}
+
+/// The HTTP status and body answering one BOSH request, whichever HTTP layer carried it.
+pub(crate) async fn answer(app: AppState, bytes: Bytes) -> (u16, String) {
     let ctx = &app.ctx;
     let limits = Limits { max_stanza_bytes: ctx.max_body_bytes, ..ctx.bosh.stream.limits };
     let body = match herald_xml::parse_document(&bytes, limits) {
@@ -87,7 +98,7 @@ pub(crate) async fn handle(State(app): State<AppState>, bytes: Bytes) -> Respons
             // Not a parsable <body/>: the session (if any) is unknown, so this is the legacy
             // bad-request of XEP-0124 §17.3, as Openfire answers it.
             tracing::debug!(target: "notification", %err, "HTTPBindLog: unparsable request ({} bytes)", bytes.len());
-            return xml(400, String::new());
+            return (400, String::new());
         }
     };
     let sid = body.attr("sid").map(str::to_owned);
@@ -98,21 +109,21 @@ pub(crate) async fn handle(State(app): State<AppState>, bytes: Bytes) -> Respons
             let Some(tx) = ctx.registry.get(&sid) else {
                 // Unknown sid: 404 as Openfire does, whatever the client's version (the
                 // session, and so its version, is unknown).
-                return xml(404, String::new());
+                return (404, String::new());
             };
             let (reply, answer) = oneshot::channel();
             if tx.send(Box::new(Request { body, reply })).await.is_err() {
-                return xml(404, String::new());
+                return (404, String::new());
             }
             match answer.await {
-                Ok(response) => into_http(&sid, response),
-                Err(_) => xml(404, String::new()),
+                Ok(response) => logged(&sid, response),
+                Err(_) => (404, String::new()),
             }
         }
     }
 }
 
-async fn create(app: AppState, body: Element) -> Response {
+async fn create(app: AppState, body: Element) -> (u16, String) {
     let ctx = app.ctx.clone();
     let mut config = ctx.bosh.clone();
     config.secure = app.secure;
@@ -122,17 +133,17 @@ async fn create(app: AppState, body: Element) -> Response {
     let stream_id = format!("{:016x}", rand::random::<u64>());
     let mut machine = match BoshSession::create(sid.clone(), stream_id, 0, &body, &config, Instant::now()) {
         Ok(machine) => machine,
-        Err(response) => return into_http("new", response),
+        Err(response) => return logged("new", response),
     };
     let first = match machine.poll_output() {
         Some(BoshOutput::Respond { response, .. }) => response,
-        _ => return xml(500, String::new()),
+        _ => return (500, String::new()),
     };
     // Requests are boxed so that the channel's first block (allocated with it) stays small.
     let (tx, rx) = mpsc::channel(8);
     ctx.registry.insert(sid.clone(), tx);
     tokio::spawn(run(ctx.clone(), machine, rx, ctx.done.clone()));
-    into_http(&sid, first)
+    logged(&sid, first)
 }
 
 fn epoch_ms() -> u128 {

@@ -1,6 +1,7 @@
 //! The HTTPS listener (port 7443) and the optional plain-HTTP one: one accept loop with a
-//! connection limit and header timeouts, hyper HTTP/1.1 with upgrades, and an axum router for
-//! BOSH (`/http-bind/`) and XMPP over WebSocket (`/ws/`), with CORS for browser clients.
+//! connection limit; BOSH `POST`s served by `http1`, everything else (and every later request
+//! of a connection once something else came) by hyper HTTP/1.1 with upgrades and an axum router
+//! for BOSH (`/http-bind/`) and XMPP over WebSocket (`/ws/`), with CORS for browser clients.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -101,6 +102,7 @@ pub async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Ar
     tracing::info!(target: "notification", ?addr, secure, "HTTP bind service started");
     crate::accept::accept_loop(listener, ctx.max_connections, shutdown.clone(), |socket, peer| {
         let (app, tls, shutdown, done) = (app.clone(), tls.clone(), shutdown.clone(), ctx.done.clone());
+        let state = AppState { ctx: ctx.clone(), secure };
         async move {
             // Each branch is boxed: a task's future is as large as its largest state, and the TLS
             // handshake's state would otherwise be carried by every idle plain-HTTP connection
@@ -109,12 +111,12 @@ pub async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Ar
                 Some(acceptor) => {
                     let handshake = Box::pin(tokio::time::timeout(Duration::from_secs(10), acceptor.accept(socket)));
                     match handshake.await {
-                        Ok(Ok(stream)) => Box::pin(serve_connection(stream, app, peer, shutdown)).await,
+                        Ok(Ok(stream)) => Box::pin(crate::http1::serve(stream, state, app, peer, shutdown)).await,
                         Ok(Err(err)) => tracing::debug!(target: "notification", %peer, %err, "TLS handshake failed"),
                         Err(_) => tracing::debug!(target: "notification", %peer, "TLS handshake timed out"),
                     }
                 }
-                None => Box::pin(serve_connection(socket, app, peer, shutdown)).await,
+                None => Box::pin(crate::http1::serve(socket, state, app, peer, shutdown)).await,
             }
             drop(done);
         }
@@ -123,7 +125,9 @@ pub async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Ar
     tracing::info!(target: "notification", ?addr, "HTTP bind service stopped");
 }
 
-async fn serve_connection<S>(stream: S, app: Router, peer: SocketAddr, mut shutdown: watch::Receiver<bool>)
+/// Serves a connection with hyper and the router (WebSocket upgrades, CORS preflights, and
+/// whatever else is not a plain BOSH `POST`; see `http1`).
+pub(crate) async fn serve_connection<S>(stream: S, app: Router, peer: SocketAddr, mut shutdown: watch::Receiver<bool>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {

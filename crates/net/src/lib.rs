@@ -7,6 +7,7 @@ mod accept;
 mod bosh;
 mod c2s;
 mod http;
+mod http1;
 mod session;
 mod tls;
 mod ws;

@@ -1,0 +1,354 @@
+//! BOSH's own HTTP/1.1 connection handling. A held long poll is nearly all an agent desktop's
+//! connection ever does, and a general-purpose HTTP server keeps its read and write buffers for
+//! the whole life of every connection (about 24 KiB per connection with hyper, measured with
+//! massif). Here a request is read into a buffer that is released as soon as the request has
+//! been taken out of it, a held long poll keeps nothing but its pending answer, and the response
+//! is written in one piece. The first request that is not a `POST` to `/http-bind/` (a CORS
+//! preflight, a WebSocket upgrade, a `GET`, a chunked body) hands the connection, with the bytes
+//! already read, to hyper and the router for the rest of its life.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::http::AppState;
+
+/// A request head must arrive in full within this time once it has begun (and a new
+/// connection must send one within it).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a kept-alive connection may wait for its next request.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Largest request head accepted.
+const MAX_HEAD: usize = 16 * 1024;
+/// Most headers in a request head.
+const MAX_HEADERS: usize = 48;
+/// What one read asks for.
+const READ_CHUNK: usize = 4096;
+
+/// A connection this path can serve.
+pub(crate) trait Connection: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    /// Waits until reading would make progress, without holding a buffer meanwhile. Plain TCP
+    /// waits on the socket; TLS returns at once (its decrypted bytes may already be buffered).
+    fn ready(&self) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+impl Connection for TcpStream {
+    async fn ready(&self) -> io::Result<()> {
+        self.readable().await
+    }
+}
+
+impl Connection for tokio_rustls::server::TlsStream<TcpStream> {
+    async fn ready(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What the head of a request says, parsed out of the read buffer.
+#[derive(Debug, PartialEq, Eq)]
+struct Head {
+    /// Bytes of the head, up to and including the blank line.
+    len: usize,
+    /// A `POST` to `/http-bind` or `/http-bind/` with a plain `Content-Length` body.
+    bosh_post: bool,
+    content_length: usize,
+    expect_continue: bool,
+    keep_alive: bool,
+    origin: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Parsed {
+    Complete(Head),
+    Partial,
+    Invalid,
+}
+
+fn parse_head(buf: &[u8]) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    let len = match request.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Err(_) => return Parsed::Invalid,
+    };
+    let path = request.path.unwrap_or_default();
+    let mut head = Head {
+        len,
+        bosh_post: request.method == Some("POST") && matches!(path, "/http-bind" | "/http-bind/"),
+        content_length: 0,
+        expect_continue: false,
+        keep_alive: request.version == Some(1),
+        origin: None,
+    };
+    let mut has_length = false;
+    for h in request.headers.iter() {
+        let value = std::str::from_utf8(h.value).unwrap_or_default().trim();
+        if h.name.eq_ignore_ascii_case("content-length") {
+            match value.parse() {
+                Ok(n) if !has_length || n == head.content_length => head.content_length = n,
+                _ => return Parsed::Invalid,
+            }
+            has_length = true;
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") || h.name.eq_ignore_ascii_case("upgrade") {
+            head.bosh_post = false;
+        } else if h.name.eq_ignore_ascii_case("expect") {
+            head.expect_continue = value.eq_ignore_ascii_case("100-continue");
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            if value.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")) {
+                head.keep_alive = false;
+            } else if value.split(',').any(|t| t.trim().eq_ignore_ascii_case("keep-alive")) {
+                head.keep_alive = true;
+            }
+        } else if h.name.eq_ignore_ascii_case("origin") {
+            head.origin = Some(value.to_owned());
+        }
+    }
+    if head.bosh_post && !has_length {
+        head.bosh_post = false;
+    }
+    Parsed::Complete(head)
+}
+
+/// The `Access-Control-Allow-Origin` value for `origin` under the listener's allow-list, the
+/// same decision the router's CORS layer makes.
+pub(crate) fn allowed_origin<'a>(origins: &[String], origin: &'a str) -> Option<&'a str> {
+    if origins.iter().any(|o| o == "*") { Some("*") } else { origins.iter().any(|o| o == origin).then_some(origin) }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        431 => "Request Header Fields Too Large",
+        _ => "Internal Server Error",
+    }
+}
+
+/// One whole response: status line, the headers the router's BOSH answers carry, body.
+fn response(status: u16, body: &str, allow_origin: Option<&str>, keep_alive: bool) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-type: {}\r\ncache-control: {}\r\ncontent-length: {}\r\n",
+        reason(status),
+        crate::bosh::CONTENT_TYPE,
+        crate::bosh::CACHE_CONTROL,
+        body.len()
+    );
+    if let Some(origin) = allow_origin {
+        out.push_str("access-control-allow-origin: ");
+        out.push_str(origin);
+        out.push_str("\r\nvary: origin, access-control-request-method, access-control-request-headers\r\n");
+    }
+    if !keep_alive {
+        out.push_str("connection: close\r\n");
+    }
+    out.push_str("\r\n");
+    out.push_str(body);
+    out.into_bytes()
+}
+
+/// Reads more bytes into `buf`; `Ok(false)` when the peer has closed.
+async fn fill<S: Connection>(stream: &mut S, buf: &mut Vec<u8>) -> io::Result<bool> {
+    stream.ready().await?;
+    buf.reserve(READ_CHUNK);
+    Ok(stream.read_buf(buf).await? > 0)
+}
+
+/// Serves one connection until it closes, the server stops, or it is handed to hyper.
+pub(crate) async fn serve<S: Connection>(
+    mut stream: S,
+    app: AppState,
+    router: Router,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut wait = HEAD_TIMEOUT;
+    loop {
+        // The head: wait for its first bytes (no buffer held meanwhile), then for all of it.
+        let head = loop {
+            match parse_head(&buf) {
+                Parsed::Complete(head) => break head,
+                Parsed::Invalid => return reject(&mut stream, 400).await,
+                Parsed::Partial if buf.len() > MAX_HEAD => return reject(&mut stream, 431).await,
+                Parsed::Partial => {}
+            }
+            let limit = if buf.is_empty() { wait } else { HEAD_TIMEOUT };
+            tokio::select! {
+                read = tokio::time::timeout(limit, fill(&mut stream, &mut buf)) => match read {
+                    Ok(Ok(true)) => {}
+                    Ok(Ok(false) | Err(_)) => return,
+                    Err(_) if buf.is_empty() => return,
+                    Err(_) => return reject(&mut stream, 408).await,
+                },
+                _ = shutdown.changed(), if buf.is_empty() => return,
+            }
+        };
+        if !head.bosh_post {
+            return hand_over(stream, buf, router, peer, shutdown).await;
+        }
+        if head.content_length > app.ctx.max_body_bytes {
+            return reject(&mut stream, 413).await;
+        }
+        let end = head.len + head.content_length;
+        if head.expect_continue && buf.len() < end && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+            return;
+        }
+        while buf.len() < end {
+            match tokio::time::timeout(HEAD_TIMEOUT, fill(&mut stream, &mut buf)).await {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false) | Err(_)) => return,
+                Err(_) => return reject(&mut stream, 408).await,
+            }
+        }
+        let body = Bytes::copy_from_slice(&buf[head.len..end]);
+        buf.drain(..end);
+        if buf.is_empty() {
+            // Nothing pipelined behind it: release the buffer while the request is held.
+            buf = Vec::new();
+        }
+        let (status, answer) = Box::pin(crate::bosh::answer(app.clone(), body)).await;
+        let allow = head.origin.as_deref().and_then(|o| allowed_origin(&app.ctx.cors_origins, o));
+        if stream.write_all(&response(status, &answer, allow, head.keep_alive)).await.is_err() || !head.keep_alive {
+            let _ = stream.shutdown().await;
+            return;
+        }
+        wait = IDLE_TIMEOUT;
+    }
+}
+
+/// Answers a request this path cannot take with an empty error response and closes.
+async fn reject<S: Connection>(stream: &mut S, status: u16) {
+    let _ = stream.write_all(&response(status, "", None, false)).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Gives the connection to hyper and the router, replaying the bytes read so far.
+async fn hand_over<S: Connection>(stream: S, read: Vec<u8>, router: Router, peer: SocketAddr, shutdown: watch::Receiver<bool>) {
+    Box::pin(crate::http::serve_connection(Rewind { read, at: 0, inner: stream }, router, peer, shutdown)).await
+}
+
+/// A stream that first yields bytes already read from it.
+struct Rewind<S> {
+    read: Vec<u8>,
+    at: usize,
+    inner: S,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if self.at < self.read.len() {
+            let n = out.remaining().min(self.read.len() - self.at);
+            out.put_slice(&self.read[self.at..self.at + n]);
+            self.at += n;
+            if self.at == self.read.len() {
+                self.read = Vec::new();
+                self.at = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, out)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete(raw: &str) -> Head {
+        match parse_head(raw.as_bytes()) {
+            Parsed::Complete(head) => head,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bosh_post_is_taken_here() {
+        let raw = "POST /http-bind/ HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\nOrigin: https://desk\r\n\r\n<body rid=1/>";
+        let head = complete(raw);
+        assert_eq!((head.bosh_post, head.content_length, head.keep_alive), (true, 12, true));
+        assert_eq!(head.origin.as_deref(), Some("https://desk"));
+        assert_eq!(&raw[head.len..], "<body rid=1/>");
+    }
+
+    #[test]
+    fn everything_else_goes_to_the_router() {
+        for raw in [
+            "GET /http-bind/ HTTP/1.1\r\n\r\n",
+            "OPTIONS /http-bind/ HTTP/1.1\r\nOrigin: x\r\n\r\n",
+            "GET /ws/ HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+            "POST /http-bind/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST /http-bind/ HTTP/1.1\r\n\r\n",
+            "POST /other HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+        ] {
+            assert!(!complete(raw).bosh_post, "{raw}");
+        }
+    }
+
+    #[test]
+    fn partial_invalid_and_conflicting_heads() {
+        assert_eq!(parse_head(b"POST /http-bind/ HTTP/1.1\r\nContent-Le"), Parsed::Partial);
+        assert_eq!(parse_head(b"\x01\x02 garbage\r\n\r\n"), Parsed::Invalid);
+        assert_eq!(parse_head(b"POST /http-bind/ HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"), Parsed::Invalid);
+        assert_eq!(parse_head(b"POST /http-bind/ HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), Parsed::Invalid);
+    }
+
+    #[test]
+    fn keep_alive_follows_version_and_connection_header() {
+        assert!(!complete("POST /http-bind HTTP/1.0\r\nContent-Length: 0\r\n\r\n").keep_alive);
+        assert!(complete("POST /http-bind HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n").keep_alive);
+        assert!(!complete("POST /http-bind HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn origins_follow_the_allow_list() {
+        let list = vec!["https://desk".to_owned()];
+        assert_eq!(allowed_origin(&list, "https://desk"), Some("https://desk"));
+        assert_eq!(allowed_origin(&list, "https://evil"), None);
+        assert_eq!(allowed_origin(&["*".to_owned()], "https://any"), Some("*"));
+    }
+
+    #[test]
+    fn responses_are_complete_http() {
+        let out = String::from_utf8(response(200, "<body/>", Some("https://desk"), true)).unwrap();
+        assert!(out.starts_with("HTTP/1.1 200 OK\r\n"));
+        assert!(out.contains("content-length: 7\r\n") && out.contains("access-control-allow-origin: https://desk\r\n"));
+        assert!(out.ends_with("\r\n\r\n<body/>"));
+        assert!(String::from_utf8(response(413, "", None, false)).unwrap().contains("connection: close\r\n"));
+    }
+}
