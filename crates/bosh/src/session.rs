@@ -141,7 +141,9 @@ pub struct BoshSession {
     next_rid: u64,
     out_of_order: BTreeMap<u64, (RequestId, Element)>,
     held: VecDeque<Held>,
-    answered: BTreeMap<u64, (String, Instant)>,
+    /// The last answers by rid, ascending (a handful: a map's nodes would cost more than they
+    /// save on every idle session).
+    answered: VecDeque<(u64, String, Instant)>,
     pending: Vec<Pending>,
     last_request: Instant,
     idle_deadline: Option<Instant>,
@@ -215,7 +217,7 @@ impl BoshSession {
             next_rid: rid.wrapping_add(1),
             out_of_order: BTreeMap::new(),
             held: VecDeque::new(),
-            answered: BTreeMap::new(),
+            answered: VecDeque::new(),
             pending: Vec::new(),
             last_request: now,
             idle_deadline: Some(now + config.inactivity),
@@ -283,7 +285,7 @@ impl BoshSession {
 
     /// The next output.
     pub fn poll_output(&mut self) -> Option<BoshOutput> {
-        self.out.pop_front()
+        herald_stream::pop_releasing(&mut self.out)
     }
 
     /// When [`BoshSession::handle_timeout`] must next be called; after the session closed, the
@@ -377,6 +379,10 @@ impl BoshSession {
                 break;
             }
         }
+        if self.out_of_order.is_empty() {
+            // An emptied map keeps its first node; an idle session should not.
+            self.out_of_order = BTreeMap::new();
+        }
         self.flush(now);
     }
 
@@ -428,7 +434,7 @@ impl BoshSession {
             let old = std::mem::replace(&mut held.request, request);
             return self.respond_raw(old, Response::ok(empty_body()));
         }
-        if let Some((text, _)) = self.answered.get(&rid) {
+        if let Some((_, text, _)) = self.answered.iter().find(|a| a.0 == rid) {
             let response = Response::ok(text.clone());
             return self.respond_raw(request, response);
         }
@@ -456,13 +462,13 @@ impl BoshSession {
         if self.acks
             && let Some(ack) = attr_u64(&body, "ack")
         {
-            self.answered.retain(|&r, _| r > ack);
+            self.answered.retain(|a| a.0 > ack);
             // A response the client has not acknowledged for longer than `wait` was probably
             // lost: say so at once (XEP-0124 §9.3) so the client asks for it again.
-            if let Some((&lost, (_, sent))) = self.answered.range(ack + 1..rid).next()
-                && now.duration_since(*sent) > self.wait
+            if let Some((lost, sent)) = self.answered.iter().find(|a| a.0 < rid).map(|a| (a.0, a.2))
+                && now.duration_since(sent) > self.wait
             {
-                report = Some((lost, now.duration_since(*sent).as_millis()));
+                report = Some((lost, now.duration_since(sent).as_millis()));
             }
         }
         let terminate = body.attr("type") == Some("terminate");
@@ -565,12 +571,16 @@ impl BoshSession {
 
     fn record_answer(&mut self, rid: u64, request: RequestId, text: String, now: Instant) {
         self.stats.bytes_sent += text.len() as u64;
-        self.answered.insert(rid, (text.clone(), now));
+        let at = self.answered.partition_point(|a| a.0 < rid);
+        match self.answered.get_mut(at) {
+            Some(same) if same.0 == rid => *same = (rid, text.clone(), now),
+            _ => self.answered.insert(at, (rid, text.clone(), now)),
+        }
         // Keep what a retransmission may ask for: the last `requests` answers (more while the
         // client has not acknowledged them, up to a fixed bound).
         let keep = if self.acks { 16 } else { self.requests.max(2) };
         while self.answered.len() > keep {
-            self.answered.pop_first();
+            self.answered.pop_front();
         }
         self.respond_raw(request, Response::ok(text));
     }

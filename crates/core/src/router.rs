@@ -13,7 +13,7 @@ use herald_xml::Element;
 use tokio::sync::mpsc;
 
 use crate::CoreConfig;
-use crate::sessions::{Control, Session, SessionHandle, SessionStats, Table};
+use crate::sessions::{Session, SessionHandle, SessionStats, Table};
 
 pub(crate) struct Inner {
     pub(crate) config: CoreConfig,
@@ -126,22 +126,22 @@ impl Core {
             .map_err(|_| StanzaError::bad_request().with_text("invalid resource"))?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (inbox_tx, inbox) = mpsc::channel(self.inner.config.session_queue.max(1));
-        let (control_tx, control) = mpsc::unbounded_channel();
         let stats = Arc::new(SessionStats::default());
         let bare = jid.to_bare().to_string();
         let resource = jid.resource().to_string();
         let mut table = self.table();
         if let Some(old) = table.by_resource(&bare, &resource) {
-            let _ = old.control.send(Control::Replaced);
+            old.stats.replaced.store(true, Ordering::Release);
             let old_id = old.id;
+            // Dropping its entry drops the inbox's sender: the old driver's queue ends.
             table.remove(&bare, old_id);
             tracing::info!(target: "notification", jid = %jid, "session replaced by a new login with the same resource");
         }
-        table.accounts.entry(bare).or_default().push(Session {
+        // Nearly every agent has one session: no room reserved for more.
+        table.accounts.entry(bare).or_insert_with(|| Vec::with_capacity(1)).push(Session {
             id,
             resource,
             inbox: inbox_tx,
-            control: control_tx,
             presence: None,
             priority: 0,
             interested: false,
@@ -150,7 +150,7 @@ impl Core {
         });
         drop(table);
         tracing::info!(target: "notification", jid = %jid, "session bound");
-        Ok(SessionHandle { id, jid, inbox, control, stats })
+        Ok(SessionHandle { id, jid, inbox, stats })
     }
 
     /// Removes a session when its transport ends, for any reason. Contacts get unavailable

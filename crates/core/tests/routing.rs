@@ -1,7 +1,7 @@
 //! The core driven directly, with the in-memory store and no transport: routing rules of
 //! RFC 6121 §8.5, offline storage, subscriptions and session replacement.
 
-use herald_core::{Control, Core, CoreConfig, SessionHandle};
+use herald_core::{Core, CoreConfig, SessionHandle};
 use herald_proto::ns;
 use herald_store::{AnyStore, MemoryStore, Store, Subscription};
 use herald_xml::Element;
@@ -32,7 +32,7 @@ async fn available(core: &Core, s: &SessionHandle, priority: i8) {
 fn drain(s: &mut SessionHandle) -> Vec<Element> {
     let mut out = Vec::new();
     while let Ok(el) = s.inbox.try_recv() {
-        out.push(el);
+        out.push(*el);
     }
     out
 }
@@ -124,7 +124,10 @@ async fn binding_the_same_resource_replaces_the_old_session() {
     let core = core_with(&["alice"]).await;
     let mut first = core.bind("alice", Some("desk".into())).unwrap();
     let second = core.bind("alice", Some("desk".into())).unwrap();
-    assert_eq!(first.control.try_recv().unwrap(), Control::Replaced);
+    // The old session is told through its queue: it ends, with the replaced flag set.
+    assert!(first.inbox.recv().await.is_none());
+    assert!(first.stats.replaced.load(std::sync::atomic::Ordering::Acquire));
+    assert!(!second.stats.replaced.load(std::sync::atomic::Ordering::Acquire));
     assert_eq!(core.session_count(), 1);
     // The old session's late unbind must not remove the new one.
     core.unbind(&first.jid.clone(), first.id, Vec::new()).await;

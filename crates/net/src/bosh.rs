@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -142,7 +142,7 @@ async fn create(app: AppState, body: Element) -> (u16, String) {
     // Requests are boxed so that the channel's first block (allocated with it) stays small.
     let (tx, rx) = mpsc::channel(8);
     ctx.registry.insert(sid.clone(), tx);
-    tokio::spawn(run(ctx.clone(), machine, rx, ctx.done.clone()));
+    tokio::spawn(run(ctx.clone(), Box::new(machine), rx, ctx.done.clone()));
     logged(&sid, first)
 }
 
@@ -151,7 +151,10 @@ fn epoch_ms() -> u128 {
 }
 
 /// The task that owns one session until it closes and its late-request grace passes.
-async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc::Receiver<Box<Request>>, _done: mpsc::Sender<()>) {
+///
+/// The machine comes boxed: an async fn keeps its arguments and their moved-in copies side by
+/// side in its state, so an inline machine would be paid for twice by every idle session.
+async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests: mpsc::Receiver<Box<Request>>, _done: mpsc::Sender<()>) {
     let core = ctx.core.clone();
     let sid = machine.sid().to_owned();
     let mut replies: HashMap<RequestId, oneshot::Sender<herald_bosh::Response>> = HashMap::new();
@@ -160,8 +163,8 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
     let mut jid = String::from("(not bound)");
     let mut shutdown = ctx.shutdown.clone();
     let mut stopping = false;
-    let mut stats = tokio::time::interval(ctx.session_stats.unwrap_or(Duration::from_secs(3600)));
-    stats.tick().await;
+    // Only with debug logging on: a timer per idle session is not free.
+    let mut stats = ctx.session_stats.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
     loop {
         while let Some(output) = machine.poll_output() {
             match output {
@@ -173,7 +176,8 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
                 BoshOutput::Stream(output) => {
                     // Boxed, as below: these rare steps hold store queries, and inline they would make
                     // every idle session's task as large as their largest state.
-                    let _ = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid)).await;
+                    let applying = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid));
+                    let _ = applying.await;
                     if let Some(h) = &handle {
                         jid = h.jid.to_string();
                     }
@@ -188,7 +192,8 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
                         );
                     }
                     session::record_close("bosh", &sid, handle.as_ref().map(|_| jid.as_str()), cause.name(), last_request);
-                    Box::pin(session::finish(&core, handle.take(), undelivered)).await;
+                    let finishing = Box::pin(session::finish(&core, handle.take(), undelivered));
+                    finishing.await;
                 }
             }
         }
@@ -220,7 +225,7 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
                 stopping = true;
                 machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down", Instant::now());
             }
-            _ = stats.tick(), if ctx.session_stats.is_some() && !machine.is_closed() => {
+            () = session::next_tick(&mut stats), if !machine.is_closed() => {
                 let s = machine.stats();
                 tracing::debug!(target: "notification", "Session (id={sid}) was last active {} ms ago: {jid}", machine.last_request().elapsed().as_millis());
                 tracing::debug!(
@@ -232,5 +237,6 @@ async fn run(ctx: Arc<HttpContext>, mut machine: BoshSession, mut requests: mpsc
         }
     }
     ctx.registry.remove(&sid);
-    Box::pin(session::finish(&core, handle.take(), Vec::new())).await;
+    let finishing = Box::pin(session::finish(&core, handle.take(), Vec::new()));
+    finishing.await;
 }

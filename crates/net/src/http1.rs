@@ -167,6 +167,64 @@ async fn fill<S: Connection>(stream: &mut S, buf: &mut Vec<u8>) -> io::Result<bo
     Ok(stream.read_buf(buf).await? > 0)
 }
 
+/// Why reading a request stopped short of a BOSH request to answer.
+enum Stop {
+    /// The peer closed, the server stops, or the connection idled out: close without a word.
+    Quietly,
+    /// Answer with this status and close.
+    Reject(u16),
+    /// Not a BOSH `POST`: hyper and the router take the connection.
+    HandOver,
+}
+
+/// Reads one BOSH request, head and body, into `buf`: waits for its first bytes (holding no
+/// buffer meanwhile, up to `wait`), then for the rest (up to `HEAD_TIMEOUT` each).
+async fn read_request<S: Connection>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+    wait: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+    max_body: usize,
+) -> Result<Head, Stop> {
+    let head = loop {
+        match parse_head(buf) {
+            Parsed::Complete(head) => break head,
+            Parsed::Invalid => return Err(Stop::Reject(400)),
+            Parsed::Partial if buf.len() > MAX_HEAD => return Err(Stop::Reject(431)),
+            Parsed::Partial => {}
+        }
+        let limit = if buf.is_empty() { wait } else { HEAD_TIMEOUT };
+        let idle = buf.is_empty();
+        tokio::select! {
+            read = tokio::time::timeout(limit, fill(stream, buf)) => match read {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false) | Err(_)) => return Err(Stop::Quietly),
+                Err(_) if idle => return Err(Stop::Quietly),
+                Err(_) => return Err(Stop::Reject(408)),
+            },
+            _ = shutdown.changed(), if idle => return Err(Stop::Quietly),
+        }
+    };
+    if !head.bosh_post {
+        return Err(Stop::HandOver);
+    }
+    if head.content_length > max_body {
+        return Err(Stop::Reject(413));
+    }
+    let end = head.len + head.content_length;
+    if head.expect_continue && buf.len() < end && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+        return Err(Stop::Quietly);
+    }
+    while buf.len() < end {
+        match tokio::time::timeout(HEAD_TIMEOUT, fill(stream, buf)).await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false) | Err(_)) => return Err(Stop::Quietly),
+            Err(_) => return Err(Stop::Reject(408)),
+        }
+    }
+    Ok(head)
+}
+
 /// Serves one connection until it closes, the server stops, or it is handed to hyper.
 pub(crate) async fn serve<S: Connection>(
     mut stream: S,
@@ -178,51 +236,34 @@ pub(crate) async fn serve<S: Connection>(
     let mut buf: Vec<u8> = Vec::new();
     let mut wait = HEAD_TIMEOUT;
     loop {
-        // The head: wait for its first bytes (no buffer held meanwhile), then for all of it.
-        let head = loop {
-            match parse_head(&buf) {
-                Parsed::Complete(head) => break head,
-                Parsed::Invalid => return reject(&mut stream, 400).await,
-                Parsed::Partial if buf.len() > MAX_HEAD => return reject(&mut stream, 431).await,
-                Parsed::Partial => {}
+        // Reading and answering are boxed, each in a statement of its own: this future is what
+        // a held connection keeps, so it holds only what the wait needs (a temporary alive
+        // across an await would be laid out inside it).
+        let reading = Box::pin(read_request(&mut stream, &mut buf, wait, &mut shutdown, app.ctx.max_body_bytes));
+        let head = match reading.await {
+            Ok(head) => head,
+            Err(Stop::Quietly) => return,
+            Err(Stop::Reject(status)) => {
+                let rejecting = Box::pin(reject(&mut stream, status));
+                return rejecting.await;
             }
-            let limit = if buf.is_empty() { wait } else { HEAD_TIMEOUT };
-            tokio::select! {
-                read = tokio::time::timeout(limit, fill(&mut stream, &mut buf)) => match read {
-                    Ok(Ok(true)) => {}
-                    Ok(Ok(false) | Err(_)) => return,
-                    Err(_) if buf.is_empty() => return,
-                    Err(_) => return reject(&mut stream, 408).await,
-                },
-                _ = shutdown.changed(), if buf.is_empty() => return,
+            Err(Stop::HandOver) => {
+                let hyper = Box::pin(crate::http::serve_connection(Rewind { read: buf, at: 0, inner: stream }, router, peer, shutdown));
+                return hyper.await;
             }
         };
-        if !head.bosh_post {
-            return hand_over(stream, buf, router, peer, shutdown).await;
-        }
-        if head.content_length > app.ctx.max_body_bytes {
-            return reject(&mut stream, 413).await;
-        }
         let end = head.len + head.content_length;
-        if head.expect_continue && buf.len() < end && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
-            return;
-        }
-        while buf.len() < end {
-            match tokio::time::timeout(HEAD_TIMEOUT, fill(&mut stream, &mut buf)).await {
-                Ok(Ok(true)) => {}
-                Ok(Ok(false) | Err(_)) => return,
-                Err(_) => return reject(&mut stream, 408).await,
-            }
-        }
         let body = Bytes::copy_from_slice(&buf[head.len..end]);
         buf.drain(..end);
         if buf.is_empty() {
             // Nothing pipelined behind it: release the buffer while the request is held.
             buf = Vec::new();
         }
-        let (status, answer) = Box::pin(crate::bosh::answer(app.clone(), body)).await;
+        let answering = Box::pin(crate::bosh::answer(app.clone(), body));
+        let (status, answer) = answering.await;
         let allow = head.origin.as_deref().and_then(|o| allowed_origin(&app.ctx.cors_origins, o));
-        if stream.write_all(&response(status, &answer, allow, head.keep_alive)).await.is_err() || !head.keep_alive {
+        let out = response(status, &answer, allow, head.keep_alive);
+        if stream.write_all(&out).await.is_err() || !head.keep_alive {
             let _ = stream.shutdown().await;
             return;
         }
@@ -236,12 +277,8 @@ async fn reject<S: Connection>(stream: &mut S, status: u16) {
     let _ = stream.shutdown().await;
 }
 
-/// Gives the connection to hyper and the router, replaying the bytes read so far.
-async fn hand_over<S: Connection>(stream: S, read: Vec<u8>, router: Router, peer: SocketAddr, shutdown: watch::Receiver<bool>) {
-    Box::pin(crate::http::serve_connection(Rewind { read, at: 0, inner: stream }, router, peer, shutdown)).await
-}
-
-/// A stream that first yields bytes already read from it.
+/// A stream that first yields bytes already read from it: how a connection is handed to hyper
+/// with the request this path read but does not serve.
 struct Rewind<S> {
     read: Vec<u8>,
     at: usize,

@@ -52,7 +52,7 @@ pub(crate) async fn finish(core: &Core, session: Option<SessionHandle>, mut more
     if let Some(mut session) = session {
         session.inbox.close();
         while let Ok(el) = session.inbox.try_recv() {
-            more.push(el);
+            more.push(*el);
         }
         core.unbind(&session.jid, session.id, more).await;
     }
@@ -69,10 +69,11 @@ pub(crate) enum FromCore {
 /// The next stanza or order for a bound session; never resolves while unbound.
 pub(crate) async fn from_core(session: &mut Option<SessionHandle>) -> FromCore {
     let Some(s) = session else { return std::future::pending().await };
-    tokio::select! {
-        Some(el) = s.inbox.recv() => FromCore::Stanza(el),
-        Some(ctl) = s.control.recv() => FromCore::Control(ctl),
-        else => std::future::pending().await,
+    match s.inbox.recv().await {
+        Some(el) => FromCore::Stanza(*el),
+        // The queue ends when the core drops the session: replaced (said once), or unbinding.
+        None if s.stats.replaced.swap(false, std::sync::atomic::Ordering::AcqRel) => FromCore::Control(Control::Replaced),
+        None => std::future::pending().await,
     }
 }
 
@@ -80,6 +81,14 @@ pub(crate) async fn from_core(session: &mut Option<SessionHandle>) -> FromCore {
 pub(crate) async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next tick of an optional interval; never, when there is none.
+pub(crate) async fn next_tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(i) => drop(i.tick().await),
         None => std::future::pending().await,
     }
 }

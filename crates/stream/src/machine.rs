@@ -131,7 +131,9 @@ enum Phase {
 /// One client stream.
 pub struct C2sStream {
     config: StreamConfig,
-    parser: StreamParser,
+    /// The byte-stream parser, made on the first bytes: BOSH hands in whole elements and never
+    /// needs one, and an idle BOSH session should not carry its state.
+    parser: Option<Box<StreamParser>>,
     phase: Phase,
     secure: bool,
     username: Option<String>,
@@ -145,6 +147,17 @@ pub struct C2sStream {
     out: VecDeque<Output>,
 }
 
+/// Takes the front of a queue and frees its storage once it is empty: the queues of an idle
+/// session are empty nearly all the time, and ten thousand idle sessions should not each keep
+/// the room their busiest moment needed.
+pub fn pop_releasing<T>(queue: &mut VecDeque<T>) -> Option<T> {
+    let front = queue.pop_front();
+    if queue.is_empty() && queue.capacity() > 0 {
+        *queue = VecDeque::new();
+    }
+    front
+}
+
 const SERVER_HEADER_TAIL: &str = "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' xml:lang='en'>";
 
 impl C2sStream {
@@ -152,7 +165,7 @@ impl C2sStream {
     pub fn new(config: StreamConfig, stream_id: String, now: Instant) -> Self {
         let secure = config.tls == TlsPolicy::AlreadySecure;
         Self {
-            parser: StreamParser::new(config.limits),
+            parser: None,
             deadline: Some(now + config.negotiation_timeout),
             config,
             phase: Phase::AwaitingHeader,
@@ -187,7 +200,7 @@ impl C2sStream {
 
     /// The next output, if any.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+        pop_releasing(&mut self.out)
     }
 
     /// When [`C2sStream::handle_timeout`] must be called next.
@@ -232,7 +245,8 @@ impl C2sStream {
             return;
         }
         let mut events = Vec::new();
-        let result = self.parser.feed(data, &mut events);
+        let limits = self.config.limits;
+        let result = self.parser.get_or_insert_with(|| Box::new(StreamParser::new(limits))).feed(data, &mut events);
         self.pending.extend(events);
         self.process_pending();
         if let Err(err) = result
@@ -303,7 +317,7 @@ impl C2sStream {
 
     fn process_pending(&mut self) {
         while !self.blocked() {
-            let Some(event) = self.pending.pop_front() else { break };
+            let Some(event) = pop_releasing(&mut self.pending) else { break };
             match event {
                 StreamEvent::Open(header) => self.on_header(&header),
                 StreamEvent::Element(el) => self.on_element(el),
@@ -380,7 +394,7 @@ impl C2sStream {
     }
 
     fn restart(&mut self) {
-        self.parser = StreamParser::new(self.config.limits);
+        self.parser = None;
         self.pending.clear();
         self.restarts += 1;
         self.header_sent = false;
