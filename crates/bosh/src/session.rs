@@ -143,7 +143,8 @@ pub struct BoshSession {
     held: VecDeque<Held>,
     /// The last answers by rid, ascending (a handful: a map's nodes would cost more than they
     /// save on every idle session).
-    answered: VecDeque<(u64, String, Instant)>,
+    /// `None` stands for the empty body, what nearly every idle answer is, so it is not stored.
+    answered: VecDeque<(u64, Option<String>, Instant)>,
     pending: Vec<Pending>,
     last_request: Instant,
     idle_deadline: Option<Instant>,
@@ -285,7 +286,7 @@ impl BoshSession {
 
     /// The next output.
     pub fn poll_output(&mut self) -> Option<BoshOutput> {
-        herald_stream::pop_releasing(&mut self.out)
+        herald_proto::pop_releasing(&mut self.out)
     }
 
     /// When [`BoshSession::handle_timeout`] must next be called; after the session closed, the
@@ -435,7 +436,7 @@ impl BoshSession {
             return self.respond_raw(old, Response::ok(empty_body()));
         }
         if let Some((_, text, _)) = self.answered.iter().find(|a| a.0 == rid) {
-            let response = Response::ok(text.clone());
+            let response = Response::ok(text.clone().unwrap_or_else(empty_body));
             return self.respond_raw(request, response);
         }
         self.respond_raw(request, Response::terminal(Condition::ItemNotFound, self.legacy));
@@ -571,10 +572,11 @@ impl BoshSession {
 
     fn record_answer(&mut self, rid: u64, request: RequestId, text: String, now: Instant) {
         self.stats.bytes_sent += text.len() as u64;
+        let kept = (text != empty_body()).then(|| text.clone());
         let at = self.answered.partition_point(|a| a.0 < rid);
         match self.answered.get_mut(at) {
-            Some(same) if same.0 == rid => *same = (rid, text.clone(), now),
-            _ => self.answered.insert(at, (rid, text.clone(), now)),
+            Some(same) if same.0 == rid => *same = (rid, kept, now),
+            _ => self.answered.insert(at, (rid, kept, now)),
         }
         // Keep what a retransmission may ask for: the last `requests` answers (more while the
         // client has not acknowledged them, up to a fixed bound).

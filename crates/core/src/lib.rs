@@ -8,6 +8,7 @@ mod config;
 mod offline;
 mod presence;
 pub mod pubsub;
+pub mod queue;
 mod roster;
 mod router;
 mod sessions;

@@ -10,7 +10,6 @@ use herald_proto::{BareJid, FullJid, Jid, Stanza, StanzaError, StanzaErrorType, 
 use herald_sasl::{Credentials, HashAlg, Lockout, SaslError, ScramCredentials};
 use herald_store::{AnyStore, Store};
 use herald_xml::Element;
-use tokio::sync::mpsc;
 
 use crate::CoreConfig;
 use crate::sessions::{Session, SessionHandle, SessionStats, Table};
@@ -125,15 +124,16 @@ impl Core {
         let jid = FullJid::new(&format!("{username}@{}/{resource}", self.domain()))
             .map_err(|_| StanzaError::bad_request().with_text("invalid resource"))?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let (inbox_tx, inbox) = mpsc::channel(self.inner.config.session_queue.max(1));
+        let (inbox_tx, inbox) = crate::queue::queue(self.inner.config.session_queue.max(1));
         let stats = Arc::new(SessionStats::default());
         let bare = jid.to_bare().to_string();
         let resource = jid.resource().to_string();
         let mut table = self.table();
         if let Some(old) = table.by_resource(&bare, &resource) {
             old.stats.replaced.store(true, Ordering::Release);
+            // The old driver's queue ends: it takes what is queued, then sees it was replaced.
+            old.inbox.close();
             let old_id = old.id;
-            // Dropping its entry drops the inbox's sender: the old driver's queue ends.
             table.remove(&bare, old_id);
             tracing::info!(target: "notification", jid = %jid, "session replaced by a new login with the same resource");
         }

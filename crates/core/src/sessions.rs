@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::queue::{QueueReceiver, QueueSender};
 use herald_proto::FullJid;
 use herald_xml::Element;
-use tokio::sync::mpsc;
 
 /// Orders a session's transport driver must act on, besides delivering stanzas.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,8 +27,8 @@ pub struct SessionStats {
     /// Bytes written to the client.
     pub bytes_sent: AtomicU64,
     /// Set when another login took this full JID; the session's inbox is closed at the same
-    /// moment, so the driver learns it when its queue ends (a channel per session for this one
-    /// rare order would cost every idle session about half a KiB).
+    /// moment, so the driver learns it when its queue ends (a second queue per session for this
+    /// one rare order would cost every idle session its storage).
     pub replaced: AtomicBool,
 }
 
@@ -39,9 +39,9 @@ pub struct SessionHandle {
     pub id: u64,
     /// The bound full JID.
     pub jid: FullJid,
-    /// Stanzas to deliver to the client. Boxed: a channel allocates its slots in blocks of 32,
-    /// and 32 inline elements would cost every idle session 3 KiB.
-    pub inbox: mpsc::Receiver<Box<Element>>,
+    /// Stanzas to deliver to the client (boxed: a queued element is moved, not copied, and
+    /// the queue's storage stays small).
+    pub inbox: QueueReceiver<Box<Element>>,
     /// Counters, shared with the core.
     pub stats: Arc<SessionStats>,
 }
@@ -50,7 +50,7 @@ pub struct SessionHandle {
 pub(crate) struct Session {
     pub(crate) id: u64,
     pub(crate) resource: String,
-    pub(crate) inbox: mpsc::Sender<Box<Element>>,
+    pub(crate) inbox: QueueSender<Box<Element>>,
     /// The last available presence broadcast, `None` until initial presence.
     pub(crate) presence: Option<Element>,
     pub(crate) priority: i8,
@@ -75,7 +75,7 @@ impl Session {
 /// A session's queue, taken out of the table so that a large fan-out can fill queues without
 /// holding the table's lock.
 pub(crate) struct Mailbox {
-    inbox: mpsc::Sender<Box<Element>>,
+    inbox: QueueSender<Box<Element>>,
     stats: Arc<SessionStats>,
 }
 

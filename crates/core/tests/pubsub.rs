@@ -29,7 +29,7 @@ fn user_payload(state: &str) -> Element {
 
 fn events(s: &mut SessionHandle) -> Vec<Element> {
     let mut out = Vec::new();
-    while let Ok(el) = s.inbox.try_recv() {
+    while let Some(el) = s.inbox.try_recv() {
         out.push(*el);
     }
     out

@@ -31,7 +31,7 @@ async fn available(core: &Core, s: &SessionHandle, priority: i8) {
 
 fn drain(s: &mut SessionHandle) -> Vec<Element> {
     let mut out = Vec::new();
-    while let Ok(el) = s.inbox.try_recv() {
+    while let Some(el) = s.inbox.try_recv() {
         out.push(*el);
     }
     out

@@ -3,6 +3,7 @@
 //! through a oneshot when the machine says so (at once, when data arrives, or after `wait`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -11,6 +12,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_bosh::{BoshOutput, BoshSession, CloseCause, RequestId};
+use herald_core::queue::{QueueReceiver, QueueSender, queue};
 use herald_core::{Control, SessionHandle};
 use herald_proto::StreamErrorCondition;
 use herald_stream::{Framing, TlsPolicy};
@@ -26,23 +28,47 @@ struct Request {
     reply: oneshot::Sender<herald_bosh::Response>,
 }
 
+/// What a session's task is sent: requests, and the server's order to stop (it comes this way
+/// so that an idle session's task waits on nothing else for it).
+enum Message {
+    Request(Box<Request>),
+    Shutdown,
+}
+
 /// Live BOSH sessions by sid.
 #[derive(Default)]
 pub struct Registry {
-    sessions: Mutex<HashMap<String, mpsc::Sender<Box<Request>>>>,
+    sessions: Mutex<HashMap<String, QueueSender<Message>>>,
+    /// Set by [`Registry::close_all`]: sessions registered later are told to stop at once.
+    closing: AtomicBool,
 }
 
 impl Registry {
-    fn get(&self, sid: &str) -> Option<mpsc::Sender<Box<Request>>> {
+    fn get(&self, sid: &str) -> Option<QueueSender<Message>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner()).get(sid).cloned()
     }
 
-    fn insert(&self, sid: String, tx: mpsc::Sender<Box<Request>>) {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(sid, tx);
+    /// Registers a session; when the server is already stopping, tells it to stop too.
+    fn insert(&self, sid: String, tx: QueueSender<Message>) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        if self.closing.load(Ordering::Acquire) {
+            let _ = tx.try_send(Message::Shutdown);
+        }
+        sessions.insert(sid, tx);
     }
 
     fn remove(&self, sid: &str) {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(sid);
+    }
+
+    /// Tells every session the server is stopping (each answers its client with
+    /// `system-shutdown` and closes).
+    pub fn close_all(&self) {
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        self.closing.store(true, Ordering::Release);
+        for tx in sessions.values() {
+            let _ = tx.try_send(Message::Shutdown);
+        }
     }
 
     /// Number of live sessions (including closed ones still answering late requests).
@@ -103,6 +129,8 @@ pub(crate) async fn answer(app: AppState, bytes: Bytes) -> (u16, String) {
     };
     let sid = body.attr("sid").map(str::to_owned);
     tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.as_deref().unwrap_or("new"), String::from_utf8_lossy(&bytes));
+    // Parsed: a held request should not keep its raw bytes as well.
+    drop(bytes);
     match sid {
         None => create(app, body).await,
         Some(sid) => {
@@ -112,7 +140,7 @@ pub(crate) async fn answer(app: AppState, bytes: Bytes) -> (u16, String) {
                 return (404, String::new());
             };
             let (reply, answer) = oneshot::channel();
-            if tx.send(Box::new(Request { body, reply })).await.is_err() {
+            if tx.try_send(Message::Request(Box::new(Request { body, reply }))).is_err() {
                 return (404, String::new());
             }
             match answer.await {
@@ -139,10 +167,13 @@ async fn create(app: AppState, body: Element) -> (u16, String) {
         Some(BoshOutput::Respond { response, .. }) => response,
         _ => return (500, String::new()),
     };
-    // Requests are boxed so that the channel's first block (allocated with it) stays small.
-    let (tx, rx) = mpsc::channel(8);
+    // Unbounded: the machine itself refuses more than `requests` outstanding requests, and the
+    // connection limit bounds how many can be on their way.
+    let (tx, rx) = queue(usize::MAX);
     ctx.registry.insert(sid.clone(), tx);
-    tokio::spawn(run(ctx.clone(), Box::new(machine), rx, ctx.done.clone()));
+    // Spawned boxed: a task's cell is cache-line aligned and padded around the future it holds
+    // inline; a box keeps the padding off every idle session.
+    tokio::spawn(Box::pin(run(ctx.clone(), Box::new(machine), rx, ctx.done.clone())));
     logged(&sid, first)
 }
 
@@ -154,14 +185,14 @@ fn epoch_ms() -> u128 {
 ///
 /// The machine comes boxed: an async fn keeps its arguments and their moved-in copies side by
 /// side in its state, so an inline machine would be paid for twice by every idle session.
-async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests: mpsc::Receiver<Box<Request>>, _done: mpsc::Sender<()>) {
+async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests: QueueReceiver<Message>, _done: mpsc::Sender<()>) {
     let core = ctx.core.clone();
     let sid = machine.sid().to_owned();
-    let mut replies: HashMap<RequestId, oneshot::Sender<herald_bosh::Response>> = HashMap::new();
+    // Where each outstanding request's answer goes (one or two at a time: a list, not a map).
+    let mut replies: Vec<(RequestId, oneshot::Sender<herald_bosh::Response>)> = Vec::new();
     let mut next_request: RequestId = 1;
     let mut handle: Option<SessionHandle> = None;
     let mut jid = String::from("(not bound)");
-    let mut shutdown = ctx.shutdown.clone();
     let mut stopping = false;
     // Only with debug logging on: a timer per idle session is not free.
     let mut stats = ctx.session_stats.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
@@ -169,7 +200,8 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
         while let Some(output) = machine.poll_output() {
             match output {
                 BoshOutput::Respond { request, response } => {
-                    if let Some(reply) = replies.remove(&request) {
+                    if let Some(at) = replies.iter().position(|(id, _)| *id == request) {
+                        let (_, reply) = replies.swap_remove(at);
                         let _ = reply.send(response);
                     }
                 }
@@ -202,12 +234,18 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
             break;
         }
         tokio::select! {
-            request = requests.recv() => match request {
-                Some(request) => {
+            message = requests.recv() => match message {
+                Some(Message::Shutdown) => {
+                    if !stopping {
+                        stopping = true;
+                        machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down", Instant::now());
+                    }
+                }
+                Some(Message::Request(request)) => {
                     let Request { body, reply } = *request;
                     let id = next_request;
                     next_request += 1;
-                    replies.insert(id, reply);
+                    replies.push((id, reply));
                     machine.handle_request(id, body, Instant::now());
                 }
                 None => break,
@@ -221,10 +259,6 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
                 FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new login with the same resource", Instant::now()),
             },
             () = session::sleep_until_opt(machine.poll_timeout()) => machine.handle_timeout(Instant::now()),
-            _ = shutdown.changed(), if !stopping => {
-                stopping = true;
-                machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down", Instant::now());
-            }
             () = session::next_tick(&mut stats), if !machine.is_closed() => {
                 let s = machine.stats();
                 tracing::debug!(target: "notification", "Session (id={sid}) was last active {} ms ago: {jid}", machine.last_request().elapsed().as_millis());

@@ -117,6 +117,7 @@ pub async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Ar
         }
     })
     .await;
+    ctx.registry.close_all();
     tracing::info!(target: "notification", ?addr, "HTTP bind service stopped");
 }
 

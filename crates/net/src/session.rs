@@ -51,7 +51,7 @@ pub(crate) async fn apply(
 pub(crate) async fn finish(core: &Core, session: Option<SessionHandle>, mut more: Vec<herald_xml::Element>) {
     if let Some(mut session) = session {
         session.inbox.close();
-        while let Ok(el) = session.inbox.try_recv() {
+        while let Some(el) = session.inbox.try_recv() {
             more.push(*el);
         }
         core.unbind(&session.jid, session.id, more).await;

@@ -1,5 +1,6 @@
 //! XMPP vocabulary shared by every protocol crate: namespaces, JIDs, stream and stanza error
-//! conditions, and small builders for the stanzas the server itself emits.
+//! conditions, small builders for the stanzas the server itself emits, and the queue helper
+//! every per-session queue uses.
 
 pub mod error;
 pub mod ns;
@@ -8,3 +9,14 @@ pub mod stanza;
 pub use error::{StanzaError, StanzaErrorType, StreamErrorCondition};
 pub use jid::{BareJid, Error as JidError, FullJid, Jid};
 pub use stanza::{Stanza, StanzaKind};
+
+/// Takes the front of a queue and frees its storage once it is empty: the queues of an idle
+/// session are empty nearly all the time, and tens of thousands of idle sessions should not each
+/// keep the room their busiest moment needed.
+pub fn pop_releasing<T>(queue: &mut std::collections::VecDeque<T>) -> Option<T> {
+    let front = queue.pop_front();
+    if queue.is_empty() && queue.capacity() > 0 {
+        *queue = std::collections::VecDeque::new();
+    }
+    front
+}

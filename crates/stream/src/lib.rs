@@ -5,4 +5,4 @@
 
 mod machine;
 
-pub use machine::{C2sStream, CloseReason, Framing, NS_FRAMING, Output, StreamConfig, TlsPolicy, pop_releasing};
+pub use machine::{C2sStream, CloseReason, Framing, NS_FRAMING, Output, StreamConfig, TlsPolicy};

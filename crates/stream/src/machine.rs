@@ -116,10 +116,11 @@ enum Phase {
     TlsHandshake,
     /// SCRAM started without an initial response; the next `<response/>` carries client-first.
     SaslAwaitingInitial(Mechanism),
-    /// Waiting for the driver to supply credentials.
-    SaslAwaitingCredentials(ServerSession),
+    /// Waiting for the driver to supply credentials. (The SASL state is boxed: it is large and
+    /// short-lived, and a bound session should not carry room for it.)
+    SaslAwaitingCredentials(Box<ServerSession>),
     /// Challenge sent; waiting for the client's `<response/>`.
-    SaslAwaitingResponse(ServerSession),
+    SaslAwaitingResponse(Box<ServerSession>),
     /// Waiting for the driver to register the session.
     BindPending(Element),
     /// Bound: stanzas flow.
@@ -145,17 +146,6 @@ pub struct C2sStream {
     deadline: Option<Instant>,
     pending: VecDeque<StreamEvent>,
     out: VecDeque<Output>,
-}
-
-/// Takes the front of a queue and frees its storage once it is empty: the queues of an idle
-/// session are empty nearly all the time, and ten thousand idle sessions should not each keep
-/// the room their busiest moment needed.
-pub fn pop_releasing<T>(queue: &mut VecDeque<T>) -> Option<T> {
-    let front = queue.pop_front();
-    if queue.is_empty() && queue.capacity() > 0 {
-        *queue = VecDeque::new();
-    }
-    front
 }
 
 const SERVER_HEADER_TAIL: &str = "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' xml:lang='en'>";
@@ -200,7 +190,7 @@ impl C2sStream {
 
     /// The next output, if any.
     pub fn poll_output(&mut self) -> Option<Output> {
-        pop_releasing(&mut self.out)
+        herald_proto::pop_releasing(&mut self.out)
     }
 
     /// When [`C2sStream::handle_timeout`] must be called next.
@@ -317,7 +307,7 @@ impl C2sStream {
 
     fn process_pending(&mut self) {
         while !self.blocked() {
-            let Some(event) = pop_releasing(&mut self.pending) else { break };
+            let Some(event) = herald_proto::pop_releasing(&mut self.pending) else { break };
             match event {
                 StreamEvent::Open(header) => self.on_header(&header),
                 StreamEvent::Element(el) => self.on_element(el),
@@ -576,12 +566,12 @@ impl C2sStream {
 
     fn sasl_start(&mut self, mech: Mechanism, data: &[u8]) {
         match ServerSession::start(mech, data) {
-            Ok((session, step)) => self.sasl_step(session, Ok(step)),
+            Ok((session, step)) => self.sasl_step(Box::new(session), Ok(step)),
             Err(err) => self.sasl_failure(None, err),
         }
     }
 
-    fn sasl_step(&mut self, session: ServerSession, step: Result<Step, SaslError>) {
+    fn sasl_step(&mut self, session: Box<ServerSession>, step: Result<Step, SaslError>) {
         match step {
             Ok(Step::NeedCredentials { username }) => {
                 self.username_claimed = Some(username.clone());
