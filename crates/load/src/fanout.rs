@@ -16,6 +16,7 @@ use crate::{LoadError, Options};
 
 const NS_PUBSUB: &str = "http://jabber.org/protocol/pubsub";
 const NS_EVENT: &str = "http://jabber.org/protocol/pubsub#event";
+const NS_SHIM: &str = "http://jabber.org/protocol/shim";
 /// Namespace of the timestamped payload.
 const NS_TICK: &str = "urn:herald:load";
 /// Creations sent before their answers are awaited.
@@ -61,7 +62,11 @@ pub struct FanoutFigures {
 #[derive(Default)]
 struct DeliveryLog {
     latencies_us: Vec<u64>,
+    /// (subscriber, sequence) pairs received: what loss is counted against.
     seen: HashSet<(usize, u64)>,
+    /// The same with the notification's SubID: a server may notify a JID once per subscription
+    /// it holds (XEP-0060 §12.18, with SubID headers), which is not a duplicate.
+    seen_per_subscription: HashSet<(usize, u64, String)>,
     duplicated: u64,
 }
 
@@ -136,6 +141,13 @@ impl Fanout {
     /// Records what subscriber `n` received, if it is one of this run's payloads.
     pub(crate) fn record(&self, n: usize, el: &Element) {
         let now_us = self.epoch.elapsed().as_micros() as u64;
+        let subid = el
+            .child("headers", NS_SHIM)
+            .into_iter()
+            .flat_map(|h| h.elements())
+            .find(|h| h.attr("name") == Some("SubID"))
+            .map(|h| h.text())
+            .unwrap_or_default();
         let ticks = el
             .child("event", NS_EVENT)
             .and_then(|e| e.child("items", NS_EVENT))
@@ -149,10 +161,10 @@ impl Fanout {
                 continue;
             }
             let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-            if log.seen.insert((n, seq)) {
-                log.latencies_us.push(now_us.saturating_sub(sent));
-            } else {
+            if !log.seen_per_subscription.insert((n, seq, subid.clone())) {
                 log.duplicated += 1;
+            } else if log.seen.insert((n, seq)) {
+                log.latencies_us.push(now_us.saturating_sub(sent));
             }
         }
     }

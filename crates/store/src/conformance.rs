@@ -38,11 +38,11 @@ async fn pubsub<S: Store>(store: &S) {
             PubSubOp::PutAffiliation { node: node.into(), jid: "admin@x".into(), affiliation: "owner".into() },
             PubSubOp::PutAffiliation { node: node.into(), jid: "1001@x".into(), affiliation: "member".into() },
             PubSubOp::PutSubscription { node: node.into(), subscription: sub.clone() },
-            PubSubOp::PutItem { node: node.into(), item: item(0, "a"), keep: 2 },
-            PubSubOp::PutItem { node: node.into(), item: item(1, "b"), keep: 2 },
-            PubSubOp::PutItem { node: node.into(), item: item(2, "c"), keep: 2 },
+            PubSubOp::PutItem { node: node.into(), item: item(0, "a"), keep: Some(2) },
+            PubSubOp::PutItem { node: node.into(), item: item(1, "b"), keep: Some(2) },
+            PubSubOp::PutItem { node: node.into(), item: item(2, "c"), keep: Some(2) },
             // Re-publishing an id moves it to the newest position.
-            PubSubOp::PutItem { node: node.into(), item: item(3, "b"), keep: 2 },
+            PubSubOp::PutItem { node: node.into(), item: item(3, "b"), keep: Some(2) },
         ])
         .await
         .unwrap();
@@ -70,6 +70,10 @@ async fn pubsub<S: Store>(store: &S) {
     let n = store.pubsub_load().await.unwrap().remove(0);
     assert!(n.items.is_empty());
     assert_eq!(n.next_seq, 4, "sequence numbers are never reused after a purge");
+    // Nor after retracting the newest item.
+    store.pubsub_apply(&[PubSubOp::PutItem { node: node.into(), item: item(7, "z"), keep: Some(5) }]).await.unwrap();
+    store.pubsub_apply(&[PubSubOp::DeleteItem { node: node.into(), id: "z".into() }]).await.unwrap();
+    assert_eq!(store.pubsub_load().await.unwrap().remove(0).next_seq, 8, "sequence numbers are never reused after a retraction");
     store.pubsub_apply(&[PubSubOp::DeleteNode { name: node.into() }]).await.unwrap();
     assert!(store.pubsub_load().await.unwrap().is_empty());
 }

@@ -237,8 +237,9 @@ pub enum PubSubOp {
         node: String,
         /// The item.
         item: StoredItem,
-        /// How many items the node keeps.
-        keep: u64,
+        /// How many items the node keeps, when this publish may have pushed one out (`None`:
+        /// the node is below its limit, and nothing needs trimming: one statement fewer).
+        keep: Option<u64>,
     },
     /// Removes one item.
     DeleteItem {

@@ -49,7 +49,8 @@ fn apply(nodes: &mut BTreeMap<String, StoredNode>, op: &PubSubOp) {
                 n.items.retain(|i| i.id != item.id);
                 n.items.push(item.clone());
                 n.items.sort_by_key(|i| i.seq);
-                let excess = n.items.len().saturating_sub(usize::try_from(*keep).unwrap_or(usize::MAX));
+                let keep = keep.map_or(usize::MAX, |k| usize::try_from(k).unwrap_or(usize::MAX));
+                let excess = n.items.len().saturating_sub(keep);
                 n.items.drain(..excess);
                 n.next_seq = n.next_seq.max(item.seq + 1);
             }

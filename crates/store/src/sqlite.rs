@@ -107,6 +107,18 @@ fn roster_item_from(row: &sqlx::sqlite::SqliteRow) -> RosterItem {
     }
 }
 
+/// Records a node's next sequence number before items are deleted, so that numbers (and the
+/// item ids made from them) are never reused after a retraction or a purge and a restart.
+async fn keep_high_water_mark(tx: &mut sqlx::SqliteConnection, node: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE pubsub_nodes SET next_seq = MAX(next_seq, (SELECT COALESCE(MAX(seq) + 1, 0) FROM pubsub_items WHERE node = ?1)) WHERE name = ?1",
+    )
+    .bind(node)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 async fn apply_op(tx: &mut sqlx::SqliteConnection, op: &PubSubOp) -> Result<(), sqlx::Error> {
     match op {
         PubSubOp::PutNode { name, config } => {
@@ -161,22 +173,27 @@ async fn apply_op(tx: &mut sqlx::SqliteConnection, op: &PubSubOp) -> Result<(), 
             .bind(item.published_at_ms)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE pubsub_nodes SET next_seq = MAX(next_seq, ?) WHERE name = ?")
-                .bind(seq + 1)
-                .bind(node)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM pubsub_items WHERE node = ? AND seq NOT IN (SELECT seq FROM pubsub_items WHERE node = ? ORDER BY seq DESC LIMIT ?)")
-                .bind(node)
+            // The node's sequence high-water mark is not written here: loading takes it from the
+            // newest item, and the deletions below write it before items disappear. One statement
+            // fewer on every publish.
+            // Trim to the newest `keep`: everything at or below the (keep+1)-th newest sequence
+            // (an index seek; nothing when there are not that many).
+            if let Some(keep) = keep {
+                sqlx::query(
+                    "DELETE FROM pubsub_items WHERE node = ?1 AND seq <= (SELECT seq FROM pubsub_items WHERE node = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                )
                 .bind(node)
                 .bind(i64::try_from(*keep).unwrap_or(i64::MAX))
                 .execute(&mut *tx)
                 .await?;
+            }
         }
         PubSubOp::DeleteItem { node, id } => {
+            keep_high_water_mark(tx, node).await?;
             sqlx::query("DELETE FROM pubsub_items WHERE node = ? AND id = ?").bind(node).bind(id).execute(&mut *tx).await?;
         }
         PubSubOp::Purge { node } => {
+            keep_high_water_mark(tx, node).await?;
             sqlx::query("DELETE FROM pubsub_items WHERE node = ?").bind(node).execute(&mut *tx).await?;
         }
     }

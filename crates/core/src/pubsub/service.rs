@@ -711,12 +711,14 @@ impl Core {
             };
             n.items.retain(|i| i.id != id);
             n.items.push_back(item.clone());
+            let full = n.items.len() > n.config.max_items;
             while n.items.len() > n.config.max_items {
                 n.items.pop_front();
             }
             let event = Self::event(node, Self::event_item(&item, n.config.deliver_payloads));
             let fanout = Fanout { targets: Self::targets(n), event, id: format!("{node}#{seq}") };
-            let op = PubSubOp::PutItem { node: node.to_owned(), item: to_stored_item(&item), keep: n.config.max_items as u64 };
+            let op =
+                PubSubOp::PutItem { node: node.to_owned(), item: to_stored_item(&item), keep: full.then_some(n.config.max_items as u64) };
             (fanout, op, id)
         };
         self.commit(vec![op], Some(fanout)).await?;
