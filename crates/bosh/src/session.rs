@@ -217,8 +217,10 @@ impl BoshSession {
             acks: body.attr("ack") == Some("1"),
             next_rid: rid.wrapping_add(1),
             out_of_order: BTreeMap::new(),
-            held: VecDeque::new(),
-            answered: VecDeque::new(),
+            // Sized for what a desktop uses (hold=1: one held request, two answers kept), where
+            // a first push would reserve room for four.
+            held: VecDeque::with_capacity(hold.clamp(1, 2)),
+            answered: VecDeque::with_capacity((hold + 1).clamp(2, 3)),
             pending: Vec::new(),
             last_request: now,
             idle_deadline: Some(now + config.inactivity),

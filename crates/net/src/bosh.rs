@@ -110,48 +110,66 @@ pub(crate) async fn describe() -> Response {
 
 /// `POST /http-bind/` on a connection the router serves.
 pub(crate) async fn handle(State(app): State<AppState>, bytes: Bytes) -> Response {
-    let (status, body) = answer(app, bytes).await;
+    let (status, body) = begin(&app, &bytes).wait().await;
     xml(status, body)
 }
 
-/// The HTTP status and body answering one BOSH request, whichever HTTP layer carried it.
-pub(crate) async fn answer(app: AppState, bytes: Bytes) -> (u16, String) {
+/// What a BOSH request gets: its answer now, or a promise of the answer its session sends
+/// when it decides (at once, when data arrives, or after `wait`).
+pub(crate) enum Answer {
+    /// The HTTP status and body.
+    Now(u16, String),
+    /// The session will answer through `reply`.
+    Later { sid: String, reply: oneshot::Receiver<herald_bosh::Response> },
+}
+
+impl Answer {
+    /// The HTTP status and body, once there is one. Held requests wait here, with nothing but
+    /// the sid and the receiver in their state.
+    pub(crate) async fn wait(self) -> (u16, String) {
+        match self {
+            Answer::Now(status, body) => (status, body),
+            Answer::Later { sid, reply } => match reply.await {
+                Ok(response) => logged(&sid, response),
+                Err(_) => (404, String::new()),
+            },
+        }
+    }
+}
+
+/// Takes one BOSH request, whichever HTTP layer carried it: parses it, creates a session or
+/// hands it to its session's task.
+pub(crate) fn begin(app: &AppState, bytes: &[u8]) -> Answer {
     let ctx = &app.ctx;
     let limits = Limits { max_stanza_bytes: ctx.max_body_bytes, ..ctx.bosh.stream.limits };
-    let body = match herald_xml::parse_document(&bytes, limits) {
+    let body = match herald_xml::parse_document(bytes, limits) {
         Ok(body) => body,
         Err(err) => {
             // Not a parsable <body/>: the session (if any) is unknown, so this is the legacy
             // bad-request of XEP-0124 §17.3, as Openfire answers it.
             tracing::debug!(target: "notification", %err, "HTTPBindLog: unparsable request ({} bytes)", bytes.len());
-            return (400, String::new());
+            return Answer::Now(400, String::new());
         }
     };
     let sid = body.attr("sid").map(str::to_owned);
-    tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.as_deref().unwrap_or("new"), String::from_utf8_lossy(&bytes));
-    // Parsed: a held request should not keep its raw bytes as well.
-    drop(bytes);
-    match sid {
-        None => create(app, body).await,
-        Some(sid) => {
-            let Some(tx) = ctx.registry.get(&sid) else {
-                // Unknown sid: 404 as Openfire does, whatever the client's version (the
-                // session, and so its version, is unknown).
-                return (404, String::new());
-            };
-            let (reply, answer) = oneshot::channel();
-            if tx.try_send(Message::Request(Box::new(Request { body, reply }))).is_err() {
-                return (404, String::new());
-            }
-            match answer.await {
-                Ok(response) => logged(&sid, response),
-                Err(_) => (404, String::new()),
-            }
-        }
+    tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.as_deref().unwrap_or("new"), String::from_utf8_lossy(bytes));
+    let Some(sid) = sid else {
+        let (status, body) = create(app, body);
+        return Answer::Now(status, body);
+    };
+    let Some(tx) = ctx.registry.get(&sid) else {
+        // Unknown sid: 404 as Openfire does, whatever the client's version (the session, and
+        // so its version, is unknown).
+        return Answer::Now(404, String::new());
+    };
+    let (reply, answer) = oneshot::channel();
+    if tx.try_send(Message::Request(Box::new(Request { body, reply }))).is_err() {
+        return Answer::Now(404, String::new());
     }
+    Answer::Later { sid, reply: answer }
 }
 
-async fn create(app: AppState, body: Element) -> (u16, String) {
+fn create(app: &AppState, body: Element) -> (u16, String) {
     let ctx = app.ctx.clone();
     let mut config = ctx.bosh.clone();
     config.secure = app.secure;
@@ -187,12 +205,12 @@ fn epoch_ms() -> u128 {
 /// side in its state, so an inline machine would be paid for twice by every idle session.
 async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests: QueueReceiver<Message>, _done: mpsc::Sender<()>) {
     let core = ctx.core.clone();
-    let sid = machine.sid().to_owned();
     // Where each outstanding request's answer goes (one or two at a time: a list, not a map).
-    let mut replies: Vec<(RequestId, oneshot::Sender<herald_bosh::Response>)> = Vec::new();
+    let mut replies: Vec<(RequestId, oneshot::Sender<herald_bosh::Response>)> = Vec::with_capacity(2);
     let mut next_request: RequestId = 1;
     let mut handle: Option<SessionHandle> = None;
-    let mut jid = String::from("(not bound)");
+    // The bound JID for the logs, made when a line needs it rather than kept by every session.
+    let jid_of = |handle: &Option<SessionHandle>| handle.as_ref().map_or_else(|| "(not bound)".to_owned(), |h| h.jid.to_string());
     let mut stopping = false;
     // Only with debug logging on: a timer per idle session is not free.
     let mut stats = ctx.session_stats.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
@@ -208,14 +226,15 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
                 BoshOutput::Stream(output) => {
                     // Boxed, as below: these rare steps hold store queries, and inline they would make
                     // every idle session's task as large as their largest state.
+                    // The sid is copied only for these steps (logins, stanzas from the client), not
+                    // kept by every idle session beside the machine's own.
+                    let sid = machine.sid().to_owned();
                     let applying = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid));
                     let _ = applying.await;
-                    if let Some(h) = &handle {
-                        jid = h.jid.to_string();
-                    }
                     machine.pump(Instant::now());
                 }
                 BoshOutput::Closed { cause, last_request, undelivered } => {
+                    let (jid, sid) = (jid_of(&handle), machine.sid().to_owned());
                     if cause == CloseCause::Inactivity {
                         tracing::info!(
                             target: "notification",
@@ -253,7 +272,7 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
             from_core = session::from_core(&mut handle) => match from_core {
                 FromCore::Stanza(el) => {
                     if let Err(el) = machine.deliver(el, Instant::now()) {
-                        tracing::warn!(target: "notification", sid = %sid, "stanza for a closing session: {}", el.to_xml());
+                        tracing::warn!(target: "notification", sid = %machine.sid(), "stanza for a closing session: {}", el.to_xml());
                     }
                 }
                 FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new login with the same resource", Instant::now()),
@@ -261,6 +280,7 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
             () = session::sleep_until_opt(machine.poll_timeout()) => machine.handle_timeout(Instant::now()),
             () = session::next_tick(&mut stats), if !machine.is_closed() => {
                 let s = machine.stats();
+                let (jid, sid) = (jid_of(&handle), machine.sid());
                 tracing::debug!(target: "notification", "Session (id={sid}) was last active {} ms ago: {jid}", machine.last_request().elapsed().as_millis());
                 tracing::debug!(
                     target: "notification",
@@ -270,7 +290,7 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
             }
         }
     }
-    ctx.registry.remove(&sid);
+    ctx.registry.remove(machine.sid());
     let finishing = Box::pin(session::finish(&core, handle.take(), Vec::new()));
     finishing.await;
 }

@@ -15,7 +15,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -39,17 +38,38 @@ pub(crate) trait Connection: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     /// Waits until reading would make progress, without holding a buffer meanwhile. Plain TCP
     /// waits on the socket; TLS returns at once (its decrypted bytes may already be buffered).
     fn ready(&self) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// Appends what can be read without waiting, through a scratch buffer on the stack, so that
+    /// no read buffer is allocated and freed for every request; `None` when this connection
+    /// cannot (or nothing was there after all) and an ordinary read must wait.
+    fn read_now(&self, buf: &mut Vec<u8>) -> io::Result<Option<usize>>;
 }
 
 impl Connection for TcpStream {
     async fn ready(&self) -> io::Result<()> {
         self.readable().await
     }
+
+    fn read_now(&self, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
+        let mut scratch = [0u8; READ_CHUNK];
+        match self.try_read(&mut scratch) {
+            Ok(n) => {
+                buf.extend_from_slice(&scratch[..n]);
+                Ok(Some(n))
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
 }
 
 impl Connection for tokio_rustls::server::TlsStream<TcpStream> {
     async fn ready(&self) -> io::Result<()> {
         Ok(())
+    }
+
+    fn read_now(&self, _buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
+        Ok(None)
     }
 }
 
@@ -163,6 +183,9 @@ fn response(status: u16, body: &str, allow_origin: Option<&str>, keep_alive: boo
 /// Reads more bytes into `buf`; `Ok(false)` when the peer has closed.
 async fn fill<S: Connection>(stream: &mut S, buf: &mut Vec<u8>) -> io::Result<bool> {
     stream.ready().await?;
+    if let Some(n) = stream.read_now(buf)? {
+        return Ok(n > 0);
+    }
     buf.reserve(READ_CHUNK);
     Ok(stream.read_buf(buf).await? > 0)
 }
@@ -253,14 +276,13 @@ pub(crate) async fn serve<S: Connection>(
             }
         };
         let end = head.len + head.content_length;
-        let body = Bytes::copy_from_slice(&buf[head.len..end]);
+        let answer = crate::bosh::begin(&app, &buf[head.len..end]);
         buf.drain(..end);
         if buf.is_empty() {
             // Nothing pipelined behind it: release the buffer while the request is held.
             buf = Vec::new();
         }
-        let answering = Box::pin(crate::bosh::answer(app.clone(), body));
-        let (status, answer) = answering.await;
+        let (status, answer) = answer.wait().await;
         let allow = head.origin.as_deref().and_then(|o| allowed_origin(&app.ctx.cors_origins, o));
         let out = response(status, &answer, allow, head.keep_alive);
         if stream.write_all(&out).await.is_err() || !head.keep_alive {
