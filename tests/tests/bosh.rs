@@ -396,3 +396,84 @@ async fn polling_session_with_hold_zero() -> anyhow::Result<()> {
     assert!(reply.body.contains("condition='policy-violation'"), "{}", reply.body);
     Ok(())
 }
+
+/// Reads one HTTP/1.1 response (head and `content-length` body) from a raw connection; `got`
+/// keeps what was read beyond it (a pipelined response) for the next call.
+async fn read_response(conn: &mut tokio::net::TcpStream, got: &mut Vec<u8>) -> anyhow::Result<String> {
+    use tokio::io::AsyncReadExt;
+    loop {
+        let text = String::from_utf8_lossy(got).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>()))
+                .transpose()?
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                let response: Vec<u8> = got.drain(..end + 4 + length).collect();
+                return Ok(String::from_utf8_lossy(&response).into_owned());
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut chunk)).await??;
+        anyhow::ensure!(n > 0, "connection closed after {:?}", String::from_utf8_lossy(got));
+        got.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test]
+async fn bosh_posts_on_a_kept_alive_connection_then_anything_else() -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let server = server(|c| c.http.cors_origins = vec!["https://desk.example".into()]).await?;
+    let mut conn = tokio::net::TcpStream::connect(server.http.unwrap()).await?;
+    let mut got = Vec::new();
+    let post = |origin: &str, body: &str| {
+        format!(
+            "POST /http-bind/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nOrigin: {origin}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let create = "<body xmlns='http://jabber.org/protocol/httpbind' rid='100' to='localhost' wait='5' hold='1' ver='1.6' xml:lang='en'/>";
+    // A cross-origin POST from an allowed origin: answered with the origin allowed.
+    conn.write_all(post("https://desk.example", create).as_bytes()).await?;
+    let first = read_response(&mut conn, &mut got).await?;
+    assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{first}");
+    assert!(first.to_ascii_lowercase().contains("access-control-allow-origin: https://desk.example\r\n"), "{first}");
+    assert!(first.contains("sid="), "{first}");
+    // Another origin on the same connection: answered, but not allowed to read it.
+    conn.write_all(post("https://evil.example", "<body xmlns='http://jabber.org/protocol/httpbind' rid='1' sid='nope'/>").as_bytes())
+        .await?;
+    let second = read_response(&mut conn, &mut got).await?;
+    assert!(second.starts_with("HTTP/1.1 404"), "{second}");
+    assert!(!second.to_ascii_lowercase().contains("access-control-allow-origin"), "{second}");
+    // A GET and a POST sent together: the GET hands the connection over with both requests.
+    let pipelined = format!("GET /http-bind/ HTTP/1.1\r\nHost: localhost\r\n\r\n{}", post("https://desk.example", "garbage"));
+    conn.write_all(pipelined.as_bytes()).await?;
+    let get = read_response(&mut conn, &mut got).await?;
+    assert!(get.starts_with("HTTP/1.1 200") && get.contains("BOSH endpoint"), "{get}");
+    let bad = read_response(&mut conn, &mut got).await?;
+    assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn malformed_http_heads_are_refused_and_others_served() -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let server = server(|_| {}).await?;
+    for (request, status) in [
+        ("\u{1}\u{2} nonsense\r\n\r\n".to_owned(), "400"),
+        ("POST /http-bind/ HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello".to_owned(), "400"),
+        (format!("POST /http-bind/ HTTP/1.1\r\nX-Long: {}\r\n\r\n", "a".repeat(20_000)), "431"),
+        (format!("POST /http-bind/ HTTP/1.1\r\nContent-Length: {}\r\n\r\n", 10 << 20), "413"),
+    ] {
+        let (mut conn, mut got) = (tokio::net::TcpStream::connect(server.http.unwrap()).await?, Vec::new());
+        conn.write_all(request.as_bytes()).await?;
+        let answer = read_response(&mut conn, &mut got).await?;
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{answer}");
+    }
+    // A session on another connection is untouched by all of that.
+    let mut bob = BoshClient::new(&server, false);
+    bob.create("").await?;
+    bob.login("bob", PW, "desk").await?;
+    still_serving(&server, &mut bob, "after-bad-heads").await
+}

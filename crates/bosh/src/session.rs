@@ -574,7 +574,7 @@ impl BoshSession {
 
     fn record_answer(&mut self, rid: u64, request: RequestId, text: String, now: Instant) {
         self.stats.bytes_sent += text.len() as u64;
-        let kept = (text != empty_body()).then(|| text.clone());
+        let kept = (text != crate::body::EMPTY_BODY).then(|| text.clone());
         let at = self.answered.partition_point(|a| a.0 < rid);
         match self.answered.get_mut(at) {
             Some(same) if same.0 == rid => *same = (rid, kept, now),
@@ -582,7 +582,10 @@ impl BoshSession {
         }
         // Keep what a retransmission may ask for: the last `requests` answers (more while the
         // client has not acknowledged them, up to a fixed bound).
-        let keep = if self.acks { 16 } else { self.requests.max(2) };
+        // Without acks, a client that sent this rid has received every answer older than its
+        // `requests - 1` previous ones (it may not have more outstanding), so only those can
+        // be asked for again.
+        let keep = if self.acks { 16 } else { (self.requests - 1).max(1) };
         while self.answered.len() > keep {
             self.answered.pop_front();
         }

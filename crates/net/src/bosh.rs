@@ -207,6 +207,9 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
     let core = ctx.core.clone();
     // Where each outstanding request's answer goes (one or two at a time: a list, not a map).
     let mut replies: Vec<(RequestId, oneshot::Sender<herald_bosh::Response>)> = Vec::with_capacity(2);
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
     let mut next_request: RequestId = 1;
     let mut handle: Option<SessionHandle> = None;
     // The bound JID for the logs, made when a line needs it rather than kept by every session.
@@ -252,6 +255,14 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
         if machine.is_closed() && (stopping || machine.poll_timeout().is_none_or(|t| t <= now)) {
             break;
         }
+        // One timer for the session's life, moved only when the machine's deadline moves:
+        // a new timer on every turn of the loop would be registered and removed each time.
+        if armed != machine.poll_timeout() {
+            armed = machine.poll_timeout();
+            if let Some(deadline) = armed {
+                timer.as_mut().reset(deadline.into());
+            }
+        }
         tokio::select! {
             message = requests.recv() => match message {
                 Some(Message::Shutdown) => {
@@ -277,7 +288,10 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
                 }
                 FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new login with the same resource", Instant::now()),
             },
-            () = session::sleep_until_opt(machine.poll_timeout()) => machine.handle_timeout(Instant::now()),
+            () = &mut timer, if armed.is_some() => {
+                armed = None;
+                machine.handle_timeout(Instant::now());
+            }
             () = session::next_tick(&mut stats), if !machine.is_closed() => {
                 let s = machine.stats();
                 let (jid, sid) = (jid_of(&handle), machine.sid());

@@ -160,7 +160,11 @@ fn reason(status: u16) -> &'static str {
 
 /// One whole response: status line, the headers the router's BOSH answers carry, body.
 fn response(status: u16, body: &str, allow_origin: Option<&str>, keep_alive: bool) -> Vec<u8> {
-    let mut out = format!(
+    use std::fmt::Write as _;
+    // One allocation for the whole response.
+    let mut out = String::with_capacity(256 + body.len());
+    let _ = write!(
+        out,
         "HTTP/1.1 {status} {}\r\ncontent-type: {}\r\ncache-control: {}\r\ncontent-length: {}\r\n",
         reason(status),
         crate::bosh::CONTENT_TYPE,
@@ -211,6 +215,7 @@ async fn read_request<S: Connection>(
 ) -> Result<Head, Stop> {
     let head = loop {
         match parse_head(buf) {
+            Parsed::Complete(head) if head.len > MAX_HEAD => return Err(Stop::Reject(431)),
             Parsed::Complete(head) => break head,
             Parsed::Invalid => return Err(Stop::Reject(400)),
             Parsed::Partial if buf.len() > MAX_HEAD => return Err(Stop::Reject(431)),
