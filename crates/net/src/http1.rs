@@ -264,9 +264,9 @@ pub(crate) async fn serve<S: Connection>(
     let mut buf: Vec<u8> = Vec::new();
     let mut wait = HEAD_TIMEOUT;
     loop {
-        // Reading and answering are boxed, each in a statement of its own: this future is what
-        // a held connection keeps, so it holds only what the wait needs (a temporary alive
-        // across an await would be laid out inside it).
+        // Reading is boxed, in a statement of its own: this future is what a held connection
+        // keeps, so it holds only what the wait for the answer needs (a temporary alive across
+        // an await would be laid out inside it).
         let reading = Box::pin(read_request(&mut stream, &mut buf, wait, &mut shutdown, app.ctx.max_body_bytes));
         let head = match reading.await {
             Ok(head) => head,
