@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::bosh::BoshClient;
 use crate::measure::sample;
-use crate::scenario::{Report, progress};
+use crate::scenario::{Report, wait_for_logins};
 use crate::{LoadError, Options};
 
 /// Opens `opts.sessions` connections, then measures the server over `opts.hold`.
@@ -48,14 +48,7 @@ pub(crate) async fn run(opts: Options) -> Result<Report, LoadError> {
             }
         });
     }
-    while connected.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < opts.sessions && started.elapsed() < opts.deadline {
-        progress(&connected, &failed, opts.sessions, started, "\r");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    progress(&connected, &failed, opts.sessions, started, "\n");
-    report.login_time = started.elapsed();
-    report.logged_in = connected.load(Ordering::Relaxed);
-    report.failed = failed.load(Ordering::Relaxed);
+    wait_for_logins(&mut report, &connected, &failed, started, started + opts.deadline).await;
     tokio::time::sleep(cycle).await;
     report.after_logins = opts.server_pid.and_then(sample);
     let before = round_trips.load(Ordering::Relaxed);

@@ -313,19 +313,7 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
             break;
         }
     }
-    // Wait for every login to finish, with a progress line each second.
-    loop {
-        let done = logged_in.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed);
-        if done >= opts.sessions || Instant::now() > deadline {
-            break;
-        }
-        progress(&logged_in, &failed, opts.sessions, started, "\r");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    progress(&logged_in, &failed, opts.sessions, started, "\n");
-    report.login_time = started.elapsed();
-    report.logged_in = logged_in.load(Ordering::Relaxed);
-    report.failed = failed.load(Ordering::Relaxed);
+    wait_for_logins(&mut report, &logged_in, &failed, started, deadline).await;
     report.first_error = first_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
     // Let the server settle (held requests in place) before sampling memory.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -360,8 +348,27 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
     Ok(report)
 }
 
+/// Waits until every session has logged in or failed (or the deadline passes), with a progress
+/// line, and records the count and the time taken.
+pub(crate) async fn wait_for_logins(
+    report: &mut Report,
+    logged_in: &AtomicUsize,
+    failed: &AtomicUsize,
+    started: Instant,
+    deadline: Instant,
+) {
+    while logged_in.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < report.sessions && Instant::now() < deadline {
+        progress(logged_in, failed, report.sessions, started, "\r");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    progress(logged_in, failed, report.sessions, started, "\n");
+    report.login_time = started.elapsed();
+    report.logged_in = logged_in.load(Ordering::Relaxed);
+    report.failed = failed.load(Ordering::Relaxed);
+}
+
 /// The progress line: `\r` to overwrite it, `\n` to end it.
-pub(crate) fn progress(logged_in: &AtomicUsize, failed: &AtomicUsize, of: usize, started: Instant, end: &str) {
+fn progress(logged_in: &AtomicUsize, failed: &AtomicUsize, of: usize, started: Instant, end: &str) {
     let (ok, bad) = (logged_in.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
     eprint!("\r  logged in {ok} / {of}, failed {bad}, {:.1} s   {}", started.elapsed().as_secs_f64(), if end == "\n" { "\n" } else { "" });
 }
