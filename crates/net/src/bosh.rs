@@ -227,10 +227,9 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
                     }
                 }
                 BoshOutput::Stream(output) => {
-                    // Boxed, as below: these rare steps hold store queries, and inline they would make
-                    // every idle session's task as large as their largest state.
-                    // The sid is copied only for these steps (logins, stanzas from the client), not
-                    // kept by every idle session beside the machine's own.
+                    // These rare steps (logins, stanzas from the client) hold store queries: boxed,
+                    // so that an idle session's task is not as large as their largest state, and
+                    // with a copy of the sid made only for them.
                     let sid = machine.sid().to_owned();
                     let applying = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid));
                     let _ = applying.await;
