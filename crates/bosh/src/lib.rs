@@ -15,7 +15,7 @@ pub use session::{BoshConfig, BoshOutput, BoshSession, CloseCause, RequestId, Se
 /// never panic, and every request must get exactly one answer.
 pub fn fuzz_requests(data: &[u8]) {
     use std::time::{Duration, Instant};
-    let limits = herald_xml::Limits { max_stanza_bytes: 8192, max_depth: 16, max_token_bytes: 2048 };
+    let limits = herald_xml::Limits { max_stanza_bytes: 8192, max_depth: 16, max_token_bytes: 2048, max_attributes: 64 };
     let config = BoshConfig {
         max_wait: Duration::from_secs(60),
         max_hold: 1,
@@ -23,6 +23,7 @@ pub fn fuzz_requests(data: &[u8]) {
         polling: Duration::from_secs(5),
         maxpause: Duration::from_secs(120),
         max_pending: 16,
+        unauthenticated_inactivity: Duration::from_secs(10),
         secure: true,
         stream: herald_stream::StreamConfig {
             framing: herald_stream::Framing::Bosh,
@@ -30,6 +31,7 @@ pub fn fuzz_requests(data: &[u8]) {
             limits,
             tls: herald_stream::TlsPolicy::AlreadySecure,
             negotiation_timeout: Duration::from_secs(30),
+            max_unauthenticated_bytes: 10_000,
         },
     };
     let now = Instant::now();

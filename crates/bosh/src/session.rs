@@ -28,6 +28,10 @@ pub struct BoshConfig {
     /// Most elements queued for the client between its requests; beyond, they are dropped and
     /// counted (`msgs_drop`).
     pub max_pending: usize,
+    /// Until the client authenticates, the session closes after this long without a request
+    /// (if shorter than `inactivity`) and is forgotten this long after it closed: a stranger's
+    /// abandoned sessions go soon.
+    pub unauthenticated_inactivity: Duration,
     /// Whether the session runs over HTTPS (`secure='true'`).
     pub secure: bool,
     /// The XMPP stream settings (framing must be BOSH).
@@ -133,6 +137,7 @@ pub struct BoshSession {
     hold: usize,
     requests: usize,
     inactivity: Duration,
+    unauthenticated_inactivity: Duration,
     polling: Duration,
     maxpause: Duration,
     max_pending: usize,
@@ -210,6 +215,7 @@ impl BoshSession {
             hold,
             requests: hold + 1,
             inactivity: config.inactivity,
+            unauthenticated_inactivity: config.unauthenticated_inactivity,
             polling: config.polling,
             maxpause: config.maxpause,
             max_pending: config.max_pending,
@@ -223,7 +229,7 @@ impl BoshSession {
             answered: VecDeque::with_capacity((hold + 1).clamp(2, 3)),
             pending: Vec::new(),
             last_request: now,
-            idle_deadline: Some(now + config.inactivity),
+            idle_deadline: Some(now + config.inactivity.min(config.unauthenticated_inactivity)),
             last_empty_request: None,
             key: body.attr("newkey").map(str::to_owned),
             terminal: None,
@@ -254,6 +260,11 @@ impl BoshSession {
         let text = start.finish(&features);
         session.record_answer(rid, request, text, now);
         Ok(session)
+    }
+
+    /// How long the session may go without a request: shorter until the client authenticates.
+    fn idle_limit(&self) -> Duration {
+        if self.c2s.is_authenticated() { self.inactivity } else { self.inactivity.min(self.unauthenticated_inactivity) }
     }
 
     /// The session id.
@@ -295,7 +306,7 @@ impl BoshSession {
     /// time at which the driver may forget it.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if let Some(closed) = self.closed_at {
-            return Some(closed + self.inactivity);
+            return Some(closed + self.idle_limit());
         }
         [self.held.front().map(|h| h.deadline), self.idle_deadline, self.c2s.poll_timeout()].into_iter().flatten().min()
     }
@@ -553,7 +564,7 @@ impl BoshSession {
             self.answer(held, String::new(), now);
         }
         if self.held.is_empty() && self.idle_deadline.is_none() {
-            self.idle_deadline = Some(now + self.inactivity);
+            self.idle_deadline = Some(now + self.idle_limit());
         }
     }
 
@@ -568,7 +579,7 @@ impl BoshSession {
         };
         self.record_answer(held.rid, held.request, text, now);
         if self.held.is_empty() && self.idle_deadline.is_none() {
-            self.idle_deadline = Some(now + self.inactivity);
+            self.idle_deadline = Some(now + self.idle_limit());
         }
     }
 

@@ -19,6 +19,7 @@ fn config() -> BoshConfig {
         polling: Duration::from_secs(5),
         maxpause: Duration::from_secs(120),
         max_pending: 100,
+        unauthenticated_inactivity: Duration::from_secs(10),
         secure: true,
         stream: StreamConfig {
             framing: Framing::Bosh,
@@ -26,6 +27,7 @@ fn config() -> BoshConfig {
             limits: Limits::default(),
             tls: TlsPolicy::AlreadySecure,
             negotiation_timeout: Duration::from_secs(30),
+            max_unauthenticated_bytes: 10_000,
         },
     }
 }
@@ -234,6 +236,26 @@ fn inactivity_closes_at_exactly_the_threshold_and_returns_queued_stanzas() {
     });
     assert_eq!(undelivered, Some((1, h.t0)));
     assert!(h.session.deliver(body("<message xmlns='jabber:client'/>"), h.now).is_err(), "a closed session hands stanzas back");
+}
+
+#[test]
+fn a_session_that_never_logs_in_closes_soon_and_is_forgotten_soon() {
+    let (mut h, _) = Harness::new("");
+    // Not the 60 s of a logged-in session: 10 s without a request.
+    assert_eq!(h.session.poll_timeout(), Some(h.t0 + Duration::from_secs(10)));
+    h.at(9);
+    assert!(closed(&h.timeout()).is_none());
+    h.at(10);
+    assert_eq!(closed(&h.timeout()), Some(CloseCause::Inactivity));
+    assert_eq!(h.session.poll_timeout(), Some(h.t0 + Duration::from_secs(20)), "late requests answered for 10 s, not 60");
+    // A session that logged in keeps the full inactivity.
+    let (mut h, _) = Harness::new("");
+    let rid = h.login();
+    let r = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{rid}' sid='sid1'/>"));
+    h.outputs();
+    h.at(30);
+    assert!(h.timeout().iter().any(|o| matches!(o, BoshOutput::Respond { request, .. } if *request == r)));
+    assert_eq!(h.session.poll_timeout(), Some(h.t0 + Duration::from_secs(90)));
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! The accept loop every listener shares: at most `max_connections` at once (further clients
-//! wait in the kernel's backlog), back-off when accepting fails (out of file descriptors), and a
-//! clean stop when the server shuts down.
+//! The accept loop every listener shares: connection slots taken from the server's one
+//! [`Admission`] (further clients wait in the kernel's backlog), connections beyond a source
+//! address's share closed at once, back-off when accepting fails (out of file descriptors), and
+//! a clean stop when the server shuts down.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,19 +9,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
+
+use crate::admission::Admission;
 
 /// Accepts connections until `shutdown` turns true and spawns `handle` for each; the connection
-/// slot is released when `handle`'s future ends.
-pub(crate) async fn accept_loop<F, Fut>(listener: TcpListener, max_connections: usize, mut shutdown: watch::Receiver<bool>, mut handle: F)
-where
+/// slot and the source's count are given back when `handle`'s future ends.
+pub(crate) async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    admission: Arc<Admission>,
+    mut shutdown: watch::Receiver<bool>,
+    mut handle: F,
+) where
     F: FnMut(TcpStream, SocketAddr) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let limit = Arc::new(Semaphore::new(max_connections));
     loop {
-        let permit = tokio::select! {
-            permit = limit.clone().acquire_owned() => permit.expect("semaphore never closed"),
+        let slot = tokio::select! {
+            slot = admission.slot() => slot,
             _ = shutdown.changed() => break,
         };
         let (socket, peer) = tokio::select! {
@@ -34,6 +40,8 @@ where
             },
             _ = shutdown.changed() => break,
         };
+        // Over its source's share: closed without a word (a refusal costs nothing to send).
+        let Some(permit) = admission.admit(peer.ip(), slot) else { continue };
         let _ = socket.set_nodelay(true);
         let connection = handle(socket, peer);
         tokio::spawn(async move {

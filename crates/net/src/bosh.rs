@@ -3,28 +3,32 @@
 //! through a oneshot when the machine says so (at once, when data arrives, or after `wait`).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use herald_bosh::{BoshOutput, BoshSession, CloseCause, RequestId};
+use herald_bosh::{BoshOutput, BoshSession, CloseCause, Condition, RequestId, Response as BoshResponse};
 use herald_core::queue::{QueueReceiver, QueueSender, queue};
 use herald_core::{Control, SessionHandle};
 use herald_proto::StreamErrorCondition;
-use herald_stream::{Framing, TlsPolicy};
+use herald_stream::{Framing, Output, TlsPolicy};
 use herald_xml::{Element, Limits};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::http::{AppState, HttpContext};
+use crate::admission::UnauthenticatedTicket;
+use crate::http::{AppState, ClientAddr, HttpContext};
 use crate::session::{self, FromCore};
 
 /// One request handed to a session's task.
 struct Request {
     body: Element,
+    /// Its size on the wire, held against the pre-authentication limit.
+    bytes: usize,
     reply: oneshot::Sender<herald_bosh::Response>,
 }
 
@@ -109,8 +113,8 @@ pub(crate) async fn describe() -> Response {
 }
 
 /// `POST /http-bind/` on a connection the router serves.
-pub(crate) async fn handle(State(app): State<AppState>, bytes: Bytes) -> Response {
-    let (status, body) = begin(&app, &bytes).wait().await;
+pub(crate) async fn handle(State(app): State<AppState>, Extension(ClientAddr(peer)): Extension<ClientAddr>, bytes: Bytes) -> Response {
+    let (status, body) = begin(&app, peer.ip(), &bytes).wait().await;
     xml(status, body)
 }
 
@@ -139,7 +143,7 @@ impl Answer {
 
 /// Takes one BOSH request, whichever HTTP layer carried it: parses it, creates a session or
 /// hands it to its session's task.
-pub(crate) fn begin(app: &AppState, bytes: &[u8]) -> Answer {
+pub(crate) fn begin(app: &AppState, peer: IpAddr, bytes: &[u8]) -> Answer {
     let ctx = &app.ctx;
     let limits = Limits { max_stanza_bytes: ctx.max_body_bytes, ..ctx.bosh.stream.limits };
     let body = match herald_xml::parse_document(bytes, limits) {
@@ -154,7 +158,7 @@ pub(crate) fn begin(app: &AppState, bytes: &[u8]) -> Answer {
     let sid = body.attr("sid").map(str::to_owned);
     tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.as_deref().unwrap_or("new"), String::from_utf8_lossy(bytes));
     let Some(sid) = sid else {
-        let (status, body) = create(app, body);
+        let (status, body) = create(app, peer, body, bytes.len());
         return Answer::Now(status, body);
     };
     let Some(tx) = ctx.registry.get(&sid) else {
@@ -163,14 +167,23 @@ pub(crate) fn begin(app: &AppState, bytes: &[u8]) -> Answer {
         return Answer::Now(404, String::new());
     };
     let (reply, answer) = oneshot::channel();
-    if tx.try_send(Message::Request(Box::new(Request { body, reply }))).is_err() {
+    if tx.try_send(Message::Request(Box::new(Request { body, bytes: bytes.len(), reply }))).is_err() {
         return Answer::Now(404, String::new());
     }
     Answer::Later { sid, reply: answer }
 }
 
-fn create(app: &AppState, body: Element) -> (u16, String) {
+fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, String) {
     let ctx = app.ctx.clone();
+    if bytes > ctx.bosh.stream.max_unauthenticated_bytes {
+        tracing::debug!(target: "notification", %peer, bytes, "HTTPBindLog: session request larger than the pre-authentication limit");
+        return (200, BoshResponse::terminal(Condition::PolicyViolation, body.attr("ver").is_none()).body);
+    }
+    // Counted against the limits on sessions that have not logged in, until this one does.
+    let ticket = match ctx.admission.create_session(peer) {
+        Ok(ticket) => ticket,
+        Err(refusal) => return (refusal.status(), String::new()),
+    };
     let mut config = ctx.bosh.clone();
     config.secure = app.secure;
     config.stream.framing = Framing::Bosh;
@@ -191,7 +204,7 @@ fn create(app: &AppState, body: Element) -> (u16, String) {
     ctx.registry.insert(sid.clone(), tx);
     // Spawned boxed: a task's cell is cache-line aligned and padded around the future it holds
     // inline; a box keeps the padding off every idle session.
-    tokio::spawn(Box::pin(run(ctx.clone(), Box::new(machine), rx, ctx.done.clone())));
+    tokio::spawn(Box::pin(run(ctx.clone(), Box::new(machine), rx, Some(ticket), ctx.done.clone())));
     logged(&sid, first)
 }
 
@@ -203,7 +216,13 @@ fn epoch_ms() -> u128 {
 ///
 /// The machine comes boxed: an async fn keeps its arguments and their moved-in copies side by
 /// side in its state, so an inline machine would be paid for twice by every idle session.
-async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests: QueueReceiver<Message>, _done: mpsc::Sender<()>) {
+async fn run(
+    ctx: Arc<HttpContext>,
+    mut machine: Box<BoshSession>,
+    mut requests: QueueReceiver<Message>,
+    mut unauthenticated: Option<UnauthenticatedTicket>,
+    _done: mpsc::Sender<()>,
+) {
     let core = ctx.core.clone();
     // Where each outstanding request's answer goes (one or two at a time: a list, not a map).
     let mut replies: Vec<(RequestId, oneshot::Sender<herald_bosh::Response>)> = Vec::with_capacity(2);
@@ -227,6 +246,10 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
                     }
                 }
                 BoshOutput::Stream(output) => {
+                    if matches!(output, Output::Authenticated { .. }) {
+                        // Logged in: no longer counted against the strangers' limits.
+                        unauthenticated = None;
+                    }
                     // These rare steps (logins, stanzas from the client) hold store queries: boxed,
                     // so that an idle session's task is not as large as their largest state, and
                     // with a copy of the sid made only for them.
@@ -271,7 +294,10 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
                     }
                 }
                 Some(Message::Request(request)) => {
-                    let Request { body, reply } = *request;
+                    let Request { body, bytes, reply } = *request;
+                    if unauthenticated.is_some() && bytes > ctx.bosh.stream.max_unauthenticated_bytes {
+                        machine.close(StreamErrorCondition::PolicyViolation, "request larger than allowed before authentication", Instant::now());
+                    }
                     let id = next_request;
                     next_request += 1;
                     replies.push((id, reply));

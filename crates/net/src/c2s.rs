@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use crate::admission::Admission;
 use crate::session;
 use tokio_rustls::TlsAcceptor;
 
@@ -24,8 +25,8 @@ pub struct C2sContext {
     pub stream: StreamConfig,
     /// TLS for STARTTLS; `None` when TLS is unavailable.
     pub tls: Option<TlsAcceptor>,
-    /// Most simultaneous connections; further clients wait in the kernel's backlog.
-    pub max_connections: usize,
+    /// Connection slots and per-source limits, shared with the HTTP listeners.
+    pub admission: Arc<Admission>,
     /// Longest a write to a client may take before the connection is dropped as stuck.
     pub write_timeout: Duration,
 }
@@ -35,8 +36,7 @@ pub struct C2sContext {
 /// connection task has finished, which is how the caller knows shutdown is complete.
 pub async fn serve_c2s(listener: TcpListener, ctx: Arc<C2sContext>, shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
     tracing::info!(target: "notification", addr = ?listener.local_addr().ok(), "c2s listener started");
-    let max = ctx.max_connections;
-    crate::accept::accept_loop(listener, max, shutdown.clone(), |socket, peer| {
+    crate::accept::accept_loop(listener, ctx.admission.clone(), shutdown.clone(), |socket, peer| {
         let (ctx, shutdown, done) = (ctx.clone(), shutdown.clone(), done.clone());
         async move {
             handle_connection(socket, peer, ctx, shutdown).await;
@@ -110,7 +110,10 @@ impl Connection {
             };
             match event {
                 Event::Read(Ok(0)) | Event::Read(Err(_)) => {
-                    tracing::info!(target: "notification", peer = %self.peer, jid = ?self.machine.jid().map(|j| j.to_string()), "connection lost");
+                    match self.machine.jid() {
+                        Some(jid) => tracing::info!(target: "notification", peer = %self.peer, %jid, "connection lost"),
+                        None => tracing::debug!(target: "notification", peer = %self.peer, "connection lost before binding"),
+                    }
                     return Flow::Closed;
                 }
                 Event::Read(Ok(n)) => {

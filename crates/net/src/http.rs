@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::admission::Admission;
 use crate::bosh::Registry;
 
 /// WebSocket settings.
@@ -46,8 +47,11 @@ pub struct HttpContext {
     pub cors_origins: Vec<String>,
     /// Largest HTTP request body (a BOSH `<body/>`).
     pub max_body_bytes: usize,
-    /// Most simultaneous HTTP connections per listener.
-    pub max_connections: usize,
+    /// Connection slots and per-source limits (shared with the c2s listener), and the limits
+    /// on BOSH sessions that have not authenticated.
+    pub admission: Arc<Admission>,
+    /// A request, head and body, must arrive within this time of its first byte.
+    pub request_timeout: Duration,
     /// How often each BOSH session writes its statistics lines to the debug log (`None`: never).
     pub session_stats: Option<Duration>,
     /// Live BOSH sessions.
@@ -100,7 +104,7 @@ pub async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Ar
     let shutdown = ctx.shutdown.clone();
     let addr = listener.local_addr().ok();
     tracing::info!(target: "notification", ?addr, secure, "HTTP bind service started");
-    crate::accept::accept_loop(listener, ctx.max_connections, shutdown.clone(), |socket, peer| {
+    crate::accept::accept_loop(listener, ctx.admission.clone(), shutdown.clone(), |socket, peer| {
         let (app, tls, shutdown, done) = (app.clone(), tls.clone(), shutdown.clone(), ctx.done.clone());
         let state = AppState { ctx: ctx.clone(), secure };
         async move {
@@ -138,16 +142,34 @@ async fn serve_tls(
     }
 }
 
+/// The client's address, put in every request's extensions for the handlers (the BOSH and
+/// WebSocket limits count per source address).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClientAddr(pub(crate) SocketAddr);
+
 /// Serves a connection with hyper and the router (WebSocket upgrades, CORS preflights, and
-/// whatever else is not a plain BOSH `POST`; see `http1`).
-pub(crate) async fn serve_connection<S>(stream: S, app: Router, peer: SocketAddr, mut shutdown: watch::Receiver<bool>)
-where
+/// whatever else is not a plain BOSH `POST`; see `http1`). A request's head must arrive within
+/// `request_timeout` (hyper times the whole head) and so must its body (one deadline for the
+/// whole body, not one per read).
+pub(crate) async fn serve_connection<S>(
+    stream: S,
+    app: Router,
+    peer: SocketAddr,
+    request_timeout: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = TowerToHyperService::new(app.into_service());
+    let service = tower::ServiceBuilder::new()
+        .map_request(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ClientAddr(peer));
+            request
+        })
+        .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(request_timeout))
+        .service(app.into_service());
+    let service = TowerToHyperService::new(service);
     let mut builder = hyper::server::conn::http1::Builder::new();
-    // A client that opens connections and sends nothing holds a slot for 10 s at most.
-    builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(10)).keep_alive(true);
+    builder.timer(TokioTimer::new()).header_read_timeout(request_timeout).keep_alive(true);
     let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
     tokio::pin!(conn);
     let result = tokio::select! {

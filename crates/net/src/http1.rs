@@ -18,12 +18,12 @@ use axum::Router;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::http::AppState;
 
-/// A request head must arrive in full within this time once it has begun (and a new
-/// connection must send one within it).
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// A new connection must begin its first request within this time.
+const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a kept-alive connection may wait for its next request.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Largest request head accepted.
@@ -114,8 +114,8 @@ fn parse_head(buf: &[u8]) -> Parsed {
     for h in request.headers.iter() {
         let value = std::str::from_utf8(h.value).unwrap_or_default().trim();
         if h.name.eq_ignore_ascii_case("content-length") {
-            match value.parse() {
-                Ok(n) if !has_length || n == head.content_length => head.content_length = n,
+            match content_length(value) {
+                Some(n) if !has_length || n == head.content_length => head.content_length = n,
                 _ => return Parsed::Invalid,
             }
             has_length = true;
@@ -139,6 +139,15 @@ fn parse_head(buf: &[u8]) -> Parsed {
     Parsed::Complete(head)
 }
 
+/// A `Content-Length` value: one or more ASCII digits and nothing else (RFC 9110 §8.6), the rule
+/// hyper applies on the same listener. `usize::from_str` alone would also take a leading `+`.
+fn content_length(value: &str) -> Option<usize> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
+}
+
 /// The `Access-Control-Allow-Origin` value for `origin` under the listener's allow-list, the
 /// same decision the router's CORS layer makes.
 pub(crate) fn allowed_origin<'a>(origins: &[String], origin: &'a str) -> Option<&'a str> {
@@ -153,7 +162,9 @@ fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         408 => "Request Timeout",
         413 => "Payload Too Large",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
         _ => "Internal Server Error",
     }
 }
@@ -205,14 +216,19 @@ enum Stop {
 }
 
 /// Reads one BOSH request, head and body, into `buf`: waits for its first bytes (holding no
-/// buffer meanwhile, up to `wait`), then for the rest (up to `HEAD_TIMEOUT` each).
+/// buffer meanwhile, up to `wait`), then for the rest, all of it within `limit` of the first
+/// byte: one deadline for the whole request, so a client dripping a byte at a time cannot hold
+/// a connection (and its buffer) for longer.
 async fn read_request<S: Connection>(
     stream: &mut S,
     buf: &mut Vec<u8>,
     wait: Duration,
     shutdown: &mut watch::Receiver<bool>,
     max_body: usize,
+    limit: Duration,
 ) -> Result<Head, Stop> {
+    // Bytes already here (pipelined behind the last request) start the clock now.
+    let mut deadline = (!buf.is_empty()).then(|| Instant::now() + limit);
     let head = loop {
         match parse_head(buf) {
             Parsed::Complete(head) if head.len > MAX_HEAD => return Err(Stop::Reject(431)),
@@ -221,11 +237,11 @@ async fn read_request<S: Connection>(
             Parsed::Partial if buf.len() > MAX_HEAD => return Err(Stop::Reject(431)),
             Parsed::Partial => {}
         }
-        let limit = if buf.is_empty() { wait } else { HEAD_TIMEOUT };
-        let idle = buf.is_empty();
+        let idle = deadline.is_none();
+        let until = deadline.unwrap_or_else(|| Instant::now() + wait);
         tokio::select! {
-            read = tokio::time::timeout(limit, fill(stream, buf)) => match read {
-                Ok(Ok(true)) => {}
+            read = tokio::time::timeout_at(until, fill(stream, buf)) => match read {
+                Ok(Ok(true)) => deadline = deadline.or_else(|| Some(Instant::now() + limit)),
                 Ok(Ok(false) | Err(_)) => return Err(Stop::Quietly),
                 Err(_) if idle => return Err(Stop::Quietly),
                 Err(_) => return Err(Stop::Reject(408)),
@@ -243,8 +259,9 @@ async fn read_request<S: Connection>(
     if head.expect_continue && buf.len() < end && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
         return Err(Stop::Quietly);
     }
+    let deadline = deadline.unwrap_or_else(|| Instant::now() + limit);
     while buf.len() < end {
-        match tokio::time::timeout(HEAD_TIMEOUT, fill(stream, buf)).await {
+        match tokio::time::timeout_at(deadline, fill(stream, buf)).await {
             Ok(Ok(true)) => {}
             Ok(Ok(false) | Err(_)) => return Err(Stop::Quietly),
             Err(_) => return Err(Stop::Reject(408)),
@@ -262,12 +279,13 @@ pub(crate) async fn serve<S: Connection>(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut buf: Vec<u8> = Vec::new();
-    let mut wait = HEAD_TIMEOUT;
+    let mut wait = FIRST_REQUEST_TIMEOUT;
     loop {
         // Reading is boxed, in a statement of its own: this future is what a held connection
         // keeps, so it holds only what the wait for the answer needs (a temporary alive across
         // an await would be laid out inside it).
-        let reading = Box::pin(read_request(&mut stream, &mut buf, wait, &mut shutdown, app.ctx.max_body_bytes));
+        let ctx = &app.ctx;
+        let reading = Box::pin(read_request(&mut stream, &mut buf, wait, &mut shutdown, ctx.max_body_bytes, ctx.request_timeout));
         let head = match reading.await {
             Ok(head) => head,
             Err(Stop::Quietly) => return,
@@ -276,12 +294,18 @@ pub(crate) async fn serve<S: Connection>(
                 return rejecting.await;
             }
             Err(Stop::HandOver) => {
-                let hyper = Box::pin(crate::http::serve_connection(Rewind { read: buf, at: 0, inner: stream }, router, peer, shutdown));
+                let hyper = Box::pin(crate::http::serve_connection(
+                    Rewind { read: buf, at: 0, inner: stream },
+                    router,
+                    peer,
+                    app.ctx.request_timeout,
+                    shutdown,
+                ));
                 return hyper.await;
             }
         };
         let end = head.len + head.content_length;
-        let answer = crate::bosh::begin(&app, &buf[head.len..end]);
+        let answer = crate::bosh::begin(&app, peer.ip(), &buf[head.len..end]);
         buf.drain(..end);
         if buf.is_empty() {
             // Nothing pipelined behind it: release the buffer while the request is held.
@@ -390,6 +414,10 @@ mod tests {
         assert_eq!(parse_head(b"\x01\x02 garbage\r\n\r\n"), Parsed::Invalid);
         assert_eq!(parse_head(b"POST /http-bind/ HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"), Parsed::Invalid);
         assert_eq!(parse_head(b"POST /http-bind/ HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), Parsed::Invalid);
+        for bad in ["+5", "5 5", "0x5", "", " ", "5,5", "1e3", "\u{660}"] {
+            let raw = format!("POST /http-bind/ HTTP/1.1\r\nContent-Length: {bad}\r\n\r\n");
+            assert_eq!(parse_head(raw.as_bytes()), Parsed::Invalid, "Content-Length: {bad:?}");
+        }
     }
 
     #[test]

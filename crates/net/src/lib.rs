@@ -4,6 +4,7 @@
 //! socket and a `herald-stream` machine and carries out the machine's outputs against the core.
 
 mod accept;
+mod admission;
 mod bosh;
 mod c2s;
 mod http;
@@ -12,6 +13,7 @@ mod session;
 mod tls;
 mod ws;
 
+pub use admission::{Admission, AdmissionConfig, SessionRefusal, SourceTable};
 pub use bosh::Registry;
 pub use c2s::{C2sContext, serve_c2s};
 pub use http::{HttpContext, WebSocketConfig, serve_http};

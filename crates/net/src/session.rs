@@ -116,13 +116,13 @@ pub(crate) fn log_close(peer: &str, reason: &CloseReason) {
 /// the client last sent anything. The diagnosis tools tell client-side from server-side patterns
 /// from these records.
 pub(crate) fn record_close(transport: &'static str, id: &str, jid: Option<&str>, cause: &str, last_activity: Instant) {
-    tracing::info!(
-        target: "notification",
-        transport,
-        id,
-        jid = jid.unwrap_or("(not bound)"),
-        cause,
-        last_activity_ms_ago = last_activity.elapsed().as_millis() as u64,
-        "session record: closed"
-    );
+    let last_activity_ms_ago = last_activity.elapsed().as_millis() as u64;
+    match jid {
+        Some(jid) => tracing::info!(target: "notification", transport, id, jid, cause, last_activity_ms_ago, "session record: closed"),
+        // Never bound: no agent's session, and a stranger can make any number of these, so
+        // they stay out of info.log.
+        None => {
+            tracing::debug!(target: "notification", transport, id, jid = "(not bound)", cause, last_activity_ms_ago, "session record: closed")
+        }
+    }
 }

@@ -27,6 +27,16 @@ pub(crate) async fn upgrade(State(app): State<AppState>, headers: HeaderMap, ws:
     if !offered {
         return (StatusCode::BAD_REQUEST, "XMPP over WebSocket requires the subprotocol 'xmpp' (RFC 7395)\n").into_response();
     }
+    // A browser names the page that opened the socket; only the configured origins may (RFC
+    // 6455 §10.2: the server must check it, CORS does not apply to WebSocket). Clients that are
+    // not browsers send no Origin and are not affected.
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let allowed = origin.to_str().ok().and_then(|o| crate::http1::allowed_origin(&app.ctx.cors_origins, o));
+        if allowed.is_none() {
+            tracing::info!(target: "notification", origin = ?origin, "WebSocket upgrade refused: origin not in http.cors_origins");
+            return (StatusCode::FORBIDDEN, "this origin may not open XMPP over WebSocket here (http.cors_origins)\n").into_response();
+        }
+    }
     let max = app.ctx.websocket.max_message_bytes;
     ws.protocols(["xmpp"]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| run(app.ctx, app.secure, socket))
 }

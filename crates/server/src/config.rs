@@ -69,6 +69,19 @@ pub struct Bosh {
     /// Elements queued for a client between its requests before further ones are dropped
     /// and counted (default 1024).
     pub max_pending: usize,
+    /// Sessions that have not authenticated yet, over all sources (default 10,000); beyond it
+    /// new sessions get 503.
+    pub max_unauthenticated_sessions: usize,
+    /// Sessions that have not authenticated yet from one source address (default 500);
+    /// beyond it new sessions from that address get 429.
+    pub max_unauthenticated_per_source: usize,
+    /// New sessions one source address may create per second, sustained (default 200)...
+    pub creation_rate_per_source: u32,
+    /// ...and in one burst (default 1,000: a site's desktops reconnecting at once).
+    pub creation_burst_per_source: u32,
+    /// A session that has not authenticated closes after this long without a request, and is
+    /// forgotten this long after it closed, seconds (default 10).
+    pub unauthenticated_inactivity_secs: u64,
 }
 
 /// `[websocket]`
@@ -92,11 +105,26 @@ pub struct Http {
     pub cors_origins: Vec<String>,
     /// Largest request body, bytes (default 524288).
     pub max_body_bytes: usize,
+    /// A request, head and body, must arrive in full within this many seconds of its first
+    /// byte (default 10); slower clients get 408 and are disconnected.
+    pub request_timeout_secs: u64,
 }
 
 impl Default for Bosh {
     fn default() -> Self {
-        Self { max_wait_secs: 60, max_hold: 1, inactivity_secs: 60, polling_secs: 5, maxpause_secs: 120, max_pending: 1024 }
+        Self {
+            max_wait_secs: 60,
+            max_hold: 1,
+            inactivity_secs: 60,
+            polling_secs: 5,
+            maxpause_secs: 120,
+            max_pending: 1024,
+            max_unauthenticated_sessions: 10_000,
+            max_unauthenticated_per_source: 500,
+            creation_rate_per_source: 200,
+            creation_burst_per_source: 1000,
+            unauthenticated_inactivity_secs: 10,
+        }
     }
 }
 
@@ -108,7 +136,7 @@ impl Default for WebSocket {
 
 impl Default for Http {
     fn default() -> Self {
-        Self { cors_origins: vec!["*".into()], max_body_bytes: 512 * 1024 }
+        Self { cors_origins: vec!["*".into()], max_body_bytes: 512 * 1024, request_timeout_secs: 10 }
     }
 }
 
@@ -143,6 +171,14 @@ pub struct Limits {
     pub listen_backlog: u32,
     /// Offline messages kept per user (default 1000).
     pub max_offline_per_user: u64,
+    /// Largest stanza or stream header before authentication, bytes (default 10,000, as
+    /// Prosody's unauthenticated limit): a stranger cannot make the server buffer more.
+    pub max_unauthenticated_bytes: usize,
+    /// Most attributes on one XML element (default 64).
+    pub max_attributes: usize,
+    /// Simultaneous connections from one source address, over all listeners (default 1,000;
+    /// raise it when many desktops share one NAT address).
+    pub max_connections_per_source: usize,
 }
 
 /// `[pubsub]`
@@ -181,11 +217,17 @@ pub struct Log {
     /// With debug on, how often each BOSH session writes its `was last active` and
     /// `msgs_sent/msgs_queue/msgs_drop/bytes_sent` lines, seconds (default 30, as Finesse).
     pub session_stats_secs: u64,
+    /// A log file is rotated (`info.log` → `info.log.1`, …) before it grows past this many MiB
+    /// (default 100).
+    pub max_file_mib: u64,
+    /// Rotated files kept of each log (default 10), so each log takes at most
+    /// `max_file_mib × (keep_files + 1)` of disk.
+    pub keep_files: usize,
 }
 
 impl Default for Log {
     fn default() -> Self {
-        Self { debug: false, session_stats_secs: 30 }
+        Self { debug: false, session_stats_secs: 30, max_file_mib: 100, keep_files: 10 }
     }
 }
 
@@ -246,6 +288,9 @@ impl Default for Limits {
             max_connections: 100_000,
             listen_backlog: 4096,
             max_offline_per_user: 1000,
+            max_unauthenticated_bytes: 10_000,
+            max_attributes: 64,
+            max_connections_per_source: 1000,
         }
     }
 }
@@ -304,8 +349,25 @@ impl Config {
         if !(1..=10_000).contains(&self.pubsub.max_items) {
             return Err(ConfigError::Range("pubsub.max_items must be between 1 and 10000".into()));
         }
+        if self.log.max_file_mib == 0 {
+            return Err(ConfigError::Range("log.max_file_mib must be positive".into()));
+        }
         if self.log.session_stats_secs == 0 {
             return Err(ConfigError::Range("log.session_stats_secs must be positive".into()));
+        }
+        if self.limits.max_unauthenticated_bytes < 1024 || self.limits.max_unauthenticated_bytes > self.limits.max_stanza_bytes {
+            return Err(ConfigError::Range("limits.max_unauthenticated_bytes must be between 1024 and limits.max_stanza_bytes".into()));
+        }
+        if self.limits.max_attributes == 0 || self.limits.max_connections_per_source == 0 || self.limits.max_connections == 0 {
+            return Err(ConfigError::Range(
+                "limits.max_attributes, limits.max_connections and limits.max_connections_per_source must be positive".into(),
+            ));
+        }
+        if self.http.request_timeout_secs == 0 || self.bosh.unauthenticated_inactivity_secs == 0 {
+            return Err(ConfigError::Range("http.request_timeout_secs and bosh.unauthenticated_inactivity_secs must be positive".into()));
+        }
+        if self.bosh.creation_rate_per_source == 0 || self.bosh.creation_burst_per_source == 0 {
+            return Err(ConfigError::Range("bosh.creation_rate_per_source and bosh.creation_burst_per_source must be positive".into()));
         }
         if self.websocket.ping_interval_secs == 0 {
             return Err(ConfigError::Range("websocket.ping_interval_secs must be positive".into()));

@@ -14,7 +14,7 @@ pub use config::Config;
 use herald_bosh::BoshConfig;
 use herald_core::pubsub::PubSubConfig;
 use herald_core::{Core, CoreConfig};
-use herald_net::{C2sContext, HttpContext, Registry, TlsFiles, WebSocketConfig};
+use herald_net::{Admission, AdmissionConfig, C2sContext, HttpContext, Registry, TlsFiles, WebSocketConfig};
 use herald_store::{AnyStore, MemoryStore, SqliteStore};
 use herald_stream::{Framing, StreamConfig, TlsPolicy};
 use tokio::net::TcpListener;
@@ -55,6 +55,34 @@ impl Listeners {
     }
 }
 
+/// Raises the process's soft open-file limit to its hard limit (many systems start services
+/// with a soft limit of 1,024, far below what one Herald holds) and returns how many client
+/// connections fit under it: the configured `max_connections`, or fewer when the limit leaves
+/// no room for them beside the listeners, the database and the log files. Past that many,
+/// clients wait in the listen backlog instead of an accept failing with "too many open files"
+/// while a real user logs in.
+fn connection_budget(configured: usize) -> usize {
+    use rlimit::Resource;
+    let (soft, hard) = match rlimit::increase_nofile_limit(u64::MAX).and_then(|_| Resource::NOFILE.get()) {
+        Ok(limits) => limits,
+        Err(err) => {
+            tracing::warn!(target: "notification", %err, "cannot read or raise the open-file limit; max_connections left as configured");
+            return configured;
+        }
+    };
+    let reserve = (soft / 100).clamp(64, 1024);
+    let fit = usize::try_from(soft.saturating_sub(reserve)).unwrap_or(usize::MAX).max(1);
+    let max = configured.min(fit);
+    tracing::info!(
+        target: "notification",
+        "open-file limit: soft {soft}, hard {hard}; max_connections {max} (configured {configured}, {reserve} descriptors kept for listeners, database and logs)"
+    );
+    if max < configured {
+        tracing::warn!(target: "notification", "max_connections lowered to {max} to stay below the open-file limit; raise the hard limit (LimitNOFILE, ulimit -Hn) for more");
+    }
+    max
+}
+
 /// Opens the configured store (the SQLite file lives in the data directory).
 pub async fn open_store(config: &Config) -> anyhow::Result<AnyStore> {
     Ok(match config.store.backend.as_str() {
@@ -93,11 +121,21 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
         limits: herald_xml::Limits {
             max_stanza_bytes: config.limits.max_stanza_bytes,
             max_depth: config.limits.max_depth,
+            max_attributes: config.limits.max_attributes,
             ..Default::default()
         },
         tls: if config.tls.require_starttls { TlsPolicy::Required } else { TlsPolicy::Optional },
         negotiation_timeout: config.negotiation_timeout(),
+        max_unauthenticated_bytes: config.limits.max_unauthenticated_bytes,
     };
+    let admission = Admission::new(AdmissionConfig {
+        max_connections: connection_budget(config.limits.max_connections),
+        max_connections_per_source: config.limits.max_connections_per_source,
+        max_unauthenticated_sessions: config.bosh.max_unauthenticated_sessions,
+        max_unauthenticated_per_source: config.bosh.max_unauthenticated_per_source,
+        creation_rate_per_source: config.bosh.creation_rate_per_source,
+        creation_burst_per_source: config.bosh.creation_burst_per_source,
+    });
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let (stop_tx, stop_rx) = watch::channel(false);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
@@ -110,6 +148,7 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
             polling: Duration::from_secs(config.bosh.polling_secs),
             maxpause: Duration::from_secs(config.bosh.maxpause_secs),
             max_pending: config.bosh.max_pending,
+            unauthenticated_inactivity: Duration::from_secs(config.bosh.unauthenticated_inactivity_secs),
             secure: true,
             stream: StreamConfig { framing: Framing::Bosh, ..stream.clone() },
         },
@@ -120,19 +159,15 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
         },
         cors_origins: config.http.cors_origins.clone(),
         max_body_bytes: config.http.max_body_bytes,
-        max_connections: config.limits.max_connections,
+        admission: admission.clone(),
+        request_timeout: Duration::from_secs(config.http.request_timeout_secs),
         session_stats: config.log.debug.then(|| Duration::from_secs(config.log.session_stats_secs)),
         registry: Registry::default(),
         shutdown: stop_rx.clone(),
         done: done_tx.clone(),
     });
-    let c2s = Arc::new(C2sContext {
-        core: core.clone(),
-        stream,
-        tls: Some(acceptor.clone()),
-        max_connections: config.limits.max_connections,
-        write_timeout: Duration::from_secs(30),
-    });
+    let c2s =
+        Arc::new(C2sContext { core: core.clone(), stream, tls: Some(acceptor.clone()), admission, write_timeout: Duration::from_secs(30) });
     let mut tasks = vec![
         tokio::spawn(herald_net::serve_c2s(listeners.c2s, c2s, stop_rx, done_tx)),
         tokio::spawn(herald_net::serve_http(listeners.https, Some(acceptor), http.clone())),

@@ -199,7 +199,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Load(args) => load(*args, &config).await,
         Command::Serve => {
-            herald_observe::init(&config.data_dir.join("logs"), config.log.debug)?;
+            let rotation = herald_observe::Rotation { max_bytes: config.log.max_file_mib << 20, keep: config.log.keep_files };
+            herald_observe::init(&config.data_dir.join("logs"), config.log.debug, rotation)?;
             let listeners = Listeners::bind(&config).await?;
             let store = herald::open_store(&config).await?;
             tracing::info!(target: "notification", c2s = %config.listen.c2s, data_dir = %config.data_dir.display(), "starting Herald for {}", config.domain);

@@ -54,6 +54,9 @@ pub struct StreamConfig {
     pub tls: TlsPolicy,
     /// How long a client may take from connecting to binding a resource.
     pub negotiation_timeout: Duration,
+    /// Largest stanza (and stream header) before authentication: a stranger gets a much
+    /// smaller budget than a logged-in user (`limits.max_stanza_bytes` applies after).
+    pub max_unauthenticated_bytes: usize,
 }
 
 /// Why the stream ended.
@@ -178,6 +181,21 @@ impl C2sStream {
         }
     }
 
+    /// Whether the client has authenticated.
+    pub fn is_authenticated(&self) -> bool {
+        self.username.is_some()
+    }
+
+    /// The parser limits in force now: the small pre-authentication budget until the client
+    /// has authenticated (the parser is made anew at the restart that follows).
+    fn limits(&self) -> Limits {
+        let mut limits = self.config.limits;
+        if self.username.is_none() {
+            limits.max_stanza_bytes = limits.max_stanza_bytes.min(self.config.max_unauthenticated_bytes);
+        }
+        limits
+    }
+
     /// Whether the transport is encrypted.
     pub fn is_secure(&self) -> bool {
         self.secure
@@ -203,7 +221,7 @@ impl C2sStream {
         if self.is_closed() {
             return;
         }
-        match herald_xml::parse_document(data, self.config.limits) {
+        match herald_xml::parse_document(data, self.limits()) {
             Ok(el) if el.is("open", NS_FRAMING) => {
                 self.handle_event(StreamEvent::Open(StreamHeader { name: el.name, ns: el.ns, attrs: el.attrs }), now)
             }
@@ -235,7 +253,7 @@ impl C2sStream {
             return;
         }
         let mut events = Vec::new();
-        let limits = self.config.limits;
+        let limits = self.limits();
         let result = self.parser.get_or_insert_with(|| Box::new(StreamParser::new(limits))).feed(data, &mut events);
         self.pending.extend(events);
         self.process_pending();

@@ -17,6 +17,7 @@ fn config(tls: TlsPolicy) -> StreamConfig {
         limits: Limits::default(),
         tls,
         negotiation_timeout: Duration::from_secs(30),
+        max_unauthenticated_bytes: 10_000,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::{Limits, StreamEvent, StreamParser, parse_document};
 pub fn stream_feed(data: &[u8]) {
     let Some((&split, rest)) = data.split_first() else { return };
     let chunk = usize::from(split).max(1);
-    let limits = Limits { max_stanza_bytes: 4096, max_depth: 16, max_token_bytes: 1024 };
+    let limits = Limits { max_stanza_bytes: 4096, max_depth: 16, max_token_bytes: 1024, max_attributes: 64 };
     let mut parser = StreamParser::new(limits);
     let mut events = Vec::new();
     for piece in rest.chunks(chunk) {
@@ -21,7 +21,7 @@ pub fn stream_feed(data: &[u8]) {
         if let StreamEvent::Element(el) = event {
             let written = el.to_xml();
             let reparsed =
-                parse_document(written.as_bytes(), Limits { max_stanza_bytes: 1 << 20, max_depth: 64, max_token_bytes: 1 << 20 })
+                parse_document(written.as_bytes(), Limits { max_stanza_bytes: 1 << 20, max_token_bytes: 1 << 20, ..Limits::default() })
                     .expect("a parsed element must serialise to parseable XML");
             assert_eq!(reparsed, el, "round trip changed the element");
         }

@@ -16,11 +16,13 @@ pub struct Limits {
     /// Longest single token: an element or attribute name, an attribute value, or a text run
     /// the parser holds before handing it over.
     pub max_token_bytes: usize,
+    /// Most attributes on one element (the stream header included).
+    pub max_attributes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_stanza_bytes: 256 * 1024, max_depth: 64, max_token_bytes: 64 * 1024 }
+        Self { max_stanza_bytes: 256 * 1024, max_depth: 64, max_token_bytes: 64 * 1024, max_attributes: 64 }
     }
 }
 
@@ -82,7 +84,11 @@ pub struct StreamParser {
     stack: Vec<Element>,
     opened: bool,
     closed: bool,
-    stanza_bytes: usize,
+    /// Input bytes handed to rxml since the unit being read began: the stream header, one
+    /// stanza, or the white space between stanzas. Counted as they are consumed, not when an
+    /// event completes, so a start tag that never closes (ever more attributes, an endless
+    /// header) is refused at the stanza limit instead of being held until it ends.
+    unit_bytes: usize,
     failed: Option<XmlError>,
 }
 
@@ -112,9 +118,14 @@ fn attrs_from(map: rxml::AttrMap) -> Vec<Attr> {
 impl StreamParser {
     /// A parser enforcing `limits`.
     pub fn new(limits: Limits) -> Self {
+        Self::with_root(limits, false)
+    }
+
+    /// A parser whose stream root is already open (`opened`), as [`parse_document`] needs.
+    fn with_root(limits: Limits, opened: bool) -> Self {
         let options = rxml::Options { max_token_length: limits.max_token_bytes.min(limits.max_stanza_bytes), ..Default::default() };
         let parser = rxml::Parser::with_options(options);
-        Self { parser, limits, stack: Vec::new(), opened: false, closed: false, stanza_bytes: 0, failed: None }
+        Self { parser, limits, stack: Vec::new(), opened, closed: false, unit_bytes: 0, failed: None }
     }
 
     /// Whether the stream root has been seen.
@@ -146,55 +157,62 @@ impl StreamParser {
                 }
                 return Err(XmlError::BadFormat("data after the end of the stream".into()));
             }
-            match self.parser.parse(data, false) {
-                Ok(Some(event)) => self.handle(event, out)?,
-                Ok(None) | Err(rxml::error::EndOrError::NeedMoreData) => return Ok(()),
-                Err(rxml::error::EndOrError::Error(err)) => return Err(map_rxml_error(err)),
+            if !self.step(data, false, out)? {
+                return Ok(());
             }
         }
     }
 
-    fn count(&mut self, bytes: usize) -> Result<(), XmlError> {
-        if self.stack.is_empty() {
-            return Ok(());
+    /// One call into rxml: counts the bytes it consumed against the unit being read, then
+    /// handles the event it completed. `Ok(false)` when it needs more input (or, at the end of
+    /// a document, has nothing more to say).
+    fn step(&mut self, data: &mut &[u8], at_eof: bool, out: &mut Vec<StreamEvent>) -> Result<bool, XmlError> {
+        let before = data.len();
+        let result = self.parser.parse(data, at_eof);
+        self.unit_bytes += before - data.len();
+        if self.unit_bytes > self.limits.max_stanza_bytes {
+            let what = if self.opened { "stanza" } else { "stream header" };
+            return Err(XmlError::PolicyViolation(format!("{what} larger than {} bytes", self.limits.max_stanza_bytes)));
         }
-        self.stanza_bytes += bytes;
-        if self.stanza_bytes > self.limits.max_stanza_bytes {
-            return Err(XmlError::PolicyViolation(format!("stanza larger than {} bytes", self.limits.max_stanza_bytes)));
+        match result {
+            Ok(Some(event)) => self.handle(event, out).map(|()| true),
+            Ok(None) => Ok(false),
+            Err(rxml::error::EndOrError::NeedMoreData) if at_eof => Err(XmlError::NotWellFormed("document ended early".into())),
+            Err(rxml::error::EndOrError::NeedMoreData) => Ok(false),
+            Err(rxml::error::EndOrError::Error(err)) => Err(map_rxml_error(err)),
         }
-        Ok(())
     }
 
     fn handle(&mut self, event: Event, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
         match event {
             Event::XmlDeclaration(..) => Ok(()),
-            Event::StartElement(metrics, (ns, name), attrs) => {
+            Event::StartElement(_, (ns, name), attrs) => {
+                if attrs.len() > self.limits.max_attributes {
+                    return Err(XmlError::PolicyViolation(format!("more than {} attributes on one element", self.limits.max_attributes)));
+                }
                 let element = Element { name: name.to_string(), ns: ns.to_string(), attrs: attrs_from(attrs), children: Vec::new() };
                 if !self.opened {
                     self.opened = true;
+                    self.unit_bytes = 0;
                     out.push(StreamEvent::Open(StreamHeader { name: element.name, ns: element.ns, attrs: element.attrs }));
                     return Ok(());
-                }
-                if self.stack.is_empty() {
-                    self.stanza_bytes = 0;
                 }
                 self.stack.push(element);
                 if self.stack.len() > self.limits.max_depth {
                     return Err(XmlError::PolicyViolation(format!("elements nested deeper than {}", self.limits.max_depth)));
                 }
-                self.count(metrics.len())
+                Ok(())
             }
-            Event::Text(metrics, text) => {
-                self.count(metrics.len())?;
+            Event::Text(_, text) => {
                 match self.stack.last_mut() {
                     Some(top) => top.push_text(text),
-                    None if text.chars().all(|c| c.is_ascii_whitespace()) => {} // keepalives
+                    // Keepalives between stanzas: the unit they were is over.
+                    None if text.chars().all(|c| c.is_ascii_whitespace()) => self.unit_bytes = 0,
                     None => return Err(XmlError::BadFormat("text outside any stanza".into())),
                 }
                 Ok(())
             }
-            Event::EndElement(metrics) => {
-                self.count(metrics.len())?;
+            Event::EndElement(_) => {
                 match self.stack.pop() {
                     None => {
                         self.closed = true;
@@ -202,7 +220,10 @@ impl StreamParser {
                     }
                     Some(done) => match self.stack.last_mut() {
                         Some(parent) => parent.children.push(Node::Element(done)),
-                        None => out.push(StreamEvent::Element(done)),
+                        None => {
+                            self.unit_bytes = 0;
+                            out.push(StreamEvent::Element(done));
+                        }
                     },
                 }
                 Ok(())
@@ -216,28 +237,10 @@ impl StreamParser {
 pub fn parse_document(data: &[u8], limits: Limits) -> Result<Element, XmlError> {
     // Wrap the document in a synthetic root so that the stream machinery (limits, depth) applies
     // to the real root exactly as to a stanza; the wrapper's bytes never reach rxml.
-    let options = rxml::Options { max_token_length: limits.max_token_bytes.min(limits.max_stanza_bytes), ..Default::default() };
-    let mut p = StreamParser {
-        parser: rxml::Parser::with_options(options),
-        limits,
-        stack: Vec::new(),
-        opened: true,
-        closed: false,
-        stanza_bytes: 0,
-        failed: None,
-    };
+    let mut p = StreamParser::with_root(limits, true);
     let mut out = Vec::new();
     let mut rest = data;
-    loop {
-        match p.parser.parse(&mut rest, true) {
-            Ok(Some(event)) => p.handle(event, &mut out)?,
-            Ok(None) => break,
-            Err(rxml::error::EndOrError::NeedMoreData) => {
-                return Err(XmlError::NotWellFormed("document ended early".into()));
-            }
-            Err(rxml::error::EndOrError::Error(err)) => return Err(map_rxml_error(err)),
-        }
-    }
+    while p.step(&mut rest, true, &mut out)? {}
     let mut elements = out.into_iter().filter_map(|e| match e {
         StreamEvent::Element(el) => Some(el),
         _ => None,

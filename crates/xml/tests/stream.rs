@@ -76,6 +76,80 @@ fn oversized_stanza_is_refused_before_it_is_buffered() {
     assert!(p.feed(b"</body></message>", &mut out).is_err());
 }
 
+/// Feeds `prefix`, then `chunk` over and over until the parser refuses; returns the error and
+/// how many bytes of repeated chunks it took.
+fn feed_until_refused(limits: Limits, prefix: &[u8], chunk: &[u8]) -> (XmlError, usize) {
+    let mut p = StreamParser::new(limits);
+    let mut out = Vec::new();
+    p.feed(prefix, &mut out).expect("the prefix is fine");
+    let mut fed = 0;
+    loop {
+        if let Err(err) = p.feed(chunk, &mut out) {
+            return (err, fed);
+        }
+        fed += chunk.len();
+        assert!(fed < 64 << 20, "never refused after {fed} bytes");
+    }
+}
+
+#[test]
+fn a_start_tag_that_never_closes_is_refused_at_the_stanza_limit() {
+    let limits = Limits { max_stanza_bytes: 10_000, max_attributes: 1_000_000, ..Limits::default() };
+    // A stanza's start tag with ever more attributes, each well under the token limit.
+    let mut n = 0;
+    let chunk: Vec<u8> = (0..64)
+        .flat_map(|_| {
+            n += 1;
+            format!(" a{n}='xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'").into_bytes()
+        })
+        .collect();
+    let (err, fed) = feed_until_refused(limits, format!("{HEADER}<message").as_bytes(), &chunk);
+    assert!(matches!(err, XmlError::PolicyViolation(_)), "{err:?}");
+    assert!(fed <= 10_000 + chunk.len(), "refused only after {fed} bytes");
+}
+
+#[test]
+fn a_stream_header_that_never_closes_is_refused_at_the_stanza_limit() {
+    let limits = Limits { max_stanza_bytes: 10_000, max_attributes: 1_000_000, ..Limits::default() };
+    let mut n = 0;
+    let chunk: Vec<u8> = (0..16)
+        .flat_map(|_| {
+            n += 1;
+            format!(" x{n}='yyyyyyyy'").into_bytes()
+        })
+        .collect();
+    let (err, fed) =
+        feed_until_refused(limits, b"<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'", &chunk);
+    assert!(matches!(&err, XmlError::PolicyViolation(text) if text.contains("stream header")), "{err:?}");
+    assert!(fed <= 10_000 + chunk.len(), "refused only after {fed} bytes");
+}
+
+#[test]
+fn too_many_attributes_on_one_element_are_refused() {
+    let limits = Limits { max_attributes: 8, ..Limits::default() };
+    let attrs: String = (0..9).map(|i| format!(" a{i}='v'")).collect();
+    let mut p = StreamParser::new(limits);
+    let mut out = Vec::new();
+    p.feed(HEADER.as_bytes(), &mut out).unwrap();
+    assert!(p.feed(format!("<message{}/>", &attrs[..attrs.len() - 6]).as_bytes(), &mut out).is_ok(), "eight are fine");
+    let err = p.feed(format!("<message{attrs}/>").as_bytes(), &mut out).unwrap_err();
+    assert!(matches!(err, XmlError::PolicyViolation(_)), "{err:?}");
+    let err = parse_document(format!("<body{attrs}/>").as_bytes(), limits).unwrap_err();
+    assert!(matches!(err, XmlError::PolicyViolation(_)), "{err:?}");
+}
+
+#[test]
+fn keepalives_and_many_small_stanzas_never_add_up_to_the_limit() {
+    let limits = Limits { max_stanza_bytes: 1024, ..Limits::default() };
+    let mut p = StreamParser::new(limits);
+    let mut out = Vec::new();
+    p.feed(HEADER.as_bytes(), &mut out).unwrap();
+    for _ in 0..1000 {
+        p.feed(b" \n<presence/> ", &mut out).unwrap();
+    }
+    assert_eq!(out.len(), 1001);
+}
+
 #[test]
 fn huge_attribute_is_a_policy_violation() {
     let input = format!("<message to='{}'/>", "x".repeat(300 * 1024));
@@ -157,6 +231,29 @@ proptest! {
             last = point;
         }
         prop_assert_eq!(whole, out);
+    }
+
+    /// However an endless start tag is chunked, it is refused within one chunk of the limit.
+    #[test]
+    fn endless_start_tags_are_refused_whatever_the_chunking(sizes in proptest::collection::vec(1usize..700, 1..40), limit in 1024usize..8192) {
+        let limits = Limits { max_stanza_bytes: limit, max_attributes: 1_000_000, ..Limits::default() };
+        let mut p = StreamParser::new(limits);
+        let mut out = Vec::new();
+        p.feed(format!("{HEADER}<iq").as_bytes(), &mut out).unwrap();
+        let endless: Vec<u8> = (0..).flat_map(|i| format!(" b{i}='0123456789'").into_bytes()).take(64 * 1024).collect();
+        let (mut at, mut refused) = (0, None);
+        for size in sizes.iter().cycle() {
+            let end = (at + size).min(endless.len());
+            if let Err(err) = p.feed(&endless[at..end], &mut out) {
+                refused = Some((err, end));
+                break;
+            }
+            at = end;
+            prop_assert!(at < endless.len(), "never refused");
+        }
+        let (err, fed) = refused.unwrap();
+        prop_assert!(matches!(err, XmlError::PolicyViolation(_)));
+        prop_assert!(fed <= limit + 700);
     }
 
     /// Whatever the bytes, the parser returns events or an error, never panics, and anything it

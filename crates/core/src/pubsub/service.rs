@@ -116,7 +116,7 @@ fn forbidden() -> StanzaError {
 }
 
 fn limits() -> Limits {
-    Limits { max_stanza_bytes: 16 << 20, max_depth: 256, max_token_bytes: 16 << 20 }
+    Limits { max_stanza_bytes: 16 << 20, max_depth: 256, max_token_bytes: 16 << 20, ..Limits::default() }
 }
 
 fn to_stored_item(item: &Item) -> StoredItem {
