@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use herald_testkit::read_http_response as read_response;
 use herald_testkit::{BoshClient, RawClient, TestServer, http_request};
 
 const PW: &str = "agent-pw";
@@ -283,9 +284,11 @@ async fn cors_preflight_and_get() -> anyhow::Result<()> {
 #[tokio::test]
 async fn thousands_of_idle_connections_do_not_stop_service() -> anyhow::Result<()> {
     let server = server(|_| {}).await?;
+    // From many addresses (each below its share), as a busy site's desktops would be.
     let mut idle = Vec::new();
-    for _ in 0..2000 {
-        idle.push(tokio::net::TcpStream::connect(server.https).await?);
+    for n in 0..2000u32 {
+        let source = std::net::IpAddr::from([127, 0, 1, 1 + (n % 200) as u8]);
+        idle.push(herald_testkit::connect_from(server.https, Some(source)).await?);
     }
     let mut bob = BoshClient::new(&server, true);
     bob.login("bob", PW, "d").await?;
@@ -395,30 +398,6 @@ async fn polling_session_with_hold_zero() -> anyhow::Result<()> {
     let reply = c.send("").await?;
     assert!(reply.body.contains("condition='policy-violation'"), "{}", reply.body);
     Ok(())
-}
-
-/// Reads one HTTP/1.1 response (head and `content-length` body) from a raw connection; `got`
-/// keeps what was read beyond it (a pipelined response) for the next call.
-async fn read_response(conn: &mut tokio::net::TcpStream, got: &mut Vec<u8>) -> anyhow::Result<String> {
-    use tokio::io::AsyncReadExt;
-    loop {
-        let text = String::from_utf8_lossy(got).to_string();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>()))
-                .transpose()?
-                .unwrap_or(0);
-            if got.len() >= end + 4 + length {
-                let response: Vec<u8> = got.drain(..end + 4 + length).collect();
-                return Ok(String::from_utf8_lossy(&response).into_owned());
-            }
-        }
-        let mut chunk = [0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut chunk)).await??;
-        anyhow::ensure!(n > 0, "connection closed after {:?}", String::from_utf8_lossy(got));
-        got.extend_from_slice(&chunk[..n]);
-    }
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! HTTP-side test clients: one request over a fresh connection (HTTP or HTTPS), a BOSH client
 //! that keeps its rid and sid, and an RFC 7395 WebSocket client.
 
+use std::net::IpAddr;
+
 use anyhow::{Context, bail};
 use base64::Engine;
 use bytes::Bytes;
@@ -55,15 +57,53 @@ pub async fn http_request(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> anyhow::Result<HttpReply> {
+    http_request_from(server, None, secure, method, path, headers, body).await
+}
+
+/// [`http_request`] from a chosen loopback source address (`None`: the system's choice), as
+/// a client elsewhere on the network would come.
+pub async fn http_request_from(
+    server: &TestServer,
+    source: Option<IpAddr>,
+    secure: bool,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> anyhow::Result<HttpReply> {
     let addr = if secure { server.https } else { server.http.context("the test server has no plain HTTP listener")? };
     let mut request = hyper::Request::builder().method(method).uri(path).header("host", format!("localhost:{}", addr.port()));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
     let request = request.body(Full::new(Bytes::from(body)))?;
-    let tcp = TcpStream::connect(addr).await?;
+    let tcp = crate::connect_from(addr, source).await?;
     let fut = async { if secure { exchange(server.tls_connect(tcp).await?, request).await } else { exchange(tcp, request).await } };
     tokio::time::timeout(WAIT * 7, fut).await.context("HTTP request timed out")?
+}
+
+/// Reads one HTTP/1.1 response (head and `content-length` body) from a raw connection; `got`
+/// keeps what was read beyond it (a pipelined response) for the next call.
+pub async fn read_http_response<S: tokio::io::AsyncRead + Unpin>(conn: &mut S, got: &mut Vec<u8>) -> anyhow::Result<String> {
+    use tokio::io::AsyncReadExt;
+    loop {
+        let text = String::from_utf8_lossy(got).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>()))
+                .transpose()?
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                let response: Vec<u8> = got.drain(..end + 4 + length).collect();
+                return Ok(String::from_utf8_lossy(&response).into_owned());
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(WAIT, conn.read(&mut chunk)).await??;
+        anyhow::ensure!(n > 0, "connection closed after {:?}", String::from_utf8_lossy(got));
+        got.extend_from_slice(&chunk[..n]);
+    }
 }
 
 fn between(s: &str, start: &str, end: &str) -> anyhow::Result<String> {
@@ -94,17 +134,20 @@ pub struct BoshClient<'a> {
     pub wait: u32,
     /// The `hold` asked for at creation (the desktop asks 1; 0 makes a polling session).
     pub hold: u32,
+    /// The loopback address requests come from (`None`: the system's choice).
+    pub source: Option<IpAddr>,
 }
 
 impl<'a> BoshClient<'a> {
     /// A client for `server` over HTTPS (`secure`) or plain HTTP; the first rid is random.
     pub fn new(server: &'a TestServer, secure: bool) -> Self {
-        Self { server, secure, rid: 1_000_000 + u64::from(rand_u16()), sid: None, jid: None, wait: 30, hold: 1 }
+        Self { server, secure, rid: 1_000_000 + u64::from(rand_u16()), sid: None, jid: None, wait: 30, hold: 1, source: None }
     }
 
     /// Posts a raw document to `/http-bind/`.
     pub async fn post_raw(&self, body: impl Into<Vec<u8>>) -> anyhow::Result<HttpReply> {
-        http_request(self.server, self.secure, "POST", "/http-bind/", &[("content-type", "text/xml; charset=utf-8")], body.into()).await
+        let headers = [("content-type", "text/xml; charset=utf-8")];
+        http_request_from(self.server, self.source, self.secure, "POST", "/http-bind/", &headers, body.into()).await
     }
 
     /// Creates the session with [`BoshClient::wait`] and [`BoshClient::hold`] and extra attributes.

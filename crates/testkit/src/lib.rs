@@ -6,7 +6,7 @@
 
 mod http;
 
-pub use http::{BoshClient, HttpReply, WsClient, http_request};
+pub use http::{BoshClient, HttpReply, WsClient, http_request, http_request_from, read_http_response};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -205,6 +205,16 @@ impl Conn {
 async fn write_flush<S: AsyncWrite + Unpin>(s: &mut S, data: &[u8]) -> std::io::Result<()> {
     s.write_all(data).await?;
     s.flush().await
+}
+
+/// Connects to `addr` from the loopback address `source` (`None`: the system's choice), so a
+/// test can be several clients on several machines: the server's per-address limits treat
+/// 127.0.0.2 as another host than 127.0.0.1.
+pub async fn connect_from(addr: SocketAddr, source: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(source) = source else { return TcpStream::connect(addr).await };
+    let socket = if source.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.bind(SocketAddr::new(source, 0))?;
+    socket.connect(addr).await
 }
 
 /// A raw XMPP client: it sends what it is told and reads what comes back.

@@ -1,0 +1,326 @@
+//! The limits that keep one hostile or broken client from exhausting the server (issue 9):
+//! each test plays an attack over real sockets and checks that the attacker runs into its limit
+//! while other clients (other addresses) go on being served.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use herald_testkit::{BoshClient, RawClient, TestServer, connect_from, http_request_from, read_http_response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const PW: &str = "agent-pw";
+
+/// A test server with a plain HTTP listener beside HTTPS, and alice and bob.
+async fn server(adjust: impl FnOnce(&mut herald::Config)) -> anyhow::Result<TestServer> {
+    let server = TestServer::start_with(|c| {
+        c.listen.http = Some("127.0.0.1:0".parse().unwrap());
+        adjust(c);
+    })
+    .await?;
+    for user in ["alice", "bob"] {
+        server.add_user(user, PW).await?;
+    }
+    Ok(server)
+}
+
+/// Another host on the network, as the server sees it.
+fn host(n: u8) -> IpAddr {
+    IpAddr::from([127, 0, 0, n])
+}
+
+/// This process's resident memory (the server runs in it), KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+}
+
+/// Bob logs in over BOSH from `source` and gets a ping answered: the server serves others.
+async fn others_are_served(server: &TestServer, source: IpAddr) -> anyhow::Result<()> {
+    let mut bob = BoshClient::new(server, false);
+    bob.source = Some(source);
+    bob.login("bob", PW, "desk").await?;
+    let reply = bob.send("<iq xmlns='jabber:client' type='get' id='p1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>").await?;
+    anyhow::ensure!(reply.body.contains("id='p1'"), "no ping answer: {}", reply.body);
+    Ok(())
+}
+
+/// Sends `prefix`, then `chunk` again and again (up to `most` bytes) while another task reads
+/// what the server says; returns what it said once it hung up, and how many bytes were sent.
+async fn send_until_cut(conn: TcpStream, prefix: &str, chunk: &[u8], most: usize) -> anyhow::Result<(String, usize)> {
+    let (mut reader, mut writer) = conn.into_split();
+    let reading = tokio::spawn(async move {
+        let mut said = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(20), reader.read_to_end(&mut said)).await;
+        String::from_utf8_lossy(&said).into_owned()
+    });
+    writer.write_all(prefix.as_bytes()).await?;
+    let mut sent = 0;
+    while sent < most && !reading.is_finished() {
+        if writer.write_all(chunk).await.is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    drop(writer);
+    Ok((reading.await?, sent))
+}
+
+#[tokio::test]
+async fn an_endless_start_tag_before_login_is_cut_at_the_unauthenticated_limit() -> anyhow::Result<()> {
+    let server = server(|_| {}).await?;
+    let before = rss_kib();
+    let attributes: Vec<u8> = (0..100).flat_map(|i| format!(" a{i}='{}'", "x".repeat(30)).into_bytes()).collect();
+    // An endless stream header, then an endless stanza start tag after a proper header.
+    let header_open =
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost'";
+    let stanza_open = format!("{}<message to='bob@localhost'", RawClient::header("localhost"));
+    for prefix in [header_open.to_owned(), stanza_open] {
+        let started = Instant::now();
+        let (said, sent) = send_until_cut(TcpStream::connect(server.c2s).await?, &prefix, &attributes, 300 << 20).await?;
+        assert!(said.contains("<policy-violation"), "{said}");
+        // What was sent before the cut is the limit plus what the socket buffers held.
+        assert!(sent < 32 << 20, "the server took {sent} bytes before cutting");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+    let grown = rss_kib().saturating_sub(before);
+    assert!(grown < 48 * 1024, "resident memory grew {grown} KiB");
+    let mut alice = RawClient::login(&server, "alice", PW, "desk").await?;
+    alice.send("<iq type='get' id='p' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>").await?;
+    alice.read_until("id='p'").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn bosh_requests_before_login_are_held_to_the_unauthenticated_limit() -> anyhow::Result<()> {
+    let server = server(|_| {}).await?;
+    let big = "x".repeat(20_000);
+    // A session request that large is refused outright.
+    let mut eve = BoshClient::new(&server, false);
+    let reply = eve
+        .post_raw(format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='localhost' ver='1.9' wait='5' pad='{big}'/>"))
+        .await?;
+    assert!(reply.body.contains("condition='policy-violation'"), "{}", reply.body);
+    // So is a large request of a session that has not logged in.
+    eve.create("").await?;
+    let reply = eve.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{big}</auth>")).await?;
+    assert!(reply.body.contains("type='terminate'") && reply.body.contains("policy-violation"), "{}", reply.body);
+    // After login the full stanza limit applies.
+    let mut bob = BoshClient::new(&server, false);
+    bob.login("bob", PW, "desk").await?;
+    let reply = bob.send(&format!("<message xmlns='jabber:client' to='alice@localhost'><body>{big}</body></message>")).await?;
+    assert_eq!(reply.status, 200);
+    assert!(!reply.body.contains("terminate"), "{}", reply.body);
+    Ok(())
+}
+
+/// Creates a session from `source`; the HTTP status.
+async fn create_from(server: &TestServer, source: IpAddr) -> anyhow::Result<u16> {
+    let body = "<body xmlns='http://jabber.org/protocol/httpbind' rid='10' to='localhost' ver='1.9' wait='5' hold='1'/>";
+    let reply = http_request_from(server, Some(source), false, "POST", "/http-bind/", &[], body.into()).await?;
+    if reply.status == 200 {
+        anyhow::ensure!(reply.body.contains("sid="), "{}", reply.body);
+    }
+    Ok(reply.status)
+}
+
+#[tokio::test]
+async fn bosh_sessions_that_never_log_in_are_capped_per_address_and_overall() -> anyhow::Result<()> {
+    let server = server(|c| {
+        c.bosh.max_unauthenticated_per_source = 10;
+        c.bosh.max_unauthenticated_sessions = 25;
+        c.bosh.unauthenticated_inactivity_secs = 1;
+    })
+    .await?;
+    for _ in 0..10 {
+        assert_eq!(create_from(&server, host(1)).await?, 200);
+    }
+    assert_eq!(create_from(&server, host(1)).await?, 429, "an address's share is ten");
+    for _ in 0..10 {
+        assert_eq!(create_from(&server, host(2)).await?, 200, "another address has its own share");
+    }
+    for _ in 0..5 {
+        assert_eq!(create_from(&server, host(3)).await?, 200);
+    }
+    assert_eq!(create_from(&server, host(4)).await?, 503, "twenty-five overall");
+    // Abandoned, they close after a second and are forgotten a second later.
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    others_are_served(&server, host(1)).await?;
+    // Bob's session, logged in, no longer counts: host 1 has its ten again.
+    for _ in 0..10 {
+        assert_eq!(create_from(&server, host(1)).await?, 200);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn session_creation_is_rate_limited_per_address() -> anyhow::Result<()> {
+    let server = server(|c| {
+        c.bosh.creation_rate_per_source = 5;
+        c.bosh.creation_burst_per_source = 10;
+    })
+    .await?;
+    let mut statuses = Vec::new();
+    for _ in 0..15 {
+        statuses.push(create_from(&server, host(1)).await?);
+    }
+    let created = statuses.iter().filter(|s| **s == 200).count();
+    assert!((10..=11).contains(&created), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429));
+    assert_eq!(create_from(&server, host(2)).await?, 200, "another address has its own rate");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(create_from(&server, host(1)).await?, 200, "the bucket refills");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_session_creations_from_one_address_stays_bounded() -> anyhow::Result<()> {
+    let server = server(|_| {}).await?;
+    let before = rss_kib();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let addr = server.http.unwrap();
+    let mut flooders = Vec::new();
+    for _ in 0..8 {
+        flooders.push(tokio::spawn(async move {
+            let (mut created, mut refused) = (0u32, 0u32);
+            let mut conn = TcpStream::connect(addr).await?;
+            let mut got = Vec::new();
+            let body = "<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='localhost' ver='1.9' wait='5'/>";
+            let request = format!("POST /http-bind/ HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            while Instant::now() < deadline {
+                conn.write_all(request.as_bytes()).await?;
+                let answer = read_http_response(&mut conn, &mut got).await?;
+                if answer.starts_with("HTTP/1.1 200") {
+                    created += 1;
+                } else {
+                    anyhow::ensure!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+                    refused += 1;
+                }
+            }
+            anyhow::Ok((created, refused))
+        }));
+    }
+    let (mut created, mut refused) = (0, 0);
+    for flooder in flooders {
+        let (c, r) = flooder.await??;
+        created += c;
+        refused += r;
+    }
+    assert!(created <= 500, "created {created}: more than one address's share of sessions that have not logged in");
+    assert!(refused > 0);
+    let grown = rss_kib().saturating_sub(before);
+    assert!(grown < 64 * 1024, "resident memory grew {grown} KiB after {created} sessions, {refused} refusals");
+    others_are_served(&server, host(2)).await
+}
+
+/// Opens a connection to `addr` and sends `first`, then `drip` one byte at a time every 200 ms
+/// until the server hangs up; returns what it said and how long it took.
+async fn drip(addr: std::net::SocketAddr, first: String, drip: &'static [u8]) -> anyhow::Result<(String, Duration)> {
+    let started = Instant::now();
+    let (mut reader, mut writer) = TcpStream::connect(addr).await?.into_split();
+    writer.write_all(first.as_bytes()).await?;
+    let dripping = tokio::spawn(async move {
+        for byte in drip.iter().cycle().take(200) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if writer.write_all(std::slice::from_ref(byte)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut said = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), reader.read_to_end(&mut said)).await??;
+    dripping.abort();
+    Ok((String::from_utf8_lossy(&said).into_owned(), started.elapsed()))
+}
+
+#[tokio::test]
+async fn slow_requests_are_cut_at_one_deadline_for_the_whole_request() -> anyhow::Result<()> {
+    let server = server(|c| c.http.request_timeout_secs = 2).await?;
+    let addr = server.http.unwrap();
+    let body_head = |extra: &str| format!("POST /http-bind/ HTTP/1.1\r\nHost: x\r\n{extra}\r\n");
+    let (bosh_head, bosh_body, hyper_head, hyper_body) = tokio::join!(
+        // A BOSH head, a byte at a time.
+        drip(addr, "POST /http-bind/ HTTP/1.1\r\nHost: x\r\n".into(), b"X-Slow: y\r\n"),
+        // A whole head, then its body a byte at a time.
+        drip(addr, body_head("Content-Length: 1000\r\n"), b"x"),
+        // A head for hyper (a GET), a byte at a time.
+        drip(addr, "GET /http-bind/ HTTP/1.1\r\nHost: x\r\n".into(), b"X-Slow: y\r\n"),
+        // A chunked body (hyper's path), a chunk of one byte at a time.
+        drip(addr, body_head("Transfer-Encoding: chunked\r\n") + "1\r\nx\r\n", b"1\r\nx\r\n"),
+    );
+    for (what, result) in [("BOSH head", bosh_head), ("BOSH body", bosh_body), ("hyper head", hyper_head), ("hyper body", hyper_body)] {
+        let (said, took) = result?;
+        // Cut at the 2 s deadline (not after 40 s of dripping), with 408 where a status is sent.
+        assert!(took < Duration::from_secs(5), "{what}: held for {took:?}");
+        if what.starts_with("BOSH") {
+            assert!(said.starts_with("HTTP/1.1 408"), "{what}: {said}");
+        } else {
+            assert!(said.is_empty() || said.starts_with("HTTP/1.1 4"), "{what}: {said}");
+        }
+    }
+    others_are_served(&server, host(2)).await
+}
+
+#[tokio::test]
+async fn connections_beyond_an_addresss_share_are_closed_and_other_hosts_get_in() -> anyhow::Result<()> {
+    let server = server(|c| c.limits.max_connections_per_source = 20).await?;
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(connect_from(server.c2s, Some(host(1))).await?);
+    }
+    // The 21st from that address is closed at once, on any listener.
+    for addr in [server.c2s, server.http.unwrap()] {
+        let mut extra = connect_from(addr, Some(host(1))).await?;
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(5), extra.read(&mut byte)).await?;
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    }
+    others_are_served(&server, host(2)).await?;
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut again = RawClient::connect(&server).await?;
+    again.send(&RawClient::header("localhost")).await?;
+    again.read_until("</stream:features>").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_open_file_limit_is_raised_to_the_hard_limit_at_start() -> anyhow::Result<()> {
+    let _server = server(|_| {}).await?;
+    let limits = std::fs::read_to_string("/proc/self/limits")?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).expect("a Max open files line");
+    let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(numbers[0], numbers[1], "soft and hard limits: {line}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn content_length_with_a_sign_is_refused_on_both_http_paths() -> anyhow::Result<()> {
+    let server = server(|_| {}).await?;
+    for request in [
+        "POST /http-bind/ HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\n<b/>x",
+        "GET /http-bind/ HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\n<b/>x",
+    ] {
+        let (mut conn, mut got) = (TcpStream::connect(server.http.unwrap()).await?, Vec::new());
+        conn.write_all(request.as_bytes()).await?;
+        let answer = read_http_response(&mut conn, &mut got).await?;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{request}: {answer}");
+    }
+    others_are_served(&server, host(1)).await
+}
+
+#[tokio::test]
+async fn websocket_upgrades_from_foreign_origins_are_refused() -> anyhow::Result<()> {
+    let server = server(|c| c.http.cors_origins = vec!["https://desk.example".into()]).await?;
+    for (origin, status) in [(Some("https://evil.example"), "403"), (Some("https://desk.example"), "101"), (None, "101")] {
+        let origin_header = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
+        let request = format!(
+            "GET /ws/ HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n{origin_header}\r\n"
+        );
+        let (mut conn, mut got) = (TcpStream::connect(server.http.unwrap()).await?, Vec::new());
+        conn.write_all(request.as_bytes()).await?;
+        let answer = read_http_response(&mut conn, &mut got).await?;
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{origin:?}: {answer}");
+    }
+    Ok(())
+}
