@@ -324,3 +324,47 @@ async fn websocket_upgrades_from_foreign_origins_are_refused() -> anyhow::Result
     }
     Ok(())
 }
+
+/// Creates `count` sessions on one kept-alive connection from `source`; how many were made.
+async fn create_many(addr: std::net::SocketAddr, source: IpAddr, count: usize) -> anyhow::Result<usize> {
+    let mut conn = connect_from(addr, Some(source)).await?;
+    let mut got = Vec::new();
+    let body = "<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='localhost' ver='1.9' wait='5'/>";
+    let request = format!("POST /http-bind/ HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    let mut created = 0;
+    for _ in 0..count {
+        conn.write_all(request.as_bytes()).await?;
+        created += usize::from(read_http_response(&mut conn, &mut got).await?.starts_with("HTTP/1.1 200"));
+    }
+    Ok(created)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_sessions_give_their_memory_back_for_reuse() -> anyhow::Result<()> {
+    let server = server(|c| c.bosh.unauthenticated_inactivity_secs = 1).await?;
+    let addr = server.http.unwrap();
+    let mut peaks = Vec::new();
+    // Twice the global cap's worth of abandoned sessions, from twenty addresses each round.
+    for round in 0..2u8 {
+        let rounds = (1..=20u8).map(|n| tokio::spawn(create_many(addr, IpAddr::from([127, 0, 2 + round, n]), 500)));
+        let mut created = 0;
+        for made in futures_join(rounds).await {
+            created += made?;
+        }
+        assert_eq!(created, 10_000, "round {round}");
+        peaks.push(rss_kib());
+        // Closed after 1 s without a request, forgotten 1 s later.
+        tokio::time::sleep(Duration::from_millis(3000)).await;
+    }
+    // The second round lives in the memory the first one freed: nothing was kept.
+    assert!(peaks[1] < peaks[0] + 12 * 1024, "resident KiB at each round's peak: {peaks:?}");
+    others_are_served(&server, host(1)).await
+}
+
+async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<anyhow::Result<T>>>) -> Vec<anyhow::Result<T>> {
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.map_err(anyhow::Error::from).and_then(|r| r));
+    }
+    out
+}
