@@ -139,6 +139,18 @@ fn parse_head(buf: &[u8]) -> Parsed {
     Parsed::Complete(head)
 }
 
+/// The fuzzing and corpus-replay entry point for the request-head reader: any bytes, in any
+/// amount, give a complete head, a partial one or a refusal, never a panic; a complete head
+/// never claims more bytes than it was given, and every prefix of it is partial or refused.
+pub fn fuzz_head(data: &[u8]) {
+    if let Parsed::Complete(head) = parse_head(data) {
+        assert!(head.len <= data.len());
+        for cut in [0, head.len / 2, head.len.saturating_sub(1)] {
+            assert!(!matches!(parse_head(&data[..cut]), Parsed::Complete(_)) || cut == head.len);
+        }
+    }
+}
+
 /// A `Content-Length` value: one or more ASCII digits and nothing else (RFC 9110 §8.6), the rule
 /// hyper applies on the same listener. `usize::from_str` alone would also take a leading `+`.
 fn content_length(value: &str) -> Option<usize> {
@@ -376,13 +388,51 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Whatever the bytes, the head reader answers without panicking.
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            fuzz_head(&data);
+        }
+
+        /// A BOSH POST's length is taken exactly as sent, digits only, and a head split
+        /// anywhere is partial until its blank line has arrived.
+        #[test]
+        fn bosh_posts_parse_whatever_the_cut(length in 0usize..1_000_000, sign in proptest::option::of("[+-]"), cut in 0usize..200) {
+            let value = format!("{}{length}", sign.clone().unwrap_or_default());
+            let raw = format!("POST /http-bind/ HTTP/1.1\r\nHost: h\r\nContent-Length: {value}\r\n\r\n");
+            let parsed = parse_head(raw.as_bytes());
+            if sign.is_some() {
+                prop_assert_eq!(parsed, Parsed::Invalid);
+            } else {
+                let Parsed::Complete(head) = parsed else { panic!("{parsed:?}") };
+                prop_assert_eq!((head.len, head.content_length, head.bosh_post), (raw.len(), length, true));
+                let cut = cut.min(raw.len() - 1);
+                prop_assert_eq!(parse_head(&raw.as_bytes()[..cut]), Parsed::Partial);
+            }
+        }
+    }
 
     fn complete(raw: &str) -> Head {
         match parse_head(raw.as_bytes()) {
             Parsed::Complete(head) => head,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn fuzz_corpus_replays() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/http_head");
+        let mut replayed = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            fuzz_head(&std::fs::read(entry.unwrap().path()).unwrap());
+            replayed += 1;
+        }
+        assert!(replayed > 0);
     }
 
     #[test]

@@ -17,4 +17,5 @@ pub use admission::{Admission, AdmissionConfig, SessionRefusal, SourceTable};
 pub use bosh::Registry;
 pub use c2s::{C2sContext, serve_c2s};
 pub use http::{HttpContext, WebSocketConfig, serve_http};
+pub use http1::fuzz_head;
 pub use tls::{TlsError, TlsFiles, load_or_generate};
