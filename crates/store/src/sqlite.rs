@@ -9,7 +9,8 @@ use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::{
-    OfflineMessage, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredItem, StoredNode, StoredSubscription, Subscription,
+    OfflineMessage, OfflinePush, OfflineQuota, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredItem, StoredNode,
+    StoredOffline, StoredSubscription, Subscription, offline_batch_len,
 };
 
 /// Schema versions, applied in order, each in one transaction.
@@ -32,6 +33,14 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE pubsub_items (node TEXT NOT NULL REFERENCES pubsub_nodes(name) ON DELETE CASCADE, id TEXT NOT NULL,
         seq INTEGER NOT NULL, publisher TEXT NOT NULL, payload TEXT NOT NULL, published_at INTEGER NOT NULL, PRIMARY KEY (node, id));
      CREATE INDEX pubsub_items_by_seq ON pubsub_items(node, seq);",
+    // Offline quotas in bytes, per recipient and per sender: each message records its sender and
+    // size, and the covering indexes answer COUNT and SUM without reading the stanzas.
+    "ALTER TABLE offline ADD COLUMN sender TEXT NOT NULL DEFAULT '';
+     ALTER TABLE offline ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+     UPDATE offline SET bytes = length(CAST(stanza AS BLOB));
+     DROP INDEX offline_by_user;
+     CREATE INDEX offline_by_user ON offline(username, id, bytes);
+     CREATE INDEX offline_by_sender ON offline(sender, bytes);",
 ];
 
 /// A SQLite database file.
@@ -298,20 +307,72 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn push_offline(&self, username: &str, message: &OfflineMessage, limit: u64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let count: i64 = sqlx::query("SELECT COUNT(*) FROM offline WHERE username = ?").bind(username).fetch_one(&mut *tx).await?.get(0);
-        if u64::try_from(count).unwrap_or(u64::MAX) >= limit {
-            return Ok(false);
+    async fn roster_len(&self, owner: &str) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query("SELECT COUNT(*) FROM roster WHERE owner = ?").bind(owner).fetch_one(&self.pool).await?.get(0);
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn push_offline(&self, username: &str, message: &OfflineMessage, quota: &OfflineQuota) -> Result<OfflinePush, StoreError> {
+        let size = i64::try_from(message.stanza.len()).unwrap_or(i64::MAX);
+        let cap = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        // One statement checks all three quotas and inserts, so concurrent pushes cannot both
+        // slip under a quota.
+        let done = sqlx::query(
+            "INSERT INTO offline (username, sender, stanza, stored_at, bytes) SELECT ?1, ?2, ?3, ?4, ?5
+             WHERE (SELECT COUNT(*) FROM offline WHERE username = ?1) < ?6
+               AND (SELECT COALESCE(SUM(bytes), 0) FROM offline WHERE username = ?1) + ?5 <= ?7
+               AND (SELECT COALESCE(SUM(bytes), 0) FROM offline WHERE sender = ?2) + ?5 <= ?8",
+        )
+        .bind(username)
+        .bind(&message.sender)
+        .bind(&message.stanza)
+        .bind(message.stored_at_ms)
+        .bind(size)
+        .bind(cap(quota.max_messages))
+        .bind(cap(quota.max_bytes))
+        .bind(cap(quota.max_sender_bytes))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() > 0 {
+            return Ok(OfflinePush::Stored);
         }
-        sqlx::query("INSERT INTO offline (username, stanza, stored_at) VALUES (?, ?, ?)")
+        // Refused: say which quota, for the sender's error text and the log.
+        let sender: i64 = sqlx::query("SELECT COALESCE(SUM(bytes), 0) FROM offline WHERE sender = ?")
+            .bind(&message.sender)
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
+        Ok(if sender.saturating_add(size) > cap(quota.max_sender_bytes) { OfflinePush::SenderFull } else { OfflinePush::RecipientFull })
+    }
+
+    async fn offline_batch(&self, username: &str, max_messages: usize, max_bytes: u64) -> Result<Vec<StoredOffline>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Sizes first, from the covering index, so that no stanza beyond the batch is read.
+        let sizes = sqlx::query("SELECT id, bytes FROM offline WHERE username = ? ORDER BY id LIMIT ?")
             .bind(username)
-            .bind(&message.stanza)
-            .bind(message.stored_at_ms)
-            .execute(&mut *tx)
+            .bind(i64::try_from(max_messages).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await?;
+        let len = offline_batch_len(sizes.iter().map(|r| u64::try_from(r.get::<i64, _>("bytes")).unwrap_or(0)), max_messages, max_bytes);
+        let Some(last) = len.checked_sub(1).map(|i| sizes[i].get::<i64, _>("id")) else { return Ok(Vec::new()) };
+        let rows = sqlx::query("SELECT id, sender, stanza, stored_at FROM offline WHERE username = ? AND id <= ? ORDER BY id")
+            .bind(username)
+            .bind(last)
+            .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(rows
+            .iter()
+            .map(|r| StoredOffline {
+                id: r.get("id"),
+                message: OfflineMessage { sender: r.get("sender"), stanza: r.get("stanza"), stored_at_ms: r.get("stored_at") },
+            })
+            .collect())
+    }
+
+    async fn delete_offline(&self, username: &str, through_id: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM offline WHERE username = ? AND id <= ?").bind(username).bind(through_id).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     async fn pubsub_load(&self) -> Result<Vec<StoredNode>, StoreError> {
@@ -366,14 +427,5 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn take_offline(&self, username: &str) -> Result<Vec<OfflineMessage>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let rows =
-            sqlx::query("SELECT stanza, stored_at FROM offline WHERE username = ? ORDER BY id").bind(username).fetch_all(&mut *tx).await?;
-        sqlx::query("DELETE FROM offline WHERE username = ?").bind(username).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(rows.iter().map(|r| OfflineMessage { stanza: r.get("stanza"), stored_at_ms: r.get("stored_at") }).collect())
     }
 }
