@@ -101,7 +101,8 @@ impl Core {
     /// The roster of `owner`: from the cache when the account is live, else from the store (and
     /// then cached if the account is live).
     pub(crate) async fn roster_of(&self, owner: &BareJid) -> Result<Roster, StoreError> {
-        let stamp = match self.table().rosters.lookup(owner.as_str()) {
+        let cached = self.table().rosters.lookup(owner.as_str());
+        let stamp = match cached {
             Ok(roster) => return Ok(roster),
             Err(stamp) => stamp,
         };
@@ -115,7 +116,8 @@ impl Core {
 
     /// The item `owner` holds for `contact`, if any.
     pub(crate) async fn find_item(&self, owner: &BareJid, contact: &BareJid) -> Option<RosterItem> {
-        if let Ok(roster) = self.table().rosters.lookup(owner.as_str()) {
+        let cached = self.table().rosters.lookup(owner.as_str());
+        if let Ok(roster) = cached {
             return roster.get(contact.as_str()).cloned();
         }
         self.inner.store.roster_item(&username(owner), contact.as_str()).await.ok().flatten()
@@ -124,8 +126,9 @@ impl Core {
     /// Whether `owner`'s roster may take one more item.
     pub(crate) async fn roster_has_room(&self, owner: &BareJid) -> bool {
         let max = self.inner.config.state.max_roster_items;
-        let len = match self.table().rosters.lookup(owner.as_str()) {
-            Ok(roster) => roster.len() as u64,
+        let cached = self.table().rosters.lookup(owner.as_str()).map(|roster| roster.len() as u64);
+        let len = match cached {
+            Ok(len) => len,
             Err(_) => self.inner.store.roster_len(&username(owner)).await.unwrap_or(u64::MAX),
         };
         len < max as u64
