@@ -174,7 +174,9 @@ async fn roster_caps_refuse_long_fields_and_full_rosters() -> anyhow::Result<()>
     // At the caps exactly, three items fit; a fourth does not, but an existing one may change.
     let groups: String = (0..16).map(|g| format!("<group>{g:0>255}</group>")).collect();
     for n in 0..3 {
-        let got = roster_set(&mut alice, &format!("add{n}"), &format!("<item jid='c{n}@localhost' name='{}'>{groups}</item>", "n".repeat(1023))).await?;
+        let got =
+            roster_set(&mut alice, &format!("add{n}"), &format!("<item jid='c{n}@localhost' name='{}'>{groups}</item>", "n".repeat(1023)))
+                .await?;
         assert!(got.contains("type='result'"), "{got}");
     }
     let got = roster_set(&mut alice, "add3", "<item jid='c3@localhost'/>").await?;

@@ -192,7 +192,11 @@ impl Core {
                     }
                 };
                 if refused {
-                    self.inner.limit_warnings.warn(LimitKind::Directed, owner.as_str(), "directed presence limit reached; presence refused");
+                    self.inner.limit_warnings.warn(
+                        LimitKind::Directed,
+                        owner.as_str(),
+                        "directed presence limit reached; presence refused",
+                    );
                     let text = format!("this session has sent directed presence to {max} JIDs, the most allowed");
                     return self.bounce(&p, StanzaError::new(StanzaErrorType::Modify, "policy-violation").with_text(text));
                 }

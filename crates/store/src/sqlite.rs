@@ -371,7 +371,8 @@ impl Store for SqliteStore {
     }
 
     async fn delete_offline(&self, username: &str, through_id: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM offline WHERE username = ? AND id <= ?").bind(username).bind(through_id).execute(&self.pool).await?;
+        let done =
+            sqlx::query("DELETE FROM offline WHERE username = ? AND id <= ?").bind(username).bind(through_id).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
