@@ -1,5 +1,6 @@
 //! Per-account state caps driven on the core directly (in-memory store, no transport): offline
-//! delivery in batches that never loses a message a session could not take, and the resource cap.
+//! delivery in batches that never loses a message a session could not take, the resource cap, and
+//! subscription requests to a full roster.
 
 use herald_core::{Core, CoreConfig, SessionHandle, StateLimits};
 use herald_proto::ns;
@@ -89,4 +90,25 @@ async fn binding_beyond_the_resource_cap_fails_but_replacing_does_not() {
     assert!(core.bind("alice", Some("a".into())).is_ok(), "the same resource replaces");
     assert!(core.bind("bob", None).is_ok(), "the cap is per account");
     assert_eq!(core.session_count(), 3);
+}
+
+#[tokio::test]
+async fn a_subscription_request_that_would_overflow_a_roster_is_dropped() {
+    let config = CoreConfig { state: StateLimits { max_roster_items: 1, ..StateLimits::default() }, ..CoreConfig::new("example.com") };
+    let core = core(config).await;
+    let bob_item = herald_store::RosterItem { contact: "carol@example.com".into(), visible: true, ..Default::default() };
+    core.store().put_roster_item("bob", &bob_item).await.unwrap();
+    let alice = core.bind("alice", Some("a".into())).unwrap();
+    let mut bob = core.bind("bob", Some("b".into())).unwrap();
+    presence(&core, &bob, None).await;
+    while bob.inbox.try_recv().is_some() {}
+    let subscribe = Element::new("presence", ns::CLIENT)
+        .with_attr("from", alice.jid.to_string())
+        .with_attr("to", "bob@example.com")
+        .with_attr("type", "subscribe");
+    core.route(&alice.jid, alice.id, subscribe).await;
+    assert!(bob.inbox.try_recv().is_none(), "Bob's roster is full: no request, no item");
+    assert_eq!(core.store().roster("bob").await.unwrap(), vec![bob_item]);
+    // Alice's own side (her roster has room) records the request as usual.
+    assert!(core.store().roster_item("alice", "bob@example.com").await.unwrap().is_some_and(|i| i.ask_out));
 }

@@ -52,6 +52,12 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let store = Self::connect(path).await?;
+        store.migrate(MIGRATIONS).await?;
+        Ok(store)
+    }
+
+    async fn connect(path: &Path) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -60,15 +66,14 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
+        Ok(Self { pool })
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
+    /// Applies the `migrations` not applied yet.
+    async fn migrate(&self, migrations: &[&str]) -> Result<(), StoreError> {
         sqlx::query("CREATE TABLE IF NOT EXISTS herald_schema (version INTEGER NOT NULL)").execute(&self.pool).await?;
         let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM herald_schema").fetch_one(&self.pool).await?.get(0);
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(usize::MAX)) {
+        for (index, sql) in migrations.iter().enumerate().skip(usize::try_from(current).unwrap_or(usize::MAX)) {
             let mut tx = self.pool.begin().await?;
             sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO herald_schema (version) VALUES (?)").bind(index as i64 + 1).execute(&mut *tx).await?;
@@ -428,5 +433,31 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn offline_messages_stored_before_the_byte_quotas_count_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::connect(&dir.path().join("herald.db")).await.unwrap();
+        store.migrate(&MIGRATIONS[..2]).await.unwrap();
+        sqlx::query("INSERT INTO users (username) VALUES ('bob')").execute(&store.pool).await.unwrap();
+        sqlx::query("INSERT INTO offline (username, stanza, stored_at) VALUES ('bob', ?, 5)")
+            .bind("é".repeat(50))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        store.migrate(MIGRATIONS).await.unwrap();
+        let old = store.offline_batch("bob", 10, u64::MAX).await.unwrap();
+        assert_eq!((old.len(), old[0].message.sender.as_str(), old[0].message.stored_at_ms), (1, "", 5));
+        // 100 bytes (50 two-byte characters) already count toward the recipient's quota.
+        let quota = OfflineQuota { max_messages: 10, max_bytes: 150, max_sender_bytes: u64::MAX };
+        let m = |n: usize| OfflineMessage { sender: "alice@x".into(), stanza: "x".repeat(n), stored_at_ms: 6 };
+        assert_eq!(store.push_offline("bob", &m(51), &quota).await.unwrap(), OfflinePush::RecipientFull);
+        assert_eq!(store.push_offline("bob", &m(50), &quota).await.unwrap(), OfflinePush::Stored);
     }
 }
