@@ -9,8 +9,9 @@ pub struct CoreConfig {
     pub domain: String,
     /// Capacity of each session's outbound queue; stanzas beyond it are dropped and counted.
     pub session_queue: usize,
-    /// Most offline messages kept per user; beyond it senders get `service-unavailable`.
-    pub max_offline_per_user: u64,
+    /// Caps on what one account may make the server hold: offline messages, roster, directed
+    /// presences, resources.
+    pub state: StateLimits,
     /// Consecutive failed logins that lock an account (0: never).
     pub lockout_failures: u32,
     /// How long a locked account stays locked.
@@ -20,16 +21,61 @@ pub struct CoreConfig {
 }
 
 impl CoreConfig {
-    /// Defaults for `domain`: 1,024-stanza queues, 1,000 offline messages, 5 failures lock for
-    /// 5 minutes (as Finesse does).
+    /// Defaults for `domain`: 1,024-stanza queues, the [`StateLimits`] defaults, 5 failures lock
+    /// for 5 minutes (as Finesse does).
     pub fn new(domain: impl Into<String>) -> Self {
         Self {
             domain: domain.into(),
             session_queue: 1024,
-            max_offline_per_user: 1000,
+            state: StateLimits::default(),
             lockout_failures: 5,
             lockout_duration: Duration::from_secs(300),
             pubsub: Default::default(),
+        }
+    }
+}
+
+/// Per-account state caps. Each keeps one client (or one stolen account) from growing the
+/// server's memory or store without bound; the defaults leave a contact-center desktop, whose
+/// offline messages are a few small chats and whose roster is at most a team, far inside them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateLimits {
+    /// Most offline messages stored per recipient.
+    pub max_offline_messages: u64,
+    /// Most stanza bytes stored per recipient; this also bounds what a login loads.
+    pub max_offline_bytes: u64,
+    /// Most stanza bytes one sender may have stored, across all recipients.
+    pub max_offline_sender_bytes: u64,
+    /// Most items in one roster.
+    pub max_roster_items: usize,
+    /// Longest roster item `name`, in bytes.
+    pub max_roster_name_bytes: usize,
+    /// Most groups one roster item may be in.
+    pub max_roster_groups: usize,
+    /// Longest group name, in bytes.
+    pub max_roster_group_bytes: usize,
+    /// Most JIDs one session may have sent directed available presence to.
+    pub max_directed_presences: usize,
+    /// Most sessions (resources) bound to one account at once.
+    pub max_resources: usize,
+}
+
+impl Default for StateLimits {
+    /// 1,000 offline messages and 1 MiB per recipient, 4 MiB per sender (a supervisor's note to
+    /// a few thousand offline agents); rosters of 1,000 items (a supervisor's team is a few
+    /// hundred) with 1,023-byte names and 16 groups of 255 bytes; 100 directed presences per
+    /// session; 10 resources per account (ejabberd's sample `max_user_sessions`).
+    fn default() -> Self {
+        Self {
+            max_offline_messages: 1000,
+            max_offline_bytes: 1024 * 1024,
+            max_offline_sender_bytes: 4 * 1024 * 1024,
+            max_roster_items: 1000,
+            max_roster_name_bytes: 1023,
+            max_roster_groups: 16,
+            max_roster_group_bytes: 255,
+            max_directed_presences: 100,
+            max_resources: 10,
         }
     }
 }

@@ -10,11 +10,13 @@ mod presence;
 pub mod pubsub;
 pub mod queue;
 mod roster;
+mod roster_cache;
 mod router;
 mod sessions;
+mod throttle;
 mod time;
 
-pub use config::CoreConfig;
+pub use config::{CoreConfig, StateLimits};
 pub use router::Core;
 pub use sessions::{Control, SessionHandle, SessionStats};
 pub use time::format_timestamp;

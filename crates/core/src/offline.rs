@@ -1,12 +1,14 @@
 //! Message routing to accounts (RFC 6121 §8.5) and offline storage: a message for an account with
-//! no available session is stored and delivered, stamped with XEP-0203 delay, at the account's
-//! next available presence.
+//! no available session is stored, within quotas per recipient (count, bytes) and per sender
+//! (bytes), and delivered in bounded batches, stamped with XEP-0203 delay, at the account's next
+//! available presence.
 
-use herald_proto::{BareJid, FullJid, Stanza, StanzaError, ns};
-use herald_store::{OfflineMessage, Store};
+use herald_proto::{BareJid, FullJid, Jid, Stanza, StanzaError, ns};
+use herald_store::{OfflineMessage, OfflinePush, OfflineQuota, Store};
 use herald_xml::{Element, Limits, parse_document};
 
 use crate::router::{Core, Target};
+use crate::throttle::LimitKind;
 use crate::time::{format_timestamp, now_ms};
 
 impl Core {
@@ -64,38 +66,95 @@ impl Core {
         }
         let xml = msg.to_xml();
         tracing::debug!(target: "notification", "Unable to route packet. No session is available so store offline. {xml}");
-        let record = OfflineMessage { stanza: xml, stored_at_ms: now_ms() };
-        match store.push_offline(&username, &record, self.inner.config.max_offline_per_user).await {
-            Ok(true) => {}
-            Ok(false) => self.bounce(&msg, StanzaError::service_unavailable().with_text("offline storage for this user is full")),
+        let sender = msg.attr("from").and_then(|f| Jid::new(f).ok()).map(|j| j.to_bare().to_string()).unwrap_or_default();
+        let record = OfflineMessage { sender, stanza: xml, stored_at_ms: now_ms() };
+        let limits = &self.inner.config.state;
+        let quota = OfflineQuota {
+            max_messages: limits.max_offline_messages,
+            max_bytes: limits.max_offline_bytes,
+            max_sender_bytes: limits.max_offline_sender_bytes,
+        };
+        let text = match store.push_offline(&username, &record, &quota).await {
+            Ok(OfflinePush::Stored) => return,
+            Ok(OfflinePush::RecipientFull) => "offline storage for this user is full",
+            Ok(OfflinePush::SenderFull) => "you have too many messages waiting in offline storage",
             Err(err) => {
                 tracing::error!(target: "notification", %err, "offline storage failed");
-                self.bounce(&msg, StanzaError::internal());
+                return self.bounce(&msg, StanzaError::internal());
+            }
+        };
+        let warning = format!("offline quota reached; message from {} refused: {text}", record.sender);
+        self.inner.limit_warnings.warn(LimitKind::Offline, bare.as_str(), &warning);
+        // RFC 6121 §8.5.2.1.1 lets the server refuse to store with <service-unavailable/>.
+        self.bounce(&msg, StanzaError::service_unavailable().with_text(text));
+    }
+
+    /// Delivers the stored messages of `jid`'s account to that session, each with a delay stamp,
+    /// in batches (load, queue, delete, next) so that a login holds one batch in memory, not the
+    /// whole queue. A message is deleted only once queued to the session; if the session goes
+    /// away or its queue is full, the rest stay stored for the next login.
+    pub(crate) async fn deliver_offline(&self, jid: &FullJid) {
+        let Some(username) = jid.node().map(|n| n.to_string()) else { return };
+        let bare = jid.to_bare();
+        // Two resources logging in at once must not both deliver the same messages.
+        let Some(_draining) = Draining::start(self, bare.as_str()) else { return };
+        let limits = Limits { max_stanza_bytes: usize::MAX >> 1, ..Limits::default() };
+        loop {
+            let batch = match self.inner.store.offline_batch(&username, OFFLINE_BATCH_MESSAGES, OFFLINE_BATCH_BYTES).await {
+                Ok(batch) => batch,
+                Err(err) => return tracing::error!(target: "notification", %err, "reading offline messages failed"),
+            };
+            let Some(last) = batch.last().map(|m| m.id) else { return };
+            let mut done = None;
+            for stored in batch {
+                let Ok(mut msg) = parse_document(stored.message.stanza.as_bytes(), limits) else {
+                    tracing::error!(target: "notification", stanza = %stored.message.stanza, "stored offline message no longer parses; dropped");
+                    done = Some(stored.id);
+                    continue;
+                };
+                msg.push_child(
+                    Element::new("delay", ns::DELAY)
+                        .with_attr("from", self.domain())
+                        .with_attr("stamp", format_timestamp(stored.message.stored_at_ms)),
+                );
+                if !self.deliver_full(bare.as_str(), jid.resource().as_str(), msg) {
+                    break;
+                }
+                done = Some(stored.id);
+            }
+            if let Some(id) = done
+                && let Err(err) = self.inner.store.delete_offline(&username, id).await
+            {
+                return tracing::error!(target: "notification", %err, "deleting delivered offline messages failed");
+            }
+            if done != Some(last) {
+                return tracing::warn!(target: "notification", jid = %jid, "session gone or its queue full; the rest of its offline messages stay stored");
             }
         }
     }
+}
 
-    /// Delivers the stored messages of `jid`'s account to that session, each with a delay stamp.
-    pub(crate) async fn deliver_offline(&self, jid: &FullJid) {
-        let Some(username) = jid.node().map(|n| n.to_string()) else { return };
-        let messages = match self.inner.store.take_offline(&username).await {
-            Ok(m) => m,
-            Err(err) => return tracing::error!(target: "notification", %err, "reading offline messages failed"),
-        };
-        let bare = jid.to_bare();
-        let limits = Limits { max_stanza_bytes: usize::MAX >> 1, ..Limits::default() };
-        for stored in messages {
-            let Ok(mut msg) = parse_document(stored.stanza.as_bytes(), limits) else {
-                tracing::error!(target: "notification", stanza = %stored.stanza, "stored offline message no longer parses; dropped");
-                continue;
-            };
-            msg.push_child(
-                Element::new("delay", ns::DELAY).with_attr("from", self.domain()).with_attr("stamp", format_timestamp(stored.stored_at_ms)),
-            );
-            if !self.deliver_full(bare.as_str(), jid.resource().as_str(), msg.clone()) {
-                // The session went away meanwhile: route it again so it is stored once more.
-                self.route_message(msg, Target::Local(bare.clone(), None)).await;
-            }
-        }
+/// Most messages loaded per offline batch.
+const OFFLINE_BATCH_MESSAGES: usize = 100;
+/// About the most stanza bytes loaded per offline batch.
+const OFFLINE_BATCH_BYTES: u64 = 256 * 1024;
+
+/// Marks an account's offline messages as being delivered until dropped.
+struct Draining<'a> {
+    core: &'a Core,
+    bare: String,
+}
+
+impl<'a> Draining<'a> {
+    /// `None` if another session of the account is already delivering them.
+    fn start(core: &'a Core, bare: &str) -> Option<Self> {
+        let fresh = core.inner.draining.lock().unwrap_or_else(|e| e.into_inner()).insert(bare.to_owned());
+        fresh.then(|| Self { core, bare: bare.to_owned() })
+    }
+}
+
+impl Drop for Draining<'_> {
+    fn drop(&mut self) {
+        self.core.inner.draining.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.bare);
     }
 }

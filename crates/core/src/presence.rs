@@ -2,11 +2,13 @@
 //! resources, probes answered from the session table at initial presence, directed presence, and
 //! the four subscription presences with their roster effects on both accounts.
 
-use herald_proto::{BareJid, FullJid, Stanza, ns};
+use herald_proto::{BareJid, FullJid, Stanza, StanzaError, StanzaErrorType, ns};
 use herald_store::Store;
 use herald_xml::Element;
 
+use crate::roster_cache::Roster;
 use crate::router::{Core, Target};
+use crate::throttle::LimitKind;
 
 fn presence(kind: Option<&str>, from: &str, to: &str) -> Element {
     let mut p = Element::new("presence", ns::CLIENT).with_attr("from", from).with_attr("to", to);
@@ -67,7 +69,8 @@ impl Core {
                     session.priority = priority;
                     initial
                 };
-                self.broadcast_presence(from, &p, Vec::new()).await;
+                let roster = self.roster_for_broadcast(&bare).await;
+                self.broadcast_presence(from, &p, Vec::new(), &roster);
                 if initial {
                     self.answer_probes(from).await;
                     if priority >= 0 {
@@ -82,23 +85,30 @@ impl Core {
                     session.presence = None;
                     std::mem::take(&mut session.directed)
                 };
-                self.broadcast_presence(from, &p, directed.into_iter().collect()).await;
+                let roster = self.roster_for_broadcast(&bare).await;
+                self.broadcast_presence(from, &p, directed.into_iter().collect(), &roster);
             }
             _ => {}
         }
     }
 
-    /// Sends `p` to the subscribers of `from`'s account, to the account's available resources
-    /// (the sender included, RFC 6121 §4.2.2) and to `extra` JIDs owed it by directed presence.
-    pub(crate) async fn broadcast_presence(&self, from: &FullJid, p: &Element, extra: Vec<String>) {
-        let bare = from.to_bare();
-        let roster = self.inner.store.roster(&Self::owner_name(&bare)).await.unwrap_or_else(|err| {
+    /// The roster a broadcast goes by (cached while the account is live; empty if the store
+    /// fails, which is logged).
+    pub(crate) async fn roster_for_broadcast(&self, bare: &BareJid) -> Roster {
+        self.roster_of(bare).await.unwrap_or_else(|err| {
             tracing::error!(target: "notification", %err, "roster read failed during presence broadcast");
-            Vec::new()
-        });
+            Roster::default()
+        })
+    }
+
+    /// Sends `p` to the subscribers in `roster` (`from`'s account's), to the account's available
+    /// resources (the sender included, RFC 6121 §4.2.2) and to `extra` JIDs owed it by directed
+    /// presence.
+    pub(crate) fn broadcast_presence(&self, from: &FullJid, p: &Element, extra: Vec<String>, roster: &Roster) {
+        let bare = from.to_bare();
         let mut p = p.clone();
         p.set_attr("from", from.to_string());
-        for item in roster.iter().filter(|i| i.subscription.has_from()) {
+        for item in roster.values().filter(|i| i.subscription.has_from()) {
             if let Ok(contact) = BareJid::new(&item.contact)
                 && contact.domain().as_str() == self.domain()
             {
@@ -130,8 +140,8 @@ impl Core {
     /// subscription requests still waiting for an answer.
     async fn answer_probes(&self, from: &FullJid) {
         let bare = from.to_bare();
-        let Ok(roster) = self.inner.store.roster(&Self::owner_name(&bare)).await else { return };
-        for item in roster {
+        let Ok(roster) = self.roster_of(&bare).await else { return };
+        for item in roster.values() {
             let Ok(contact) = BareJid::new(&item.contact) else { continue };
             if item.subscription.has_to() {
                 let presences: Vec<Element> = self
@@ -159,19 +169,36 @@ impl Core {
         let Target::Local(to_bare, resource) = target else { return };
         let kind = p.stanza_type().to_owned();
         match kind.as_str() {
-            "subscribe" | "subscribed" | "unsubscribe" | "unsubscribed" => self.outbound_subscription(from, &to_bare, &kind).await,
+            "subscribe" | "subscribed" | "unsubscribe" | "unsubscribed" => {
+                if let Err(err) = self.outbound_subscription(from, &to_bare, &kind).await {
+                    self.bounce(&p, err);
+                }
+            }
             "available" | "unavailable" => {
                 let to = p.recipient_jid().ok().flatten().expect("target was parsed from it");
                 let owner = from.to_bare();
-                {
+                let max = self.inner.config.state.max_directed_presences;
+                let refused = {
                     let mut table = self.table();
-                    if let Some(session) = table.session_mut(owner.as_str(), session_id) {
-                        if kind == "available" {
-                            session.directed.insert(to.to_string());
-                        } else {
-                            session.directed.remove(to.as_str());
-                        }
+                    let Some(session) = table.session_mut(owner.as_str(), session_id) else { return };
+                    if kind == "unavailable" {
+                        session.directed.remove(to.as_str());
+                        false
+                    } else if session.directed.len() >= max && !session.directed.contains(to.as_str()) {
+                        true
+                    } else {
+                        session.directed.insert(to.to_string());
+                        false
                     }
+                };
+                if refused {
+                    self.inner.limit_warnings.warn(
+                        LimitKind::Directed,
+                        owner.as_str(),
+                        "directed presence limit reached; presence refused",
+                    );
+                    let text = format!("this session has sent directed presence to {max} JIDs, the most allowed");
+                    return self.bounce(&p, StanzaError::new(StanzaErrorType::Modify, "policy-violation").with_text(text));
                 }
                 self.deliver_directed(&to, &p);
             }
@@ -184,13 +211,18 @@ impl Core {
         }
     }
 
-    /// The user's side of a subscription presence it sends, then the contact's side.
-    async fn outbound_subscription(&self, from: &FullJid, contact: &BareJid, kind: &str) {
+    /// The user's side of a subscription presence it sends, then the contact's side. Fails only
+    /// when a subscription request would add an item to a full roster.
+    async fn outbound_subscription(&self, from: &FullJid, contact: &BareJid, kind: &str) -> Result<(), StanzaError> {
         let owner = from.to_bare();
         if &owner == contact {
-            return;
+            return Ok(());
         }
-        let mut item = self.load_item(&owner, contact).await;
+        let existing = self.find_item(&owner, contact).await;
+        if existing.is_none() && kind == "subscribe" && !self.roster_has_room(&owner).await {
+            return Err(self.roster_full(&owner));
+        }
+        let mut item = existing.unwrap_or_else(|| Self::new_item(contact));
         let before = item.clone();
         match kind {
             "subscribe" => {
@@ -201,7 +233,7 @@ impl Core {
             }
             "subscribed" => {
                 if !item.pending_in {
-                    return; // no request to approve (pre-approval is not offered)
+                    return Ok(()); // no request to approve (pre-approval is not offered)
                 }
                 item.pending_in = false;
                 item.subscription = item.subscription.with_from(true);
@@ -223,6 +255,7 @@ impl Core {
         if kind == "subscribed" {
             self.share_presence(&owner, contact, false);
         }
+        Ok(())
     }
 
     /// The contact's side of a subscription presence sent by `owner` (RFC 6121 §3.1.3, §3.2.3,
@@ -235,7 +268,14 @@ impl Core {
             Ok(Some(_)) => {}
             _ => return, // presence to a non-existent account is silently ignored
         }
-        let mut item = self.load_item(contact, owner).await;
+        let existing = self.find_item(contact, owner).await;
+        if existing.is_none() && kind == "subscribe" && !self.roster_has_room(contact).await {
+            // The request would add an item to a full roster: dropped, as a request to a
+            // non-existent account is (the warning says why).
+            let _ = self.roster_full(contact);
+            return;
+        }
+        let mut item = existing.unwrap_or_else(|| Self::new_item(owner));
         let stanza = presence(Some(kind), owner.as_str(), contact.as_str());
         match kind {
             "subscribe" => {

@@ -1,11 +1,28 @@
-//! Roster management (RFC 6121 §2): get, set, remove, and pushes to every interested resource.
+//! Roster management (RFC 6121 §2): get, set, remove, and pushes to every interested resource,
+//! within the roster caps (items per roster, name and group lengths, groups per item).
 
 use herald_proto::stanza::iq_result;
-use herald_proto::{BareJid, FullJid, Jid, Stanza, StanzaError, ns};
-use herald_store::{RosterItem, Store, Subscription};
+use herald_proto::{BareJid, FullJid, Jid, Stanza, StanzaError, StanzaErrorType, ns};
+use herald_store::{RosterItem, Subscription};
 use herald_xml::Element;
 
+use crate::config::StateLimits;
 use crate::router::Core;
+use crate::throttle::LimitKind;
+
+/// Why a roster set's item is refused by the field caps (RFC 6121 §2.3.3: `<not-acceptable/>`).
+fn oversized_fields(limits: &StateLimits, name: Option<&str>, groups: &[String]) -> Option<String> {
+    if name.is_some_and(|n| n.len() > limits.max_roster_name_bytes) {
+        return Some(format!("the name is longer than {} bytes", limits.max_roster_name_bytes));
+    }
+    if groups.len() > limits.max_roster_groups {
+        return Some(format!("an item may be in at most {} groups", limits.max_roster_groups));
+    }
+    if groups.iter().any(|g| g.len() > limits.max_roster_group_bytes) {
+        return Some(format!("a group name is longer than {} bytes", limits.max_roster_group_bytes));
+    }
+    None
+}
 
 /// The `<item/>` of a roster item as the owner sees it.
 pub(crate) fn item_element(item: &RosterItem, removed: bool) -> Element {
@@ -29,10 +46,9 @@ pub(crate) fn item_element(item: &RosterItem, removed: bool) -> Element {
 
 impl Core {
     pub(crate) async fn handle_roster_iq(&self, from: &FullJid, session_id: u64, iq: &Element) {
-        let owner = from.node().map(|n| n.to_string()).unwrap_or_default();
-        let store = &self.inner.store;
+        let owner_bare = from.to_bare();
         if iq.stanza_type() == "get" {
-            let items = match store.roster(&owner).await {
+            let items = match self.roster_of(&owner_bare).await {
                 Ok(items) => items,
                 Err(err) => {
                     tracing::error!(target: "notification", %err, "roster read failed");
@@ -40,7 +56,7 @@ impl Core {
                 }
             };
             let mut query = Element::new("query", ns::ROSTER);
-            for item in items.iter().filter(|i| i.visible) {
+            for item in items.values().filter(|i| i.visible) {
                 query.push_child(item_element(item, false));
             }
             if let Some(s) = self.table().session_mut(from.to_bare().as_str(), session_id) {
@@ -56,23 +72,32 @@ impl Core {
         let Some(contact) = item.attr("jid").and_then(|j| Jid::new(j).ok()).map(|j| j.to_bare()) else {
             return self.bounce(iq, StanzaError::bad_request().with_text("the item needs a valid jid"));
         };
-        let owner_bare = from.to_bare();
         if contact == owner_bare {
             return self
                 .bounce(iq, StanzaError::new(herald_proto::StanzaErrorType::Cancel, "not-allowed").with_text("you cannot add yourself"));
         }
-        let existing = store.roster_item(&owner, contact.as_str()).await.ok().flatten();
+        let existing = self.find_item(&owner_bare, &contact).await;
         if item.attr("subscription") == Some("remove") {
             let Some(existing) = existing else { return self.bounce(iq, StanzaError::item_not_found()) };
             self.send_reply(iq_result(iq, None));
             return self.remove_contact(&owner_bare, existing).await;
         }
-        let mut updated = existing.unwrap_or_else(|| RosterItem { contact: contact.to_string(), ..Default::default() });
+        let name = item.attr("name").filter(|n| !n.is_empty()).map(str::to_owned);
+        let mut groups: Vec<String> =
+            item.elements().filter(|e| e.is("group", ns::ROSTER)).map(Element::text).filter(|g| !g.is_empty()).collect();
+        groups.dedup();
+        if let Some(why) = oversized_fields(&self.inner.config.state, name.as_deref(), &groups) {
+            self.inner.limit_warnings.warn(LimitKind::Roster, owner_bare.as_str(), "roster item over the field limits; refused");
+            return self.bounce(iq, StanzaError::new(StanzaErrorType::Modify, "not-acceptable").with_text(why));
+        }
+        if existing.is_none() && !self.roster_has_room(&owner_bare).await {
+            return self.bounce(iq, self.roster_full(&owner_bare));
+        }
+        let mut updated = existing.unwrap_or_else(|| Self::new_item(&contact));
         updated.visible = true;
-        updated.name = item.attr("name").filter(|n| !n.is_empty()).map(str::to_owned);
-        updated.groups = item.elements().filter(|e| e.is("group", ns::ROSTER)).map(Element::text).filter(|g| !g.is_empty()).collect();
-        updated.groups.dedup();
-        if let Err(err) = store.put_roster_item(&owner, &updated).await {
+        updated.name = name;
+        updated.groups = groups;
+        if let Err(err) = self.write_roster_item(&owner_bare, &updated).await {
             tracing::error!(target: "notification", %err, "roster write failed");
             return self.bounce(iq, StanzaError::internal());
         }
@@ -82,8 +107,7 @@ impl Core {
 
     /// Removing a contact cancels both directions, telling the contact (RFC 6121 §2.5.2).
     async fn remove_contact(&self, owner: &BareJid, item: RosterItem) {
-        let owner_name = owner.node().map(|n| n.to_string()).unwrap_or_default();
-        if let Err(err) = self.inner.store.delete_roster_item(&owner_name, &item.contact).await {
+        if let Err(err) = self.delete_roster_item(owner, &item.contact).await {
             tracing::error!(target: "notification", %err, "roster delete failed");
         }
         self.roster_push(owner, &item, true);
@@ -109,20 +133,21 @@ impl Core {
         }
     }
 
-    /// Loads (or starts) the roster item `owner` holds for `contact`.
-    pub(crate) async fn load_item(&self, owner: &BareJid, contact: &BareJid) -> RosterItem {
-        let name = owner.node().map(|n| n.to_string()).unwrap_or_default();
-        self.inner.store.roster_item(&name, contact.as_str()).await.ok().flatten().unwrap_or_else(|| RosterItem {
-            contact: contact.to_string(),
-            subscription: Subscription::None,
-            ..Default::default()
-        })
+    /// A new item for `contact`, with no subscription, not yet visible.
+    pub(crate) fn new_item(contact: &BareJid) -> RosterItem {
+        RosterItem { contact: contact.to_string(), subscription: Subscription::None, ..Default::default() }
+    }
+
+    /// The error for an item that would not fit in `owner`'s roster (logged, rate-limited).
+    pub(crate) fn roster_full(&self, owner: &BareJid) -> StanzaError {
+        self.inner.limit_warnings.warn(LimitKind::Roster, owner.as_str(), "roster item limit reached; item refused");
+        let max = self.inner.config.state.max_roster_items;
+        StanzaError::new(StanzaErrorType::Modify, "policy-violation").with_text(format!("the roster is full ({max} items)"))
     }
 
     /// Saves an item, pushing it to the owner if the owner can see it.
     pub(crate) async fn save_item(&self, owner: &BareJid, item: &RosterItem) {
-        let name = owner.node().map(|n| n.to_string()).unwrap_or_default();
-        if let Err(err) = self.inner.store.put_roster_item(&name, item).await {
+        if let Err(err) = self.write_roster_item(owner, item).await {
             return tracing::error!(target: "notification", %err, "roster write failed");
         }
         if item.visible {

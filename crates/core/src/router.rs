@@ -13,12 +13,17 @@ use herald_xml::Element;
 
 use crate::CoreConfig;
 use crate::sessions::{Session, SessionHandle, SessionStats, Table};
+use crate::throttle::LimitKind;
 
 pub(crate) struct Inner {
     pub(crate) config: CoreConfig,
     pub(crate) store: AnyStore,
     pub(crate) table: Mutex<Table>,
     pub(crate) pubsub: crate::pubsub::service::PubSub,
+    /// Accounts whose offline messages are being delivered (one delivery per account at once).
+    pub(crate) draining: Mutex<std::collections::HashSet<String>>,
+    /// Rate limits on the warnings logged when a state limit is hit.
+    pub(crate) limit_warnings: crate::throttle::LimitWarnings,
     lockout: Mutex<Lockout>,
     next_id: AtomicU64,
 }
@@ -52,6 +57,8 @@ impl Core {
             store: store.clone(),
             table: Mutex::new(Table::default()),
             pubsub,
+            draining: Mutex::default(),
+            limit_warnings: Default::default(),
             lockout: Mutex::new(lockout),
             next_id: AtomicU64::new(1),
         });
@@ -118,7 +125,8 @@ impl Core {
     }
 
     /// Registers a session for `username`. A session already bound to the same full JID is told
-    /// to close with `<conflict/>` and the new one takes its place (RFC 6120 §7.7.2.2).
+    /// to close with `<conflict/>` and the new one takes its place (RFC 6120 §7.7.2.2); beyond
+    /// `max_resources` other sessions, binding fails with `<resource-constraint/>` (§7.6.2.1).
     pub fn bind(&self, username: &str, resource: Option<String>) -> Result<SessionHandle, StanzaError> {
         let resource = resource.unwrap_or_else(|| format!("herald-{:016x}", rand::random::<u64>()));
         let jid = FullJid::new(&format!("{username}@{}/{resource}", self.domain()))
@@ -136,7 +144,14 @@ impl Core {
             let old_id = old.id;
             table.remove(&bare, old_id);
             tracing::info!(target: "notification", jid = %jid, "session replaced by a new login with the same resource");
+        } else if table.sessions(&bare).len() >= self.inner.config.state.max_resources {
+            drop(table);
+            let max = self.inner.config.state.max_resources;
+            self.inner.limit_warnings.warn(LimitKind::Resources, &bare, "resource limit reached; bind refused");
+            return Err(StanzaError::new(StanzaErrorType::Wait, "resource-constraint")
+                .with_text(format!("this account already has {max} sessions, the most allowed")));
         }
+        table.rosters.open(&bare);
         // Nearly every agent has one session: no room reserved for more.
         table.accounts.entry(bare).or_insert_with(|| Vec::with_capacity(1)).push(Session {
             id,
@@ -158,11 +173,16 @@ impl Core {
     /// as if newly sent to its bare JID (so messages end up in offline storage, never lost).
     pub async fn unbind(&self, jid: &FullJid, id: u64, undelivered: Vec<Element>) {
         let bare = jid.to_bare();
+        let owes_presence = self.table().session_mut(bare.as_str(), id).is_some_and(|s| s.presence.is_some() || !s.directed.is_empty());
+        // Taken while the session still keeps the account's roster cached.
+        let roster = if owes_presence { Some(self.roster_for_broadcast(&bare).await) } else { None };
         let removed = self.table().remove(bare.as_str(), id);
         let Some(session) = removed else { return };
-        if session.presence.is_some() || !session.directed.is_empty() {
+        if let Some(roster) = roster
+            && (session.presence.is_some() || !session.directed.is_empty())
+        {
             let unavailable = Element::new("presence", ns::CLIENT).with_attr("type", "unavailable").with_attr("from", jid.to_string());
-            self.broadcast_presence(jid, &unavailable, session.directed.into_iter().collect()).await;
+            self.broadcast_presence(jid, &unavailable, session.directed.into_iter().collect(), &roster);
         }
         for mut stanza in undelivered {
             if stanza.stanza_kind() == Some(StanzaKind::Message) {

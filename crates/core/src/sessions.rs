@@ -93,10 +93,11 @@ impl Mailbox {
     }
 }
 
-/// Bare JID (as a string) → sessions of that account.
+/// Bare JID (as a string) → sessions of that account, and the rosters of those accounts.
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     pub(crate) accounts: HashMap<String, Vec<Session>>,
+    pub(crate) rosters: crate::roster_cache::RosterCache,
 }
 
 impl Table {
@@ -130,6 +131,7 @@ impl Table {
         let session = list.remove(pos);
         if list.is_empty() {
             self.accounts.remove(bare);
+            self.rosters.close(bare);
         }
         Some(session)
     }

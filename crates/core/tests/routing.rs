@@ -75,7 +75,7 @@ async fn messages_without_an_available_session_are_stored_and_delivered_with_del
         assert!(delay.attr("stamp").unwrap().ends_with('Z'));
     }
     let store = core.store();
-    assert!(store.take_offline("bob").await.unwrap().is_empty(), "delivered messages are removed");
+    assert!(store.offline_batch("bob", usize::MAX, u64::MAX).await.unwrap().is_empty(), "delivered messages are removed");
 }
 
 #[tokio::test]
@@ -89,9 +89,10 @@ async fn unknown_users_bounce_and_undelivered_queue_goes_offline() {
     // A session that ends with messages still queued hands them back: they are stored.
     let bob = core.bind("bob", Some("desk".into())).unwrap();
     core.unbind(&bob.jid.clone(), bob.id, vec![message(&alice, "bob@example.com/desk", "queued")]).await;
-    let stored = core.store().take_offline("bob").await.unwrap();
+    let stored = core.store().offline_batch("bob", usize::MAX, u64::MAX).await.unwrap();
     assert_eq!(stored.len(), 1);
-    assert!(stored[0].stanza.contains("queued"));
+    assert!(stored[0].message.stanza.contains("queued"));
+    assert_eq!(stored[0].message.sender, "alice@example.com", "the sender's quota is charged");
 }
 
 #[tokio::test]

@@ -179,6 +179,24 @@ pub struct Limits {
     /// Simultaneous connections from one source address, over all listeners (default 1,000;
     /// raise it when many desktops share one NAT address).
     pub max_connections_per_source: usize,
+    /// Bytes of offline messages kept per user (default 1 MiB); this also bounds what the
+    /// user's next login loads.
+    pub max_offline_bytes_per_user: u64,
+    /// Bytes of offline messages one sender may have waiting, across all recipients (default
+    /// 4 MiB).
+    pub max_offline_bytes_per_sender: u64,
+    /// Items per roster (default 1000).
+    pub max_roster_items: usize,
+    /// Longest roster item name, in bytes (default 1023).
+    pub max_roster_name_bytes: usize,
+    /// Groups per roster item (default 16).
+    pub max_roster_groups: usize,
+    /// Longest roster group name, in bytes (default 255).
+    pub max_roster_group_bytes: usize,
+    /// JIDs one session may send directed presence to (default 100).
+    pub max_directed_presences: usize,
+    /// Sessions (resources) bound to one account at once (default 10).
+    pub max_resources_per_user: usize,
 }
 
 /// `[pubsub]`
@@ -291,6 +309,14 @@ impl Default for Limits {
             max_unauthenticated_bytes: 10_000,
             max_attributes: 64,
             max_connections_per_source: 1000,
+            max_offline_bytes_per_user: 1024 * 1024,
+            max_offline_bytes_per_sender: 4 * 1024 * 1024,
+            max_roster_items: 1000,
+            max_roster_name_bytes: 1023,
+            max_roster_groups: 16,
+            max_roster_group_bytes: 255,
+            max_directed_presences: 100,
+            max_resources_per_user: 10,
         }
     }
 }
@@ -340,6 +366,7 @@ impl Config {
         if self.limits.max_stanza_bytes < 1024 {
             return Err(ConfigError::Range("limits.max_stanza_bytes must be at least 1024".into()));
         }
+        self.validate_state_limits()?;
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(ConfigError::Range("tls.cert and tls.key must be given together".into()));
         }
@@ -378,6 +405,42 @@ impl Config {
         Ok(())
     }
 
+    /// Every per-account cap must let at least something through.
+    fn validate_state_limits(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let caps = [
+            ("max_offline_per_user", l.max_offline_per_user),
+            ("max_offline_bytes_per_user", l.max_offline_bytes_per_user),
+            ("max_offline_bytes_per_sender", l.max_offline_bytes_per_sender),
+            ("max_roster_items", l.max_roster_items as u64),
+            ("max_roster_name_bytes", l.max_roster_name_bytes as u64),
+            ("max_roster_groups", l.max_roster_groups as u64),
+            ("max_roster_group_bytes", l.max_roster_group_bytes as u64),
+            ("max_directed_presences", l.max_directed_presences as u64),
+            ("max_resources_per_user", l.max_resources_per_user as u64),
+        ];
+        match caps.iter().find(|(_, v)| *v == 0) {
+            Some((name, _)) => Err(ConfigError::Range(format!("limits.{name} must be at least 1"))),
+            None => Ok(()),
+        }
+    }
+
+    /// The per-account caps the core applies.
+    pub fn state_limits(&self) -> herald_core::StateLimits {
+        let l = &self.limits;
+        herald_core::StateLimits {
+            max_offline_messages: l.max_offline_per_user,
+            max_offline_bytes: l.max_offline_bytes_per_user,
+            max_offline_sender_bytes: l.max_offline_bytes_per_sender,
+            max_roster_items: l.max_roster_items,
+            max_roster_name_bytes: l.max_roster_name_bytes,
+            max_roster_groups: l.max_roster_groups,
+            max_roster_group_bytes: l.max_roster_group_bytes,
+            max_directed_presences: l.max_directed_presences,
+            max_resources: l.max_resources_per_user,
+        }
+    }
+
     /// The negotiation timeout as a duration.
     pub fn negotiation_timeout(&self) -> Duration {
         Duration::from_secs(self.limits.negotiation_timeout_secs)
@@ -414,6 +477,16 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("HERALD_TLS__CERT", "/x.pem");
             assert!(Config::load(None).unwrap_err().to_string().contains("together"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn state_limits_default_to_the_core_defaults_and_zero_is_refused() {
+        assert_eq!(Config::default().state_limits(), herald_core::StateLimits::default());
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HERALD_LIMITS__MAX_RESOURCES_PER_USER", "0");
+            assert!(Config::load(None).unwrap_err().to_string().contains("limits.max_resources_per_user must be at least 1"));
             Ok(())
         });
     }

@@ -106,7 +106,7 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
         CoreConfig {
             domain: config.domain.clone(),
             session_queue: config.limits.session_queue,
-            max_offline_per_user: config.limits.max_offline_per_user,
+            state: config.state_limits(),
             lockout_failures: config.auth.lockout_failures,
             lockout_duration: Duration::from_secs(config.auth.lockout_secs),
             pubsub: PubSubConfig { default_max_items: config.pubsub.max_items, users_create_nodes: config.pubsub.users_create_nodes },

@@ -1,7 +1,10 @@
 //! The behaviour every [`Store`] must have, as one async suite. Each backend's tests call
 //! [`run`] on a fresh, empty store.
 
-use crate::{OfflineMessage, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredItem, StoredSubscription, Subscription};
+use crate::{
+    OfflineMessage, OfflinePush, OfflineQuota, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredItem, StoredSubscription,
+    Subscription,
+};
 
 fn credential(hash: &str, byte: u8) -> StoredCredential {
     StoredCredential {
@@ -18,6 +21,7 @@ pub async fn run<S: Store>(store: S) {
     users(&store).await;
     rosters(&store).await;
     offline(&store).await;
+    offline_byte_quotas(&store).await;
     deleting_a_user_removes_everything(&store).await;
     pubsub(&store).await;
 }
@@ -114,32 +118,75 @@ async fn rosters<S: Store>(store: &S) {
     assert!(store.delete_roster_item("alice", "carol@example.com").await.unwrap());
     assert!(!store.delete_roster_item("alice", "carol@example.com").await.unwrap());
     assert_eq!(store.roster("alice").await.unwrap().len(), 1);
+    assert_eq!(store.roster_len("alice").await.unwrap(), 1);
+    assert_eq!(store.roster_len("bob").await.unwrap(), 0);
 }
+
+fn offline_message(sender: &str, stanza: String, stored_at_ms: i64) -> OfflineMessage {
+    OfflineMessage { sender: sender.into(), stanza, stored_at_ms }
+}
+
+/// Every stored message of `username`, oldest first, removed.
+async fn take_all<S: Store>(store: &S, username: &str) -> Vec<OfflineMessage> {
+    let all = store.offline_batch(username, usize::MAX, u64::MAX).await.unwrap();
+    if let Some(last) = all.last() {
+        assert_eq!(store.delete_offline(username, last.id).await.unwrap(), all.len() as u64);
+    }
+    all.into_iter().map(|m| m.message).collect()
+}
+
+const ROOMY: OfflineQuota = OfflineQuota { max_messages: 3, max_bytes: u64::MAX, max_sender_bytes: u64::MAX };
 
 async fn offline<S: Store>(store: &S) {
     for i in 0..3 {
-        let m = OfflineMessage { stanza: format!("<message id='{i}'/>"), stored_at_ms: 1_700_000_000_000 + i };
-        assert!(store.push_offline("bob", &m, 3).await.unwrap());
+        let m = offline_message("alice@x", format!("<message id='{i}'/>"), 1_700_000_000_000 + i);
+        assert_eq!(store.push_offline("bob", &m, &ROOMY).await.unwrap(), OfflinePush::Stored);
     }
-    let over = OfflineMessage { stanza: "<message id='x'/>".into(), stored_at_ms: 0 };
-    assert!(!store.push_offline("bob", &over, 3).await.unwrap(), "the limit must hold");
-    let taken = store.take_offline("bob").await.unwrap();
-    assert_eq!(
-        taken.iter().map(|m| m.stanza.as_str()).collect::<Vec<_>>(),
-        ["<message id='0'/>", "<message id='1'/>", "<message id='2'/>"]
-    );
-    assert_eq!(taken[2].stored_at_ms, 1_700_000_000_002);
-    assert!(store.take_offline("bob").await.unwrap().is_empty());
+    let over = offline_message("alice@x", "<message id='x'/>".into(), 0);
+    assert_eq!(store.push_offline("bob", &over, &ROOMY).await.unwrap(), OfflinePush::RecipientFull, "the count limit must hold");
+    // Batches are the oldest messages, bounded in number, and nothing is removed until asked.
+    let first = store.offline_batch("bob", 2, u64::MAX).await.unwrap();
+    assert_eq!(first.iter().map(|m| m.message.stanza.as_str()).collect::<Vec<_>>(), ["<message id='0'/>", "<message id='1'/>"]);
+    assert_eq!(store.offline_batch("bob", 2, u64::MAX).await.unwrap(), first, "reading a batch removes nothing");
+    assert_eq!(store.delete_offline("bob", first[0].id).await.unwrap(), 1);
+    let taken = take_all(store, "bob").await;
+    assert_eq!(taken.iter().map(|m| m.stanza.as_str()).collect::<Vec<_>>(), ["<message id='1'/>", "<message id='2'/>"]);
+    assert_eq!(taken[1].stored_at_ms, 1_700_000_000_002);
+    assert_eq!(taken[1].sender, "alice@x");
+    assert!(take_all(store, "bob").await.is_empty());
+}
+
+async fn offline_byte_quotas<S: Store>(store: &S) {
+    let quota = OfflineQuota { max_messages: 100, max_bytes: 250, max_sender_bytes: 300 };
+    let m = |sender: &str, n: usize| offline_message(sender, "x".repeat(n), 1);
+    store.create_user("dave", &[]).await.unwrap();
+    // Per recipient: 100 + 100 fit in 250, a third 100 does not; a smaller one still does.
+    assert_eq!(store.push_offline("bob", &m("alice@x", 100), &quota).await.unwrap(), OfflinePush::Stored);
+    assert_eq!(store.push_offline("bob", &m("alice@x", 100), &quota).await.unwrap(), OfflinePush::Stored);
+    assert_eq!(store.push_offline("bob", &m("carol@x", 100), &quota).await.unwrap(), OfflinePush::RecipientFull);
+    assert_eq!(store.push_offline("bob", &m("carol@x", 50), &quota).await.unwrap(), OfflinePush::Stored);
+    // Per sender, across recipients: alice has 200 stored, so 150 more to dave is too much.
+    assert_eq!(store.push_offline("dave", &m("alice@x", 150), &quota).await.unwrap(), OfflinePush::SenderFull);
+    assert_eq!(store.push_offline("dave", &m("alice@x", 100), &quota).await.unwrap(), OfflinePush::Stored);
+    // Byte-bounded batches: 100 + 100 > 150, so one message; a first message larger than the
+    // bound still comes alone.
+    assert_eq!(store.offline_batch("bob", 10, 150).await.unwrap().len(), 1);
+    assert_eq!(store.offline_batch("bob", 10, 10).await.unwrap().len(), 1);
+    assert_eq!(store.offline_batch("bob", 10, 200).await.unwrap().len(), 2);
+    // Delivered bytes no longer count against the sender.
+    assert_eq!(take_all(store, "bob").await.len(), 3);
+    assert_eq!(store.push_offline("dave", &m("alice@x", 150), &quota).await.unwrap(), OfflinePush::Stored);
+    assert_eq!(take_all(store, "dave").await.len(), 2);
 }
 
 async fn deleting_a_user_removes_everything<S: Store>(store: &S) {
-    let m = OfflineMessage { stanza: "<message/>".into(), stored_at_ms: 1 };
-    store.push_offline("alice", &m, 10).await.unwrap();
+    let m = offline_message("bob@x", "<message/>".into(), 1);
+    store.push_offline("alice", &m, &ROOMY).await.unwrap();
     assert!(store.delete_user("alice").await.unwrap());
     assert!(!store.delete_user("alice").await.unwrap());
     assert_eq!(store.credentials("alice").await.unwrap(), None);
     assert!(store.roster("alice").await.unwrap().is_empty());
     store.create_user("alice", &[]).await.unwrap();
-    assert!(store.take_offline("alice").await.unwrap().is_empty());
+    assert!(take_all(store, "alice").await.is_empty());
     assert!(store.roster("alice").await.unwrap().is_empty());
 }

@@ -134,10 +134,60 @@ pub struct RosterItem {
 /// A message stored for a user who had no session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OfflineMessage {
-    /// The serialised stanza.
+    /// The bare JID that sent it: its bytes count toward that sender's quota.
+    pub sender: String,
+    /// The serialised stanza; its length in bytes is what the quotas count.
     pub stanza: String,
     /// When it was stored, milliseconds since the Unix epoch.
     pub stored_at_ms: i64,
+}
+
+/// One stored offline message with its position in the recipient's queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredOffline {
+    /// Increases with every message stored; [`Store::delete_offline`] removes up to one.
+    pub id: i64,
+    /// The message.
+    pub message: OfflineMessage,
+}
+
+/// The limits one offline push must stay within, so that neither one recipient nor one sender
+/// can make the store (and the recipient's next login) arbitrarily large.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OfflineQuota {
+    /// Most messages stored per recipient.
+    pub max_messages: u64,
+    /// Most stanza bytes stored per recipient.
+    pub max_bytes: u64,
+    /// Most stanza bytes one sender may have stored, across all recipients.
+    pub max_sender_bytes: u64,
+}
+
+/// What became of an offline push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OfflinePush {
+    /// The message is stored.
+    Stored,
+    /// The recipient's message count or byte quota would be exceeded; nothing stored.
+    RecipientFull,
+    /// The sender's byte quota would be exceeded; nothing stored.
+    SenderFull,
+}
+
+/// Where an offline batch ends: at most `max_messages`, and no more than `max_bytes` of stanzas
+/// unless the first message alone is larger (a batch always makes progress). `sizes` are the
+/// byte sizes of the queue's oldest messages, oldest first; returns how many to take.
+pub fn offline_batch_len(sizes: impl IntoIterator<Item = u64>, max_messages: usize, max_bytes: u64) -> usize {
+    let mut total = 0u64;
+    let mut taken = 0usize;
+    for size in sizes.into_iter().take(max_messages) {
+        total = total.saturating_add(size);
+        if taken > 0 && total > max_bytes {
+            break;
+        }
+        taken += 1;
+    }
+    taken
 }
 
 /// The persistent state of one publish-subscribe node, as loaded at start.
@@ -276,11 +326,28 @@ pub trait Store: Send + Sync + Clone + 'static {
     fn put_roster_item(&self, owner: &str, item: &RosterItem) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Removes one roster item; false if absent.
     fn delete_roster_item(&self, owner: &str, contact: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Appends an offline message, unless the user already has `limit` stored; returns whether
-    /// it was stored.
-    fn push_offline(&self, username: &str, message: &OfflineMessage, limit: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Removes and returns all of a user's offline messages, oldest first.
-    fn take_offline(&self, username: &str) -> impl Future<Output = Result<Vec<OfflineMessage>, StoreError>> + Send;
+    /// The number of items in the owner's roster (invisible pending items included).
+    fn roster_len(&self, owner: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Appends an offline message for `username` unless that breaks `quota` (checked and stored
+    /// atomically).
+    fn push_offline(
+        &self,
+        username: &str,
+        message: &OfflineMessage,
+        quota: &OfflineQuota,
+    ) -> impl Future<Output = Result<OfflinePush, StoreError>> + Send;
+    /// The oldest offline messages of `username`, without removing them: at most `max_messages`
+    /// and about `max_bytes` (see [`offline_batch_len`]), so that a login never loads the whole
+    /// queue at once.
+    fn offline_batch(
+        &self,
+        username: &str,
+        max_messages: usize,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Vec<StoredOffline>, StoreError>> + Send;
+    /// Removes the offline messages of `username` up to and including `through_id`; returns how
+    /// many went.
+    fn delete_offline(&self, username: &str, through_id: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// Every pubsub node with its affiliations, subscriptions and items.
     fn pubsub_load(&self) -> impl Future<Output = Result<Vec<StoredNode>, StoreError>> + Send;
     /// Applies a batch of pubsub changes atomically, in order.
@@ -333,16 +400,37 @@ impl Store for AnyStore {
     async fn delete_roster_item(&self, owner: &str, contact: &str) -> Result<bool, StoreError> {
         dispatch!(self, s => s.delete_roster_item(owner, contact))
     }
-    async fn push_offline(&self, username: &str, message: &OfflineMessage, limit: u64) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.push_offline(username, message, limit))
+    async fn roster_len(&self, owner: &str) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.roster_len(owner))
     }
-    async fn take_offline(&self, username: &str) -> Result<Vec<OfflineMessage>, StoreError> {
-        dispatch!(self, s => s.take_offline(username))
+    async fn push_offline(&self, username: &str, message: &OfflineMessage, quota: &OfflineQuota) -> Result<OfflinePush, StoreError> {
+        dispatch!(self, s => s.push_offline(username, message, quota))
+    }
+    async fn offline_batch(&self, username: &str, max_messages: usize, max_bytes: u64) -> Result<Vec<StoredOffline>, StoreError> {
+        dispatch!(self, s => s.offline_batch(username, max_messages, max_bytes))
+    }
+    async fn delete_offline(&self, username: &str, through_id: i64) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.delete_offline(username, through_id))
     }
     async fn pubsub_load(&self) -> Result<Vec<StoredNode>, StoreError> {
         dispatch!(self, s => s.pubsub_load())
     }
     async fn pubsub_apply(&self, ops: &[PubSubOp]) -> Result<(), StoreError> {
         dispatch!(self, s => s.pubsub_apply(ops))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offline_batch_len;
+
+    #[test]
+    fn offline_batches_stop_at_either_bound_but_always_progress() {
+        assert_eq!(offline_batch_len([10, 10, 10], 2, 100), 2, "count bound");
+        assert_eq!(offline_batch_len([10, 10, 10], 10, 25), 2, "byte bound");
+        assert_eq!(offline_batch_len([10, 10, 10], 10, 30), 3, "exactly at the byte bound");
+        assert_eq!(offline_batch_len([500, 1], 10, 100), 1, "an oversized first message comes alone");
+        assert_eq!(offline_batch_len([], 10, 100), 0);
+        assert_eq!(offline_batch_len([u64::MAX, 1], 10, u64::MAX), 2, "sizes saturate");
     }
 }

@@ -3,13 +3,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use crate::{OfflineMessage, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredNode};
+use crate::{
+    OfflineMessage, OfflinePush, OfflineQuota, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredNode, StoredOffline,
+    offline_batch_len,
+};
 
 #[derive(Default, Debug)]
 struct Data {
     users: BTreeMap<String, Vec<StoredCredential>>,
     rosters: HashMap<String, BTreeMap<String, RosterItem>>,
-    offline: HashMap<String, Vec<OfflineMessage>>,
+    offline: HashMap<String, Vec<StoredOffline>>,
+    next_offline_id: i64,
     nodes: BTreeMap<String, StoredNode>,
 }
 
@@ -139,19 +143,49 @@ impl Store for MemoryStore {
         Ok(self.with(|d| d.rosters.get_mut(owner).and_then(|r| r.remove(contact)).is_some()))
     }
 
-    async fn push_offline(&self, username: &str, message: &OfflineMessage, limit: u64) -> Result<bool, StoreError> {
+    async fn roster_len(&self, owner: &str) -> Result<u64, StoreError> {
+        Ok(self.with(|d| d.rosters.get(owner).map_or(0, |r| r.len() as u64)))
+    }
+
+    async fn push_offline(&self, username: &str, message: &OfflineMessage, quota: &OfflineQuota) -> Result<OfflinePush, StoreError> {
+        let size = message.stanza.len() as u64;
         Ok(self.with(|d| {
-            let queue = d.offline.entry(username.into()).or_default();
-            if queue.len() as u64 >= limit {
-                return false;
+            let bytes = |m: &StoredOffline| m.message.stanza.len() as u64;
+            let queue = d.offline.get(username).map_or(&[][..], Vec::as_slice);
+            let recipient_bytes: u64 = queue.iter().map(bytes).sum();
+            if queue.len() as u64 >= quota.max_messages || recipient_bytes + size > quota.max_bytes {
+                return OfflinePush::RecipientFull;
             }
-            queue.push(message.clone());
-            true
+            let sender_bytes: u64 = d.offline.values().flatten().filter(|m| m.message.sender == message.sender).map(bytes).sum();
+            if sender_bytes + size > quota.max_sender_bytes {
+                return OfflinePush::SenderFull;
+            }
+            d.next_offline_id += 1;
+            let stored = StoredOffline { id: d.next_offline_id, message: message.clone() };
+            d.offline.entry(username.into()).or_default().push(stored);
+            OfflinePush::Stored
         }))
     }
 
-    async fn take_offline(&self, username: &str) -> Result<Vec<OfflineMessage>, StoreError> {
-        Ok(self.with(|d| d.offline.remove(username).unwrap_or_default()))
+    async fn offline_batch(&self, username: &str, max_messages: usize, max_bytes: u64) -> Result<Vec<StoredOffline>, StoreError> {
+        Ok(self.with(|d| {
+            let queue = d.offline.get(username).map_or(&[][..], Vec::as_slice);
+            let len = offline_batch_len(queue.iter().map(|m| m.message.stanza.len() as u64), max_messages, max_bytes);
+            queue[..len].to_vec()
+        }))
+    }
+
+    async fn delete_offline(&self, username: &str, through_id: i64) -> Result<u64, StoreError> {
+        Ok(self.with(|d| {
+            let Some(queue) = d.offline.get_mut(username) else { return 0 };
+            let before = queue.len();
+            queue.retain(|m| m.id > through_id);
+            let removed = (before - queue.len()) as u64;
+            if queue.is_empty() {
+                d.offline.remove(username);
+            }
+            removed
+        }))
     }
 
     async fn pubsub_load(&self) -> Result<Vec<StoredNode>, StoreError> {

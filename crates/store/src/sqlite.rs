@@ -9,7 +9,8 @@ use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::{
-    OfflineMessage, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredItem, StoredNode, StoredSubscription, Subscription,
+    OfflineMessage, OfflinePush, OfflineQuota, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredItem, StoredNode,
+    StoredOffline, StoredSubscription, Subscription, offline_batch_len,
 };
 
 /// Schema versions, applied in order, each in one transaction.
@@ -32,6 +33,14 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE pubsub_items (node TEXT NOT NULL REFERENCES pubsub_nodes(name) ON DELETE CASCADE, id TEXT NOT NULL,
         seq INTEGER NOT NULL, publisher TEXT NOT NULL, payload TEXT NOT NULL, published_at INTEGER NOT NULL, PRIMARY KEY (node, id));
      CREATE INDEX pubsub_items_by_seq ON pubsub_items(node, seq);",
+    // Offline quotas in bytes, per recipient and per sender: each message records its sender and
+    // size, and the covering indexes answer COUNT and SUM without reading the stanzas.
+    "ALTER TABLE offline ADD COLUMN sender TEXT NOT NULL DEFAULT '';
+     ALTER TABLE offline ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+     UPDATE offline SET bytes = length(CAST(stanza AS BLOB));
+     DROP INDEX offline_by_user;
+     CREATE INDEX offline_by_user ON offline(username, id, bytes);
+     CREATE INDEX offline_by_sender ON offline(sender, bytes);",
 ];
 
 /// A SQLite database file.
@@ -43,6 +52,12 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let store = Self::connect(path).await?;
+        store.migrate(MIGRATIONS).await?;
+        Ok(store)
+    }
+
+    async fn connect(path: &Path) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -51,15 +66,14 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
+        Ok(Self { pool })
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
+    /// Applies the `migrations` not applied yet.
+    async fn migrate(&self, migrations: &[&str]) -> Result<(), StoreError> {
         sqlx::query("CREATE TABLE IF NOT EXISTS herald_schema (version INTEGER NOT NULL)").execute(&self.pool).await?;
         let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM herald_schema").fetch_one(&self.pool).await?.get(0);
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(usize::MAX)) {
+        for (index, sql) in migrations.iter().enumerate().skip(usize::try_from(current).unwrap_or(usize::MAX)) {
             let mut tx = self.pool.begin().await?;
             sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO herald_schema (version) VALUES (?)").bind(index as i64 + 1).execute(&mut *tx).await?;
@@ -298,20 +312,73 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn push_offline(&self, username: &str, message: &OfflineMessage, limit: u64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let count: i64 = sqlx::query("SELECT COUNT(*) FROM offline WHERE username = ?").bind(username).fetch_one(&mut *tx).await?.get(0);
-        if u64::try_from(count).unwrap_or(u64::MAX) >= limit {
-            return Ok(false);
+    async fn roster_len(&self, owner: &str) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query("SELECT COUNT(*) FROM roster WHERE owner = ?").bind(owner).fetch_one(&self.pool).await?.get(0);
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn push_offline(&self, username: &str, message: &OfflineMessage, quota: &OfflineQuota) -> Result<OfflinePush, StoreError> {
+        let size = i64::try_from(message.stanza.len()).unwrap_or(i64::MAX);
+        let cap = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        // One statement checks all three quotas and inserts, so concurrent pushes cannot both
+        // slip under a quota.
+        let done = sqlx::query(
+            "INSERT INTO offline (username, sender, stanza, stored_at, bytes) SELECT ?1, ?2, ?3, ?4, ?5
+             WHERE (SELECT COUNT(*) FROM offline WHERE username = ?1) < ?6
+               AND (SELECT COALESCE(SUM(bytes), 0) FROM offline WHERE username = ?1) + ?5 <= ?7
+               AND (SELECT COALESCE(SUM(bytes), 0) FROM offline WHERE sender = ?2) + ?5 <= ?8",
+        )
+        .bind(username)
+        .bind(&message.sender)
+        .bind(&message.stanza)
+        .bind(message.stored_at_ms)
+        .bind(size)
+        .bind(cap(quota.max_messages))
+        .bind(cap(quota.max_bytes))
+        .bind(cap(quota.max_sender_bytes))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() > 0 {
+            return Ok(OfflinePush::Stored);
         }
-        sqlx::query("INSERT INTO offline (username, stanza, stored_at) VALUES (?, ?, ?)")
+        // Refused: say which quota, for the sender's error text and the log.
+        let sender: i64 = sqlx::query("SELECT COALESCE(SUM(bytes), 0) FROM offline WHERE sender = ?")
+            .bind(&message.sender)
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
+        Ok(if sender.saturating_add(size) > cap(quota.max_sender_bytes) { OfflinePush::SenderFull } else { OfflinePush::RecipientFull })
+    }
+
+    async fn offline_batch(&self, username: &str, max_messages: usize, max_bytes: u64) -> Result<Vec<StoredOffline>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Sizes first, from the covering index, so that no stanza beyond the batch is read.
+        let sizes = sqlx::query("SELECT id, bytes FROM offline WHERE username = ? ORDER BY id LIMIT ?")
             .bind(username)
-            .bind(&message.stanza)
-            .bind(message.stored_at_ms)
-            .execute(&mut *tx)
+            .bind(i64::try_from(max_messages).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await?;
+        let len = offline_batch_len(sizes.iter().map(|r| u64::try_from(r.get::<i64, _>("bytes")).unwrap_or(0)), max_messages, max_bytes);
+        let Some(last) = len.checked_sub(1).map(|i| sizes[i].get::<i64, _>("id")) else { return Ok(Vec::new()) };
+        let rows = sqlx::query("SELECT id, sender, stanza, stored_at FROM offline WHERE username = ? AND id <= ? ORDER BY id")
+            .bind(username)
+            .bind(last)
+            .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(rows
+            .iter()
+            .map(|r| StoredOffline {
+                id: r.get("id"),
+                message: OfflineMessage { sender: r.get("sender"), stanza: r.get("stanza"), stored_at_ms: r.get("stored_at") },
+            })
+            .collect())
+    }
+
+    async fn delete_offline(&self, username: &str, through_id: i64) -> Result<u64, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM offline WHERE username = ? AND id <= ?").bind(username).bind(through_id).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     async fn pubsub_load(&self) -> Result<Vec<StoredNode>, StoreError> {
@@ -367,13 +434,30 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(())
     }
+}
 
-    async fn take_offline(&self, username: &str) -> Result<Vec<OfflineMessage>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let rows =
-            sqlx::query("SELECT stanza, stored_at FROM offline WHERE username = ? ORDER BY id").bind(username).fetch_all(&mut *tx).await?;
-        sqlx::query("DELETE FROM offline WHERE username = ?").bind(username).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(rows.iter().map(|r| OfflineMessage { stanza: r.get("stanza"), stored_at_ms: r.get("stored_at") }).collect())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn offline_messages_stored_before_the_byte_quotas_count_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::connect(&dir.path().join("herald.db")).await.unwrap();
+        store.migrate(&MIGRATIONS[..2]).await.unwrap();
+        sqlx::query("INSERT INTO users (username) VALUES ('bob')").execute(&store.pool).await.unwrap();
+        sqlx::query("INSERT INTO offline (username, stanza, stored_at) VALUES ('bob', ?, 5)")
+            .bind("é".repeat(50))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        store.migrate(MIGRATIONS).await.unwrap();
+        let old = store.offline_batch("bob", 10, u64::MAX).await.unwrap();
+        assert_eq!((old.len(), old[0].message.sender.as_str(), old[0].message.stored_at_ms), (1, "", 5));
+        // 100 bytes (50 two-byte characters) already count toward the recipient's quota.
+        let quota = OfflineQuota { max_messages: 10, max_bytes: 150, max_sender_bytes: u64::MAX };
+        let m = |n: usize| OfflineMessage { sender: "alice@x".into(), stanza: "x".repeat(n), stored_at_ms: 6 };
+        assert_eq!(store.push_offline("bob", &m(51), &quota).await.unwrap(), OfflinePush::RecipientFull);
+        assert_eq!(store.push_offline("bob", &m(50), &quota).await.unwrap(), OfflinePush::Stored);
     }
 }
