@@ -3,12 +3,13 @@
 //! through a oneshot when the machine says so (at once, when data arrives, or after `wait`).
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_bosh::{BoshOutput, BoshSession, CloseCause, RequestId};
@@ -109,8 +110,8 @@ pub(crate) async fn describe() -> Response {
 }
 
 /// `POST /http-bind/` on a connection the router serves.
-pub(crate) async fn handle(State(app): State<AppState>, bytes: Bytes) -> Response {
-    let (status, body) = begin(&app, &bytes).wait().await;
+pub(crate) async fn handle(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, bytes: Bytes) -> Response {
+    let (status, body) = begin(&app, &bytes, peer.ip()).wait().await;
     xml(status, body)
 }
 
@@ -138,8 +139,9 @@ impl Answer {
 }
 
 /// Takes one BOSH request, whichever HTTP layer carried it: parses it, creates a session or
-/// hands it to its session's task.
-pub(crate) fn begin(app: &AppState, bytes: &[u8]) -> Answer {
+/// hands it to its session's task. `source` is the client's address; a new session keeps the
+/// address that created it for the lockout.
+pub(crate) fn begin(app: &AppState, bytes: &[u8], source: IpAddr) -> Answer {
     let ctx = &app.ctx;
     let limits = Limits { max_stanza_bytes: ctx.max_body_bytes, ..ctx.bosh.stream.limits };
     let body = match herald_xml::parse_document(bytes, limits) {
@@ -154,7 +156,7 @@ pub(crate) fn begin(app: &AppState, bytes: &[u8]) -> Answer {
     let sid = body.attr("sid").map(str::to_owned);
     tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.as_deref().unwrap_or("new"), String::from_utf8_lossy(bytes));
     let Some(sid) = sid else {
-        let (status, body) = create(app, body);
+        let (status, body) = create(app, body, source);
         return Answer::Now(status, body);
     };
     let Some(tx) = ctx.registry.get(&sid) else {
@@ -169,7 +171,7 @@ pub(crate) fn begin(app: &AppState, bytes: &[u8]) -> Answer {
     Answer::Later { sid, reply: answer }
 }
 
-fn create(app: &AppState, body: Element) -> (u16, String) {
+fn create(app: &AppState, body: Element, source: IpAddr) -> (u16, String) {
     let ctx = app.ctx.clone();
     let mut config = ctx.bosh.clone();
     config.secure = app.secure;
@@ -191,7 +193,7 @@ fn create(app: &AppState, body: Element) -> (u16, String) {
     ctx.registry.insert(sid.clone(), tx);
     // Spawned boxed: a task's cell is cache-line aligned and padded around the future it holds
     // inline; a box keeps the padding off every idle session.
-    tokio::spawn(Box::pin(run(ctx.clone(), Box::new(machine), rx, ctx.done.clone())));
+    tokio::spawn(Box::pin(run(ctx.clone(), Box::new(machine), rx, ctx.done.clone(), source)));
     logged(&sid, first)
 }
 
@@ -203,7 +205,13 @@ fn epoch_ms() -> u128 {
 ///
 /// The machine comes boxed: an async fn keeps its arguments and their moved-in copies side by
 /// side in its state, so an inline machine would be paid for twice by every idle session.
-async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests: QueueReceiver<Message>, _done: mpsc::Sender<()>) {
+async fn run(
+    ctx: Arc<HttpContext>,
+    mut machine: Box<BoshSession>,
+    mut requests: QueueReceiver<Message>,
+    _done: mpsc::Sender<()>,
+    source: IpAddr,
+) {
     let core = ctx.core.clone();
     // Where each outstanding request's answer goes (one or two at a time: a list, not a map).
     let mut replies: Vec<(RequestId, oneshot::Sender<herald_bosh::Response>)> = Vec::with_capacity(2);
@@ -231,7 +239,7 @@ async fn run(ctx: Arc<HttpContext>, mut machine: Box<BoshSession>, mut requests:
                     // so that an idle session's task is not as large as their largest state, and
                     // with a copy of the sid made only for them.
                     let sid = machine.sid().to_owned();
-                    let applying = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid));
+                    let applying = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid, source));
                     let _ = applying.await;
                     machine.pump(Instant::now());
                 }

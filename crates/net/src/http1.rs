@@ -281,7 +281,7 @@ pub(crate) async fn serve<S: Connection>(
             }
         };
         let end = head.len + head.content_length;
-        let answer = crate::bosh::begin(&app, &buf[head.len..end]);
+        let answer = crate::bosh::begin(&app, &buf[head.len..end], peer.ip());
         buf.drain(..end);
         if buf.is_empty() {
             // Nothing pipelined behind it: release the buffer while the request is held.
