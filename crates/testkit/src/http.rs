@@ -55,13 +55,26 @@ pub async fn http_request(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> anyhow::Result<HttpReply> {
+    http_request_from(server, None, secure, method, path, headers, body).await
+}
+
+/// [`http_request`] from the local address `source` (see [`crate::tcp_connect`]).
+pub async fn http_request_from(
+    server: &TestServer,
+    source: Option<std::net::IpAddr>,
+    secure: bool,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> anyhow::Result<HttpReply> {
     let addr = if secure { server.https } else { server.http.context("the test server has no plain HTTP listener")? };
     let mut request = hyper::Request::builder().method(method).uri(path).header("host", format!("localhost:{}", addr.port()));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
     let request = request.body(Full::new(Bytes::from(body)))?;
-    let tcp = TcpStream::connect(addr).await?;
+    let tcp = crate::tcp_connect(addr, source).await?;
     let fut = async { if secure { exchange(server.tls_connect(tcp).await?, request).await } else { exchange(tcp, request).await } };
     tokio::time::timeout(WAIT * 7, fut).await.context("HTTP request timed out")?
 }
@@ -94,17 +107,20 @@ pub struct BoshClient<'a> {
     pub wait: u32,
     /// The `hold` asked for at creation (the desktop asks 1; 0 makes a polling session).
     pub hold: u32,
+    /// The local address requests are sent from (`None`: any).
+    pub source: Option<std::net::IpAddr>,
 }
 
 impl<'a> BoshClient<'a> {
     /// A client for `server` over HTTPS (`secure`) or plain HTTP; the first rid is random.
     pub fn new(server: &'a TestServer, secure: bool) -> Self {
-        Self { server, secure, rid: 1_000_000 + u64::from(rand_u16()), sid: None, jid: None, wait: 30, hold: 1 }
+        Self { server, secure, rid: 1_000_000 + u64::from(rand_u16()), sid: None, jid: None, wait: 30, hold: 1, source: None }
     }
 
     /// Posts a raw document to `/http-bind/`.
     pub async fn post_raw(&self, body: impl Into<Vec<u8>>) -> anyhow::Result<HttpReply> {
-        http_request(self.server, self.secure, "POST", "/http-bind/", &[("content-type", "text/xml; charset=utf-8")], body.into()).await
+        let headers = [("content-type", "text/xml; charset=utf-8")];
+        http_request_from(self.server, self.source, self.secure, "POST", "/http-bind/", &headers, body.into()).await
     }
 
     /// Creates the session with [`BoshClient::wait`] and [`BoshClient::hold`] and extra attributes.

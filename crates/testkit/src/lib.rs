@@ -6,9 +6,9 @@
 
 mod http;
 
-pub use http::{BoshClient, HttpReply, WsClient, http_request};
+pub use http::{BoshClient, HttpReply, WsClient, http_request, http_request_from};
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,10 +217,24 @@ pub struct RawClient {
 /// How long a test waits for an expected answer before failing.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// Connects to `addr` from the local address `source` (another loopback address, so that a test
+/// can play clients at different addresses), or from any when `None`.
+pub async fn tcp_connect(addr: SocketAddr, source: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(ip) = source else { return TcpStream::connect(addr).await };
+    let socket = if ip.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.bind(SocketAddr::new(ip, 0))?;
+    socket.connect(addr).await
+}
+
 impl RawClient {
     /// Opens a plain TCP connection (nothing sent yet).
     pub async fn connect(server: &impl AsRef<Endpoint>) -> anyhow::Result<Self> {
-        Ok(Self { io: Conn::Plain(TcpStream::connect(server.as_ref().c2s).await?), buffer: String::new() })
+        Self::connect_from(server, None).await
+    }
+
+    /// Opens a plain TCP connection from `source` (see [`tcp_connect`]).
+    pub async fn connect_from(server: &impl AsRef<Endpoint>, source: Option<IpAddr>) -> anyhow::Result<Self> {
+        Ok(Self { io: Conn::Plain(tcp_connect(server.as_ref().c2s, source).await?), buffer: String::new() })
     }
 
     /// The stream header a client sends.
@@ -232,8 +246,13 @@ impl RawClient {
 
     /// Connects, negotiates STARTTLS and opens the encrypted stream (features read).
     pub async fn connect_tls(server: &impl AsRef<Endpoint>) -> anyhow::Result<Self> {
+        Self::connect_tls_from(server, None).await
+    }
+
+    /// [`RawClient::connect_tls`] from `source` (see [`tcp_connect`]).
+    pub async fn connect_tls_from(server: &impl AsRef<Endpoint>, source: Option<IpAddr>) -> anyhow::Result<Self> {
         let server = server.as_ref();
-        let mut client = Self::connect(server).await?;
+        let mut client = Self::connect_from(server, source).await?;
         client.send(&Self::header(&server.domain)).await?;
         client.read_until("</stream:features>").await?;
         client.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
@@ -248,11 +267,27 @@ impl RawClient {
 
     /// Connects with TLS and authenticates with PLAIN; returns the SASL outcome text.
     pub async fn authenticate(server: &impl AsRef<Endpoint>, user: &str, password: &str) -> anyhow::Result<(Self, String)> {
-        let mut client = Self::connect_tls(server).await?;
-        let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
-        client.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>")).await?;
-        let outcome = client.read_until_any(&["</success>", "<success", "</failure>"]).await?;
+        Self::authenticate_from(server, None, user, password).await
+    }
+
+    /// [`RawClient::authenticate`] from `source` (see [`tcp_connect`]).
+    pub async fn authenticate_from(
+        server: &impl AsRef<Endpoint>,
+        source: Option<IpAddr>,
+        user: &str,
+        password: &str,
+    ) -> anyhow::Result<(Self, String)> {
+        let mut client = Self::connect_tls_from(server, source).await?;
+        let outcome = client.plain(user, password).await?;
         Ok((client, outcome))
+    }
+
+    /// Sends a PLAIN `<auth/>` on an open stream; returns the outcome text (a failed attempt
+    /// leaves the stream open for another).
+    pub async fn plain(&mut self, user: &str, password: &str) -> anyhow::Result<String> {
+        let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        self.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>")).await?;
+        self.read_until_any(&["</success>", "<success", "</failure>"]).await
     }
 
     /// Authenticates, restarts the stream, binds `resource` and sends initial presence.
