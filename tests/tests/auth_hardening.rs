@@ -26,7 +26,13 @@ fn rss_kib() -> u64 {
 
 /// One PLAIN attempt over `slot`'s stream, opening a new one (from `source`) when there is none
 /// or the server has closed it; returns the outcome (`<success` or a `<failure>`).
-async fn plain_attempt(slot: &mut Option<RawClient>, server: &TestServer, source: Option<IpAddr>, user: &str, pw: &str) -> anyhow::Result<String> {
+async fn plain_attempt(
+    slot: &mut Option<RawClient>,
+    server: &TestServer,
+    source: Option<IpAddr>,
+    user: &str,
+    pw: &str,
+) -> anyhow::Result<String> {
     for _ in 0..2 {
         if slot.is_none() {
             *slot = Some(RawClient::connect_tls_from(server, source).await?);

@@ -58,7 +58,8 @@ impl Core {
         let existing = if *error == SaslError::NotAuthorized { username } else { None };
         let verdict = self.lockout().record_failure(existing, source, now);
         if verdict.locked_account {
-            let (username, failures, secs) = (existing.unwrap_or_default(), self.inner.config.lockout.max_failures, self.inner.config.lockout.lock_duration.as_secs());
+            let (username, failures, secs) =
+                (existing.unwrap_or_default(), self.inner.config.lockout.max_failures, self.inner.config.lockout.lock_duration.as_secs());
             tracing::warn!(target: "notification", username, %source, failures, lock_secs = secs, "account locked for this source after repeated failed logins");
         }
         if verdict.banned_source {

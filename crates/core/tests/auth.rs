@@ -17,7 +17,13 @@ async fn core(source_max_failures: u32) -> Core {
     let stored: Vec<StoredCredential> = creds
         .entries
         .into_iter()
-        .map(|c| StoredCredential { hash: c.hash.name().into(), salt: c.salt, iterations: c.iterations, stored_key: c.stored_key, server_key: c.server_key })
+        .map(|c| StoredCredential {
+            hash: c.hash.name().into(),
+            salt: c.salt,
+            iterations: c.iterations,
+            stored_key: c.stored_key,
+            server_key: c.server_key,
+        })
         .collect();
     store.create_user("carol", &stored).await.unwrap();
     let mut config = CoreConfig::new("example.com");

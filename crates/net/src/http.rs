@@ -145,10 +145,11 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     // The handlers learn the client's address (for the lockout) from the request's extensions.
-    let service = TowerToHyperService::new(tower::ServiceExt::map_request(app.into_service(), move |mut request: axum::http::Request<_>| {
-        request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-        request
-    }));
+    let service =
+        TowerToHyperService::new(tower::ServiceExt::map_request(app.into_service(), move |mut request: axum::http::Request<_>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            request
+        }));
     let mut builder = hyper::server::conn::http1::Builder::new();
     // A client that opens connections and sends nothing holds a slot for 10 s at most.
     builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(10)).keep_alive(true);

@@ -113,7 +113,9 @@ impl Lockout {
             && self.config.max_failures > 0
         {
             let (max, duration) = (self.config.max_failures, self.config.lock_duration);
-            let slot = self.logins.get_or_insert((user.to_owned(), key), now, || Slot { value: Login { failures: 0, locked: false }, expires: now });
+            let slot = self
+                .logins
+                .get_or_insert((user.to_owned(), key), now, || Slot { value: Login { failures: 0, locked: false }, expires: now });
             if !slot.value.locked {
                 slot.value.failures += 1;
                 slot.expires = now + duration;

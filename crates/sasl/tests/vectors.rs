@@ -1,7 +1,8 @@
 //! RFC 5802 and RFC 7677 test vectors, full exchanges, and property tests of the parsers.
 
 use herald_sasl::{
-    Account, Credentials, DecoySecret, HashAlg, MAX_USERNAME_BYTES, Mechanism, SaslError, ScramClient, ScramCredentials, ServerSession, Step,
+    Account, Credentials, DecoySecret, HashAlg, MAX_USERNAME_BYTES, Mechanism, SaslError, ScramClient, ScramCredentials, ServerSession,
+    Step,
 };
 use proptest::prelude::*;
 
@@ -58,7 +59,9 @@ fn full_exchange(mech: Mechanism, hash: HashAlg, password_given: &str) -> Result
     let creds = Credentials::derive("pencil", [b"salt-one", b"salt-two"], 4096).unwrap();
     let mut client = ScramClient::new(hash, "user", password_given, b"client-random");
     let (mut server, _) = ServerSession::start(mech, client.client_first().as_bytes())?;
-    let Step::Challenge(first) = server.provide_credentials(&Account::Existing(creds.clone()), b"server-random")? else { panic!("no challenge") };
+    let Step::Challenge(first) = server.provide_credentials(&Account::Existing(creds.clone()), b"server-random")? else {
+        panic!("no challenge")
+    };
     let fin = client.client_final(std::str::from_utf8(&first).unwrap())?;
     let Step::Success { additional: Some(v), .. } = server.respond(fin.as_bytes())? else { panic!("no success") };
     client.verify_server_final(std::str::from_utf8(&v).unwrap())
@@ -125,9 +128,15 @@ fn over_long_usernames_are_refused_before_anything_else() {
     let long = "a".repeat(MAX_USERNAME_BYTES + 1);
     let fits = "a".repeat(MAX_USERNAME_BYTES);
     assert_eq!(ServerSession::start(Mechanism::Plain, format!("\0{long}\0pw").as_bytes()).unwrap_err(), SaslError::UsernameTooLong);
-    assert_eq!(ServerSession::start(Mechanism::ScramSha256, format!("n,,n={long},r=abc").as_bytes()).unwrap_err(), SaslError::UsernameTooLong);
+    assert_eq!(
+        ServerSession::start(Mechanism::ScramSha256, format!("n,,n={long},r=abc").as_bytes()).unwrap_err(),
+        SaslError::UsernameTooLong
+    );
     let escaped = "=2C".repeat(MAX_USERNAME_BYTES + 1);
-    assert_eq!(ServerSession::start(Mechanism::ScramSha1, format!("n,,n={escaped},r=abc").as_bytes()).unwrap_err(), SaslError::UsernameTooLong);
+    assert_eq!(
+        ServerSession::start(Mechanism::ScramSha1, format!("n,,n={escaped},r=abc").as_bytes()).unwrap_err(),
+        SaslError::UsernameTooLong
+    );
     assert!(ServerSession::start(Mechanism::Plain, format!("\0{fits}\0pw").as_bytes()).is_ok());
     assert!(ServerSession::start(Mechanism::ScramSha256, format!("n,,n={fits},r=abc").as_bytes()).is_ok());
     assert_eq!(SaslError::UsernameTooLong.condition(), "malformed-request");
