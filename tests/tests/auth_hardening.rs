@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use herald_sasl::{HashAlg, ScramClient};
-use herald_testkit::{BoshClient, RawClient, TestServer};
+use herald_testkit::{BoshClient, RawClient, TestServer, WsClient};
 
 const PW: &str = "agent-pw";
 
@@ -73,6 +73,16 @@ async fn scram_bogus_attempt(client: &mut RawClient, user: &str) -> anyhow::Resu
     let fin = format!("c=biws,r={nonce},p={}", B64.encode([0u8; 32]));
     client.send(&format!("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>", B64.encode(fin))).await?;
     client.read_until_any(&["</failure>", "</success>"]).await
+}
+
+/// Opens a WebSocket stream from `source` and tries PLAIN; returns the server's answer.
+async fn ws_plain(server: &TestServer, source: Option<IpAddr>, user: &str, pw: &str) -> anyhow::Result<String> {
+    let mut ws = WsClient::connect_from(server, Some("xmpp"), source).await?.map_err(|s| anyhow::anyhow!("upgrade refused: {s}"))?;
+    ws.send(&format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{}' version='1.0'/>", server.domain)).await?;
+    ws.recv_until("PLAIN").await?;
+    let payload = B64.encode(format!("\0{user}\0{pw}"));
+    ws.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>")).await?;
+    ws.recv().await?.context("closed instead of answering")
 }
 
 #[tokio::test]
@@ -137,7 +147,7 @@ async fn wrong_passwords_from_another_address_do_not_lock_carol_out_at_her_desk(
 }
 
 #[tokio::test]
-async fn bosh_logins_are_counted_by_the_client_address() -> anyhow::Result<()> {
+async fn bosh_and_websocket_logins_are_counted_by_the_client_address() -> anyhow::Result<()> {
     let server = TestServer::start().await?;
     server.add_user("carol", PW).await?;
     let stranger = addr("127.0.0.4");
@@ -151,6 +161,9 @@ async fn bosh_logins_are_counted_by_the_client_address() -> anyhow::Result<()> {
     let refused = from_stranger.login("carol", PW, "x").await.expect_err("locked for this address");
     assert!(format!("{refused:#}").contains("<not-authorized/>"), "{refused:#}");
     BoshClient::new(&server, true).login("carol", PW, "desk").await?;
+    // So is a WebSocket connection.
+    assert!(ws_plain(&server, stranger, "carol", PW).await?.contains("<not-authorized/>"), "locked for this address");
+    assert!(ws_plain(&server, None, "carol", PW).await?.contains("<success"));
     Ok(())
 }
 
