@@ -67,13 +67,31 @@ impl Account {
         }
     }
 
-    /// `Ok` for an existing account whose secret matched; the refusal otherwise.
-    fn verdict(&self, matched: bool) -> Result<(), SaslError> {
+    fn standing(&self) -> Standing {
         match self {
-            Self::Existing(_) if matched => Ok(()),
-            Self::Existing(_) => Err(SaslError::NotAuthorized),
-            Self::Locked(_) => Err(SaslError::AccountLocked),
-            Self::Unknown(_) => Err(SaslError::UnknownAccount),
+            Self::Existing(_) => Standing::Existing,
+            Self::Locked(_) => Standing::Locked,
+            Self::Unknown(_) => Standing::Unknown,
+        }
+    }
+}
+
+/// Which kind of [`Account`] an exchange runs against, kept until the verdict.
+#[derive(Clone, Copy, Debug)]
+enum Standing {
+    Existing,
+    Locked,
+    Unknown,
+}
+
+impl Standing {
+    /// `Ok` for an existing account whose secret matched; the refusal otherwise.
+    fn verdict(self, matched: bool) -> Result<(), SaslError> {
+        match self {
+            Self::Existing if matched => Ok(()),
+            Self::Existing => Err(SaslError::NotAuthorized),
+            Self::Locked => Err(SaslError::AccountLocked),
+            Self::Unknown => Err(SaslError::UnknownAccount),
         }
     }
 }
@@ -121,8 +139,8 @@ enum State {
         nonce: String,
         auth_prefix: String,
         gs2_header: String,
-        /// The account the credentials came from (which decides the verdict).
-        account: Box<Account>,
+        /// The kind of account the credentials came from (which decides the verdict).
+        standing: Standing,
     },
     Done,
 }
@@ -213,10 +231,8 @@ impl ServerSession {
     pub fn provide_credentials_with_nonce(&mut self, account: &Account, server_nonce: &str) -> Result<Step, SaslError> {
         match std::mem::replace(&mut self.state, State::Done) {
             State::PlainAwaitingCredentials { username, password } => {
-                let credentials = account.credentials();
                 // The same PBKDF2 work whatever the account (decoys are verified too).
-                let matched = credentials.verify_password(&password);
-                account.verdict(matched && !credentials.entries.is_empty())?;
+                account.standing().verdict(account.credentials().verify_password(&password))?;
                 Ok(Step::Success { username, additional: None })
             }
             State::ScramAwaitingCredentials { hash, username, client_first_bare, client_nonce, gs2_header } => {
@@ -226,8 +242,8 @@ impl ServerSession {
                 let nonce = format!("{client_nonce}{server_nonce}");
                 let server_first = format!("r={nonce},s={},i={}", b64(&creds.salt), creds.iterations);
                 let auth_prefix = format!("{client_first_bare},{server_first}");
-                self.state =
-                    State::ScramAwaitingFinal { username, creds, nonce, auth_prefix, gs2_header, account: Box::new(account.clone()) };
+                let standing = account.standing();
+                self.state = State::ScramAwaitingFinal { username, creds, nonce, auth_prefix, gs2_header, standing };
                 Ok(Step::Challenge(server_first.into_bytes()))
             }
             State::ScramAwaitingFinal { .. } | State::Done => Err(SaslError::MalformedRequest("credentials were not asked for")),
@@ -236,7 +252,7 @@ impl ServerSession {
 
     /// Feeds a client response (decoded from base64).
     pub fn respond(&mut self, data: &[u8]) -> Result<Step, SaslError> {
-        let State::ScramAwaitingFinal { username, creds, nonce, auth_prefix, gs2_header, account } =
+        let State::ScramAwaitingFinal { username, creds, nonce, auth_prefix, gs2_header, standing } =
             std::mem::replace(&mut self.state, State::Done)
         else {
             return Err(SaslError::MalformedRequest("no response expected"));
@@ -260,7 +276,7 @@ impl ServerSession {
         let signature = hash.hmac(&creds.stored_key, auth_message.as_bytes());
         let client_key: Vec<u8> = proof.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
         let matches: bool = hash.hash(&client_key).ct_eq(&creds.stored_key).into();
-        account.verdict(matches && proof.len() == signature.len())?;
+        standing.verdict(matches && proof.len() == signature.len())?;
         let server_signature = hash.hmac(&creds.server_key, auth_message.as_bytes());
         Ok(Step::Success { username, additional: Some(format!("v={}", b64(&server_signature)).into_bytes()) })
     }
