@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use herald_bosh::{BoshConfig, BoshOutput, BoshSession, CloseCause, RequestId, Response};
 use herald_proto::{FullJid, StreamErrorCondition};
-use herald_sasl::Credentials;
+use herald_sasl::{Account, Credentials};
 use herald_stream::{Framing, Output, StreamConfig, TlsPolicy};
 use herald_xml::{Element, Limits, parse_document};
 
@@ -77,7 +77,7 @@ impl Harness {
             match &out {
                 BoshOutput::Stream(Output::NeedCredentials { .. }) => {
                     let creds = Credentials::derive("pencil", [b"a", b"b"], 4096).unwrap();
-                    self.session.stream_mut().provide_credentials(Ok(Some(creds)), b"rand");
+                    self.session.stream_mut().provide_credentials(Ok(Account::Existing(creds)), b"rand");
                     self.session.pump(self.now);
                 }
                 BoshOutput::Stream(Output::Bind { .. }) => {

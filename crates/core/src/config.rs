@@ -1,7 +1,5 @@
 //! Settings of the core.
 
-use std::time::Duration;
-
 /// What the core needs to know; filled from Herald's configuration file.
 #[derive(Clone, Debug)]
 pub struct CoreConfig {
@@ -12,24 +10,26 @@ pub struct CoreConfig {
     /// Caps on what one account may make the server hold: offline messages, roster, directed
     /// presences, resources.
     pub state: StateLimits,
-    /// Consecutive failed logins that lock an account (0: never).
-    pub lockout_failures: u32,
-    /// How long a locked account stays locked.
-    pub lockout_duration: Duration,
+    /// Failed-login limits: the lock per account and source, the ban per source, table sizes.
+    pub lockout: herald_sasl::LockoutConfig,
+    /// The secret decoy credentials for unknown names are derived from; it must persist across
+    /// restarts (the server keeps it in its data directory).
+    pub decoy_secret: herald_sasl::DecoySecret,
     /// Publish-subscribe settings.
     pub pubsub: crate::pubsub::PubSubConfig,
 }
 
 impl CoreConfig {
-    /// Defaults for `domain`: 1,024-stanza queues, the [`StateLimits`] defaults, 5 failures lock
-    /// for 5 minutes (as Finesse does).
+    /// Defaults for `domain`: 1,024-stanza queues, the [`StateLimits`] defaults, the default
+    /// [`herald_sasl::LockoutConfig`] (5 failures from a source lock an account for it for 5
+    /// minutes, as Finesse does) and a fresh random decoy secret.
     pub fn new(domain: impl Into<String>) -> Self {
         Self {
             domain: domain.into(),
             session_queue: 1024,
             state: StateLimits::default(),
-            lockout_failures: 5,
-            lockout_duration: Duration::from_secs(300),
+            lockout: Default::default(),
+            decoy_secret: herald_sasl::DecoySecret::new(rand::random()),
             pubsub: Default::default(),
         }
     }

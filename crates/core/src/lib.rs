@@ -4,6 +4,7 @@
 //! already stamped with the sender's full JID and receive stanzas through each session's bounded
 //! queue. It is async (the store is) but owns no sockets.
 
+mod auth;
 mod config;
 mod offline;
 mod presence;

@@ -1,14 +1,13 @@
-//! [`Core`]: binding and unbinding sessions, authentication look-ups, and the routing of every
-//! stanza a client sends (RFC 6120 §10, RFC 6121 §8).
+//! [`Core`]: binding and unbinding sessions and the routing of every stanza a client sends
+//! (RFC 6120 §10, RFC 6121 §8). Authentication look-ups are in `auth`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use herald_proto::stanza::iq_result;
 use herald_proto::{BareJid, FullJid, Jid, Stanza, StanzaError, StanzaErrorType, StanzaKind, ns};
-use herald_sasl::{Credentials, HashAlg, Lockout, SaslError, ScramCredentials};
-use herald_store::{AnyStore, Store};
+use herald_sasl::Lockout;
+use herald_store::AnyStore;
 use herald_xml::Element;
 
 use crate::CoreConfig;
@@ -24,7 +23,7 @@ pub(crate) struct Inner {
     pub(crate) draining: Mutex<std::collections::HashSet<String>>,
     /// Rate limits on the warnings logged when a state limit is hit.
     pub(crate) limit_warnings: crate::throttle::LimitWarnings,
-    lockout: Mutex<Lockout>,
+    pub(crate) lockout: Mutex<Lockout>,
     next_id: AtomicU64,
 }
 
@@ -50,7 +49,7 @@ impl Core {
     /// Starts a core over `store`: loads the publish-subscribe state and starts its writer task
     /// (so this must run inside a tokio runtime).
     pub async fn start(config: CoreConfig, store: AnyStore) -> Result<Self, herald_store::StoreError> {
-        let lockout = Lockout::new(config.lockout_failures, config.lockout_duration);
+        let lockout = Lockout::new(config.lockout.clone());
         let (pubsub, jobs) = crate::pubsub::service::PubSub::start(&config.domain, config.pubsub.clone(), &store).await?;
         let inner = Arc::new(Inner {
             config,
@@ -80,48 +79,9 @@ impl Core {
         self.inner.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn lockout(&self) -> MutexGuard<'_, Lockout> {
-        self.inner.lockout.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Number of bound sessions.
     pub fn session_count(&self) -> usize {
         self.table().count()
-    }
-
-    /// The stored credentials of `username`, or `Locked` while the account is locked.
-    pub async fn credentials(&self, username: &str, now: Instant) -> Result<Option<Credentials>, SaslError> {
-        self.lockout().check(username, now)?;
-        let stored = self.inner.store.credentials(username).await.map_err(|err| {
-            tracing::error!(target: "notification", %err, username, "credential look-up failed");
-            SaslError::TemporaryFailure
-        })?;
-        Ok(stored.map(|list| Credentials {
-            entries: list
-                .into_iter()
-                .filter_map(|c| {
-                    Some(ScramCredentials {
-                        hash: HashAlg::from_name(&c.hash)?,
-                        salt: c.salt,
-                        iterations: c.iterations,
-                        stored_key: c.stored_key,
-                        server_key: c.server_key,
-                    })
-                })
-                .collect(),
-        }))
-    }
-
-    /// Counts a failed login toward the lockout.
-    pub fn auth_failed(&self, username: &str, now: Instant) {
-        if self.lockout().record_failure(username, now) {
-            tracing::warn!(target: "notification", username, "account locked after repeated failed logins");
-        }
-    }
-
-    /// Clears the failure count after a successful login.
-    pub fn auth_succeeded(&self, username: &str) {
-        self.lockout().record_success(username);
     }
 
     /// Registers a session for `username`. A session already bound to the same full JID is told

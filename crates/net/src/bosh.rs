@@ -3,13 +3,13 @@
 //! through a oneshot when the machine says so (at once, when data arrives, or after `wait`).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::{Extension, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_bosh::{BoshOutput, BoshSession, CloseCause, Condition, RequestId, Response as BoshResponse};
@@ -21,7 +21,7 @@ use herald_xml::{Element, Limits};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::admission::UnauthenticatedTicket;
-use crate::http::{AppState, ClientAddr, HttpContext};
+use crate::http::{AppState, HttpContext};
 use crate::session::{self, FromCore};
 
 /// One request handed to a session's task.
@@ -113,7 +113,7 @@ pub(crate) async fn describe() -> Response {
 }
 
 /// `POST /http-bind/` on a connection the router serves.
-pub(crate) async fn handle(State(app): State<AppState>, Extension(ClientAddr(peer)): Extension<ClientAddr>, bytes: Bytes) -> Response {
+pub(crate) async fn handle(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, bytes: Bytes) -> Response {
     let (status, body) = begin(&app, peer.ip(), &bytes).wait().await;
     xml(status, body)
 }
@@ -142,7 +142,8 @@ impl Answer {
 }
 
 /// Takes one BOSH request, whichever HTTP layer carried it: parses it, creates a session or
-/// hands it to its session's task.
+/// hands it to its session's task. `peer` is the client's address: a new session is counted
+/// against its limits and keeps it for the lockout.
 pub(crate) fn begin(app: &AppState, peer: IpAddr, bytes: &[u8]) -> Answer {
     let ctx = &app.ctx;
     let limits = Limits { max_stanza_bytes: ctx.max_body_bytes, ..ctx.bosh.stream.limits };
@@ -204,7 +205,7 @@ fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, St
     ctx.registry.insert(sid.clone(), tx);
     // Spawned boxed: a task's cell is cache-line aligned and padded around the future it holds
     // inline; a box keeps the padding off every idle session.
-    tokio::spawn(Box::pin(run(ctx.clone(), Box::new(machine), rx, Some(ticket), ctx.done.clone())));
+    tokio::spawn(Box::pin(run(ctx.clone(), Box::new(machine), rx, Some(ticket), ctx.done.clone(), peer)));
     logged(&sid, first)
 }
 
@@ -222,6 +223,7 @@ async fn run(
     mut requests: QueueReceiver<Message>,
     mut unauthenticated: Option<UnauthenticatedTicket>,
     _done: mpsc::Sender<()>,
+    source: IpAddr,
 ) {
     let core = ctx.core.clone();
     // Where each outstanding request's answer goes (one or two at a time: a list, not a map).
@@ -254,7 +256,7 @@ async fn run(
                     // so that an idle session's task is not as large as their largest state, and
                     // with a copy of the sid made only for them.
                     let sid = machine.sid().to_owned();
-                    let applying = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid));
+                    let applying = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid, source));
                     let _ = applying.await;
                     machine.pump(Instant::now());
                 }

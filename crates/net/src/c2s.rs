@@ -157,7 +157,7 @@ impl Connection {
         let core = self.ctx.core.clone();
         let peer = self.peer.to_string();
         while let Some(output) = self.machine.poll_output() {
-            match session::apply(&core, &mut self.machine, &mut self.session, output, &peer).await {
+            match session::apply(&core, &mut self.machine, &mut self.session, output, &peer, self.peer.ip()).await {
                 None => {}
                 Some(Output::Send(data)) if !self.write(io, data.as_bytes()).await => return Some(Flow::Closed),
                 Some(Output::StartTls) => return Some(Flow::UpgradeTls),

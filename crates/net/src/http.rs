@@ -142,11 +142,6 @@ async fn serve_tls(
     }
 }
 
-/// The client's address, put in every request's extensions for the handlers (the BOSH and
-/// WebSocket limits count per source address).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ClientAddr(pub(crate) SocketAddr);
-
 /// Serves a connection with hyper and the router (WebSocket upgrades, CORS preflights, and
 /// whatever else is not a plain BOSH `POST`; see `http1`). A request's head must arrive within
 /// `request_timeout` (hyper times the whole head) and so must its body (one deadline for the
@@ -162,7 +157,9 @@ pub(crate) async fn serve_connection<S>(
 {
     let service = tower::ServiceBuilder::new()
         .map_request(move |mut request: axum::http::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(ClientAddr(peer));
+            // The handlers learn the client's address (per-address limits, the lockout) from
+            // the request's extensions, as axum's `ConnectInfo`.
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
             request
         })
         .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(request_timeout))

@@ -2,33 +2,35 @@
 //! credential and bind requests, the lockout counter, routing stanzas, and handing a finished
 //! session back (its undelivered stanzas go to offline storage).
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use herald_core::{Control, Core, SessionHandle};
-use herald_sasl::SaslError;
 use herald_stream::{C2sStream, CloseReason, Output};
 
 /// Carries out `output` if it needs the core; returns it when it is the transport's business
-/// (`Send`, `StartTls`, `Close`).
+/// (`Send`, `StartTls`, `Close`). `peer` names the connection in logs; `source` is the client's
+/// IP address, which the lockout and the per-source ban count by.
 pub(crate) async fn apply(
     core: &Core,
     machine: &mut C2sStream,
     session: &mut Option<SessionHandle>,
     output: Output,
     peer: &str,
+    source: IpAddr,
 ) -> Option<Output> {
     match output {
         Output::NeedCredentials { username } => {
-            let credentials = core.credentials(&username, Instant::now()).await;
+            let credentials = core.credentials(&username, source, Instant::now()).await;
             machine.provide_credentials(credentials, &rand::random::<[u8; 18]>());
         }
         Output::AuthFailed { username, error } => {
-            tracing::info!(target: "notification", peer, username = ?username, %error, "authentication failed");
-            if let (Some(user), SaslError::NotAuthorized) = (username, error) {
-                core.auth_failed(&user, Instant::now());
-            }
+            // The log says why (wrong password, unknown account, locked); the client's answer does not.
+            let condition = error.condition();
+            tracing::info!(target: "notification", peer, %source, username = ?username, condition, reason = ?error, "authentication failed");
+            core.auth_failed(username.as_deref(), &error, source, Instant::now());
         }
-        Output::Authenticated { username } => core.auth_succeeded(&username),
+        Output::Authenticated { username } => core.auth_succeeded(&username, source),
         Output::Bind { username, resource } => match core.bind(&username, resource) {
             Ok(handle) => {
                 machine.bind_result(Ok(handle.jid.clone()));

@@ -2,12 +2,13 @@
 //! message, server pings to keep idle connections alive, `see-other-uri` redirection, and the
 //! same c2s machine as every other transport.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_core::{Control, SessionHandle};
@@ -18,7 +19,12 @@ use crate::http::{AppState, HttpContext};
 use crate::session::{self, FromCore};
 
 /// `GET /ws/`: the upgrade, refused unless the client offers the `xmpp` subprotocol.
-pub(crate) async fn upgrade(State(app): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+pub(crate) async fn upgrade(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     let offered = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
@@ -38,10 +44,10 @@ pub(crate) async fn upgrade(State(app): State<AppState>, headers: HeaderMap, ws:
         }
     }
     let max = app.ctx.websocket.max_message_bytes;
-    ws.protocols(["xmpp"]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| run(app.ctx, app.secure, socket))
+    ws.protocols(["xmpp"]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| run(app.ctx, app.secure, socket, peer.ip()))
 }
 
-async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket) {
+async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket, source: IpAddr) {
     let _done = ctx.done.clone();
     if let Some(uri) = &ctx.websocket.see_other_uri {
         // Answer the client's <open/> with a redirection and end the connection.
@@ -66,7 +72,7 @@ async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket) {
     let mut cause = "connection-lost";
     'connection: loop {
         while let Some(output) = machine.poll_output() {
-            match session::apply(&ctx.core, &mut machine, &mut handle, output, label).await {
+            match session::apply(&ctx.core, &mut machine, &mut handle, output, label, source).await {
                 Some(Output::Send(text)) => {
                     let sent = socket.send(Message::Text(text.into())).await;
                     if sent.is_err() {

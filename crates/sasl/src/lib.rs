@@ -1,19 +1,30 @@
 //! SASL for Herald, sans-IO: the server side of PLAIN, SCRAM-SHA-1 and SCRAM-SHA-256 as state
 //! machines, the credentials they verify against (salt, iterations, StoredKey, ServerKey — never a
-//! password), a SCRAM client for tests and the load generator, and the failed-login lockout.
+//! password), decoy credentials for unknown names, a SCRAM client for tests and the load
+//! generator, and the failed-login lockout and per-source ban (bounded tables).
 //!
 //! Randomness (nonces, salts) and time are passed in by the caller, so every exchange is
 //! reproducible in tests.
 
 mod credentials;
+mod decoy;
 mod lockout;
+mod network;
 mod scram;
 mod server;
+mod table;
 
 pub use credentials::{Credentials, HashAlg, ScramCredentials};
-pub use lockout::Lockout;
+pub use decoy::DecoySecret;
+pub use lockout::{Lockout, LockoutConfig, Verdict};
+pub use network::{BadNetwork, Network, source_key};
 pub use scram::ScramClient;
-pub use server::{Mechanism, ServerSession, Step};
+pub use server::{Account, MAX_USERNAME_BYTES, Mechanism, ServerSession, Step};
+
+/// The text of every `<not-authorized/>` answer to a login that reached verification, whatever
+/// the cause (wrong password, unknown account, account locked for this address): the answer must
+/// not tell an attacker which accounts exist or which are locked.
+const REFUSED: &str = "wrong username or password (after repeated failures, logins are refused for a while)";
 
 /// Why an authentication exchange failed. Each variant maps to the RFC 6120 §6.5 SASL failure
 /// condition named by [`SaslError::condition`].
@@ -31,12 +42,24 @@ pub enum SaslError {
     /// The client asked to act as another identity.
     #[error("authorization identity not permitted")]
     InvalidAuthzid,
-    /// Wrong username or password (the two are not told apart).
-    #[error("wrong username or password")]
+    /// Wrong password for an existing account. The client cannot tell this from
+    /// [`SaslError::UnknownAccount`] or [`SaslError::AccountLocked`]: same condition, same text.
+    #[error("{REFUSED}")]
     NotAuthorized,
-    /// Too many failed logins in a row: the account is locked for the remaining seconds.
-    #[error("account locked after repeated failed logins; try again in {0} seconds")]
-    Locked(u64),
+    /// No such account (verified against decoy credentials, so it costs and answers the same).
+    #[error("{REFUSED}")]
+    UnknownAccount,
+    /// The account is locked for this source address after repeated failures (the right password
+    /// is refused too, with the same answer as a wrong one).
+    #[error("{REFUSED}")]
+    AccountLocked,
+    /// The client's address failed too many logins (any accounts): refused for the remaining
+    /// seconds without looking anything up.
+    #[error("too many failed logins from your address; try again in {0} seconds")]
+    SourceBanned(u64),
+    /// The claimed username is longer than [`MAX_USERNAME_BYTES`]; refused before any look-up.
+    #[error("username longer than {MAX_USERNAME_BYTES} bytes")]
+    UsernameTooLong,
     /// The client aborted the exchange.
     #[error("aborted by the client")]
     Aborted,
@@ -53,13 +76,19 @@ impl SaslError {
     pub fn condition(&self) -> &'static str {
         match self {
             Self::InvalidMechanism => "invalid-mechanism",
-            Self::MalformedRequest(_) | Self::Prohibited => "malformed-request",
+            Self::MalformedRequest(_) | Self::Prohibited | Self::UsernameTooLong => "malformed-request",
             Self::IncorrectEncoding => "incorrect-encoding",
             Self::InvalidAuthzid => "invalid-authzid",
-            Self::NotAuthorized | Self::Locked(_) => "not-authorized",
+            Self::NotAuthorized | Self::UnknownAccount | Self::AccountLocked | Self::SourceBanned(_) => "not-authorized",
             Self::Aborted => "aborted",
             Self::TemporaryFailure => "temporary-auth-failure",
         }
+    }
+
+    /// Whether this failure counts toward the source's ban: every refused login and every
+    /// over-long username, whether or not the account exists.
+    pub fn counts_against_source(&self) -> bool {
+        matches!(self, Self::NotAuthorized | Self::UnknownAccount | Self::AccountLocked | Self::UsernameTooLong)
     }
 }
 
@@ -77,7 +106,7 @@ pub fn fuzz_server(data: &[u8]) {
     let mut parts = rest.split(|b| *b == b'\n');
     let creds = Credentials::derive("pencil", [b"salt1", b"salt2"], 16).expect("static password is valid");
     let Ok((mut session, _)) = ServerSession::start(mechanism, parts.next().unwrap_or_default()) else { return };
-    if session.provide_credentials(Some(&creds), b"fuzz").is_err() {
+    if session.provide_credentials(&Account::Existing(creds), b"fuzz").is_err() {
         return;
     }
     for part in parts {

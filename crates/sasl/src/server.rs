@@ -41,6 +41,66 @@ impl Mechanism {
     }
 }
 
+/// Longest username accepted, in bytes: the RFC 7622 cap on a JID localpart. Longer ones are
+/// refused before SASLprep and before any look-up.
+pub const MAX_USERNAME_BYTES: usize = 1023;
+
+/// What the server verifies a login against. Every variant carries credentials so that every
+/// exchange sends the same kind of challenge and does the same work; only an existing,
+/// unlocked account can succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Account {
+    /// The account exists: its stored credentials.
+    Existing(Credentials),
+    /// The account exists but is locked for this client: its stored credentials (its salt, as
+    /// always), refused at the end with [`SaslError::AccountLocked`].
+    Locked(Credentials),
+    /// No such account: decoy credentials (see [`crate::DecoySecret`]), refused at the end
+    /// with [`SaslError::UnknownAccount`].
+    Unknown(Credentials),
+}
+
+impl Account {
+    fn credentials(&self) -> &Credentials {
+        match self {
+            Self::Existing(c) | Self::Locked(c) | Self::Unknown(c) => c,
+        }
+    }
+
+    fn standing(&self) -> Standing {
+        match self {
+            Self::Existing(_) => Standing::Existing,
+            Self::Locked(_) => Standing::Locked,
+            Self::Unknown(_) => Standing::Unknown,
+        }
+    }
+}
+
+/// Which kind of [`Account`] an exchange runs against, kept until the verdict.
+#[derive(Clone, Copy, Debug)]
+enum Standing {
+    Existing,
+    Locked,
+    Unknown,
+}
+
+impl Standing {
+    /// `Ok` for an existing account whose secret matched; the refusal otherwise.
+    fn verdict(self, matched: bool) -> Result<(), SaslError> {
+        match self {
+            Self::Existing if matched => Ok(()),
+            Self::Existing => Err(SaslError::NotAuthorized),
+            Self::Locked => Err(SaslError::AccountLocked),
+            Self::Unknown => Err(SaslError::UnknownAccount),
+        }
+    }
+}
+
+/// Refuses an over-long username before anything is done with it.
+fn check_length(username: &str) -> Result<(), SaslError> {
+    if username.len() > MAX_USERNAME_BYTES { Err(SaslError::UsernameTooLong) } else { Ok(()) }
+}
+
 /// What the server must do next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -79,7 +139,8 @@ enum State {
         nonce: String,
         auth_prefix: String,
         gs2_header: String,
-        known_user: bool,
+        /// The kind of account the credentials came from (which decides the verdict).
+        standing: Standing,
     },
     Done,
 }
@@ -101,7 +162,9 @@ impl ServerSession {
                 let (Some(authzid), Some(authcid), Some(password), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
                     return Err(SaslError::MalformedRequest("PLAIN needs authzid NUL authcid NUL password"));
                 };
+                check_length(authcid)?;
                 let username = saslprep(authcid)?;
+                check_length(&username)?;
                 if username.is_empty() {
                     return Err(SaslError::MalformedRequest("empty username"));
                 }
@@ -121,7 +184,14 @@ impl ServerSession {
                 if attrs.iter().any(|(k, _)| *k == 'm') {
                     return Err(SaslError::MalformedRequest("mandatory extensions are not supported"));
                 }
-                let username = saslprep(&decode_saslname(name)?)?;
+                // An escaped name is at most three times as long as the name.
+                if name.len() > 3 * MAX_USERNAME_BYTES {
+                    return Err(SaslError::UsernameTooLong);
+                }
+                let decoded = decode_saslname(name)?;
+                check_length(&decoded)?;
+                let username = saslprep(&decoded)?;
+                check_length(&username)?;
                 if username.is_empty() || nonce.is_empty() || !nonce.chars().all(|c| c.is_ascii_graphic() && c != ',') {
                     return Err(SaslError::MalformedRequest("empty username or bad nonce"));
                 }
@@ -149,42 +219,31 @@ impl ServerSession {
         mechanism != Mechanism::Plain && initial.is_empty()
     }
 
-    /// Supplies the claimed user's credentials (`None` if there is no such user). `random` seeds
-    /// the server nonce and, for unknown users, a decoy salt so that the exchange does not reveal
-    /// whether the account exists.
-    pub fn provide_credentials(&mut self, credentials: Option<&Credentials>, random: &[u8]) -> Result<Step, SaslError> {
-        self.provide_credentials_with_nonce(credentials, &nonce_from(random))
+    /// Supplies what the claimed username is verified against. `random` seeds the server nonce.
+    /// Whatever the account, the same challenge is sent and the same work done; the verdict
+    /// comes at the end (see [`Account`]).
+    pub fn provide_credentials(&mut self, account: &Account, random: &[u8]) -> Result<Step, SaslError> {
+        self.provide_credentials_with_nonce(account, &nonce_from(random))
     }
 
     /// [`ServerSession::provide_credentials`] with the server's nonce part given as printable text,
     /// which is how the RFC test vectors state it.
-    pub fn provide_credentials_with_nonce(&mut self, credentials: Option<&Credentials>, server_nonce: &str) -> Result<Step, SaslError> {
+    pub fn provide_credentials_with_nonce(&mut self, account: &Account, server_nonce: &str) -> Result<Step, SaslError> {
         match std::mem::replace(&mut self.state, State::Done) {
-            State::PlainAwaitingCredentials { username, password } => match credentials {
-                Some(c) if c.verify_password(&password) => Ok(Step::Success { username, additional: None }),
-                _ => Err(SaslError::NotAuthorized),
-            },
+            State::PlainAwaitingCredentials { username, password } => {
+                // The same PBKDF2 work whatever the account (decoys are verified too).
+                account.standing().verdict(account.credentials().verify_password(&password))?;
+                Ok(Step::Success { username, additional: None })
+            }
             State::ScramAwaitingCredentials { hash, username, client_first_bare, client_nonce, gs2_header } => {
-                let (creds, known_user) = match credentials.and_then(|c| c.get(hash)) {
-                    Some(c) => (c.clone(), true),
-                    None => {
-                        let decoy_salt = hash.hmac(server_nonce.as_bytes(), username.as_bytes());
-                        (
-                            ScramCredentials {
-                                hash,
-                                salt: decoy_salt,
-                                iterations: Credentials::DEFAULT_ITERATIONS,
-                                stored_key: vec![0; 32],
-                                server_key: vec![0; 32],
-                            },
-                            false,
-                        )
-                    }
-                };
+                // Herald stores every hash for every account and completes decoys; a missing
+                // entry can only be refused.
+                let creds = account.credentials().get(hash).cloned().ok_or(SaslError::NotAuthorized)?;
                 let nonce = format!("{client_nonce}{server_nonce}");
                 let server_first = format!("r={nonce},s={},i={}", b64(&creds.salt), creds.iterations);
                 let auth_prefix = format!("{client_first_bare},{server_first}");
-                self.state = State::ScramAwaitingFinal { username, creds, nonce, auth_prefix, gs2_header, known_user };
+                let standing = account.standing();
+                self.state = State::ScramAwaitingFinal { username, creds, nonce, auth_prefix, gs2_header, standing };
                 Ok(Step::Challenge(server_first.into_bytes()))
             }
             State::ScramAwaitingFinal { .. } | State::Done => Err(SaslError::MalformedRequest("credentials were not asked for")),
@@ -193,7 +252,7 @@ impl ServerSession {
 
     /// Feeds a client response (decoded from base64).
     pub fn respond(&mut self, data: &[u8]) -> Result<Step, SaslError> {
-        let State::ScramAwaitingFinal { username, creds, nonce, auth_prefix, gs2_header, known_user } =
+        let State::ScramAwaitingFinal { username, creds, nonce, auth_prefix, gs2_header, standing } =
             std::mem::replace(&mut self.state, State::Done)
         else {
             return Err(SaslError::MalformedRequest("no response expected"));
@@ -215,14 +274,9 @@ impl ServerSession {
         let auth_message = format!("{auth_prefix},{without_proof}");
         let hash = creds.hash;
         let signature = hash.hmac(&creds.stored_key, auth_message.as_bytes());
-        if proof.len() != signature.len() {
-            return Err(SaslError::NotAuthorized);
-        }
         let client_key: Vec<u8> = proof.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
         let matches: bool = hash.hash(&client_key).ct_eq(&creds.stored_key).into();
-        if !(matches && known_user) {
-            return Err(SaslError::NotAuthorized);
-        }
+        standing.verdict(matches && proof.len() == signature.len())?;
         let server_signature = hash.hmac(&creds.server_key, auth_message.as_bytes());
         Ok(Step::Success { username, additional: Some(format!("v={}", b64(&server_signature)).into_bytes()) })
     }

@@ -220,10 +220,53 @@ impl Default for PubSub {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
-    /// Consecutive failed logins that lock an account (default 5, as Finesse; 0 disables).
+    /// Failed logins from one source address that lock an account for that address (default 5,
+    /// as Finesse; 0 disables). Only existing accounts are counted; other addresses are not locked.
     pub lockout_failures: u32,
-    /// Seconds an account stays locked (default 300).
+    /// Seconds an account stays locked for that address (default 300); a failure older than
+    /// this no longer counts.
     pub lockout_secs: u64,
+    /// Failed logins from one source address, on any accounts, existing or not, within
+    /// `source_ban_secs` that ban the address (default 20, as ejabberd's `mod_fail2ban`; 0 disables).
+    pub source_max_failures: u32,
+    /// Seconds a banned address is refused (default 300).
+    pub source_ban_secs: u64,
+    /// Addresses or networks never banned (e.g. `["10.20.0.0/16"]` for a NAT or reverse proxy that
+    /// all desktops come through). Default none. The per-account lock still applies to them.
+    pub source_ban_exempt: Vec<String>,
+    /// Most entries in each lockout table, (account, address) and address (default 100,000);
+    /// beyond it the entries that would expire soonest are dropped.
+    pub max_tracked: usize,
+}
+
+impl Auth {
+    /// The lockout settings for the core (the exempt networks were checked by `validate`).
+    pub fn lockout(&self) -> herald_sasl::LockoutConfig {
+        herald_sasl::LockoutConfig {
+            max_failures: self.lockout_failures,
+            lock_duration: Duration::from_secs(self.lockout_secs),
+            source_max_failures: self.source_max_failures,
+            source_ban: Duration::from_secs(self.source_ban_secs),
+            max_entries: self.max_tracked,
+            exempt: self.source_ban_exempt.iter().filter_map(|n| n.parse().ok()).collect(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.lockout_failures > 0 && self.lockout_secs == 0 {
+            return Err(ConfigError::Range("auth.lockout_secs must be positive when auth.lockout_failures is".into()));
+        }
+        if self.source_max_failures > 0 && self.source_ban_secs == 0 {
+            return Err(ConfigError::Range("auth.source_ban_secs must be positive when auth.source_max_failures is".into()));
+        }
+        if !(100..=10_000_000).contains(&self.max_tracked) {
+            return Err(ConfigError::Range("auth.max_tracked must be between 100 and 10000000".into()));
+        }
+        for network in &self.source_ban_exempt {
+            network.parse::<herald_sasl::Network>().map_err(|err| ConfigError::Range(format!("auth.source_ban_exempt: {err}")))?;
+        }
+        Ok(())
+    }
 }
 
 /// `[log]`
@@ -323,7 +366,14 @@ impl Default for Limits {
 
 impl Default for Auth {
     fn default() -> Self {
-        Self { lockout_failures: 5, lockout_secs: 300 }
+        Self {
+            lockout_failures: 5,
+            lockout_secs: 300,
+            source_max_failures: 20,
+            source_ban_secs: 300,
+            source_ban_exempt: Vec::new(),
+            max_tracked: 100_000,
+        }
     }
 }
 
@@ -399,6 +449,7 @@ impl Config {
         if self.websocket.ping_interval_secs == 0 {
             return Err(ConfigError::Range("websocket.ping_interval_secs must be positive".into()));
         }
+        self.auth.validate()?;
         if !matches!(self.store.backend.as_str(), "sqlite" | "memory") {
             return Err(ConfigError::Range(format!("store.backend {:?} is not one of sqlite, memory", self.store.backend)));
         }
@@ -468,6 +519,25 @@ mod tests {
             assert!(c.log.debug);
             jail.set_env("HERALD_LIMITS__MAX_STANZA_BYTES", "10");
             assert!(Config::load(Some(Path::new("h.toml"))).unwrap_err().to_string().contains("at least 1024"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn auth_limits_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("a.toml", "[auth]\nsource_ban_exempt = [\"10.0.0.0/8\", \"2001:db8::1\"]\nsource_max_failures = 7\n")?;
+            let c = Config::load(Some(Path::new("a.toml"))).map_err(|e| e.to_string())?;
+            let lockout = c.auth.lockout();
+            assert_eq!((lockout.source_max_failures, lockout.exempt.len(), lockout.max_entries), (7, 2, 100_000));
+            jail.set_env("HERALD_AUTH__SOURCE_BAN_EXEMPT", "[\"10.0.0.0/40\"]");
+            assert!(Config::load(None).unwrap_err().to_string().contains("source_ban_exempt"));
+            jail.set_env("HERALD_AUTH__SOURCE_BAN_EXEMPT", "[]");
+            jail.set_env("HERALD_AUTH__MAX_TRACKED", "0");
+            assert!(Config::load(None).unwrap_err().to_string().contains("max_tracked"));
+            jail.set_env("HERALD_AUTH__MAX_TRACKED", "1000");
+            jail.set_env("HERALD_AUTH__SOURCE_BAN_SECS", "0");
+            assert!(Config::load(None).unwrap_err().to_string().contains("source_ban_secs"));
             Ok(())
         });
     }

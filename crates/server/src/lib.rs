@@ -3,6 +3,7 @@
 //! server can be embedded in a test. The `herald` binary is a thin CLI around it.
 
 pub mod config;
+pub mod secret;
 pub mod users;
 
 use std::future::Future;
@@ -102,13 +103,14 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
     let configured = config.tls.cert.clone().zip(config.tls.key.clone()).map(|(cert, key)| TlsFiles { cert, key });
     let (tls, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
     tracing::info!(target: "notification", cert = %files.cert.display(), "TLS ready");
+    let decoy_secret = secret::load_or_create(&config.data_dir)?;
     let core = Core::start(
         CoreConfig {
             domain: config.domain.clone(),
             session_queue: config.limits.session_queue,
             state: config.state_limits(),
-            lockout_failures: config.auth.lockout_failures,
-            lockout_duration: Duration::from_secs(config.auth.lockout_secs),
+            lockout: config.auth.lockout(),
+            decoy_secret,
             pubsub: PubSubConfig { default_max_items: config.pubsub.max_items, users_create_nodes: config.pubsub.users_create_nodes },
         },
         store.clone(),

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use herald_proto::stanza::iq_result;
 use herald_proto::{FullJid, Stanza, StanzaError, StanzaKind, StreamErrorCondition, ns};
-use herald_sasl::{Credentials, Mechanism, SaslError, ServerSession, Step};
+use herald_sasl::{Account, Mechanism, SaslError, ServerSession, Step};
 use herald_xml::{Element, Limits, StreamEvent, StreamHeader, StreamParser};
 
 /// Whether and how TLS is offered on this stream.
@@ -287,13 +287,14 @@ impl C2sStream {
         }
     }
 
-    /// Answer to [`Output::NeedCredentials`]: the stored credentials (`Ok(None)` for no such user)
-    /// or the lockout error. `random` seeds the SCRAM server nonce.
-    pub fn provide_credentials(&mut self, credentials: Result<Option<Credentials>, SaslError>, random: &[u8]) {
+    /// Answer to [`Output::NeedCredentials`]: what the login is verified against (see
+    /// [`Account`]), or the error that refuses it at once (a banned source, a failed look-up).
+    /// `random` seeds the SCRAM server nonce.
+    pub fn provide_credentials(&mut self, account: Result<Account, SaslError>, random: &[u8]) {
         let Phase::SaslAwaitingCredentials(mut session) = std::mem::replace(&mut self.phase, Phase::Negotiating) else {
             return;
         };
-        let step = credentials.and_then(|c| session.provide_credentials(c.as_ref(), random));
+        let step = account.and_then(|a| session.provide_credentials(&a, random));
         self.sasl_step(session, step);
         self.process_pending();
     }

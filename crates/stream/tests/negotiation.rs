@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use herald_proto::{FullJid, StreamErrorCondition};
-use herald_sasl::{Credentials, HashAlg, ScramClient};
+use herald_sasl::{Account, Credentials, DecoySecret, HashAlg, ScramClient};
 use herald_stream::{C2sStream, CloseReason, Framing, Output, StreamConfig, TlsPolicy};
 use herald_xml::Limits;
 
@@ -51,9 +51,13 @@ impl Harness {
             match out {
                 Output::Send(s) => sent.push_str(&s),
                 Output::NeedCredentials { ref username } => {
-                    let creds = (username == "user").then(|| self.creds.clone());
+                    let account = if username == "user" {
+                        Account::Existing(self.creds.clone())
+                    } else {
+                        Account::Unknown(DecoySecret::new([1; 32]).credentials(username, 4096))
+                    };
                     others.push(out);
-                    self.stream.provide_credentials(Ok(creds), b"server-random");
+                    self.stream.provide_credentials(Ok(account), b"server-random");
                 }
                 Output::Bind { ref username, ref resource } => {
                     let jid = FullJid::new(&format!("{username}@example.com/{}", resource.clone().unwrap_or("gen".into()))).unwrap();
@@ -173,14 +177,14 @@ fn wrong_password_and_unknown_user_fail_alike() {
 }
 
 #[test]
-fn locked_account_gets_not_authorized_with_text() {
+fn banned_source_gets_not_authorized_with_text() {
     let mut h = Harness::new(TlsPolicy::AlreadySecure);
     h.input(OPEN);
     h.stream.handle_input(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AHVzZXIAcGVuY2ls</auth>", h.now);
     assert_eq!(h.stream.poll_output(), Some(Output::NeedCredentials { username: "user".into() }));
-    h.stream.provide_credentials(Err(herald_sasl::SaslError::Locked(240)), b"r");
+    h.stream.provide_credentials(Err(herald_sasl::SaslError::SourceBanned(240)), b"r");
     let (sent, _) = h.drain();
-    assert!(sent.contains("<not-authorized/>") && sent.contains("locked"), "{sent}");
+    assert!(sent.contains("<not-authorized/>") && sent.contains("too many failed logins from your address"), "{sent}");
 }
 
 #[test]
@@ -279,7 +283,7 @@ fn websocket_framing() {
     assert!(!frames[1].contains("starttls"));
     ws.handle_frame(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AHVzZXIAcGVuY2ls</auth>", now);
     assert_eq!(ws.poll_output(), Some(Output::NeedCredentials { username: "user".into() }));
-    ws.provide_credentials(Ok(Some(Credentials::derive("pencil", [b"a", b"b"], 4096).unwrap())), b"r");
+    ws.provide_credentials(Ok(Account::Existing(Credentials::derive("pencil", [b"a", b"b"], 4096).unwrap())), b"r");
     assert_eq!(ws.poll_output(), Some(Output::Send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>".into())));
     assert!(matches!(ws.poll_output(), Some(Output::Authenticated { .. })));
     assert!(ws.awaiting_header());

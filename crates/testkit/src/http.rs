@@ -233,7 +233,16 @@ impl WsClient {
     /// Connects to `/ws/` offering the given subprotocol (`None`: none); returns the HTTP status
     /// on a refused upgrade.
     pub async fn connect(server: &TestServer, protocol: Option<&str>) -> anyhow::Result<Result<Self, u16>> {
-        let tcp = TcpStream::connect(server.https).await?;
+        Self::connect_from(server, protocol, None).await
+    }
+
+    /// [`WsClient::connect`] from the local address `source` (see [`crate::connect_from`]).
+    pub async fn connect_from(
+        server: &TestServer,
+        protocol: Option<&str>,
+        source: Option<std::net::IpAddr>,
+    ) -> anyhow::Result<Result<Self, u16>> {
+        let tcp = crate::connect_from(server.https, source).await?;
         let tls = server.tls_connect(tcp).await?;
         let mut request = format!("wss://localhost:{}/ws/", server.https.port()).into_client_request()?;
         if let Some(p) = protocol {

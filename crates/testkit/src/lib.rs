@@ -8,7 +8,7 @@ mod http;
 
 pub use http::{BoshClient, HttpReply, WsClient, http_request, http_request_from, read_http_response};
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -210,7 +210,7 @@ async fn write_flush<S: AsyncWrite + Unpin>(s: &mut S, data: &[u8]) -> std::io::
 /// Connects to `addr` from the loopback address `source` (`None`: the system's choice), so a
 /// test can be several clients on several machines: the server's per-address limits treat
 /// 127.0.0.2 as another host than 127.0.0.1.
-pub async fn connect_from(addr: SocketAddr, source: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
+pub async fn connect_from(addr: SocketAddr, source: Option<IpAddr>) -> std::io::Result<TcpStream> {
     let Some(source) = source else { return TcpStream::connect(addr).await };
     let socket = if source.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
     socket.bind(SocketAddr::new(source, 0))?;
@@ -230,7 +230,12 @@ pub const WAIT: Duration = Duration::from_secs(10);
 impl RawClient {
     /// Opens a plain TCP connection (nothing sent yet).
     pub async fn connect(server: &impl AsRef<Endpoint>) -> anyhow::Result<Self> {
-        Ok(Self { io: Conn::Plain(TcpStream::connect(server.as_ref().c2s).await?), buffer: String::new() })
+        Self::connect_from(server, None).await
+    }
+
+    /// Opens a plain TCP connection from `source` (see [`connect_from`]).
+    pub async fn connect_from(server: &impl AsRef<Endpoint>, source: Option<IpAddr>) -> anyhow::Result<Self> {
+        Ok(Self { io: Conn::Plain(connect_from(server.as_ref().c2s, source).await?), buffer: String::new() })
     }
 
     /// The stream header a client sends.
@@ -242,8 +247,13 @@ impl RawClient {
 
     /// Connects, negotiates STARTTLS and opens the encrypted stream (features read).
     pub async fn connect_tls(server: &impl AsRef<Endpoint>) -> anyhow::Result<Self> {
+        Self::connect_tls_from(server, None).await
+    }
+
+    /// [`RawClient::connect_tls`] from `source` (see [`connect_from`]).
+    pub async fn connect_tls_from(server: &impl AsRef<Endpoint>, source: Option<IpAddr>) -> anyhow::Result<Self> {
         let server = server.as_ref();
-        let mut client = Self::connect(server).await?;
+        let mut client = Self::connect_from(server, source).await?;
         client.send(&Self::header(&server.domain)).await?;
         client.read_until("</stream:features>").await?;
         client.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
@@ -258,11 +268,27 @@ impl RawClient {
 
     /// Connects with TLS and authenticates with PLAIN; returns the SASL outcome text.
     pub async fn authenticate(server: &impl AsRef<Endpoint>, user: &str, password: &str) -> anyhow::Result<(Self, String)> {
-        let mut client = Self::connect_tls(server).await?;
-        let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
-        client.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>")).await?;
-        let outcome = client.read_until_any(&["</success>", "<success", "</failure>"]).await?;
+        Self::authenticate_from(server, None, user, password).await
+    }
+
+    /// [`RawClient::authenticate`] from `source` (see [`connect_from`]).
+    pub async fn authenticate_from(
+        server: &impl AsRef<Endpoint>,
+        source: Option<IpAddr>,
+        user: &str,
+        password: &str,
+    ) -> anyhow::Result<(Self, String)> {
+        let mut client = Self::connect_tls_from(server, source).await?;
+        let outcome = client.plain(user, password).await?;
         Ok((client, outcome))
+    }
+
+    /// Sends a PLAIN `<auth/>` on an open stream; returns the outcome text (a failed attempt
+    /// leaves the stream open for another).
+    pub async fn plain(&mut self, user: &str, password: &str) -> anyhow::Result<String> {
+        let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        self.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>")).await?;
+        self.read_until_any(&["</success>", "<success", "</failure>"]).await
     }
 
     /// Authenticates, restarts the stream, binds `resource` and sends initial presence.

@@ -1,0 +1,75 @@
+//! Authentication look-ups for the transports: what a login is verified against (stored
+//! credentials, the same credentials marked locked, or decoys for unknown names), the per-source
+//! ban checked before any look-up, and the failure and success bookkeeping of the lockout.
+
+use std::net::IpAddr;
+use std::sync::MutexGuard;
+use std::time::Instant;
+
+use herald_sasl::{Account, Credentials, HashAlg, Lockout, SaslError, ScramCredentials};
+use herald_store::Store;
+
+use crate::Core;
+
+impl Core {
+    fn lockout(&self) -> MutexGuard<'_, Lockout> {
+        self.inner.lockout.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What a login as `username` from `source` is verified against. A banned source is refused
+    /// at once (`SourceBanned`); otherwise the exchange runs the same way whether the account
+    /// exists, is locked for this source, or does not exist (decoys derived from the server's
+    /// secret), so neither the answer nor its timing tells them apart.
+    pub async fn credentials(&self, username: &str, source: IpAddr, now: Instant) -> Result<Account, SaslError> {
+        self.lockout().check_source(source, now)?;
+        let stored = self.inner.store.credentials(username).await.map_err(|err| {
+            tracing::error!(target: "notification", %err, username, "credential look-up failed");
+            SaslError::TemporaryFailure
+        })?;
+        let secret = &self.inner.config.decoy_secret;
+        let iterations = Credentials::DEFAULT_ITERATIONS;
+        let Some(list) = stored else { return Ok(Account::Unknown(secret.credentials(username, iterations))) };
+        let mut credentials = Credentials {
+            entries: list
+                .into_iter()
+                .filter_map(|c| {
+                    Some(ScramCredentials {
+                        hash: HashAlg::from_name(&c.hash)?,
+                        salt: c.salt,
+                        iterations: c.iterations,
+                        stored_key: c.stored_key,
+                        server_key: c.server_key,
+                    })
+                })
+                .collect(),
+        };
+        secret.complete(&mut credentials, username, iterations);
+        Ok(if self.lockout().is_locked(username, source, now) { Account::Locked(credentials) } else { Account::Existing(credentials) })
+    }
+
+    /// Counts a failed login from `source`: toward the account's lock for that source when the
+    /// account exists and the password was wrong, and toward the source's ban for every refused
+    /// login (existing account or not) and every over-long username. Logs the lock and the ban
+    /// once each, when they begin.
+    pub fn auth_failed(&self, username: Option<&str>, error: &SaslError, source: IpAddr, now: Instant) {
+        if !error.counts_against_source() {
+            return;
+        }
+        let existing = if *error == SaslError::NotAuthorized { username } else { None };
+        let verdict = self.lockout().record_failure(existing, source, now);
+        if verdict.locked_account {
+            let (username, failures, secs) =
+                (existing.unwrap_or_default(), self.inner.config.lockout.max_failures, self.inner.config.lockout.lock_duration.as_secs());
+            tracing::warn!(target: "notification", username, %source, failures, lock_secs = secs, "account locked for this source after repeated failed logins");
+        }
+        if verdict.banned_source {
+            let (failures, secs) = (self.inner.config.lockout.source_max_failures, self.inner.config.lockout.source_ban.as_secs());
+            tracing::info!(target: "notification", %source, failures, ban_secs = secs, "source banned after repeated failed logins");
+        }
+    }
+
+    /// Clears the account's failures from `source` after a successful login.
+    pub fn auth_succeeded(&self, username: &str, source: IpAddr) {
+        self.lockout().record_success(username, source);
+    }
+}
