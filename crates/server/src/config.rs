@@ -143,6 +143,13 @@ pub struct Limits {
     pub listen_backlog: u32,
     /// Offline messages kept per user (default 1000).
     pub max_offline_per_user: u64,
+    /// Bytes per second a client may send, sustained, on any transport, from its first byte
+    /// (default 10240, as Prosody's `mod_limits`; 0 turns the limit off). Over it, the server
+    /// stops reading from that client until its budget refills.
+    pub client_bytes_per_sec: u32,
+    /// Bytes a client may send at once after a quiet spell (default 262144: one largest
+    /// stanza, or a whole login with its roster, passes without any wait).
+    pub client_burst_bytes: u32,
 }
 
 /// `[pubsub]`
@@ -246,6 +253,8 @@ impl Default for Limits {
             max_connections: 100_000,
             listen_backlog: 4096,
             max_offline_per_user: 1000,
+            client_bytes_per_sec: 10 * 1024,
+            client_burst_bytes: 256 * 1024,
         }
     }
 }
@@ -295,6 +304,9 @@ impl Config {
         if self.limits.max_stanza_bytes < 1024 {
             return Err(ConfigError::Range("limits.max_stanza_bytes must be at least 1024".into()));
         }
+        if self.limits.client_bytes_per_sec > 0 && self.limits.client_burst_bytes < 4096 {
+            return Err(ConfigError::Range("limits.client_burst_bytes must be at least 4096 (one read)".into()));
+        }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(ConfigError::Range("tls.cert and tls.key must be given together".into()));
         }
@@ -314,6 +326,13 @@ impl Config {
             return Err(ConfigError::Range(format!("store.backend {:?} is not one of sqlite, memory", self.store.backend)));
         }
         Ok(())
+    }
+
+    /// Every client's byte budget, `None` when `limits.client_bytes_per_sec` is 0.
+    pub fn client_rate_limit(&self) -> Option<herald_proto::RateLimit> {
+        let limits = &self.limits;
+        (limits.client_bytes_per_sec > 0)
+            .then_some(herald_proto::RateLimit { bytes_per_sec: limits.client_bytes_per_sec, burst_bytes: limits.client_burst_bytes })
     }
 
     /// The negotiation timeout as a duration.
@@ -343,6 +362,12 @@ mod tests {
             assert!(c.log.debug);
             jail.set_env("HERALD_LIMITS__MAX_STANZA_BYTES", "10");
             assert!(Config::load(Some(Path::new("h.toml"))).unwrap_err().to_string().contains("at least 1024"));
+            jail.set_env("HERALD_LIMITS__MAX_STANZA_BYTES", "65536");
+            assert_eq!(c.client_rate_limit(), Some(herald_proto::RateLimit { bytes_per_sec: 10240, burst_bytes: 262144 }));
+            jail.set_env("HERALD_LIMITS__CLIENT_BURST_BYTES", "100");
+            assert!(Config::load(Some(Path::new("h.toml"))).unwrap_err().to_string().contains("client_burst_bytes"));
+            jail.set_env("HERALD_LIMITS__CLIENT_BYTES_PER_SEC", "0");
+            assert_eq!(Config::load(Some(Path::new("h.toml"))).map_err(|e| e.to_string())?.client_rate_limit(), None, "0 turns it off");
             Ok(())
         });
     }

@@ -17,6 +17,7 @@ fn config(tls: TlsPolicy) -> StreamConfig {
         limits: Limits::default(),
         tls,
         negotiation_timeout: Duration::from_secs(30),
+        rate_limit: None,
     }
 }
 
@@ -313,4 +314,23 @@ fn websocket_rejects_bad_frames_and_stream_headers() {
     let outs: Vec<Output> = std::iter::from_fn(|| ws.poll_output()).collect();
     assert_eq!(closed_with(&outs), Some(StreamErrorCondition::NotWellFormed));
     assert!(matches!(&outs[outs.len() - 2], Output::Send(s) if s == "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>"));
+}
+
+/// Every byte a client sends counts against its budget, from the first one; over it, the
+/// driver is told not to read before the debt is paid.
+#[test]
+fn bytes_count_against_the_budget_and_say_when_to_read_next() {
+    let t0 = Instant::now();
+    let limited = StreamConfig { rate_limit: Some(herald_proto::RateLimit { bytes_per_sec: 1000, burst_bytes: 2000 }), ..config(TlsPolicy::Optional) };
+    let mut stream = C2sStream::new(limited, "s1".into(), t0);
+    stream.handle_input(OPEN.as_bytes(), t0);
+    assert_eq!(stream.read_after(), None, "a login fits in the burst");
+    let padding = " ".repeat(2000);
+    stream.handle_input(padding.as_bytes(), t0);
+    let after = stream.read_after().expect("over budget");
+    let expected = (OPEN.len() as f64) / 1000.0;
+    assert!((after.duration_since(t0).as_secs_f64() - expected).abs() < 0.01);
+    let mut ws = C2sStream::new(StreamConfig { framing: Framing::WebSocket, ..config(TlsPolicy::AlreadySecure) }, "s2".into(), t0);
+    ws.handle_frame(padding.as_bytes(), t0);
+    assert_eq!(ws.read_after(), None, "no budget configured: never throttled");
 }
