@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use herald_testkit::{BoshClient, RawClient, TestServer};
+use herald_testkit::{BoshClient, RawClient, TestServer, WsClient};
 
 /// The log directory of this test process, with debug logging on.
 fn logs() -> &'static Path {
@@ -72,8 +72,7 @@ async fn a_bosh_plain_login_never_writes_the_password_to_the_logs() -> anyhow::R
 /// Pings as fast as the connection takes them for `window`; returns how many were answered
 /// within `window` plus a short drain, and the size of one ping.
 async fn flood_pings(mut client: RawClient, window: Duration) -> anyhow::Result<(usize, usize)> {
-    let ping = "<iq type='get' id='f' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>";
-    let batch = ping.repeat(50);
+    let batch = PING.repeat(50);
     let start = Instant::now();
     let mut answered = 0;
     let mut count = |client: &mut RawClient| {
@@ -95,7 +94,19 @@ async fn flood_pings(mut client: RawClient, window: Duration) -> anyhow::Result<
         client.try_read(Duration::from_millis(20)).await;
         count(&mut client);
     }
-    Ok((answered, ping.len()))
+    Ok((answered, PING.len()))
+}
+
+/// The ping every flood sends.
+const PING: &str = "<iq type='get' id='f' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>";
+
+/// Checks that `bytes` taken in `secs` stayed within a factor of 2 of the budget (and were not
+/// stopped altogether).
+fn assert_within_budget(what: &str, bytes: usize, secs: f64, rate: usize, burst: usize) {
+    let budget = burst + (rate as f64 * secs) as usize;
+    eprintln!("{what}: {bytes} bytes taken in {secs:.1} s, budget {budget}");
+    assert!(bytes <= 2 * budget, "{what}: {bytes} bytes taken (budget {budget}): not throttled");
+    assert!(bytes >= rate, "{what}: only {bytes} bytes taken: throttled to a halt, not to the rate");
 }
 
 /// Another user's round trip times, one ping every 20 ms for `window`.
@@ -137,13 +148,10 @@ async fn a_flooding_client_is_held_to_its_byte_budget_and_others_stay_fast() -> 
 
     // What the server took from the flooder: at most the burst and the rate over the window and
     // the drain (the login's bytes came out of the burst too), within a factor of 2.
-    let budget = BURST + RATE * 33 / 10;
-    let taken = answered * ping_len;
+    assert_within_budget("TCP flooder", answered * ping_len, 3.3, RATE, BURST);
     latencies.sort();
     let p95 = latencies[latencies.len() * 95 / 100];
-    eprintln!("flooder: {answered} pings answered ({taken} bytes, budget {budget}); bystander: {} pings, p95 {p95:?}", latencies.len());
-    assert!(taken <= 2 * budget, "the flooder got {taken} bytes through (budget {budget}): not throttled");
-    assert!(taken >= RATE, "the flooder got only {taken} bytes through: throttled to a halt, not to the rate");
+    eprintln!("bystander: {} pings, p95 {p95:?}", latencies.len());
     assert!(latencies.len() >= 50 && p95 < Duration::from_millis(50), "the bystander's ping p95 is {p95:?} over {} pings", latencies.len());
     Ok(())
 }
@@ -187,5 +195,48 @@ async fn a_flood_into_a_full_queue_writes_a_few_summary_lines() -> anyhow::Resul
     assert!(received + 1000 < sent, "only {received} of {sent} received: the queue must have dropped many");
     // The first drop is said at once; the next line may come 10 s later.
     assert!((1..=2).contains(&lines), "{lines} warning lines for {} dropped stanzas", sent - received);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_and_bosh_floods_are_held_to_the_budget_too() -> anyhow::Result<()> {
+    logs();
+    const RATE: usize = 20_000;
+    const BURST: usize = 20_000;
+    let server = TestServer::start_with(|c| {
+        c.limits.client_bytes_per_sec = RATE as u32;
+        c.limits.client_burst_bytes = BURST as u32;
+    })
+    .await?;
+    server.add_user("wsflood", "pw-w").await?;
+    server.add_user("boshflood", "pw-b").await?;
+    let window = Duration::from_secs(3);
+
+    // WebSocket: one ping per message, as fast as the connection takes them.
+    let mut ws = WsClient::connect(&server, Some("xmpp")).await?.map_err(|s| anyhow::anyhow!("upgrade refused: {s}"))?;
+    ws.login(&server.domain, "wsflood", "pw-w", "desk").await?;
+    let ping = PING.replace("<iq ", "<iq xmlns='jabber:client' ");
+    let (start, mut answered) = (Instant::now(), 0);
+    while start.elapsed() < window {
+        if tokio::time::timeout(window.saturating_sub(start.elapsed()), ws.send(&ping)).await.is_err() {
+            break;
+        }
+        while let Ok(Ok(Some(_))) = tokio::time::timeout(Duration::ZERO, ws.recv()).await {
+            answered += 1;
+        }
+    }
+    assert_within_budget("WebSocket flooder", answered * ping.len(), start.elapsed().as_secs_f64(), RATE, BURST);
+
+    // BOSH: requests of 50 pings each, one after the other.
+    let mut bosh = BoshClient::new(&server, true);
+    bosh.login("boshflood", "pw-b", "desk").await?;
+    let batch = ping.repeat(50);
+    let (start, mut taken) = (Instant::now(), 0);
+    while start.elapsed() < window {
+        let reply = bosh.send(&batch).await?;
+        taken += reply.body.matches("type='result'").count() * ping.len();
+    }
+    assert_within_budget("BOSH flooder", taken, start.elapsed().as_secs_f64(), RATE, BURST);
+    server.stop().await?;
     Ok(())
 }
