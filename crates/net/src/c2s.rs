@@ -77,7 +77,15 @@ struct Connection {
 
 async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2sContext>, mut shutdown: watch::Receiver<bool>) {
     let machine = C2sStream::new(ctx.stream.clone(), format!("{:016x}", rand::random::<u64>()), Instant::now());
-    let mut conn = Connection { ctx, machine, session: None, peer, last_activity: Instant::now(), cause: "connection-lost", throttle_log: LogThrottle::default() };
+    let mut conn = Connection {
+        ctx,
+        machine,
+        session: None,
+        peer,
+        last_activity: Instant::now(),
+        cause: "connection-lost",
+        throttle_log: LogThrottle::default(),
+    };
     tracing::debug!(target: "notification", %peer, "c2s connection opened");
     if let Flow::UpgradeTls = conn.run(&mut socket, &mut shutdown).await
         && let Some(acceptor) = conn.ctx.tls.clone()

@@ -10,8 +10,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 /// Local names (any prefix, any namespace) whose content is a secret.
-const SECRET_ELEMENTS: &[&str] =
-    &["auth", "response", "challenge", "success", "initial-response", "additional-data", "password", "digest"];
+const SECRET_ELEMENTS: &[&str] = &["auth", "response", "challenge", "success", "initial-response", "additional-data", "password", "digest"];
 /// Attribute local names whose value is a secret (BOSH keys, XEP-0124 §15).
 const SECRET_ATTRS: &[&str] = &["key", "newkey"];
 
@@ -21,8 +20,15 @@ enum Token<'a> {
     Text(Range<usize>),
     /// A tag cut by the end of the fragment.
     Partial(Range<usize>),
-    Open { local: &'a str, range: Range<usize>, empty: bool },
-    Close { local: &'a str, range: Range<usize> },
+    Open {
+        local: &'a str,
+        range: Range<usize>,
+        empty: bool,
+    },
+    Close {
+        local: &'a str,
+        range: Range<usize>,
+    },
 }
 
 fn local(name: &str) -> &str {
@@ -59,7 +65,8 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
             out.push(Token::Text(pos..lt));
         }
         let rest = &text[lt..];
-        let special = [("<![CDATA[", "]]>"), ("<!--", "-->"), ("<?", "?>"), ("<!", ">")].into_iter().find(|(open, _)| rest.starts_with(open));
+        let special =
+            [("<![CDATA[", "]]>"), ("<!--", "-->"), ("<?", "?>"), ("<!", ">")].into_iter().find(|(open, _)| rest.starts_with(open));
         let end = match special {
             Some((_, close)) => rest.find(close).map(|i| lt + i + close.len()),
             None => tag_end(text, lt),
@@ -221,7 +228,9 @@ mod tests {
         assert_eq!(redact_xml(xml), xml);
         assert!(matches!(redact_xml("<presence/><iq type='get'><ping/></iq>"), Cow::Borrowed(_)));
         assert!(matches!(redact_xml(""), Cow::Borrowed(_)));
-        assert!(matches!(redact_xml("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"), Cow::Owned(s) if s == "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"));
+        assert!(
+            matches!(redact_xml("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"), Cow::Owned(s) if s == "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+        );
     }
 
     #[test]

@@ -321,7 +321,10 @@ fn websocket_rejects_bad_frames_and_stream_headers() {
 #[test]
 fn bytes_count_against_the_budget_and_say_when_to_read_next() {
     let t0 = Instant::now();
-    let limited = StreamConfig { rate_limit: Some(herald_proto::RateLimit { bytes_per_sec: 1000, burst_bytes: 2000 }), ..config(TlsPolicy::Optional) };
+    let limited = StreamConfig {
+        rate_limit: Some(herald_proto::RateLimit { bytes_per_sec: 1000, burst_bytes: 2000 }),
+        ..config(TlsPolicy::Optional)
+    };
     let mut stream = C2sStream::new(limited, "s1".into(), t0);
     stream.handle_input(OPEN.as_bytes(), t0);
     assert_eq!(stream.read_after(), None, "a login fits in the burst");
