@@ -31,6 +31,7 @@ pub fn fuzz_requests(data: &[u8]) {
             tls: herald_stream::TlsPolicy::AlreadySecure,
             negotiation_timeout: Duration::from_secs(30),
             rate_limit: None,
+            unlimited_users: Default::default(),
         },
     };
     let now = Instant::now();

@@ -27,6 +27,7 @@ fn config() -> BoshConfig {
             tls: TlsPolicy::AlreadySecure,
             negotiation_timeout: Duration::from_secs(30),
             rate_limit: None,
+            unlimited_users: Default::default(),
         },
     }
 }

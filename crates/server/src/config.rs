@@ -150,6 +150,9 @@ pub struct Limits {
     /// Bytes a client may send at once after a quiet spell (default 262144: one largest
     /// stanza, or a whole login with its roster, passes without any wait).
     pub client_burst_bytes: u32,
+    /// LoginIDs with no byte budget once authenticated (default none), as Prosody's
+    /// `unlimited_jids`: a service that publishes for many desktops.
+    pub client_unlimited_users: Vec<String>,
 }
 
 /// `[pubsub]`
@@ -255,6 +258,7 @@ impl Default for Limits {
             max_offline_per_user: 1000,
             client_bytes_per_sec: 10 * 1024,
             client_burst_bytes: 256 * 1024,
+            client_unlimited_users: Vec::new(),
         }
     }
 }

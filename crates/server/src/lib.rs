@@ -98,6 +98,7 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
         tls: if config.tls.require_starttls { TlsPolicy::Required } else { TlsPolicy::Optional },
         negotiation_timeout: config.negotiation_timeout(),
         rate_limit: config.client_rate_limit(),
+        unlimited_users: config.limits.client_unlimited_users.clone().into(),
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -57,6 +57,9 @@ pub struct StreamConfig {
     /// The client's byte budget, from its first byte (`None`: unlimited). See
     /// [`C2sStream::read_after`].
     pub rate_limit: Option<RateLimit>,
+    /// Users whose streams have no byte budget once they authenticated (a publishing service
+    /// sends far more than a desktop).
+    pub unlimited_users: std::sync::Arc<[String]>,
 }
 
 /// Why the stream ended.
@@ -614,6 +617,9 @@ impl C2sStream {
                 }
                 self.send_element(&success);
                 self.out.push_back(Output::Authenticated { username: username.clone() });
+                if self.config.unlimited_users.contains(&username) {
+                    self.budget = None;
+                }
                 self.username = Some(username);
                 self.restart();
             }

@@ -18,6 +18,7 @@ fn config(tls: TlsPolicy) -> StreamConfig {
         tls,
         negotiation_timeout: Duration::from_secs(30),
         rate_limit: None,
+        unlimited_users: Default::default(),
     }
 }
 
@@ -336,4 +337,20 @@ fn bytes_count_against_the_budget_and_say_when_to_read_next() {
     let mut ws = C2sStream::new(StreamConfig { framing: Framing::WebSocket, ..config(TlsPolicy::AlreadySecure) }, "s2".into(), t0);
     ws.handle_frame(padding.as_bytes(), t0);
     assert_eq!(ws.read_after(), None, "no budget configured: never throttled");
+}
+
+/// A user listed in `unlimited_users` (a publishing service) has no budget once authenticated;
+/// anyone else keeps it after login too.
+#[test]
+fn unlimited_users_lose_the_budget_when_they_authenticate() {
+    let limit = Some(herald_proto::RateLimit { bytes_per_sec: 1000, burst_bytes: 4096 });
+    let padding = " ".repeat(10_000);
+    for (unlimited, throttled_after) in [(vec!["user".to_owned()], false), (vec!["other".to_owned()], true)] {
+        let mut h = Harness::new(TlsPolicy::Optional);
+        let limited = StreamConfig { rate_limit: limit, unlimited_users: unlimited.into(), ..config(TlsPolicy::Optional) };
+        h.stream = C2sStream::new(limited, "s1".into(), h.now);
+        h.login();
+        h.input(&padding);
+        assert_eq!(h.stream.read_after().is_some(), throttled_after);
+    }
 }
