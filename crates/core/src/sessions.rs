@@ -150,3 +150,24 @@ impl Table {
         self.accounts.values().map(Vec::len).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_counts_every_drop_and_warns_once_per_interval() {
+        let (inbox, _rx) = crate::queue::queue(1);
+        let stats = Arc::new(SessionStats::default());
+        let mailbox = Mailbox { inbox, stats: stats.clone() };
+        let message = || Element::new("message", herald_proto::ns::CLIENT);
+        assert!(mailbox.deliver(message()));
+        for _ in 0..100 {
+            assert!(!mailbox.deliver(message()));
+        }
+        assert_eq!(stats.msgs_drop.load(Ordering::Relaxed), 100);
+        // The first drop was written at once; the 99 after it wait for the next line, 10 s on.
+        let later = Instant::now() + herald_proto::throttle::WARN_EVERY;
+        assert_eq!(stats.drop_log.lock().unwrap().hit(later), Some(100));
+    }
+}
