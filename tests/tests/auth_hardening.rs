@@ -91,16 +91,26 @@ async fn failed_logins_with_long_or_fresh_usernames_do_not_grow_memory() -> anyh
         // Every attempt reaches the lockout (no ban), on streams that live through the loop.
         c.auth.source_max_failures = 0;
         c.limits.negotiation_timeout_secs = 600;
+        // Megabytes from one client: its byte budget is not what this test is about.
+        c.limits.client_bytes_per_sec = 0;
     })
     .await?;
     server.add_user("carol", PW).await?;
+    // A 30 KB name does not even reach SASL: the `<auth/>` element is over the stream's
+    // pre-authentication limit, and the stream is closed.
+    let mut eve = RawClient::connect_tls(&server).await?;
+    let payload = B64.encode(format!("\0{}\0pw", "x".repeat(30_000)));
+    eve.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>")).await?;
+    let closed = eve.read_to_close().await?;
+    assert!(closed.contains("<policy-violation"), "{closed:.300}");
     let mut slots: Vec<Option<RawClient>> = (0..8).map(|_| None).collect();
     // Warm up: connections, buffers and the first failure paths exist before measuring.
     for (i, slot) in slots.iter_mut().enumerate() {
         plain_attempt(slot, &server, None, &format!("warm{i}"), "pw").await?;
     }
     let before = rss_kib();
-    let filler = "x".repeat(30_000);
+    // Over the 1,023-byte name cap, under the 10,000-byte pre-authentication stanza limit.
+    let filler = "x".repeat(5_000);
     for i in 0..4_000 {
         let name = format!("{i:05}{filler}");
         let outcome = plain_attempt(&mut slots[i % 8], &server, None, &name, "pw").await?;

@@ -8,7 +8,7 @@ use herald_testkit::{BoshClient, RawClient, TestServer};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seeds_log_lines_are_written() -> anyhow::Result<()> {
     let logs = tempfile::tempdir()?;
-    herald_observe::init(logs.path(), true, herald_observe::Rotation { max_bytes: 100 << 20, keep: 10 })?;
+    herald_observe::init(logs.path(), true, herald_observe::Rotation::default())?;
     let server = TestServer::start_with(|c| {
         c.bosh.inactivity_secs = 2;
         c.log.debug = true;

@@ -8,7 +8,7 @@ mod body;
 mod session;
 
 pub use body::{Condition, NS_HTTPBIND, NS_XBOSH, Response, empty_body};
-pub use session::{BoshConfig, BoshOutput, BoshSession, CloseCause, RequestId, SessionStats};
+pub use session::{BoshConfig, BoshOutput, BoshSession, CloseCause, RequestId, SessionStats, Undelivered};
 
 /// Drives one session with arbitrary request bodies (split on `\n`; the first creates the
 /// session). Shared by the `bosh_body` fuzz target and the corpus replay in `cargo test`; it must
@@ -32,6 +32,8 @@ pub fn fuzz_requests(data: &[u8]) {
             tls: herald_stream::TlsPolicy::AlreadySecure,
             negotiation_timeout: Duration::from_secs(30),
             max_unauthenticated_bytes: 10_000,
+            rate_limit: None,
+            unlimited_users: Default::default(),
         },
     };
     let now = Instant::now();
@@ -45,7 +47,7 @@ pub fn fuzz_requests(data: &[u8]) {
         match herald_xml::parse_document(part, limits) {
             Ok(body) => {
                 sent += 1;
-                session.handle_request(sent, body, at);
+                session.handle_request(sent, body, part.len(), at);
             }
             Err(_) => session.handle_timeout(at),
         }

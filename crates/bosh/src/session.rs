@@ -101,6 +101,15 @@ pub enum BoshOutput {
     },
 }
 
+/// Why [`BoshSession::deliver`] did not queue a stanza.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Undelivered {
+    /// The session is closed; the stanza is handed back.
+    Closed(Element),
+    /// `max_pending` elements already wait for the client; the stanza was dropped and counted.
+    QueueFull,
+}
+
 /// Per-session counters: the seed's `msgs_sent`, `msgs_queue`, `msgs_drop`, `bytes_sent`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SessionStats {
@@ -145,6 +154,9 @@ pub struct BoshSession {
     acks: bool,
     next_rid: u64,
     out_of_order: BTreeMap<u64, (RequestId, Element)>,
+    /// Requests that arrived while the client was over its byte budget, with their sizes:
+    /// handled in order once the budget allows.
+    throttled: VecDeque<(RequestId, Element, usize)>,
     held: VecDeque<Held>,
     /// The last answers by rid, ascending (a handful: a map's nodes would cost more than they
     /// save on every idle session).
@@ -223,6 +235,7 @@ impl BoshSession {
             acks: body.attr("ack") == Some("1"),
             next_rid: rid.wrapping_add(1),
             out_of_order: BTreeMap::new(),
+            throttled: VecDeque::new(),
             // Sized for what a desktop uses (hold=1: one held request, two answers kept), where
             // a first push would reserve room for four.
             held: VecDeque::with_capacity(hold.clamp(1, 2)),
@@ -308,7 +321,8 @@ impl BoshSession {
         if let Some(closed) = self.closed_at {
             return Some(closed + self.idle_limit());
         }
-        [self.held.front().map(|h| h.deadline), self.idle_deadline, self.c2s.poll_timeout()].into_iter().flatten().min()
+        let release = self.throttled.front().and(self.c2s.read_after());
+        [self.held.front().map(|h| h.deadline), self.idle_deadline, self.c2s.poll_timeout(), release].into_iter().flatten().min()
     }
 
     /// Feeds the outputs of the XMPP stream after the driver answered one of them
@@ -334,15 +348,16 @@ impl BoshSession {
         self.flush(now);
     }
 
-    /// A stanza the core routed to this session. A closed session hands it back (`Err`) so that
-    /// the driver can route it again (to offline storage); a full queue drops and counts it.
-    pub fn deliver(&mut self, stanza: Element, now: Instant) -> Result<(), Element> {
+    /// A stanza the core routed to this session. A closed session hands it back so that the
+    /// driver can route it again (to offline storage); a full queue drops and counts it, and
+    /// says so for the driver's (summarised) warning.
+    pub fn deliver(&mut self, stanza: Element, now: Instant) -> Result<(), Undelivered> {
         if self.closed_at.is_some() {
-            return Err(stanza);
+            return Err(Undelivered::Closed(stanza));
         }
         if self.pending.len() >= self.max_pending {
             self.stats.msgs_drop += 1;
-            return Ok(());
+            return Err(Undelivered::QueueFull);
         }
         self.pending.push(Pending::Stanza(stanza));
         self.flush(now);
@@ -357,8 +372,38 @@ impl BoshSession {
         }
     }
 
-    /// One HTTP request for this session (its `sid` already matched).
-    pub fn handle_request(&mut self, request: RequestId, body: Element, now: Instant) {
+    /// One HTTP request for this session (its `sid` already matched), `bytes` long. A client
+    /// over its byte budget (`stream.rate_limit`) has the request handled later, when the
+    /// budget allows ([`BoshSession::poll_timeout`] says when); requests already held are
+    /// still answered at their deadline, so the BOSH timing holds. More requests waiting than
+    /// the session allows outstanding is overactivity, as without a budget.
+    pub fn handle_request(&mut self, request: RequestId, body: Element, bytes: usize, now: Instant) {
+        let over_budget = self.c2s.read_after().is_some_and(|t| t > now);
+        if self.terminal.is_none() && (over_budget || !self.throttled.is_empty()) {
+            let outstanding = self.held.len() + self.out_of_order.len() + self.throttled.len() + 1;
+            if outstanding > self.requests + 1 {
+                self.respond_raw(request, Response::terminal(Condition::PolicyViolation, self.legacy));
+                return self.terminate(Some(Condition::PolicyViolation), CloseCause::Overactivity, now);
+            }
+            self.last_request = now;
+            // A request is waiting: the client is not idle (and no past deadline may stay armed).
+            self.idle_deadline = None;
+            return self.throttled.push_back((request, body, bytes));
+        }
+        self.c2s.charge(bytes, now);
+        self.process_request(request, body, now);
+    }
+
+    /// Handles the requests that waited for the budget, as far as it now allows.
+    fn release_throttled(&mut self, now: Instant) {
+        while self.closed_at.is_none() && self.c2s.read_after().is_none_or(|t| t <= now) {
+            let Some((request, body, bytes)) = self.throttled.pop_front() else { break };
+            self.c2s.charge(bytes, now);
+            self.process_request(request, body, now);
+        }
+    }
+
+    fn process_request(&mut self, request: RequestId, body: Element, now: Instant) {
         if let Some(terminal) = &self.terminal {
             let response = terminal.clone();
             return self.respond_raw(request, response);
@@ -405,13 +450,15 @@ impl BoshSession {
         if self.closed_at.is_some() {
             return;
         }
+        self.release_throttled(now);
         while self.held.front().is_some_and(|h| h.deadline <= now) {
             let held = self.held.pop_front().expect("checked");
             self.answer(held, String::new(), now);
         }
         self.c2s.handle_timeout(now);
         self.pump(now);
-        if self.closed_at.is_none() && self.held.is_empty() && self.idle_deadline.is_some_and(|d| d <= now) {
+        let waiting = !self.held.is_empty() || !self.throttled.is_empty();
+        if self.closed_at.is_none() && !waiting && self.idle_deadline.is_some_and(|d| d <= now) {
             self.c2s.close(StreamErrorCondition::ConnectionTimeout, "BOSH session inactive");
             while self.c2s.poll_output().is_some() {}
             self.finish(CloseCause::Inactivity, now);
@@ -644,6 +691,10 @@ impl BoshSession {
         }
         for held in std::mem::take(&mut self.held) {
             self.respond_raw(held.request, Response::ok(empty_body()));
+        }
+        let terminal = self.terminal.clone().unwrap_or_else(|| Response::ok(empty_body()));
+        for (request, _, _) in std::mem::take(&mut self.throttled) {
+            self.respond_raw(request, terminal.clone());
         }
         self.closed_at = Some(now);
         self.idle_deadline = None;

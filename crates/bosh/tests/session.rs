@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use herald_bosh::{BoshConfig, BoshOutput, BoshSession, CloseCause, RequestId, Response};
-use herald_proto::{FullJid, StreamErrorCondition};
+use herald_proto::{FullJid, RateLimit, StreamErrorCondition};
 use herald_sasl::{Account, Credentials};
 use herald_stream::{Framing, Output, StreamConfig, TlsPolicy};
 use herald_xml::{Element, Limits, parse_document};
@@ -28,6 +28,8 @@ fn config() -> BoshConfig {
             tls: TlsPolicy::AlreadySecure,
             negotiation_timeout: Duration::from_secs(30),
             max_unauthenticated_bytes: 10_000,
+            rate_limit: None,
+            unlimited_users: Default::default(),
         },
     }
 }
@@ -46,11 +48,15 @@ struct Harness {
 impl Harness {
     /// A session created the way the Finesse desktop does it (ver 1.9, wait 30, hold 1).
     fn new(extra: &str) -> (Self, Response) {
+        Self::with(config(), extra)
+    }
+
+    fn with(config: BoshConfig, extra: &str) -> (Self, Response) {
         let t0 = Instant::now();
         let create = body(&format!(
             "<body xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh' rid='1000' to='example.com' xml:lang='en' hold='1' ver='1.9' wait='30' xmpp:version='1.0' {extra}/>"
         ));
-        let mut session = BoshSession::create("sid1".into(), "stream1".into(), 1, &create, &config(), t0).unwrap();
+        let mut session = BoshSession::create("sid1".into(), "stream1".into(), 1, &create, &config, t0).unwrap();
         let response = match session.poll_output() {
             Some(BoshOutput::Respond { request: 1, response }) => response,
             other => panic!("{other:?}"),
@@ -66,7 +72,7 @@ impl Harness {
     fn send(&mut self, xml: &str) -> RequestId {
         let id = self.next_request;
         self.next_request += 1;
-        self.session.handle_request(id, body(xml), self.now);
+        self.session.handle_request(id, body(xml), xml.len(), self.now);
         id
     }
 
@@ -310,7 +316,7 @@ fn legacy_clients_get_http_status_codes() {
     let create = body("<body xmlns='http://jabber.org/protocol/httpbind' rid='1' to='example.com' wait='30' hold='1'/>");
     let mut s = BoshSession::create("s".into(), "x".into(), 1, &create, &config(), t0).unwrap();
     s.poll_output();
-    s.handle_request(2, body("<body xmlns='http://jabber.org/protocol/httpbind' rid='99' sid='s'/>"), t0);
+    s.handle_request(2, body("<body xmlns='http://jabber.org/protocol/httpbind' rid='99' sid='s'/>"), 60, t0);
     let Some(BoshOutput::Respond { response, .. }) = s.poll_output() else { panic!() };
     assert_eq!((response.status, response.body.as_str()), (404, ""));
 }
@@ -476,4 +482,80 @@ mod properties {
             herald_bosh::fuzz_requests(data.as_bytes());
         }
     }
+}
+
+fn answered(outs: &[BoshOutput], id: RequestId) -> bool {
+    outs.iter().any(|o| matches!(o, BoshOutput::Respond { request, .. } if *request == id))
+}
+
+/// A client over its byte budget has its next request handled only when the budget allows;
+/// the request already held is still answered at its `wait` deadline.
+#[test]
+fn a_client_over_its_budget_waits_but_held_requests_keep_their_deadline() {
+    let mut limited = config();
+    limited.stream.rate_limit = Some(RateLimit { bytes_per_sec: 1000, burst_bytes: 2000 });
+    let (mut h, _) = Harness::with(limited, "");
+    let rid = h.login();
+    // 40 kB of presence: taken (the bucket goes into debt), and held as usual.
+    let big = format!("<presence xmlns='jabber:client'><status>{}</status></presence>", "x".repeat(40_000));
+    let held = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{rid}' sid='sid1'>{big}</body>"));
+    assert!(!answered(&h.outputs(), held));
+    // The next request waits for the budget: about 39 s of debt at 1000 B/s.
+    let next = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{}' sid='sid1'/>", rid + 1));
+    assert!(h.outputs().is_empty(), "neither answered nor handled yet");
+    // The held request is answered at its deadline (wait = 30 s) even so.
+    assert_eq!(h.session.poll_timeout(), Some(h.t0 + Duration::from_secs(30)));
+    h.at(30);
+    let outs = h.timeout();
+    assert!(answered(&outs, held), "{outs:?}");
+    assert!(!answered(&outs, next) && !h.session.is_closed());
+    let release = h.session.poll_timeout().unwrap();
+    let debt = release.duration_since(h.t0).as_secs_f64();
+    assert!((38.0..40.0).contains(&debt), "{debt}");
+    // Once released, the waiting request is handled (and held, as an empty one is).
+    assert_eq!(h.session.poll_timeout(), Some(release));
+    h.now = release;
+    let outs = h.timeout();
+    assert!(!answered(&outs, next) && !h.session.is_closed(), "{outs:?}");
+    assert_eq!(h.session.poll_timeout(), Some(release + Duration::from_secs(30)), "now held for `wait`");
+}
+
+#[test]
+fn waiting_requests_are_released_in_order_and_more_than_allowed_is_overactivity() {
+    let mut limited = config();
+    limited.stream.rate_limit = Some(RateLimit { bytes_per_sec: 1000, burst_bytes: 2000 });
+    let (mut h, _) = Harness::with(limited, "");
+    let rid = h.login();
+    let big = format!("<message xmlns='jabber:client' to='a@example.com'><body>{}</body></message>", "y".repeat(3000));
+    let first = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{rid}' sid='sid1'>{big}</body>"));
+    h.outputs();
+    let second = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{}' sid='sid1'/>", rid + 1));
+    assert!(h.outputs().is_empty());
+    let release = h.session.poll_timeout().unwrap();
+    assert!(release < h.t0 + Duration::from_secs(3), "about 1.7 s of debt");
+    h.now = release;
+    let outs = h.timeout();
+    // Handling the second request answers the first (hold = 1), and holds the second.
+    assert!(answered(&outs, first) && !answered(&outs, second), "{outs:?}");
+    // Two more while over budget: the second of them is one more than `requests` allows.
+    let extra = format!("<message xmlns='jabber:client' to='a@example.com'><body>{}</body></message>", "z".repeat(3000));
+    let third = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{}' sid='sid1'>{extra}</body>", rid + 2));
+    h.outputs();
+    let _fourth = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{}' sid='sid1'/>", rid + 3));
+    let _fifth = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{}' sid='sid1'/>", rid + 4));
+    let outs = h.outputs();
+    assert_eq!(closed(&outs), Some(CloseCause::Overactivity), "{outs:?}");
+    assert!(answered(&outs, second) && answered(&outs, third), "every request gets an answer: {outs:?}");
+}
+
+#[test]
+fn a_full_queue_says_so() {
+    let (mut h, _) = Harness::new("");
+    h.login();
+    for _ in 0..100 {
+        h.session.deliver(body("<message xmlns='jabber:client'><body>m</body></message>"), h.now).unwrap();
+    }
+    let dropped = h.session.deliver(body("<message xmlns='jabber:client'><body>m</body></message>"), h.now);
+    assert_eq!(dropped, Err(herald_bosh::Undelivered::QueueFull));
+    assert_eq!(h.session.stats().msgs_drop, 1);
 }

@@ -2,11 +2,12 @@
 //! queue each transport drains. Locks are held only for table lookups, never across an await.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use crate::queue::{QueueReceiver, QueueSender};
-use herald_proto::FullJid;
+use crate::queue::{QueueError, QueueReceiver, QueueSender};
+use herald_proto::{FullJid, LogThrottle};
 use herald_xml::Element;
 
 /// Orders a session's transport driver must act on, besides delivering stanzas.
@@ -30,6 +31,9 @@ pub struct SessionStats {
     /// moment, so the driver learns it when its queue ends (a second queue per session for this
     /// one rare order would cost every idle session its storage).
     pub replaced: AtomicBool,
+    /// Summarises this session's drop warnings: a flood into a full queue writes a line per
+    /// 10 s with a count, not a line per stanza.
+    pub drop_log: Mutex<LogThrottle>,
 }
 
 /// What a transport driver holds for its bound session.
@@ -80,13 +84,21 @@ pub(crate) struct Mailbox {
 }
 
 impl Mailbox {
-    /// Queues `el`; a full queue drops it and counts the drop (`msgs_drop`).
+    /// Queues `el`; a full queue drops it and counts the drop (`msgs_drop`). The warning is
+    /// summarised per session ([`LogThrottle`]).
     pub(crate) fn deliver(&self, el: Element) -> bool {
         match self.inbox.try_send(Box::new(el)) {
             Ok(()) => true,
-            Err(_) => {
+            Err(err) => {
                 self.stats.msgs_drop.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(target: "notification", "session queue full; stanza dropped");
+                let summary = self.stats.drop_log.lock().unwrap_or_else(|e| e.into_inner()).hit(Instant::now());
+                if let Some(dropped) = summary {
+                    let el = match err {
+                        QueueError::Full(el) | QueueError::Closed(el) => el,
+                    };
+                    let to = el.attr("to").unwrap_or("");
+                    tracing::warn!(target: "notification", to, dropped, "session queue full; stanzas dropped (one line per session per 10 s at most)");
+                }
                 false
             }
         }
@@ -138,5 +150,26 @@ impl Table {
 
     pub(crate) fn count(&self) -> usize {
         self.accounts.values().map(Vec::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_counts_every_drop_and_warns_once_per_interval() {
+        let (inbox, _rx) = crate::queue::queue(1);
+        let stats = Arc::new(SessionStats::default());
+        let mailbox = Mailbox { inbox, stats: stats.clone() };
+        let message = || Element::new("message", herald_proto::ns::CLIENT);
+        assert!(mailbox.deliver(message()));
+        for _ in 0..100 {
+            assert!(!mailbox.deliver(message()));
+        }
+        assert_eq!(stats.msgs_drop.load(Ordering::Relaxed), 100);
+        // The first drop was written at once; the 99 after it wait for the next line, 10 s on.
+        let later = Instant::now() + herald_proto::throttle::WARN_EVERY;
+        assert_eq!(stats.drop_log.lock().unwrap().hit(later), Some(100));
     }
 }

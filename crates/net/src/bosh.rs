@@ -12,10 +12,10 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use herald_bosh::{BoshOutput, BoshSession, CloseCause, Condition, RequestId, Response as BoshResponse};
+use herald_bosh::{BoshOutput, BoshSession, CloseCause, Condition, RequestId, Response as BoshResponse, Undelivered};
 use herald_core::queue::{QueueReceiver, QueueSender, queue};
 use herald_core::{Control, SessionHandle};
-use herald_proto::StreamErrorCondition;
+use herald_proto::{LogThrottle, StreamErrorCondition, redact_xml};
 use herald_stream::{Framing, Output, TlsPolicy};
 use herald_xml::{Element, Limits};
 use tokio::sync::{mpsc, oneshot};
@@ -27,7 +27,8 @@ use crate::session::{self, FromCore};
 /// One request handed to a session's task.
 struct Request {
     body: Element,
-    /// Its size on the wire, held against the pre-authentication limit.
+    /// Its size on the wire: held against the pre-authentication limit and charged against
+    /// the client's byte budget.
     bytes: usize,
     reply: oneshot::Sender<herald_bosh::Response>,
 }
@@ -97,7 +98,7 @@ fn xml(status: u16, body: String) -> Response {
 }
 
 fn logged(sid: &str, response: herald_bosh::Response) -> (u16, String) {
-    tracing::debug!(target: "notification", "HTTPBindLog: HTTP SENT({sid}): {}", response.body);
+    tracing::debug!(target: "notification", "HTTPBindLog: HTTP SENT({sid}): {}", redact_xml(&response.body));
     (response.status, response.body)
 }
 
@@ -157,7 +158,8 @@ pub(crate) fn begin(app: &AppState, peer: IpAddr, bytes: &[u8]) -> Answer {
         }
     };
     let sid = body.attr("sid").map(str::to_owned);
-    tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.as_deref().unwrap_or("new"), String::from_utf8_lossy(bytes));
+    // SASL payloads and BOSH keys are redacted: a PLAIN <auth> is the password in base64.
+    tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.as_deref().unwrap_or("new"), redact_xml(&String::from_utf8_lossy(bytes)));
     let Some(sid) = sid else {
         let (status, body) = create(app, peer, body, bytes.len());
         return Answer::Now(status, body);
@@ -236,6 +238,8 @@ async fn run(
     // The bound JID for the logs, made when a line needs it rather than kept by every session.
     let jid_of = |handle: &Option<SessionHandle>| handle.as_ref().map_or_else(|| "(not bound)".to_owned(), |h| h.jid.to_string());
     let mut stopping = false;
+    // Summarise this session's drop and over-budget lines (a flood must not flood the log).
+    let (mut drop_log, mut throttle_log) = (LogThrottle::default(), LogThrottle::default());
     // Only with debug logging on: a timer per idle session is not free.
     let mut stats = ctx.session_stats.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
     loop {
@@ -303,14 +307,20 @@ async fn run(
                     let id = next_request;
                     next_request += 1;
                     replies.push((id, reply));
-                    machine.handle_request(id, body, Instant::now());
+                    machine.handle_request(id, body, bytes, Instant::now());
+                    session::paused_until(machine.stream(), &mut throttle_log, || jid_of(&handle));
                 }
                 None => break,
             },
             from_core = session::from_core(&mut handle) => match from_core {
                 FromCore::Stanza(el) => {
-                    if let Err(el) = machine.deliver(el, Instant::now()) {
-                        tracing::warn!(target: "notification", sid = %machine.sid(), "stanza for a closing session: {}", el.to_xml());
+                    let why = match machine.deliver(el, Instant::now()) {
+                        Ok(()) => None,
+                        Err(Undelivered::QueueFull) => Some("queue full (bosh.max_pending)"),
+                        Err(Undelivered::Closed(_)) => Some("session closing"),
+                    };
+                    if let Some(why) = why {
+                        session::warn_dropped(&mut drop_log, || jid_of(&handle), why);
                     }
                 }
                 FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new login with the same resource", Instant::now()),

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use herald_core::{Control, Core, SessionHandle};
-use herald_proto::{StreamErrorCondition, ns};
+use herald_proto::{LogThrottle, StreamErrorCondition, ns};
 use herald_stream::{C2sStream, Output, StreamConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -54,6 +54,8 @@ enum Flow {
 
 enum Event {
     Read(std::io::Result<usize>),
+    /// The client's byte budget allows reading again.
+    Resume,
     Deliver(herald_xml::Element),
     Control(Control),
     Timeout,
@@ -69,11 +71,21 @@ struct Connection {
     last_activity: Instant,
     /// Why the connection ended, once known.
     cause: &'static str,
+    /// Summarises the "over its byte budget" lines of this connection.
+    throttle_log: LogThrottle,
 }
 
 async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2sContext>, mut shutdown: watch::Receiver<bool>) {
     let machine = C2sStream::new(ctx.stream.clone(), format!("{:016x}", rand::random::<u64>()), Instant::now());
-    let mut conn = Connection { ctx, machine, session: None, peer, last_activity: Instant::now(), cause: "connection-lost" };
+    let mut conn = Connection {
+        ctx,
+        machine,
+        session: None,
+        peer,
+        last_activity: Instant::now(),
+        cause: "connection-lost",
+        throttle_log: LogThrottle::default(),
+    };
     tracing::debug!(target: "notification", %peer, "c2s connection opened");
     if let Flow::UpgradeTls = conn.run(&mut socket, &mut shutdown).await
         && let Some(acceptor) = conn.ctx.tls.clone()
@@ -99,8 +111,12 @@ impl Connection {
                 return flow;
             }
             let deadline = self.machine.poll_timeout();
+            // Over its byte budget, the client is not read from until the budget allows: TCP
+            // backpressure slows it down, and it costs no one else anything.
+            let paused = session::paused_until(&self.machine, &mut self.throttle_log, || self.peer.to_string());
             let event = tokio::select! {
-                read = io.read(&mut buf) => Event::Read(read),
+                read = io.read(&mut buf), if paused.is_none() => Event::Read(read),
+                () = session::sleep_until_opt(paused) => Event::Resume,
                 from_core = session::from_core(&mut self.session) => match from_core {
                     session::FromCore::Stanza(el) => Event::Deliver(el),
                     session::FromCore::Control(ctl) => Event::Control(ctl),
@@ -130,6 +146,7 @@ impl Connection {
                 }
                 Event::Shutdown => self.machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down"),
                 Event::Timeout => self.machine.handle_timeout(Instant::now()),
+                Event::Resume => {}
             }
         }
     }

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use herald_core::{Control, Core, SessionHandle};
+use herald_proto::LogThrottle;
 use herald_stream::{C2sStream, CloseReason, Output};
 
 /// Carries out `output` if it needs the core; returns it when it is the transport's business
@@ -126,5 +127,24 @@ pub(crate) fn record_close(transport: &'static str, id: &str, jid: Option<&str>,
         None => {
             tracing::debug!(target: "notification", transport, id, jid = "(not bound)", cause, last_activity_ms_ago, "session record: closed")
         }
+    }
+}
+
+/// When the driver may read from the client again, if not now: the client is over its byte
+/// budget. The first time in a while, says so (summarised per connection by `log`).
+pub(crate) fn paused_until(machine: &C2sStream, log: &mut LogThrottle, who: impl FnOnce() -> String) -> Option<Instant> {
+    let now = Instant::now();
+    let until = machine.read_after().filter(|t| *t > now)?;
+    if let Some(times) = log.hit(now) {
+        tracing::info!(target: "notification", who = who(), times, "client over its byte budget (limits.client_bytes_per_sec): reading from it paused");
+    }
+    Some(until)
+}
+
+/// Warns that stanzas for a session were dropped: one line per session per 10 s at most,
+/// with how many since the last line.
+pub(crate) fn warn_dropped(log: &mut LogThrottle, who: impl FnOnce() -> String, why: &'static str) {
+    if let Some(dropped) = log.hit(Instant::now()) {
+        tracing::warn!(target: "notification", who = who(), why, dropped, "stanzas dropped for a session (one line per session per 10 s at most)");
     }
 }

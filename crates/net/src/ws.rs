@@ -12,7 +12,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_core::{Control, SessionHandle};
-use herald_proto::StreamErrorCondition;
+use herald_proto::{LogThrottle, StreamErrorCondition};
 use herald_stream::{C2sStream, Framing, NS_FRAMING, Output, TlsPolicy};
 
 use crate::http::{AppState, HttpContext};
@@ -70,6 +70,7 @@ async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket, source:
     let label = "websocket";
     let mut last_activity = Instant::now();
     let mut cause = "connection-lost";
+    let mut throttle_log = LogThrottle::default();
     'connection: loop {
         while let Some(output) = machine.poll_output() {
             match session::apply(&ctx.core, &mut machine, &mut handle, output, label, source).await {
@@ -88,8 +89,11 @@ async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket, source:
                 _ => {}
             }
         }
+        // Over its byte budget, the client's next message is not read until the budget allows.
+        let paused = session::paused_until(&machine, &mut throttle_log, || machine.stream_id().to_owned());
         tokio::select! {
-            message = socket.recv() => match message {
+            () = session::sleep_until_opt(paused) => {}
+            message = socket.recv(), if paused.is_none() => match message {
                 Some(Ok(Message::Text(text))) => {
                     last_activity = Instant::now();
                     machine.handle_frame(text.as_bytes(), last_activity);

@@ -19,6 +19,13 @@ pub struct Rotation {
     pub keep: usize,
 }
 
+impl Default for Rotation {
+    /// The configuration's defaults: 100 MiB files, ten rotated ones kept.
+    fn default() -> Self {
+        Self { max_bytes: 100 << 20, keep: 10 }
+    }
+}
+
 /// A log file that rotates itself by size.
 #[derive(Debug)]
 pub struct RotatingFile {

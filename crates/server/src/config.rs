@@ -197,6 +197,16 @@ pub struct Limits {
     pub max_directed_presences: usize,
     /// Sessions (resources) bound to one account at once (default 10).
     pub max_resources_per_user: usize,
+    /// Bytes per second a client may send, sustained, on any transport, from its first byte
+    /// (default 10240, as Prosody's `mod_limits`; 0 turns the limit off). Over it, the server
+    /// stops reading from that client until its budget refills.
+    pub client_bytes_per_sec: u32,
+    /// Bytes a client may send at once after a quiet spell (default 262144: one largest
+    /// stanza, or a whole login with its roster, passes without any wait).
+    pub client_burst_bytes: u32,
+    /// LoginIDs with no byte budget once authenticated (default none), as Prosody's
+    /// `unlimited_jids`: a service that publishes for many desktops.
+    pub client_unlimited_users: Vec<String>,
 }
 
 /// `[pubsub]`
@@ -360,6 +370,9 @@ impl Default for Limits {
             max_roster_group_bytes: 255,
             max_directed_presences: 100,
             max_resources_per_user: 10,
+            client_bytes_per_sec: 10 * 1024,
+            client_burst_bytes: 256 * 1024,
+            client_unlimited_users: Vec::new(),
         }
     }
 }
@@ -417,6 +430,9 @@ impl Config {
             return Err(ConfigError::Range("limits.max_stanza_bytes must be at least 1024".into()));
         }
         self.validate_state_limits()?;
+        if self.limits.client_bytes_per_sec > 0 && self.limits.client_burst_bytes < 4096 {
+            return Err(ConfigError::Range("limits.client_burst_bytes must be at least 4096 (one read)".into()));
+        }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(ConfigError::Range("tls.cert and tls.key must be given together".into()));
         }
@@ -492,6 +508,13 @@ impl Config {
         }
     }
 
+    /// Every client's byte budget, `None` when `limits.client_bytes_per_sec` is 0.
+    pub fn client_rate_limit(&self) -> Option<herald_proto::RateLimit> {
+        let limits = &self.limits;
+        (limits.client_bytes_per_sec > 0)
+            .then_some(herald_proto::RateLimit { bytes_per_sec: limits.client_bytes_per_sec, burst_bytes: limits.client_burst_bytes })
+    }
+
     /// The negotiation timeout as a duration.
     pub fn negotiation_timeout(&self) -> Duration {
         Duration::from_secs(self.limits.negotiation_timeout_secs)
@@ -519,6 +542,12 @@ mod tests {
             assert!(c.log.debug);
             jail.set_env("HERALD_LIMITS__MAX_STANZA_BYTES", "10");
             assert!(Config::load(Some(Path::new("h.toml"))).unwrap_err().to_string().contains("at least 1024"));
+            jail.set_env("HERALD_LIMITS__MAX_STANZA_BYTES", "65536");
+            assert_eq!(c.client_rate_limit(), Some(herald_proto::RateLimit { bytes_per_sec: 10240, burst_bytes: 262144 }));
+            jail.set_env("HERALD_LIMITS__CLIENT_BURST_BYTES", "100");
+            assert!(Config::load(Some(Path::new("h.toml"))).unwrap_err().to_string().contains("client_burst_bytes"));
+            jail.set_env("HERALD_LIMITS__CLIENT_BYTES_PER_SEC", "0");
+            assert_eq!(Config::load(Some(Path::new("h.toml"))).map_err(|e| e.to_string())?.client_rate_limit(), None, "0 turns it off");
             Ok(())
         });
     }

@@ -129,6 +129,8 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
         tls: if config.tls.require_starttls { TlsPolicy::Required } else { TlsPolicy::Optional },
         negotiation_timeout: config.negotiation_timeout(),
         max_unauthenticated_bytes: config.limits.max_unauthenticated_bytes,
+        rate_limit: config.client_rate_limit(),
+        unlimited_users: config.limits.client_unlimited_users.clone().into(),
     };
     let admission = Admission::new(AdmissionConfig {
         max_connections: connection_budget(config.limits.max_connections),

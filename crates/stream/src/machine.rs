@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use herald_proto::stanza::iq_result;
-use herald_proto::{FullJid, Stanza, StanzaError, StanzaKind, StreamErrorCondition, ns};
+use herald_proto::{FullJid, RateLimit, Stanza, StanzaError, StanzaKind, StreamErrorCondition, TokenBucket, ns};
 use herald_sasl::{Account, Mechanism, SaslError, ServerSession, Step};
 use herald_xml::{Element, Limits, StreamEvent, StreamHeader, StreamParser};
 
@@ -57,6 +57,12 @@ pub struct StreamConfig {
     /// Largest stanza (and stream header) before authentication: a stranger gets a much
     /// smaller budget than a logged-in user (`limits.max_stanza_bytes` applies after).
     pub max_unauthenticated_bytes: usize,
+    /// The client's byte budget, from its first byte (`None`: unlimited). See
+    /// [`C2sStream::read_after`].
+    pub rate_limit: Option<RateLimit>,
+    /// Users whose streams have no byte budget once they authenticated (a publishing service
+    /// sends far more than a desktop).
+    pub unlimited_users: std::sync::Arc<[String]>,
 }
 
 /// Why the stream ended.
@@ -149,6 +155,8 @@ pub struct C2sStream {
     deadline: Option<Instant>,
     pending: VecDeque<StreamEvent>,
     out: VecDeque<Output>,
+    /// Bytes received against the client's budget.
+    budget: Option<TokenBucket>,
 }
 
 const SERVER_HEADER_TAIL: &str = "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' xml:lang='en'>";
@@ -157,6 +165,7 @@ impl C2sStream {
     /// A new stream accepted at `now`; `stream_id` must be unique (the driver draws it at random).
     pub fn new(config: StreamConfig, stream_id: String, now: Instant) -> Self {
         let secure = config.tls == TlsPolicy::AlreadySecure;
+        let budget = config.rate_limit.map(|limit| TokenBucket::new(limit, now));
         Self {
             parser: None,
             deadline: Some(now + config.negotiation_timeout),
@@ -170,6 +179,7 @@ impl C2sStream {
             restarts: 0,
             pending: VecDeque::new(),
             out: VecDeque::new(),
+            budget,
         }
     }
 
@@ -211,6 +221,22 @@ impl C2sStream {
         herald_proto::pop_releasing(&mut self.out)
     }
 
+    /// Counts `bytes` received from the client at `now` against its budget. The TCP and
+    /// WebSocket inputs count themselves; BOSH counts each request body.
+    pub fn charge(&mut self, bytes: usize, now: Instant) {
+        if let Some(budget) = &mut self.budget {
+            budget.charge(bytes, now);
+        }
+    }
+
+    /// When the driver may next read from the client: `None` means now. A client over its
+    /// budget is not read from until then (TCP backpressure slows it down; BOSH holds its
+    /// next request), which is how a flooding client is held to the configured rate without
+    /// costing anyone else.
+    pub fn read_after(&self) -> Option<Instant> {
+        self.budget.as_ref().and_then(TokenBucket::ready_at)
+    }
+
     /// When [`C2sStream::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.deadline
@@ -221,6 +247,7 @@ impl C2sStream {
         if self.is_closed() {
             return;
         }
+        self.charge(data.len(), now);
         match herald_xml::parse_document(data, self.limits()) {
             Ok(el) if el.is("open", NS_FRAMING) => {
                 self.handle_event(StreamEvent::Open(StreamHeader { name: el.name, ns: el.ns, attrs: el.attrs }), now)
@@ -247,7 +274,8 @@ impl C2sStream {
     }
 
     /// Bytes from the client (TCP framing).
-    pub fn handle_input(&mut self, data: &[u8], _now: Instant) {
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+        self.charge(data.len(), now);
         if matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
             // Plaintext after <starttls/> is discarded: it must not be interpreted inside TLS.
             return;
@@ -608,6 +636,9 @@ impl C2sStream {
                 }
                 self.send_element(&success);
                 self.out.push_back(Output::Authenticated { username: username.clone() });
+                if self.config.unlimited_users.contains(&username) {
+                    self.budget = None;
+                }
                 self.username = Some(username);
                 self.restart();
             }

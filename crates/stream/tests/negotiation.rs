@@ -18,6 +18,8 @@ fn config(tls: TlsPolicy) -> StreamConfig {
         tls,
         negotiation_timeout: Duration::from_secs(30),
         max_unauthenticated_bytes: 10_000,
+        rate_limit: None,
+        unlimited_users: Default::default(),
     }
 }
 
@@ -318,4 +320,42 @@ fn websocket_rejects_bad_frames_and_stream_headers() {
     let outs: Vec<Output> = std::iter::from_fn(|| ws.poll_output()).collect();
     assert_eq!(closed_with(&outs), Some(StreamErrorCondition::NotWellFormed));
     assert!(matches!(&outs[outs.len() - 2], Output::Send(s) if s == "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>"));
+}
+
+/// Every byte a client sends counts against its budget, from the first one; over it, the
+/// driver is told not to read before the debt is paid.
+#[test]
+fn bytes_count_against_the_budget_and_say_when_to_read_next() {
+    let t0 = Instant::now();
+    let limited = StreamConfig {
+        rate_limit: Some(herald_proto::RateLimit { bytes_per_sec: 1000, burst_bytes: 2000 }),
+        ..config(TlsPolicy::Optional)
+    };
+    let mut stream = C2sStream::new(limited, "s1".into(), t0);
+    stream.handle_input(OPEN.as_bytes(), t0);
+    assert_eq!(stream.read_after(), None, "a login fits in the burst");
+    let padding = " ".repeat(2000);
+    stream.handle_input(padding.as_bytes(), t0);
+    let after = stream.read_after().expect("over budget");
+    let expected = (OPEN.len() as f64) / 1000.0;
+    assert!((after.duration_since(t0).as_secs_f64() - expected).abs() < 0.01);
+    let mut ws = C2sStream::new(StreamConfig { framing: Framing::WebSocket, ..config(TlsPolicy::AlreadySecure) }, "s2".into(), t0);
+    ws.handle_frame(padding.as_bytes(), t0);
+    assert_eq!(ws.read_after(), None, "no budget configured: never throttled");
+}
+
+/// A user listed in `unlimited_users` (a publishing service) has no budget once authenticated;
+/// anyone else keeps it after login too.
+#[test]
+fn unlimited_users_lose_the_budget_when_they_authenticate() {
+    let limit = Some(herald_proto::RateLimit { bytes_per_sec: 1000, burst_bytes: 4096 });
+    let padding = " ".repeat(10_000);
+    for (unlimited, throttled_after) in [(vec!["user".to_owned()], false), (vec!["other".to_owned()], true)] {
+        let mut h = Harness::new(TlsPolicy::Optional);
+        let limited = StreamConfig { rate_limit: limit, unlimited_users: unlimited.into(), ..config(TlsPolicy::Optional) };
+        h.stream = C2sStream::new(limited, "s1".into(), h.now);
+        h.login();
+        h.input(&padding);
+        assert_eq!(h.stream.read_after().is_some(), throttled_after);
+    }
 }
