@@ -154,11 +154,26 @@ pub struct PubSub {
     /// Whether any local user may create nodes (default true, like ejabberd); when false only the
     /// server itself creates them (the contact-center layer does), like Prosody's default.
     pub users_create_nodes: bool,
+    /// Longest node name a create may use, in bytes (default 1,024).
+    pub max_node_name_bytes: usize,
+    /// Longest item id a publish may use, in bytes (default 1,024).
+    pub max_item_id_bytes: usize,
+    /// Most nodes one user may own (default 1,000).
+    pub max_nodes_per_owner: usize,
+    /// Most subscriptions one user may hold over all nodes (default 1,000).
+    pub max_subscriptions_per_jid: usize,
 }
 
 impl Default for PubSub {
     fn default() -> Self {
-        Self { max_items: 100, users_create_nodes: true }
+        Self {
+            max_items: 100,
+            users_create_nodes: true,
+            max_node_name_bytes: 1024,
+            max_item_id_bytes: 1024,
+            max_nodes_per_owner: 1000,
+            max_subscriptions_per_jid: 1000,
+        }
     }
 }
 
@@ -303,6 +318,12 @@ impl Config {
         }
         if !(1..=10_000).contains(&self.pubsub.max_items) {
             return Err(ConfigError::Range("pubsub.max_items must be between 1 and 10000".into()));
+        }
+        if !(16..=65_536).contains(&self.pubsub.max_node_name_bytes) || !(16..=65_536).contains(&self.pubsub.max_item_id_bytes) {
+            return Err(ConfigError::Range("pubsub.max_node_name_bytes and pubsub.max_item_id_bytes must be between 16 and 65536".into()));
+        }
+        if self.pubsub.max_nodes_per_owner == 0 || self.pubsub.max_subscriptions_per_jid == 0 {
+            return Err(ConfigError::Range("pubsub.max_nodes_per_owner and pubsub.max_subscriptions_per_jid must be positive".into()));
         }
         if self.log.session_stats_secs == 0 {
             return Err(ConfigError::Range("log.session_stats_secs must be positive".into()));
