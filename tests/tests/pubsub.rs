@@ -115,22 +115,22 @@ async fn node_creation_can_be_reserved_to_the_server() -> anyhow::Result<()> {
 async fn a_finesse_notification_reaches_a_bosh_desktop() -> anyhow::Result<()> {
     let server = server(|_| {}).await?;
     let mut alice = RawClient::login(&server, "alice", PW, "cti").await?;
-    request(&mut alice, "c", "set", "", "<create node='/finesse/api/User/bob'/>").await?;
+    request(&mut alice, "c", "set", "", "<create node='/desk/api/User/bob'/>").await?;
     let mut bob = BoshClient::new(&server, true);
     bob.wait = 2;
     bob.login("bob", PW, "desktop").await?;
     bob.send("<presence xmlns='jabber:client'/>").await?;
     let reply = bob
-        .send("<iq xmlns='jabber:client' type='set' id='sub' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe node='/finesse/api/User/bob' jid='bob@localhost'/></pubsub></iq>")
+        .send("<iq xmlns='jabber:client' type='set' id='sub' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe node='/desk/api/User/bob' jid='bob@localhost'/></pubsub></iq>")
         .await?;
     assert!(reply.body.contains("subscription='subscribed'"), "{}", reply.body);
     let update = "&lt;Update&gt;&lt;data&gt;&lt;user&gt;&lt;state&gt;READY&lt;/state&gt;&lt;/user&gt;&lt;/data&gt;&lt;event&gt;PUT&lt;/event&gt;&lt;/Update&gt;";
-    request(&mut alice, "p", "set", "", &format!("<publish node='/finesse/api/User/bob'><item><notification xmlns='http://jabber.org/protocol/pubsub'>{update}</notification></item></publish>")).await?;
+    request(&mut alice, "p", "set", "", &format!("<publish node='/desk/api/User/bob'><item><notification xmlns='http://jabber.org/protocol/pubsub'>{update}</notification></item></publish>")).await?;
     let reply = bob.send("").await?;
     let reply = if reply.body.contains("<event") { reply } else { bob.send("").await? };
     assert!(reply.body.contains("<message xmlns='jabber:client' from='pubsub.localhost' to='bob@localhost/desktop'"), "{}", reply.body);
     assert!(
-        reply.body.contains("<event xmlns='http://jabber.org/protocol/pubsub#event'><items node='/finesse/api/User/bob'>"),
+        reply.body.contains("<event xmlns='http://jabber.org/protocol/pubsub#event'><items node='/desk/api/User/bob'>"),
         "{}",
         reply.body
     );
