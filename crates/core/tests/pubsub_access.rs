@@ -4,7 +4,8 @@
 
 use herald_core::pubsub::{AccessModel, Affiliation, ItemQuery, NodeConfig, PubSubConfig};
 use herald_core::{Core, CoreConfig, SessionHandle};
-use herald_proto::{BareJid, Jid};
+use herald_proto::{BareJid, Jid, ns};
+use herald_xml::Element;
 use herald_store::{AnyStore, MemoryStore, PubSubOp, RosterItem, SqliteStore, Store, StoredSubscription, Subscription};
 
 const NODE: &str = "/finesse/api/User/1001";
@@ -114,6 +115,34 @@ async fn an_access_model_change_drops_exactly_those_it_no_longer_admits() {
     core.publish(None, "n", None, None).await.unwrap();
     let delivered: Vec<usize> = sessions.iter_mut().map(|s| received(s).len()).collect();
     assert_eq!(delivered, [0, 0, 1]);
+}
+
+/// A presence node's reader loses access when the owner cancels the contact's presence
+/// subscription: the subscription is dropped then, so delivery needs no roster query.
+#[tokio::test]
+async fn cancelling_a_presence_subscription_drops_the_contact_from_presence_nodes() {
+    let store = MemoryStore::new();
+    for user in ["owner", "friend"] {
+        store.create_user(user, &[]).await.unwrap();
+    }
+    let friend = RosterItem { contact: "friend@example.com".into(), subscription: Subscription::From, visible: true, ..Default::default() };
+    store.put_roster_item("owner", &friend).await.unwrap();
+    let core = core_with(AnyStore::Memory(store), |_| {}).await;
+    let owner = bare("owner@example.com");
+    let presence = NodeConfig { access_model: AccessModel::Presence, ..NodeConfig::with_max_items(10) };
+    core.create_node(Some(&owner), Some("p"), Some(presence)).await.unwrap();
+    let mut s = core.bind("friend", Some("desk".into())).unwrap();
+    core.subscribe(Some(&bare("friend@example.com")), "p", &jid("friend@example.com/desk")).await.unwrap();
+    core.publish(None, "p", None, None).await.unwrap();
+    assert_eq!(received(&mut s).len(), 1);
+    let o = core.bind("owner", Some("desk".into())).unwrap();
+    let cancel = Element::new("presence", ns::CLIENT).with_attr("type", "unsubscribed").with_attr("to", "friend@example.com");
+    core.route(&o.jid.clone(), o.id, cancel).await;
+    let got = received(&mut s);
+    assert!(got.iter().any(|m| is_drop_notice(m, "p", "friend@example.com/desk")), "{got:?}");
+    core.publish(None, "p", Some("after".into()), None).await.unwrap();
+    assert!(!received(&mut s).iter().any(|m| m.contains("'after'")));
+    assert_eq!(core.subscription_count("p"), 0);
 }
 
 #[tokio::test]

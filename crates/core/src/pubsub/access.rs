@@ -151,6 +151,36 @@ impl Core {
         ok
     }
 
+    /// Called when `owner`'s roster stops granting `contact` a presence subscription: the
+    /// contact's subscriptions to presence-model nodes `owner` owns are dropped (and the contact
+    /// told) unless it is affiliated or another owner's roster still grants it. This is what
+    /// keeps the delivery-time check of presence nodes a hash lookup.
+    pub(crate) async fn pubsub_roster_revoked(&self, owner: &BareJid, contact: &str) {
+        let reliant = |n: &Node| n.config.access_model == AccessModel::Presence && n.affiliation(contact) < Affiliation::Member;
+        let candidates: Vec<(String, Vec<String>)> = {
+            let nodes = self.inner.pubsub.nodes();
+            nodes
+                .values()
+                .filter(|n| n.affiliation(owner.as_str()) == Affiliation::Owner && reliant(n))
+                .filter(|n| n.subscriptions.iter().any(|s| s.bare == contact))
+                .map(|n| (n.name.clone(), owners(n)))
+                .collect()
+        };
+        for (node, owners) in candidates {
+            if self.in_owners_roster(&owners, contact).await {
+                continue;
+            }
+            let gone = self.inner.pubsub.nodes().remove_subscriptions(&node, |n, s| s.bare == contact && reliant(n));
+            if gone.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.commit(Self::drop_ops(&node, &gone), None).await {
+                tracing::error!(target: "notification", node, error = %e, "dropping pubsub subscriptions could not be stored");
+            }
+            self.tell_dropped(&node, &gone);
+        }
+    }
+
     /// The store changes that drop `gone` from `node`.
     pub(super) fn drop_ops(node: &str, gone: &[Subscription]) -> Vec<PubSubOp> {
         gone.iter().map(|s| PubSubOp::DeleteSubscription { node: node.to_owned(), subid: s.subid.clone() }).collect()

@@ -246,7 +246,7 @@ impl Core {
     }
 
     /// Queues changes and waits until they are committed (and their notifications delivered).
-    async fn commit(&self, ops: Vec<PubSubOp>, fanout: Option<Fanout>) -> Result<(), StanzaError> {
+    pub(super) async fn commit(&self, ops: Vec<PubSubOp>, fanout: Option<Fanout>) -> Result<(), StanzaError> {
         let (done, committed) = oneshot::channel();
         if self.pubsub().writer.send(Job { ops, fanout, done: Some(done) }).is_err() {
             return Err(StanzaError::internal().with_text("the pubsub writer stopped"));
