@@ -55,7 +55,8 @@ fn error_of(answer: &str) -> &str {
 /// Alice publishes `id`; then `sub` makes a round trip, so anything delivered to it for that
 /// publish has arrived: returns what it read.
 async fn publish_and_drain(alice: &mut RawClient, sub: &mut RawClient, node: &str, id: &str) -> anyhow::Result<String> {
-    ok(alice, &format!("p-{id}"), "set", "", &format!("<publish node='{node}'><item id='{id}'><v xmlns='urn:t'/></item></publish>")).await?;
+    ok(alice, &format!("p-{id}"), "set", "", &format!("<publish node='{node}'><item id='{id}'><v xmlns='urn:t'/></item></publish>"))
+        .await?;
     iq(sub, &format!("rt-{id}"), "get", "<query xmlns='http://jabber.org/protocol/disco#info'/>").await
 }
 
@@ -91,8 +92,14 @@ async fn open_to_whitelist_stops_delivery_to_non_members_and_tells_them() -> any
     let mut bob = desk(&server, "bob").await?;
     let mut carol = desk(&server, "carol").await?;
     ok(&mut alice, "c", "set", "", "<create node='news'/>").await?;
-    ok(&mut alice, "m", "set", "#owner", "<affiliations node='news'><affiliation jid='carol@localhost' affiliation='member'/></affiliations>")
-        .await?;
+    ok(
+        &mut alice,
+        "m",
+        "set",
+        "#owner",
+        "<affiliations node='news'><affiliation jid='carol@localhost' affiliation='member'/></affiliations>",
+    )
+    .await?;
     ok(&mut bob, "s", "set", "", "<subscribe node='news' jid='bob@localhost'/>").await?;
     ok(&mut carol, "s", "set", "", "<subscribe node='news' jid='carol@localhost'/>").await?;
     assert!(publish_and_drain(&mut alice, &mut bob, "news", "one").await?.contains("<item id='one'"));
@@ -130,7 +137,11 @@ async fn an_outsider_cannot_tell_a_whitelist_node_from_a_missing_one() -> anyhow
         assert_eq!(iq_of(&hidden).replace("secret", "nothing-here").replace("-h'", "-m'"), iq_of(&missing), "{id}: the answers differ");
     }
     // The owner still sees it.
-    assert!(iq(&mut alice, "mine", "get", "<query xmlns='http://jabber.org/protocol/disco#info' node='secret'/>").await?.contains("type='result'"));
+    assert!(
+        iq(&mut alice, "mine", "get", "<query xmlns='http://jabber.org/protocol/disco#info' node='secret'/>")
+            .await?
+            .contains("type='result'")
+    );
     Ok(())
 }
 

@@ -5,8 +5,8 @@
 use herald_core::pubsub::{AccessModel, Affiliation, ItemQuery, NodeConfig, PubSubConfig};
 use herald_core::{Core, CoreConfig, SessionHandle};
 use herald_proto::{BareJid, Jid, ns};
-use herald_xml::Element;
 use herald_store::{AnyStore, MemoryStore, PubSubOp, RosterItem, SqliteStore, Store, StoredSubscription, Subscription};
+use herald_xml::Element;
 
 const NODE: &str = "/finesse/api/User/1001";
 
@@ -71,10 +71,18 @@ async fn a_member_set_to_none_is_dropped_told_and_stays_dropped_after_a_restart(
 #[tokio::test]
 async fn delivery_checks_access_again_for_a_subscription_that_slipped_through() {
     let store = MemoryStore::new();
-    let sub = StoredSubscription { subid: "old".into(), jid: "1002@example.com/desk".into(), state: "subscribed".into(), options: "deliver=1".into() };
+    let sub = StoredSubscription {
+        subid: "old".into(),
+        jid: "1002@example.com/desk".into(),
+        state: "subscribed".into(),
+        options: "deliver=1".into(),
+    };
     let config = whitelist().unwrap().serialise();
     store
-        .pubsub_apply(&[PubSubOp::PutNode { name: NODE.into(), config }, PubSubOp::PutSubscription { node: NODE.into(), subscription: sub }])
+        .pubsub_apply(&[
+            PubSubOp::PutNode { name: NODE.into(), config },
+            PubSubOp::PutSubscription { node: NODE.into(), subscription: sub },
+        ])
         .await
         .unwrap();
     let core = core_with(AnyStore::Memory(store), |_| {}).await;
@@ -159,7 +167,11 @@ async fn hidden_nodes_answer_like_missing_ones() {
             core.unsubscribe(Some(&outsider), node, &jid("1002@example.com"), None).await.unwrap_err(),
         ];
         for e in errors {
-            assert_eq!((e.condition, e.text.as_deref(), e.app_condition.is_none()), ("item-not-found", Some("no such node"), true), "{node}");
+            assert_eq!(
+                (e.condition, e.text.as_deref(), e.app_condition.is_none()),
+                ("item-not-found", Some("no such node"), true),
+                "{node}"
+            );
         }
     }
     // An outcast of an open node is refused, not lied to: the node is public.

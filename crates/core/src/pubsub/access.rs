@@ -14,9 +14,9 @@ use herald_proto::{BareJid, StanzaError};
 use herald_store::{PubSubOp, Store};
 use herald_xml::Element;
 
+use super::fanout::{Fanout, Target};
 use super::model::{AccessModel, Affiliation, Node, NodeConfig, Subscription};
 use super::ns;
-use super::service::{Fanout, Target};
 use crate::router::Core;
 
 /// The one answer for a node that is missing or hidden from the requester.

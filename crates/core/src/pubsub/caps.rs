@@ -68,7 +68,13 @@ mod tests {
 
     #[test]
     fn caps_refuse_at_the_limit_with_their_conditions() {
-        let c = PubSubConfig { max_node_name_bytes: 8, max_item_id_bytes: 4, max_nodes_per_owner: 2, max_subscriptions_per_jid: 3, ..Default::default() };
+        let c = PubSubConfig {
+            max_node_name_bytes: 8,
+            max_item_id_bytes: 4,
+            max_nodes_per_owner: 2,
+            max_subscriptions_per_jid: 3,
+            ..Default::default()
+        };
         assert!(c.check_node_name("12345678", true).is_ok());
         assert_eq!(c.check_node_name("123456789", false).unwrap_err().condition, "not-acceptable");
         let c = PubSubConfig { max_node_name_bytes: 64, ..c };

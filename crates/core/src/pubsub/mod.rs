@@ -10,6 +10,7 @@
 
 mod access;
 mod caps;
+mod fanout;
 mod forms;
 mod iq;
 mod model;

@@ -4,12 +4,13 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use herald_proto::{BareJid, Jid, StanzaError, StanzaErrorType, ns as xmpp};
+use herald_proto::{BareJid, Jid, StanzaError, StanzaErrorType};
 use herald_store::{AnyStore, PubSubOp, Store, StoredItem, StoredNode, StoredSubscription};
-use herald_xml::{Element, Limits, Node as XmlNode, parse_document};
+use herald_xml::{Element, Limits, parse_document};
 use tokio::sync::{mpsc, oneshot};
 
 use super::access::{self, not_found};
+use super::fanout::{Fanout, Target};
 use super::model::{AccessModel, Affiliation, Item, Node, NodeConfig, PublishModel, SubState, Subscription};
 use super::ns;
 use super::state::State;
@@ -77,22 +78,6 @@ pub struct ItemsPage {
     pub items: Vec<Item>,
     /// How many items the query matched in all.
     pub count: usize,
-}
-
-/// One committed-then-delivered notification.
-pub(crate) struct Fanout {
-    pub(crate) targets: Vec<Target>,
-    /// The `<event/>` element, serialised once for every recipient.
-    pub(crate) event: Arc<str>,
-    pub(crate) id: String,
-}
-
-/// One recipient of a notification.
-pub(crate) struct Target {
-    pub(crate) bare: String,
-    pub(crate) resource: Option<String>,
-    /// Set when the JID has several subscriptions to the node (XEP-0060 §12.5).
-    pub(crate) subid: Option<String>,
 }
 
 pub(crate) struct Job {
@@ -260,80 +245,6 @@ impl Core {
     /// Waits until every pubsub change queued so far is committed (used at shutdown).
     pub async fn flush(&self) {
         let _ = self.commit(Vec::new(), None).await;
-    }
-
-    /// Delivers one notification to its targets, holding the session table once.
-    pub(crate) fn fan_out(&self, fanout: &Fanout) {
-        // Resolve recipients under the table lock, then build and queue messages without it.
-        let recipients: Vec<(crate::sessions::Mailbox, String, Option<&String>)> = {
-            let table = self.table();
-            let mut out = Vec::with_capacity(fanout.targets.len());
-            for target in &fanout.targets {
-                match &target.resource {
-                    Some(resource) => {
-                        if let Some(s) = table.by_resource(&target.bare, resource) {
-                            out.push((s.mailbox(), format!("{}/{resource}", target.bare), target.subid.as_ref()));
-                        }
-                    }
-                    None => {
-                        for s in table.available(&target.bare) {
-                            out.push((s.mailbox(), format!("{}/{}", target.bare, s.resource), target.subid.as_ref()));
-                        }
-                    }
-                }
-            }
-            out
-        };
-        let from = self.pubsub_jid();
-        for (mailbox, to, subid) in recipients {
-            let mut m =
-                Element::new("message", xmpp::CLIENT).with_attr("from", from).with_attr("to", to).with_attr("id", fanout.id.clone());
-            m.children.push(XmlNode::Raw(fanout.event.clone()));
-            if let Some(subid) = subid {
-                m.push_child(
-                    Element::new("headers", ns::SHIM)
-                        .with_child(Element::new("header", ns::SHIM).with_attr("name", "SubID").with_text(subid.clone())),
-                );
-            }
-            mailbox.deliver(m);
-        }
-    }
-
-    /// The recipients of a node's notifications: subscribed, delivering, and still passing the
-    /// access check (an O(1) lookup each, so no path delivers to someone who lost access).
-    fn targets(node: &Node) -> Vec<Target> {
-        let receives = |s: &&Subscription| s.state == SubState::Subscribed && s.deliver && access::may_receive(node, &s.bare);
-        let mut per_bare: HashMap<&str, usize> = HashMap::new();
-        for s in node.subscriptions.iter().filter(receives) {
-            *per_bare.entry(s.jid.as_str()).or_default() += 1;
-        }
-        node.subscriptions
-            .iter()
-            .filter(receives)
-            .map(|s| Target {
-                bare: s.bare.clone(),
-                resource: s.resource.clone(),
-                subid: (per_bare[s.jid.as_str()] > 1).then(|| s.subid.clone()),
-            })
-            .collect()
-    }
-
-    fn event(node: &str, child: Element) -> Arc<str> {
-        Element::new("event", ns::EVENT)
-            .with_child(Element::new("items", ns::EVENT).with_attr("node", node).with_child(child))
-            .to_xml()
-            .into()
-    }
-
-    fn event_item(item: &Item, with_payload: bool) -> Element {
-        let mut el = Element::new("item", ns::EVENT).with_attr("id", item.id.clone());
-        if !item.publisher.is_empty() {
-            el.set_attr("publisher", item.publisher.clone());
-        }
-        if let (true, Some(payload)) = (with_payload, &item.payload) {
-            el.push_child(payload.as_ref().clone());
-        }
-        el
     }
 
     /// Creates a node. `owner` is the requesting user (`None`: the server itself, with no

@@ -153,14 +153,7 @@ mod tests {
     }
 
     fn sub(bare: &str, id: &str) -> Subscription {
-        Subscription {
-            subid: id.into(),
-            jid: bare.into(),
-            bare: bare.into(),
-            resource: None,
-            state: SubState::Subscribed,
-            deliver: true,
-        }
+        Subscription { subid: id.into(), jid: bare.into(), bare: bare.into(), resource: None, state: SubState::Subscribed, deliver: true }
     }
 
     /// After any sequence of changes the counters equal a recount of the nodes.
