@@ -174,6 +174,11 @@ async fn hidden_nodes_answer_like_missing_ones() {
             );
         }
     }
+    // Nor are hidden nodes listed: whitelist and presence alike.
+    let presence = NodeConfig { access_model: AccessModel::Presence, ..NodeConfig::with_max_items(10) };
+    core.create_node(None, Some("presence"), Some(presence)).await.unwrap();
+    assert!(core.visible_nodes(Some(&outsider)).is_empty());
+    assert_eq!(core.visible_nodes(None).len(), 2);
     // An outcast of an open node is refused, not lied to: the node is public.
     core.create_node(None, Some("open"), None).await.unwrap();
     core.set_affiliation(None, "open", &outsider, Affiliation::Outcast).await.unwrap();

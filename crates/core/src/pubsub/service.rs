@@ -716,18 +716,13 @@ impl Core {
         out
     }
 
-    /// Nodes the requester may discover: those it may access (whitelist nodes only when
-    /// affiliated). `None` lists all.
+    /// Nodes the requester may discover: hidden nodes (whitelist, presence) only when
+    /// affiliated, and never a node it is an outcast of. `None` lists all.
     pub fn visible_nodes(&self, who: Option<&BareJid>) -> Vec<(String, String)> {
         let nodes = self.pubsub().nodes();
         let mut out: Vec<(String, String)> = nodes
             .values()
-            .filter(|n| {
-                who.is_none_or(|w| {
-                    let a = n.affiliation(w.as_str());
-                    a != Affiliation::Outcast && (a >= Affiliation::Member || n.config.access_model != AccessModel::Whitelist)
-                })
-            })
+            .filter(|n| who.is_none_or(|w| n.affiliation(w.as_str()) != Affiliation::Outcast && !access::hidden_from(n, w.as_str())))
             .map(|n| (n.name.clone(), n.config.title.clone()))
             .collect();
         out.sort();
