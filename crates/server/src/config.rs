@@ -369,6 +369,21 @@ mod tests {
     }
 
     #[test]
+    fn pubsub_caps_are_read_and_nonsense_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::load(None).unwrap().pubsub.max_subscriptions_per_jid, 1000);
+            jail.set_env("HERALD_PUBSUB__MAX_NODES_PER_OWNER", "5");
+            assert_eq!(Config::load(None).unwrap().pubsub.max_nodes_per_owner, 5);
+            jail.set_env("HERALD_PUBSUB__MAX_SUBSCRIPTIONS_PER_JID", "0");
+            assert!(Config::load(None).unwrap_err().to_string().contains("must be positive"));
+            jail.set_env("HERALD_PUBSUB__MAX_SUBSCRIPTIONS_PER_JID", "10");
+            jail.set_env("HERALD_PUBSUB__MAX_NODE_NAME_BYTES", "1");
+            assert!(Config::load(None).unwrap_err().to_string().contains("between 16 and 65536"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn cert_without_key_is_refused() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("HERALD_TLS__CERT", "/x.pem");
