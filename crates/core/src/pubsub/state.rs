@@ -121,12 +121,21 @@ impl State {
         }
     }
 
-    /// Removes the subscriptions of `node` that `drop` selects; returns them in order.
+    /// Removes the subscriptions of `node` that `drop` selects; returns them in order. `drop`
+    /// sees the node's configuration and affiliations (its subscription list is being filtered
+    /// in place, without reallocating).
     pub(crate) fn remove_subscriptions(&mut self, node: &str, mut drop: impl FnMut(&Node, &Subscription) -> bool) -> Vec<Subscription> {
         let Some(n) = self.nodes.get_mut(node) else { return Vec::new() };
-        let (gone, kept): (Vec<Subscription>, Vec<Subscription>) =
-            std::mem::take(&mut n.subscriptions).into_iter().partition(|s| drop(n, s));
-        n.subscriptions = kept;
+        let mut subscriptions = std::mem::take(&mut n.subscriptions);
+        let mut gone = Vec::new();
+        subscriptions.retain(|s| {
+            let keep = !drop(n, s);
+            if !keep {
+                gone.push(s.clone());
+            }
+            keep
+        });
+        n.subscriptions = subscriptions;
         for s in &gone {
             bump(&mut self.counts.subscriptions, &s.bare, false);
         }
