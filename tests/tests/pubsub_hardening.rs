@@ -27,6 +27,11 @@ async fn desk(server: &TestServer, user: &str) -> anyhow::Result<RawClient> {
 /// (notifications that arrived before it included).
 async fn iq(c: &mut RawClient, id: &str, kind: &str, body: &str) -> anyhow::Result<String> {
     c.send(&format!("<iq type='{kind}' id='{id}' to='pubsub.localhost'>{body}</iq>")).await?;
+    answer_to(c, id).await
+}
+
+/// Reads up to the end of the answer to iq `id`.
+async fn answer_to(c: &mut RawClient, id: &str) -> anyhow::Result<String> {
     let mut answer = c.read_until(&format!("id='{id}'")).await?;
     answer += &c.read_until(">").await?;
     if !answer.ends_with("/>") {
@@ -196,5 +201,36 @@ async fn node_and_subscription_caps_refuse_at_the_limit() -> anyhow::Result<()> 
     ok(&mut alice, "d", "set", "#owner", "<delete node='a0'/>").await?;
     ok(&mut alice, "c4", "set", "", "<create node='a3'/>").await?;
     ok(&mut bob, "s3", "set", "", "<subscribe node='a2' jid='bob@localhost'/>").await?;
+    Ok(())
+}
+
+/// This process's resident memory (the test server runs in it), in bytes.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
+    kb.unwrap_or(0) * 1024
+}
+
+/// 400 creates with 60 KB names (24 MB of names, which the old code kept twice in memory and
+/// stored) leave the server's memory where it was.
+#[tokio::test]
+async fn huge_node_names_do_not_grow_the_server() -> anyhow::Result<()> {
+    let server = server(|_| {}).await?;
+    let mut alice = desk(&server, "alice").await?;
+    // Warm up the connection and the allocator with one refusal first.
+    pubsub(&mut alice, "warm", "set", "", &format!("<create node='{}'/>", "w".repeat(60 * 1024))).await?;
+    let before = rss_bytes();
+    for batch in 0..20 {
+        for i in 0..20 {
+            let name = format!("{batch:02}{i:02}{}", "x".repeat(60 * 1024));
+            alice.send(&format!("<iq type='set' id='b{batch}-{i}' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><create node='{name}'/></pubsub></iq>")).await?;
+        }
+        for i in 0..20 {
+            let answer = answer_to(&mut alice, &format!("b{batch}-{i}")).await?;
+            assert!(answer.contains("<not-acceptable"), "{}", &answer[answer.len().saturating_sub(300)..]);
+        }
+    }
+    let grown = rss_bytes().saturating_sub(before);
+    assert!(grown < 16 << 20, "the server grew by {} MB", grown >> 20);
     Ok(())
 }
