@@ -95,6 +95,27 @@ async fn delivery_checks_access_again_for_a_subscription_that_slipped_through() 
     assert_eq!(received(&mut s).len(), 1);
 }
 
+/// The same for an outcast's subscription to an open node.
+#[tokio::test]
+async fn delivery_skips_an_outcast_on_an_open_node() {
+    let store = MemoryStore::new();
+    let sub = StoredSubscription {
+        subid: "old".into(),
+        jid: "1002@example.com/desk".into(),
+        state: "subscribed".into(),
+        options: "deliver=1".into(),
+    };
+    let config = NodeConfig::with_max_items(10).serialise();
+    let outcast = PubSubOp::PutAffiliation { node: "open".into(), jid: "1002@example.com".into(), affiliation: "outcast".into() };
+    let ops =
+        [PubSubOp::PutNode { name: "open".into(), config }, outcast, PubSubOp::PutSubscription { node: "open".into(), subscription: sub }];
+    store.pubsub_apply(&ops).await.unwrap();
+    let core = core_with(AnyStore::Memory(store), |_| {}).await;
+    let mut s = core.bind("1002", Some("desk".into())).unwrap();
+    core.publish(None, "open", None, None).await.unwrap();
+    assert!(received(&mut s).is_empty());
+}
+
 #[tokio::test]
 async fn an_access_model_change_drops_exactly_those_it_no_longer_admits() {
     let store = MemoryStore::new();

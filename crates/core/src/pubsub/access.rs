@@ -53,6 +53,12 @@ pub(super) fn may_receive(node: &Node, bare: &str) -> bool {
     }
 }
 
+/// Whether [`may_receive`] can be false for anyone on this node: whitelist nodes, and nodes
+/// with an outcast (affiliation lists are short; subscriber lists may be long).
+pub(super) fn may_exclude(node: &Node) -> bool {
+    node.config.access_model == AccessModel::Whitelist || node.affiliations.values().any(|a| *a == Affiliation::Outcast)
+}
+
 /// Whether a subscription has lost its access. `roster_ok`, when given, lists the JIDs an
 /// owner's roster lets read a presence node; without it the roster is not judged.
 pub(super) fn lost(node: &Node, sub: &Subscription, roster_ok: Option<&HashSet<String>>) -> bool {

@@ -68,9 +68,11 @@ impl Core {
     }
 
     /// The recipients of a node's notifications: subscribed, delivering, and still passing the
-    /// access check (an O(1) lookup each, so no path delivers to someone who lost access).
+    /// access check (an O(1) lookup each, so no path delivers to someone who lost access; skipped
+    /// when the node is not whitelist and has no outcast, as then everyone passes).
     pub(super) fn targets(node: &Node) -> Vec<Target> {
-        let receives = |s: &&Subscription| s.state == SubState::Subscribed && s.deliver && access::may_receive(node, &s.bare);
+        let check = access::may_exclude(node);
+        let receives = |s: &&Subscription| s.state == SubState::Subscribed && s.deliver && (!check || access::may_receive(node, &s.bare));
         let mut per_bare: HashMap<&str, usize> = HashMap::new();
         for s in node.subscriptions.iter().filter(receives) {
             *per_bare.entry(s.jid.as_str()).or_default() += 1;
