@@ -66,10 +66,10 @@ async fn a_member_set_to_none_is_dropped_told_and_stays_dropped_after_a_restart(
     assert_eq!(core.subscription_count(NODE), 0, "the drop was stored");
 }
 
-/// A subscription that no change dropped (here: one stored by an older version for a JID that
-/// is not on the whitelist) still receives nothing: delivery checks access again.
-#[tokio::test]
-async fn delivery_checks_access_again_for_a_subscription_that_slipped_through() {
+/// A core started on a store holding `node` (with `config`, and `more` changes) and a
+/// subscription of `1002@example.com/desk` as an older version could have stored it, with that
+/// session bound.
+async fn with_stored_subscription(node: &str, config: NodeConfig, more: Vec<PubSubOp>) -> (Core, SessionHandle) {
     let store = MemoryStore::new();
     let sub = StoredSubscription {
         subid: "old".into(),
@@ -77,16 +77,20 @@ async fn delivery_checks_access_again_for_a_subscription_that_slipped_through() 
         state: "subscribed".into(),
         options: "deliver=1".into(),
     };
-    let config = whitelist().unwrap().serialise();
-    store
-        .pubsub_apply(&[
-            PubSubOp::PutNode { name: NODE.into(), config },
-            PubSubOp::PutSubscription { node: NODE.into(), subscription: sub },
-        ])
-        .await
-        .unwrap();
+    let mut ops = vec![PubSubOp::PutNode { name: node.into(), config: config.serialise() }];
+    ops.extend(more);
+    ops.push(PubSubOp::PutSubscription { node: node.into(), subscription: sub });
+    store.pubsub_apply(&ops).await.unwrap();
     let core = core_with(AnyStore::Memory(store), |_| {}).await;
-    let mut s = core.bind("1002", Some("desk".into())).unwrap();
+    let session = core.bind("1002", Some("desk".into())).unwrap();
+    (core, session)
+}
+
+/// A subscription that no change dropped (here: one stored by an older version for a JID that
+/// is not on the whitelist) still receives nothing: delivery checks access again.
+#[tokio::test]
+async fn delivery_checks_access_again_for_a_subscription_that_slipped_through() {
+    let (core, mut s) = with_stored_subscription(NODE, whitelist().unwrap(), Vec::new()).await;
     core.publish(None, NODE, None, None).await.unwrap();
     assert!(received(&mut s).is_empty());
     // Once on the whitelist, the same subscription delivers.
@@ -98,20 +102,8 @@ async fn delivery_checks_access_again_for_a_subscription_that_slipped_through() 
 /// The same for an outcast's subscription to an open node.
 #[tokio::test]
 async fn delivery_skips_an_outcast_on_an_open_node() {
-    let store = MemoryStore::new();
-    let sub = StoredSubscription {
-        subid: "old".into(),
-        jid: "1002@example.com/desk".into(),
-        state: "subscribed".into(),
-        options: "deliver=1".into(),
-    };
-    let config = NodeConfig::with_max_items(10).serialise();
     let outcast = PubSubOp::PutAffiliation { node: "open".into(), jid: "1002@example.com".into(), affiliation: "outcast".into() };
-    let ops =
-        [PubSubOp::PutNode { name: "open".into(), config }, outcast, PubSubOp::PutSubscription { node: "open".into(), subscription: sub }];
-    store.pubsub_apply(&ops).await.unwrap();
-    let core = core_with(AnyStore::Memory(store), |_| {}).await;
-    let mut s = core.bind("1002", Some("desk".into())).unwrap();
+    let (core, mut s) = with_stored_subscription("open", NodeConfig::with_max_items(10), vec![outcast]).await;
     core.publish(None, "open", None, None).await.unwrap();
     assert!(received(&mut s).is_empty());
 }
