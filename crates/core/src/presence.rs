@@ -250,6 +250,9 @@ impl Core {
         }
         if item != before {
             self.save_item(&owner, &item).await;
+            if before.subscription.has_from() && !item.subscription.has_from() {
+                self.pubsub_roster_revoked(&owner, contact.as_str()).await;
+            }
         }
         self.subscription_effect_on_contact(&owner, contact, kind).await;
         if kind == "subscribed" {
@@ -302,9 +305,13 @@ impl Core {
             }
             "unsubscribe" => {
                 if item.subscription.has_from() || item.pending_in {
+                    let had_from = item.subscription.has_from();
                     item.subscription = item.subscription.with_from(false);
                     item.pending_in = false;
                     self.save_item(contact, &item).await;
+                    if had_from {
+                        self.pubsub_roster_revoked(contact, owner.as_str()).await;
+                    }
                     self.deliver_to_available(contact.as_str(), &stanza);
                 }
                 self.share_presence(contact, owner, true);

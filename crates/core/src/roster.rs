@@ -118,6 +118,9 @@ impl Core {
         if item.subscription.has_from() || item.pending_in {
             self.subscription_effect_on_contact(owner, &contact, "unsubscribed").await;
         }
+        if item.subscription.has_from() {
+            self.pubsub_roster_revoked(owner, contact.as_str()).await;
+        }
     }
 
     /// Sends a roster push for `item` to every resource of `owner` that asked for the roster.

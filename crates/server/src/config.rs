@@ -218,11 +218,26 @@ pub struct PubSub {
     /// Whether any local user may create nodes (default true, like ejabberd); when false only the
     /// server itself creates them (the contact-center layer does), like Prosody's default.
     pub users_create_nodes: bool,
+    /// Longest node name a create may use, in bytes (default 1,024).
+    pub max_node_name_bytes: usize,
+    /// Longest item id a publish may use, in bytes (default 1,024).
+    pub max_item_id_bytes: usize,
+    /// Most nodes one user may own (default 1,000).
+    pub max_nodes_per_owner: usize,
+    /// Most subscriptions one user may hold over all nodes (default 1,000).
+    pub max_subscriptions_per_jid: usize,
 }
 
 impl Default for PubSub {
     fn default() -> Self {
-        Self { max_items: 100, users_create_nodes: true }
+        Self {
+            max_items: 100,
+            users_create_nodes: true,
+            max_node_name_bytes: 1024,
+            max_item_id_bytes: 1024,
+            max_nodes_per_owner: 1000,
+            max_subscriptions_per_jid: 1000,
+        }
     }
 }
 
@@ -445,6 +460,12 @@ impl Config {
         if self.log.max_file_mib == 0 {
             return Err(ConfigError::Range("log.max_file_mib must be positive".into()));
         }
+        if !(16..=65_536).contains(&self.pubsub.max_node_name_bytes) || !(16..=65_536).contains(&self.pubsub.max_item_id_bytes) {
+            return Err(ConfigError::Range("pubsub.max_node_name_bytes and pubsub.max_item_id_bytes must be between 16 and 65536".into()));
+        }
+        if self.pubsub.max_nodes_per_owner == 0 || self.pubsub.max_subscriptions_per_jid == 0 {
+            return Err(ConfigError::Range("pubsub.max_nodes_per_owner and pubsub.max_subscriptions_per_jid must be positive".into()));
+        }
         if self.log.session_stats_secs == 0 {
             return Err(ConfigError::Range("log.session_stats_secs must be positive".into()));
         }
@@ -567,6 +588,21 @@ mod tests {
             jail.set_env("HERALD_AUTH__MAX_TRACKED", "1000");
             jail.set_env("HERALD_AUTH__SOURCE_BAN_SECS", "0");
             assert!(Config::load(None).unwrap_err().to_string().contains("source_ban_secs"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn pubsub_caps_are_read_and_nonsense_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::load(None).unwrap().pubsub.max_subscriptions_per_jid, 1000);
+            jail.set_env("HERALD_PUBSUB__MAX_NODES_PER_OWNER", "5");
+            assert_eq!(Config::load(None).unwrap().pubsub.max_nodes_per_owner, 5);
+            jail.set_env("HERALD_PUBSUB__MAX_SUBSCRIPTIONS_PER_JID", "0");
+            assert!(Config::load(None).unwrap_err().to_string().contains("must be positive"));
+            jail.set_env("HERALD_PUBSUB__MAX_SUBSCRIPTIONS_PER_JID", "10");
+            jail.set_env("HERALD_PUBSUB__MAX_NODE_NAME_BYTES", "1");
+            assert!(Config::load(None).unwrap_err().to_string().contains("between 16 and 65536"));
             Ok(())
         });
     }

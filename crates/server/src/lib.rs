@@ -111,7 +111,14 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
             state: config.state_limits(),
             lockout: config.auth.lockout(),
             decoy_secret,
-            pubsub: PubSubConfig { default_max_items: config.pubsub.max_items, users_create_nodes: config.pubsub.users_create_nodes },
+            pubsub: PubSubConfig {
+                default_max_items: config.pubsub.max_items,
+                users_create_nodes: config.pubsub.users_create_nodes,
+                max_node_name_bytes: config.pubsub.max_node_name_bytes,
+                max_item_id_bytes: config.pubsub.max_item_id_bytes,
+                max_nodes_per_owner: config.pubsub.max_nodes_per_owner,
+                max_subscriptions_per_jid: config.pubsub.max_subscriptions_per_jid,
+            },
         },
         store.clone(),
     )

@@ -57,12 +57,12 @@ async fn sigkill_loses_no_acknowledged_publish() -> anyhow::Result<()> {
     let server = serve(dir.path(), c2s, https, 1);
     let endpoint = Endpoint { c2s: format!("127.0.0.1:{c2s}").parse()?, domain: "localhost".into(), cert: dir.path().join("tls/cert.pem") };
     let mut alice = RawClient::login(&endpoint, "alice", "pw", "desk").await?;
-    alice.send("<iq type='set' id='create' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><create node='/finesse/api/User/alice'/></pubsub></iq>").await?;
+    alice.send("<iq type='set' id='create' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><create node='/desk/api/User/alice'/></pubsub></iq>").await?;
     assert!(alice.read_until("id='create'").await?.contains("type='result'"));
     for i in 0..50 {
         alice
             .send(&format!(
-                "<iq type='set' id='p{i}' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='/finesse/api/User/alice'><item id='state-{i:02}'><state xmlns='urn:herald:test'>{i}</state></item></publish></pubsub></iq>"
+                "<iq type='set' id='p{i}' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='/desk/api/User/alice'><item id='state-{i:02}'><state xmlns='urn:herald:test'>{i}</state></item></publish></pubsub></iq>"
             ))
             .await?;
         let answer = alice.read_until("</iq>").await?;
@@ -72,7 +72,7 @@ async fn sigkill_loses_no_acknowledged_publish() -> anyhow::Result<()> {
     server.crash();
     let server = serve(dir.path(), c2s, https, 2);
     let mut alice = RawClient::login(&endpoint, "alice", "pw", "desk").await?;
-    alice.send("<iq type='get' id='items' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='/finesse/api/User/alice'/></pubsub></iq>").await?;
+    alice.send("<iq type='get' id='items' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='/desk/api/User/alice'/></pubsub></iq>").await?;
     let items = alice.read_until("</iq>").await?;
     for i in 0..50 {
         assert!(

@@ -98,10 +98,10 @@ impl Core {
         let who = from.to_bare();
         let get = iq.stanza_type() == "get";
         if get && payload.is("query", xmpp::DISCO_INFO) {
-            return self.pubsub_disco_info(payload).map(Some);
+            return self.pubsub_disco_info(&who, payload).await.map(Some);
         }
         if get && payload.is("query", xmpp::DISCO_ITEMS) {
-            return Ok(Some(self.pubsub_disco_items(&who, payload).await));
+            return self.pubsub_disco_items(&who, payload).await.map(Some);
         }
         if payload.is("pubsub", ns::PUBSUB) {
             return self.entity_request(from, &who, get, payload).await;
@@ -112,7 +112,7 @@ impl Core {
         Err(StanzaError::service_unavailable())
     }
 
-    fn pubsub_disco_info(&self, query: &Element) -> Result<Element, StanzaError> {
+    async fn pubsub_disco_info(&self, who: &BareJid, query: &Element) -> Result<Element, StanzaError> {
         let mut out = Element::new("query", xmpp::DISCO_INFO);
         match query.attr("node") {
             None => {
@@ -130,9 +130,8 @@ impl Core {
                 }
             }
             Some(node) => {
-                if !self.node_exists(node) {
-                    return Err(StanzaError::item_not_found());
-                }
+                // Missing, and hidden from this requester, answer alike.
+                self.node_visible(who, node).await?;
                 out.set_attr("node", node);
                 out.push_child(Element::new("identity", xmpp::DISCO_INFO).with_attr("category", "pubsub").with_attr("type", "leaf"));
                 out.push_child(Element::new("feature", xmpp::DISCO_INFO).with_attr("var", ns::PUBSUB));
@@ -141,17 +140,19 @@ impl Core {
         Ok(out)
     }
 
-    async fn pubsub_disco_items(&self, who: &BareJid, query: &Element) -> Element {
+    async fn pubsub_disco_items(&self, who: &BareJid, query: &Element) -> Result<Element, StanzaError> {
         let mut out = Element::new("query", xmpp::DISCO_ITEMS);
         if let Some(node) = query.attr("node") {
-            // The items of a node, by id (XEP-0060 §5.5).
+            // The items of a node, by id (XEP-0060 §5.5); a missing or hidden node is an error,
+            // other refusals (authorize, not subscribed) an empty list.
+            self.node_visible(who, node).await?;
             out.set_attr("node", node);
             if let Ok(page) = self.items(Some(who), node, ItemQuery::Latest(None)).await {
                 for item in page.items {
                     out.push_child(Element::new("item", xmpp::DISCO_ITEMS).with_attr("jid", self.pubsub_jid()).with_attr("name", item.id));
                 }
             }
-            return out;
+            return Ok(out);
         }
         for (node, title) in self.visible_nodes(Some(who)) {
             let mut item = Element::new("item", xmpp::DISCO_ITEMS).with_attr("jid", self.pubsub_jid()).with_attr("node", node);
@@ -160,7 +161,7 @@ impl Core {
             }
             out.push_child(item);
         }
-        out
+        Ok(out)
     }
 
     async fn entity_request(&self, from: &FullJid, who: &BareJid, get: bool, pubsub: &Element) -> Result<Option<Element>, StanzaError> {

@@ -8,11 +8,16 @@
 //! loses an acknowledged item, and no subscriber sees an item that a crash could take back. The
 //! publish path does no database work per subscriber.
 
+mod access;
+mod caps;
+mod fanout;
 mod forms;
 mod iq;
 mod model;
 pub(crate) mod service;
+mod state;
 
+pub use caps::RESERVED_PREFIX;
 pub use model::{AccessModel, Affiliation, Item, NodeConfig, PublishModel, SubState};
 pub use service::{ItemQuery, ItemsPage, PubSubConfig, SubscribeOutcome};
 

@@ -4,13 +4,16 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use herald_proto::{BareJid, Jid, StanzaError, StanzaErrorType, ns as xmpp};
+use herald_proto::{BareJid, Jid, StanzaError, StanzaErrorType};
 use herald_store::{AnyStore, PubSubOp, Store, StoredItem, StoredNode, StoredSubscription};
-use herald_xml::{Element, Limits, Node as XmlNode, parse_document};
+use herald_xml::{Element, Limits, parse_document};
 use tokio::sync::{mpsc, oneshot};
 
+use super::access::{self, not_found};
+use super::fanout::{Fanout, Target};
 use super::model::{AccessModel, Affiliation, Item, Node, NodeConfig, PublishModel, SubState, Subscription};
 use super::ns;
+use super::state::State;
 use crate::router::{Core, Inner};
 use crate::time::now_ms;
 
@@ -22,11 +25,27 @@ pub struct PubSubConfig {
     /// Whether any local user may create nodes (true, as ejabberd) or only the server itself
     /// through the in-process API (false, as Prosody's default).
     pub users_create_nodes: bool,
+    /// Longest node name, in bytes (default 1,024): names are keys held in memory and stored.
+    pub max_node_name_bytes: usize,
+    /// Longest item id, in bytes (default 1,024).
+    pub max_item_id_bytes: usize,
+    /// Most nodes one bare JID may own (default 1,000); the server's own requests are not capped.
+    pub max_nodes_per_owner: usize,
+    /// Most subscriptions one bare JID may hold over all nodes (default 1,000); the server's own
+    /// requests are not capped.
+    pub max_subscriptions_per_jid: usize,
 }
 
 impl Default for PubSubConfig {
     fn default() -> Self {
-        Self { default_max_items: 100, users_create_nodes: true }
+        Self {
+            default_max_items: 100,
+            users_create_nodes: true,
+            max_node_name_bytes: 1024,
+            max_item_id_bytes: 1024,
+            max_nodes_per_owner: 1000,
+            max_subscriptions_per_jid: 1000,
+        }
     }
 }
 
@@ -61,30 +80,6 @@ pub struct ItemsPage {
     pub count: usize,
 }
 
-/// The facts an access decision needs.
-struct AccessInfo {
-    config: NodeConfig,
-    affiliation: Affiliation,
-    subscribed: bool,
-    owners: Vec<String>,
-}
-
-/// One committed-then-delivered notification.
-pub(crate) struct Fanout {
-    pub(crate) targets: Vec<Target>,
-    /// The `<event/>` element, serialised once for every recipient.
-    pub(crate) event: Arc<str>,
-    pub(crate) id: String,
-}
-
-/// One recipient of a notification.
-pub(crate) struct Target {
-    pub(crate) bare: String,
-    pub(crate) resource: Option<String>,
-    /// Set when the JID has several subscriptions to the node (XEP-0060 §12.5).
-    pub(crate) subid: Option<String>,
-}
-
 pub(crate) struct Job {
     ops: Vec<PubSubOp>,
     fanout: Option<Fanout>,
@@ -95,7 +90,7 @@ pub(crate) struct Job {
 pub(crate) struct PubSub {
     pub(crate) jid: String,
     pub(crate) config: PubSubConfig,
-    nodes: Mutex<HashMap<String, Node>>,
+    nodes: Mutex<State>,
     writer: mpsc::UnboundedSender<Job>,
 }
 
@@ -105,10 +100,6 @@ fn err(kind: StanzaErrorType, condition: &'static str, app: Option<&str>) -> Sta
         Some(name) => e.with_app_condition(Element::new(name, ns::ERRORS)),
         None => e,
     }
-}
-
-fn not_found() -> StanzaError {
-    StanzaError::item_not_found().with_text("no such node")
 }
 
 fn forbidden() -> StanzaError {
@@ -189,10 +180,10 @@ impl PubSub {
         let nodes =
             store.pubsub_load().await?.into_iter().map(|n| (n.name.clone(), node_from_stored(n, config.default_max_items))).collect();
         let (writer, jobs) = mpsc::unbounded_channel();
-        Ok((Self { jid: format!("pubsub.{domain}"), config, nodes: Mutex::new(nodes), writer }, jobs))
+        Ok((Self { jid: format!("pubsub.{domain}"), config, nodes: Mutex::new(State::new(nodes)), writer }, jobs))
     }
 
-    pub(crate) fn nodes(&self) -> MutexGuard<'_, HashMap<String, Node>> {
+    pub(crate) fn nodes(&self) -> MutexGuard<'_, State> {
         self.nodes.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -240,7 +231,7 @@ impl Core {
     }
 
     /// Queues changes and waits until they are committed (and their notifications delivered).
-    async fn commit(&self, ops: Vec<PubSubOp>, fanout: Option<Fanout>) -> Result<(), StanzaError> {
+    pub(super) async fn commit(&self, ops: Vec<PubSubOp>, fanout: Option<Fanout>) -> Result<(), StanzaError> {
         let (done, committed) = oneshot::channel();
         if self.pubsub().writer.send(Job { ops, fanout, done: Some(done) }).is_err() {
             return Err(StanzaError::internal().with_text("the pubsub writer stopped"));
@@ -254,118 +245,6 @@ impl Core {
     /// Waits until every pubsub change queued so far is committed (used at shutdown).
     pub async fn flush(&self) {
         let _ = self.commit(Vec::new(), None).await;
-    }
-
-    /// Delivers one notification to its targets, holding the session table once.
-    pub(crate) fn fan_out(&self, fanout: &Fanout) {
-        // Resolve recipients under the table lock, then build and queue messages without it.
-        let recipients: Vec<(crate::sessions::Mailbox, String, Option<&String>)> = {
-            let table = self.table();
-            let mut out = Vec::with_capacity(fanout.targets.len());
-            for target in &fanout.targets {
-                match &target.resource {
-                    Some(resource) => {
-                        if let Some(s) = table.by_resource(&target.bare, resource) {
-                            out.push((s.mailbox(), format!("{}/{resource}", target.bare), target.subid.as_ref()));
-                        }
-                    }
-                    None => {
-                        for s in table.available(&target.bare) {
-                            out.push((s.mailbox(), format!("{}/{}", target.bare, s.resource), target.subid.as_ref()));
-                        }
-                    }
-                }
-            }
-            out
-        };
-        let from = self.pubsub_jid();
-        for (mailbox, to, subid) in recipients {
-            let mut m =
-                Element::new("message", xmpp::CLIENT).with_attr("from", from).with_attr("to", to).with_attr("id", fanout.id.clone());
-            m.children.push(XmlNode::Raw(fanout.event.clone()));
-            if let Some(subid) = subid {
-                m.push_child(
-                    Element::new("headers", ns::SHIM)
-                        .with_child(Element::new("header", ns::SHIM).with_attr("name", "SubID").with_text(subid.clone())),
-                );
-            }
-            mailbox.deliver(m);
-        }
-    }
-
-    /// The recipients of a node's notifications.
-    fn targets(node: &Node) -> Vec<Target> {
-        let mut per_bare: HashMap<&str, usize> = HashMap::new();
-        for s in node.subscriptions.iter().filter(|s| s.state == SubState::Subscribed && s.deliver) {
-            *per_bare.entry(s.jid.as_str()).or_default() += 1;
-        }
-        node.subscriptions
-            .iter()
-            .filter(|s| s.state == SubState::Subscribed && s.deliver)
-            .map(|s| Target {
-                bare: s.bare.clone(),
-                resource: s.resource.clone(),
-                subid: (per_bare[s.jid.as_str()] > 1).then(|| s.subid.clone()),
-            })
-            .collect()
-    }
-
-    fn event(node: &str, child: Element) -> Arc<str> {
-        Element::new("event", ns::EVENT)
-            .with_child(Element::new("items", ns::EVENT).with_attr("node", node).with_child(child))
-            .to_xml()
-            .into()
-    }
-
-    fn event_item(item: &Item, with_payload: bool) -> Element {
-        let mut el = Element::new("item", ns::EVENT).with_attr("id", item.id.clone());
-        if !item.publisher.is_empty() {
-            el.set_attr("publisher", item.publisher.clone());
-        }
-        if let (true, Some(payload)) = (with_payload, &item.payload) {
-            el.push_child(payload.as_ref().clone());
-        }
-        el
-    }
-
-    /// What an access decision needs to know about a node, taken under the lock without copying
-    /// the node (which may hold thousands of subscriptions).
-    fn access_info(&self, node: &str, who: Option<&BareJid>) -> Result<AccessInfo, StanzaError> {
-        let nodes = self.pubsub().nodes();
-        let n = nodes.get(node).ok_or_else(not_found)?;
-        let who = who.map(|w| w.as_str());
-        Ok(AccessInfo {
-            config: n.config.clone(),
-            affiliation: who.map_or(Affiliation::Owner, |w| n.affiliation(w)),
-            subscribed: who.is_some_and(|w| n.is_subscribed(w)),
-            owners: n.affiliations.iter().filter(|(_, a)| **a == Affiliation::Owner).map(|(j, _)| j.clone()).collect(),
-        })
-    }
-
-    /// Whether `who` may see the node (subscribe, retrieve items). `None` is the server itself.
-    async fn check_access(&self, info: &AccessInfo, who: Option<&BareJid>) -> Result<(), StanzaError> {
-        let Some(who) = who else { return Ok(()) };
-        if info.affiliation == Affiliation::Outcast {
-            return Err(forbidden());
-        }
-        if info.affiliation >= Affiliation::Member {
-            return Ok(());
-        }
-        match info.config.access_model {
-            AccessModel::Open | AccessModel::Authorize => Ok(()),
-            AccessModel::Whitelist => Err(err(StanzaErrorType::Cancel, "not-allowed", Some("closed-node"))),
-            AccessModel::Presence => {
-                for owner in &info.owners {
-                    let Some((local, _)) = owner.split_once('@') else { continue };
-                    if let Ok(Some(item)) = self.inner.store.roster_item(local, who.as_str()).await
-                        && item.subscription.has_from()
-                    {
-                        return Ok(());
-                    }
-                }
-                Err(err(StanzaErrorType::Auth, "not-authorized", Some("presence-subscription-required")))
-            }
-        }
     }
 
     /// Creates a node. `owner` is the requesting user (`None`: the server itself, with no
@@ -389,10 +268,14 @@ impl Core {
             Some(n) => n.to_owned(),
             None => format!("{:016x}", rand::random::<u64>()),
         };
+        self.pubsub().config.check_node_name(&name, owner.is_some())?;
         let config = config.unwrap_or_else(|| NodeConfig::with_max_items(self.pubsub().config.default_max_items));
         let mut ops = vec![PubSubOp::PutNode { name: name.clone(), config: config.serialise() }];
         {
             let mut nodes = self.pubsub().nodes();
+            if let Some(o) = owner {
+                self.pubsub().config.check_owned(o.as_str(), nodes.counts.owned(o.as_str()))?;
+            }
             if nodes.contains_key(&name) {
                 return Err(StanzaError::new(StanzaErrorType::Cancel, "conflict").with_text("the node exists"));
             }
@@ -408,10 +291,28 @@ impl Core {
                 node.affiliations.insert(o.to_string(), Affiliation::Owner);
                 ops.push(PubSubOp::PutAffiliation { node: name.clone(), jid: o.to_string(), affiliation: "owner".into() });
             }
-            nodes.insert(name.clone(), node);
+            nodes.insert_node(node);
         }
         self.commit(ops, None).await?;
         Ok(name)
+    }
+
+    /// Runs `f` on the state once the requester is known to own `node` (`None`: the server
+    /// itself). Outsiders of a hidden node are told it does not exist.
+    fn with_owned_state<T>(
+        &self,
+        who: Option<&BareJid>,
+        node: &str,
+        f: impl FnOnce(&mut State) -> Result<T, StanzaError>,
+    ) -> Result<T, StanzaError> {
+        let mut nodes = self.pubsub().nodes();
+        let n = access::visible(nodes.get_mut(node), who)?;
+        if let Some(w) = who
+            && n.affiliation(w.as_str()) != Affiliation::Owner
+        {
+            return Err(forbidden());
+        }
+        f(&mut nodes)
     }
 
     /// Runs `f` on a node the requester owns (`None`: the server itself).
@@ -421,14 +322,7 @@ impl Core {
         node: &str,
         f: impl FnOnce(&mut Node) -> Result<T, StanzaError>,
     ) -> Result<T, StanzaError> {
-        let mut nodes = self.pubsub().nodes();
-        let node = nodes.get_mut(node).ok_or_else(not_found)?;
-        if let Some(w) = who
-            && node.affiliation(w.as_str()) != Affiliation::Owner
-        {
-            return Err(forbidden());
-        }
-        f(node)
+        self.with_owned_state(who, node, |st| f(st.get_mut(node).ok_or_else(not_found)?))
     }
 
     /// A node's configuration (owners only).
@@ -437,8 +331,14 @@ impl Core {
     }
 
     /// Replaces a node's configuration (owners only); history is trimmed to the new `max_items`.
+    /// Subscriptions the new access model no longer admits are dropped and their holders told.
     pub async fn configure_node(&self, who: Option<&BareJid>, node: &str, config: NodeConfig) -> Result<(), StanzaError> {
-        let ops = self.with_owned_node(who, node, |n| {
+        let roster_ok = match config.access_model {
+            AccessModel::Presence => Some(self.roster_readers(node).await),
+            _ => None,
+        };
+        let (ops, gone) = self.with_owned_state(who, node, |st| {
+            let n = st.get_mut(node).ok_or_else(not_found)?;
             let mut ops = vec![PubSubOp::PutNode { name: node.to_owned(), config: config.serialise() }];
             while n.items.len() > config.max_items {
                 if let Some(old) = n.items.pop_front() {
@@ -446,15 +346,18 @@ impl Core {
                 }
             }
             n.config = config;
-            Ok(ops)
+            let gone = st.remove_subscriptions(node, |n, s| access::lost(n, s, roster_ok.as_ref()));
+            ops.extend(Self::drop_ops(node, &gone));
+            Ok((ops, gone))
         })?;
-        self.commit(ops, None).await
+        self.commit(ops, None).await?;
+        self.tell_dropped(node, &gone);
+        Ok(())
     }
 
     /// Deletes a node (owners only); subscribers are told.
     pub async fn delete_node(&self, who: Option<&BareJid>, node: &str) -> Result<(), StanzaError> {
-        let targets = self.with_owned_node(who, node, |n| Ok(Self::targets(n)))?;
-        self.pubsub().nodes().remove(node);
+        let targets = self.with_owned_state(who, node, |st| Ok(st.remove_node(node).map(|n| Self::targets(&n)).unwrap_or_default()))?;
         let event: Arc<str> =
             Element::new("event", ns::EVENT).with_child(Element::new("delete", ns::EVENT).with_attr("node", node)).to_xml().into();
         let fanout = Fanout { targets, event, id: format!("delete-{:x}", rand::random::<u32>()) };
@@ -473,8 +376,9 @@ impl Core {
         self.commit(vec![PubSubOp::Purge { node: node.to_owned() }], Some(fanout)).await
     }
 
-    /// Sets an affiliation (owners only). `None` affiliation removes it; making someone an
-    /// outcast also removes their subscriptions. This is how a whitelist is kept.
+    /// Sets an affiliation (owners only). `None` affiliation removes it. This is how a
+    /// whitelist is kept: the JID's subscriptions that no longer pass the access check (an
+    /// outcast's, or a former member's of a whitelist node) are dropped and their holders told.
     pub async fn set_affiliation(
         &self,
         who: Option<&BareJid>,
@@ -482,27 +386,23 @@ impl Core {
         jid: &BareJid,
         affiliation: Affiliation,
     ) -> Result<(), StanzaError> {
-        let ops = self.with_owned_node(who, node, |n| {
-            let mut ops = Vec::new();
-            if affiliation == Affiliation::None {
-                n.affiliations.remove(jid.as_str());
-                ops.push(PubSubOp::DeleteAffiliation { node: node.to_owned(), jid: jid.to_string() });
-            } else {
-                n.affiliations.insert(jid.to_string(), affiliation);
-                ops.push(PubSubOp::PutAffiliation { node: node.to_owned(), jid: jid.to_string(), affiliation: affiliation.name().into() });
+        let (ops, gone) = self.with_owned_state(who, node, |st| {
+            let was = st.get(node).map(|n| n.affiliation(jid.as_str()));
+            if who.is_some() && affiliation == Affiliation::Owner && was != Some(Affiliation::Owner) {
+                self.pubsub().config.check_owned(jid.as_str(), st.counts.owned(jid.as_str()))?;
             }
-            if affiliation == Affiliation::Outcast {
-                n.subscriptions.retain(|s| {
-                    let keep = s.bare != jid.as_str();
-                    if !keep {
-                        ops.push(PubSubOp::DeleteSubscription { node: node.to_owned(), subid: s.subid.clone() });
-                    }
-                    keep
-                });
-            }
-            Ok(ops)
+            st.set_affiliation(node, jid.as_str(), affiliation);
+            let mut ops = vec![match affiliation {
+                Affiliation::None => PubSubOp::DeleteAffiliation { node: node.to_owned(), jid: jid.to_string() },
+                a => PubSubOp::PutAffiliation { node: node.to_owned(), jid: jid.to_string(), affiliation: a.name().into() },
+            }];
+            let gone = st.remove_subscriptions(node, |n, s| s.bare == jid.as_str() && access::lost(n, s, None));
+            ops.extend(Self::drop_ops(node, &gone));
+            Ok((ops, gone))
         })?;
-        self.commit(ops, None).await
+        self.commit(ops, None).await?;
+        self.tell_dropped(node, &gone);
+        Ok(())
     }
 
     /// A node's affiliations (owners only).
@@ -529,10 +429,18 @@ impl Core {
         let sub = subscription(jid, format!("{:016x}", rand::random::<u64>()), state, true);
         let (last, owners) = {
             let mut nodes = self.pubsub().nodes();
-            let n = nodes.get_mut(node).ok_or_else(not_found)?;
-            n.subscriptions.push(sub.clone());
-            let owners: Vec<String> = n.affiliations.iter().filter(|(_, a)| **a == Affiliation::Owner).map(|(j, _)| j.clone()).collect();
-            (n.items.back().cloned().filter(|_| n.config.send_last_on_subscribe && !pending), owners)
+            if let Some(w) = who {
+                self.pubsub().config.check_subscriptions(w.as_str(), nodes.counts.subscriptions(w.as_str()))?;
+            }
+            let n = nodes.get(node).ok_or_else(not_found)?;
+            // Access may have been taken away while the roster was read.
+            if who.is_some_and(|w| !access::may_receive(n, w.as_str())) {
+                return Err(not_found());
+            }
+            let last = n.items.back().cloned().filter(|_| n.config.send_last_on_subscribe && !pending);
+            let owners = access::owners(n);
+            nodes.push_subscription(node, sub.clone());
+            (last, owners)
         };
         self.commit(vec![PubSubOp::PutSubscription { node: node.to_owned(), subscription: to_stored_sub(&sub) }], None).await?;
         if let Some(item) = last {
@@ -572,29 +480,24 @@ impl Core {
         subid: Option<&str>,
         state: Option<SubState>,
     ) -> Result<(), StanzaError> {
-        let ops = self.with_owned_node(who, node, |n| {
-            let mut ops = Vec::new();
+        let ops = self.with_owned_state(who, node, |st| {
             let matches = |s: &Subscription| s.jid == jid.as_str() && subid.is_none_or(|id| id == s.subid);
+            let n = st.get_mut(node).ok_or_else(not_found)?;
             if !n.subscriptions.iter().any(matches) {
                 return Err(err(StanzaErrorType::Modify, "unexpected-request", Some("not-subscribed")));
             }
-            match state {
-                Some(state) => {
-                    for s in n.subscriptions.iter_mut().filter(|s| matches(s)) {
+            Ok(match state {
+                Some(state) => n
+                    .subscriptions
+                    .iter_mut()
+                    .filter(|s| matches(s))
+                    .map(|s| {
                         s.state = state;
-                        ops.push(PubSubOp::PutSubscription { node: node.to_owned(), subscription: to_stored_sub(s) });
-                    }
-                }
-                None => n.subscriptions.retain(|s| {
-                    if matches(s) {
-                        ops.push(PubSubOp::DeleteSubscription { node: node.to_owned(), subid: s.subid.clone() });
-                        false
-                    } else {
-                        true
-                    }
-                }),
-            }
-            Ok(ops)
+                        PubSubOp::PutSubscription { node: node.to_owned(), subscription: to_stored_sub(s) }
+                    })
+                    .collect(),
+                None => Self::drop_ops(node, &st.remove_subscriptions(node, |_, s| matches(s))),
+            })
         })?;
         self.commit(ops, None).await
     }
@@ -611,23 +514,23 @@ impl Core {
         {
             return Err(err(StanzaErrorType::Modify, "bad-request", Some("invalid-jid")));
         }
-        let op = {
+        let ops = {
             let mut nodes = self.pubsub().nodes();
-            let n = nodes.get_mut(node).ok_or_else(not_found)?;
-            let mine: Vec<usize> = n.subscriptions.iter().enumerate().filter(|(_, s)| s.jid == jid.as_str()).map(|(i, _)| i).collect();
-            let index = match (subid, mine.as_slice()) {
+            let n = access::visible(nodes.get_mut(node), who)?;
+            let mine: Vec<&Subscription> = n.subscriptions.iter().filter(|s| s.jid == jid.as_str()).collect();
+            let gone = match (subid, mine.as_slice()) {
                 (_, []) => return Err(err(StanzaErrorType::Cancel, "unexpected-request", Some("not-subscribed"))),
-                (None, [one]) => *one,
+                (None, [one]) => one.subid.clone(),
                 (None, _) => return Err(err(StanzaErrorType::Modify, "bad-request", Some("subid-required"))),
-                (Some(id), _) => *mine
+                (Some(id), _) => mine
                     .iter()
-                    .find(|&&i| n.subscriptions[i].subid == id)
+                    .find(|s| s.subid == id)
+                    .map(|s| s.subid.clone())
                     .ok_or_else(|| err(StanzaErrorType::Modify, "not-acceptable", Some("invalid-subid")))?,
             };
-            let removed = n.subscriptions.remove(index);
-            PubSubOp::DeleteSubscription { node: node.to_owned(), subid: removed.subid }
+            Self::drop_ops(node, &nodes.remove_subscriptions(node, |_, s| s.subid == gone))
         };
-        self.commit(vec![op], None).await
+        self.commit(ops, None).await
     }
 
     /// Reads or changes `pubsub#deliver` of one of the requester's subscriptions.
@@ -646,7 +549,7 @@ impl Core {
         }
         let (subid, deliver, op) = {
             let mut nodes = self.pubsub().nodes();
-            let n = nodes.get_mut(node).ok_or_else(not_found)?;
+            let n = access::visible(nodes.get_mut(node), who)?;
             let matches: Vec<usize> = n
                 .subscriptions
                 .iter()
@@ -685,9 +588,12 @@ impl Core {
         id: Option<String>,
         payload: Option<Element>,
     ) -> Result<String, StanzaError> {
+        if let Some(id) = &id {
+            self.pubsub().config.check_item_id(id)?;
+        }
         let (fanout, op, item_id) = {
             let mut nodes = self.pubsub().nodes();
-            let n = nodes.get_mut(node).ok_or_else(not_found)?;
+            let n = access::visible(nodes.get_mut(node), who)?;
             if let Some(w) = who {
                 let affiliation = n.affiliation(w.as_str());
                 let allowed = match n.config.publish_model {
@@ -729,7 +635,7 @@ impl Core {
     pub async fn retract(&self, who: Option<&BareJid>, node: &str, id: &str, notify: bool) -> Result<(), StanzaError> {
         let fanout = {
             let mut nodes = self.pubsub().nodes();
-            let n = nodes.get_mut(node).ok_or_else(not_found)?;
+            let n = access::visible(nodes.get_mut(node), who)?;
             let pos = n.items.iter().position(|i| i.id == id).ok_or_else(StanzaError::item_not_found)?;
             if let Some(w) = who {
                 let affiliation = n.affiliation(w.as_str());
@@ -810,18 +716,13 @@ impl Core {
         out
     }
 
-    /// Nodes the requester may discover: those it may access (whitelist nodes only when
-    /// affiliated). `None` lists all.
+    /// Nodes the requester may discover: hidden nodes (whitelist, presence) only when
+    /// affiliated, and never a node it is an outcast of. `None` lists all.
     pub fn visible_nodes(&self, who: Option<&BareJid>) -> Vec<(String, String)> {
         let nodes = self.pubsub().nodes();
         let mut out: Vec<(String, String)> = nodes
             .values()
-            .filter(|n| {
-                who.is_none_or(|w| {
-                    let a = n.affiliation(w.as_str());
-                    a != Affiliation::Outcast && (a >= Affiliation::Member || n.config.access_model != AccessModel::Whitelist)
-                })
-            })
+            .filter(|n| who.is_none_or(|w| n.affiliation(w.as_str()) != Affiliation::Outcast && !access::hidden_from(n, w.as_str())))
             .map(|n| (n.name.clone(), n.config.title.clone()))
             .collect();
         out.sort();
