@@ -14,7 +14,13 @@ use herald_testkit::{RawClient, TestServer};
 const PW: &str = "agent-pw";
 
 async fn server_with(users: &[&str], adjust: impl FnOnce(&mut Config)) -> anyhow::Result<TestServer> {
-    let server = TestServer::start_with(adjust).await?;
+    let server = TestServer::start_with(|c| {
+        // These tests send megabytes of 200 KiB messages from one client; the per-client byte
+        // budget (tests/tests/rate_limits.rs) would stretch them to minutes.
+        c.limits.client_bytes_per_sec = 0;
+        adjust(c);
+    })
+    .await?;
     for user in users {
         server.add_user(user, PW).await?;
     }
