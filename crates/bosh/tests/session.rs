@@ -488,14 +488,20 @@ fn answered(outs: &[BoshOutput], id: RequestId) -> bool {
     outs.iter().any(|o| matches!(o, BoshOutput::Respond { request, .. } if *request == id))
 }
 
+/// A session logged in under a byte budget of `rate` bytes/s and `burst`; its next rid.
+fn logged_in_with_budget(rate: u32, burst: u32) -> (Harness, u64) {
+    let mut limited = config();
+    limited.stream.rate_limit = Some(RateLimit { bytes_per_sec: rate, burst_bytes: burst });
+    let (mut h, _) = Harness::with(limited, "");
+    let rid = h.login();
+    (h, rid)
+}
+
 /// A client over its byte budget has its next request handled only when the budget allows;
 /// the request already held is still answered at its `wait` deadline.
 #[test]
 fn a_client_over_its_budget_waits_but_held_requests_keep_their_deadline() {
-    let mut limited = config();
-    limited.stream.rate_limit = Some(RateLimit { bytes_per_sec: 1000, burst_bytes: 2000 });
-    let (mut h, _) = Harness::with(limited, "");
-    let rid = h.login();
+    let (mut h, rid) = logged_in_with_budget(1000, 2000);
     // 40 kB of presence: taken (the bucket goes into debt), and held as usual.
     let big = format!("<presence xmlns='jabber:client'><status>{}</status></presence>", "x".repeat(40_000));
     let held = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{rid}' sid='sid1'>{big}</body>"));
@@ -522,10 +528,7 @@ fn a_client_over_its_budget_waits_but_held_requests_keep_their_deadline() {
 
 #[test]
 fn waiting_requests_are_released_in_order_and_more_than_allowed_is_overactivity() {
-    let mut limited = config();
-    limited.stream.rate_limit = Some(RateLimit { bytes_per_sec: 1000, burst_bytes: 2000 });
-    let (mut h, _) = Harness::with(limited, "");
-    let rid = h.login();
+    let (mut h, rid) = logged_in_with_budget(1000, 2000);
     let big = format!("<message xmlns='jabber:client' to='a@example.com'><body>{}</body></message>", "y".repeat(3000));
     let first = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{rid}' sid='sid1'>{big}</body>"));
     h.outputs();

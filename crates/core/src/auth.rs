@@ -7,9 +7,24 @@ use std::sync::MutexGuard;
 use std::time::Instant;
 
 use herald_sasl::{Account, Credentials, HashAlg, Lockout, SaslError, ScramCredentials};
-use herald_store::Store;
+use herald_store::{Store, StoredCredential};
 
 use crate::Core;
+
+/// The form the store keeps credentials in: one row per hash, the password itself never.
+pub fn stored_credentials(credentials: Credentials) -> Vec<StoredCredential> {
+    credentials
+        .entries
+        .into_iter()
+        .map(|c| StoredCredential {
+            hash: c.hash.name().into(),
+            salt: c.salt,
+            iterations: c.iterations,
+            stored_key: c.stored_key,
+            server_key: c.server_key,
+        })
+        .collect()
+}
 
 impl Core {
     fn lockout(&self) -> MutexGuard<'_, Lockout> {

@@ -17,6 +17,7 @@ mod sessions;
 mod throttle;
 mod time;
 
+pub use auth::stored_credentials;
 pub use config::{CoreConfig, StateLimits};
 pub use router::Core;
 pub use sessions::{Control, SessionHandle, SessionStats};

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use herald_core::{Core, CoreConfig};
 use herald_sasl::{Account, Credentials, DecoySecret, HashAlg, SaslError};
-use herald_store::{AnyStore, MemoryStore, Store, StoredCredential};
+use herald_store::{AnyStore, MemoryStore, Store};
 
 const DESK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
 const STRANGER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 9));
@@ -14,17 +14,7 @@ const STRANGER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 9));
 async fn core(source_max_failures: u32) -> Core {
     let store = MemoryStore::new();
     let creds = Credentials::derive("pencil", [b"0123456789abcdef", b"fedcba9876543210"], 64).unwrap();
-    let stored: Vec<StoredCredential> = creds
-        .entries
-        .into_iter()
-        .map(|c| StoredCredential {
-            hash: c.hash.name().into(),
-            salt: c.salt,
-            iterations: c.iterations,
-            stored_key: c.stored_key,
-            server_key: c.server_key,
-        })
-        .collect();
+    let stored = herald_core::stored_credentials(creds);
     store.create_user("carol", &stored).await.unwrap();
     let mut config = CoreConfig::new("example.com");
     config.lockout.source_max_failures = source_max_failures;

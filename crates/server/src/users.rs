@@ -23,17 +23,7 @@ pub fn credentials_for(password: &str) -> anyhow::Result<Vec<StoredCredential>> 
     let salts: [[u8; 16]; 2] = [rand::random(), rand::random()];
     let creds = Credentials::derive(password, [&salts[0], &salts[1]], Credentials::DEFAULT_ITERATIONS)
         .context("the password contains characters SASLprep forbids")?;
-    Ok(creds
-        .entries
-        .into_iter()
-        .map(|c| StoredCredential {
-            hash: c.hash.name().into(),
-            salt: c.salt,
-            iterations: c.iterations,
-            stored_key: c.stored_key,
-            server_key: c.server_key,
-        })
-        .collect())
+    Ok(herald_core::stored_credentials(creds))
 }
 
 /// Creates an account.
