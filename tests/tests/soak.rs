@@ -62,7 +62,12 @@ async fn churning_bosh_sessions_leave_no_session_connection_or_memory_behind() -
     assert!(soak.errors.is_empty(), "errors {:?}, first: {:?}", soak.errors, report.first_error);
     // The desktops really churned: every one left and came back at least once on average.
     assert!(soak.logins >= 2 * SESSIONS as u64, "{} logins", soak.logins);
-    assert!(soak.kills >= SESSIONS as u64 / 2 && soak.terminates >= SESSIONS as u64 / 2, "{} kills, {} terminates", soak.kills, soak.terminates);
+    assert!(
+        soak.kills >= SESSIONS as u64 / 2 && soak.terminates >= SESSIONS as u64 / 2,
+        "{} kills, {} terminates",
+        soak.kills,
+        soak.terminates
+    );
     assert!(soak.messages_sent > 0 && soak.messages_received > 0, "{} sent, {} received", soak.messages_sent, soak.messages_received);
     let published = &soak.publishing;
     assert!(published.published > 0 && published.acknowledged == published.published, "{published:?}");
