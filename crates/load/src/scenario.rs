@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use herald_sasl::{HashAlg, ScramClient};
 use herald_xml::Element;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::bosh::BoshClient;
 use crate::fanout::{Fanout, FanoutFigures};
@@ -290,10 +290,7 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
     let deadline = started + opts.deadline;
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..opts.sessions {
-        if opts.ramp_per_sec > 0.0 {
-            tokio::time::sleep_until((started + Duration::from_secs_f64(n as f64 / opts.ramp_per_sec)).into()).await;
-        }
-        let permit = slots.clone().acquire_owned().await.expect("never closed");
+        let permit = login_slot(&opts, n, started, &slots).await;
         let (opts, tls, cache, logged_in, failed, first_error, mut stop, fanout, round_trips) = (
             opts.clone(),
             tls.clone(),
@@ -361,6 +358,15 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     Ok(report)
+}
+
+/// When session `n` may start logging in: its turn at the ramp rate (from `started`), and a free
+/// slot among the `concurrency` logins in progress.
+pub(crate) async fn login_slot(opts: &Options, n: usize, started: Instant, slots: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+    if opts.ramp_per_sec > 0.0 {
+        tokio::time::sleep_until((started + Duration::from_secs_f64(n as f64 / opts.ramp_per_sec)).into()).await;
+    }
+    slots.clone().acquire_owned().await.expect("never closed")
 }
 
 /// Waits until every session has logged in or failed (or the deadline passes), with a progress

@@ -18,7 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use crate::bosh::BoshClient;
 use crate::fanout::{Fanout, FanoutFigures, NS_TICK};
 use crate::measure::{LogBalance, LogFollower, ProcSample, sample, tcp_connections};
-use crate::scenario::{Report, SaltCache, XmppIo, login, publisher, wait_for_logins};
+use crate::scenario::{Report, SaltCache, XmppIo, login, login_slot, publisher, wait_for_logins};
 use crate::tcp::tls_connector;
 use crate::{LoadError, Options, Transport};
 
@@ -405,10 +405,7 @@ pub(crate) async fn run(opts: Options) -> Result<Report, LoadError> {
     let deadline = started + opts.deadline;
     let mut desktops = tokio::task::JoinSet::new();
     for n in 0..opts.sessions {
-        if opts.ramp_per_sec > 0.0 {
-            tokio::time::sleep_until((started + Duration::from_secs_f64(n as f64 / opts.ramp_per_sec)).into()).await;
-        }
-        let permit = slots.clone().acquire_owned().await.expect("never closed");
+        let permit = login_slot(&opts, n, started, &slots).await;
         desktops.spawn(desktop(n, shared.clone(), stop_rx.clone(), permit));
         if Instant::now() > deadline {
             break;
