@@ -31,6 +31,7 @@ fn options(server: &TestServer, transport: Transport, scenario: Scenario) -> Opt
         pubsub_service: None,
         server_pid: Some(std::process::id()),
         deadline: Duration::from_secs(60),
+        soak: Default::default(),
     }
 }
 

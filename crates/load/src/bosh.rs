@@ -26,6 +26,16 @@ pub(crate) struct BoshClient {
     pending: VecDeque<Element>,
     /// Payload for the next request.
     outgoing: String,
+    /// The task driving the HTTP connection: aborted when the client goes, so that a dropped
+    /// client closes its connection at once, as a killed desktop's does, even with a long poll
+    /// in flight.
+    conn: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for BoshClient {
+    fn drop(&mut self) {
+        self.conn.abort();
+    }
 }
 
 impl BoshClient {
@@ -34,7 +44,7 @@ impl BoshClient {
         let stream = opts.connect(n, opts.http_port).await?;
         let (sender, conn) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| LoadError::Protocol(e.to_string()))?;
-        tokio::spawn(conn);
+        let conn = tokio::spawn(async move { drop(conn.await) });
         Ok(Self {
             sender,
             host: format!("{}:{}", opts.host, opts.http_port),
@@ -45,6 +55,7 @@ impl BoshClient {
             wait: opts.wait,
             pending: VecDeque::new(),
             outgoing: String::new(),
+            conn,
         })
     }
 
@@ -111,6 +122,14 @@ impl BoshClient {
             self.sid = Some(format!("{:032x}", rand::random::<u128>()));
         }
         let body = self.wrap("", "");
+        self.exchange(body).await.map(drop)
+    }
+
+    /// Ends the session cleanly (XEP-0124 §12: a `terminate` body with unavailable presence)
+    /// and waits for the server's answer.
+    pub(crate) async fn terminate(mut self) -> Result<(), LoadError> {
+        let payload = std::mem::take(&mut self.outgoing) + "<presence xmlns='jabber:client' type='unavailable'/>";
+        let body = self.wrap("type='terminate'", &payload);
         self.exchange(body).await.map(drop)
     }
 

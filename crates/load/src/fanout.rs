@@ -18,7 +18,7 @@ const NS_PUBSUB: &str = "http://jabber.org/protocol/pubsub";
 const NS_EVENT: &str = "http://jabber.org/protocol/pubsub#event";
 const NS_SHIM: &str = "http://jabber.org/protocol/shim";
 /// Namespace of the timestamped payload.
-const NS_TICK: &str = "urn:herald:load";
+pub(crate) const NS_TICK: &str = "urn:herald:load";
 /// Creations sent before their answers are awaited.
 const CREATE_WINDOW: usize = 200;
 /// Longest wait for deliveries still in flight after the last publish was acknowledged.
@@ -72,7 +72,7 @@ struct DeliveryLog {
 
 /// Shared state of one fan-out run: which subscriber listens where, and what arrived.
 pub(crate) struct Fanout {
-    run: u64,
+    pub(crate) run: u64,
     epoch: Instant,
     service: String,
     nodes: usize,
@@ -120,11 +120,20 @@ impl Fanout {
         Ok(())
     }
 
-    /// Subscribes session `n` (full JID, as a desktop does) to its node.
-    pub(crate) async fn subscribe<T: XmppIo>(&self, io: &mut T, opts: &Options, user: &str, n: usize) -> Result<(), LoadError> {
+    /// Subscribes session `n` to its node: its full JID (`resource` given, as a desktop does for
+    /// its session) or its bare JID (a subscription that outlives sessions, as the soak's do).
+    pub(crate) async fn subscribe<T: XmppIo>(
+        &self,
+        io: &mut T,
+        opts: &Options,
+        user: &str,
+        resource: Option<&str>,
+        n: usize,
+    ) -> Result<(), LoadError> {
         let node = n % self.nodes;
+        let resource = resource.map(|r| format!("/{r}")).unwrap_or_default();
         io.send(&format!(
-            "<iq xmlns='jabber:client' type='set' to='{}' id='sub'><pubsub xmlns='{NS_PUBSUB}'><subscribe node='{}' jid='{user}@{}/load'/></pubsub></iq>",
+            "<iq xmlns='jabber:client' type='set' to='{}' id='sub'><pubsub xmlns='{NS_PUBSUB}'><subscribe node='{}' jid='{user}@{}{resource}'/></pubsub></iq>",
             self.service,
             self.node_name(node),
             opts.domain
@@ -174,8 +183,14 @@ impl Fanout {
     }
 
     /// Publishes at `opts.publish_rate` for `opts.hold`, reads the acknowledgements, waits for the
-    /// deliveries to drain, and measures the server over that window.
-    pub(crate) async fn publish<T: XmppIo>(&self, io: &mut T, opts: &Options) -> Result<(FanoutFigures, Option<String>), LoadError> {
+    /// deliveries to drain (unless `churning`: subscribers come and go, so no delivery is owed),
+    /// and measures the server over that window.
+    pub(crate) async fn publish<T: XmppIo>(
+        &self,
+        io: &mut T,
+        opts: &Options,
+        churning: bool,
+    ) -> Result<(FanoutFigures, Option<String>), LoadError> {
         let total = (opts.publish_rate * opts.hold.as_secs_f64()).round().max(1.0) as u64;
         let before: Option<ProcSample> = opts.server_pid.and_then(sample);
         let started = Instant::now();
@@ -212,8 +227,11 @@ impl Fanout {
             }
         }
         let publishing = started.elapsed();
-        let expected: u64 =
-            acked_per_node.iter().zip(&self.subscribed).map(|(acked, subs)| acked * subs.load(Ordering::Relaxed) as u64).sum();
+        let expected: u64 = if churning {
+            0
+        } else {
+            acked_per_node.iter().zip(&self.subscribed).map(|(acked, subs)| acked * subs.load(Ordering::Relaxed) as u64).sum()
+        };
         let drain_until = Instant::now() + DRAIN;
         while self.delivered() < expected && Instant::now() < drain_until {
             tokio::time::sleep(Duration::from_millis(20)).await;

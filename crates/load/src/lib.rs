@@ -9,6 +9,7 @@ mod bosh;
 mod fanout;
 mod measure;
 mod scenario;
+mod soak;
 mod tcp;
 mod ws;
 
@@ -18,8 +19,9 @@ use std::time::Duration;
 
 pub use baseline::serve as serve_http_baseline;
 pub use fanout::FanoutFigures;
-pub use measure::{ProcSample, sample};
+pub use measure::{LogBalance, ProcSample, log_balance, sample, tcp_connections};
 pub use scenario::{Report, run};
+pub use soak::{SoakFigures, SoakOptions};
 
 /// Why a load run failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,27 @@ pub enum LoadError {
     /// A step took longer than its bound.
     #[error("timed out: {0}")]
     Timeout(&'static str),
+}
+
+impl LoadError {
+    /// A short name for the kind of failure, by which the soak counts its errors: `io`,
+    /// `auth`, `timeout`, `config`, `terminated-<condition>` (the server ended the session),
+    /// `http-<status>`, or `protocol`.
+    pub fn kind(&self) -> String {
+        match self {
+            LoadError::Io(_) => "io".into(),
+            LoadError::Auth(_) => "auth".into(),
+            LoadError::Config(_) => "config".into(),
+            LoadError::Timeout(_) => "timeout".into(),
+            LoadError::Protocol(m) if m.starts_with("session terminated: ") => {
+                format!("terminated-{}", m.trim_start_matches("session terminated: "))
+            }
+            LoadError::Protocol(m) => match m.strip_prefix("HTTP ") {
+                Some(status) => format!("http-{}", status.split_whitespace().next().unwrap_or_default()),
+                None => "protocol".into(),
+            },
+        }
+    }
 }
 
 /// Which transport the simulated clients use.
@@ -62,6 +85,11 @@ pub enum Scenario {
     /// Sessions subscribe to pubsub nodes (session `n` to node `n % nodes`); a publisher
     /// publishes at a fixed rate for the hold time; every delivery's latency is measured.
     Fanout,
+    /// BOSH sessions churn for the hold time: each logs in, holds its long polls, sends
+    /// messages to other sessions and receives the publisher's items, then terminates or is
+    /// killed (connection dropped without terminate) and reconnects; afterwards every client
+    /// stops and the server must end up with no session left.
+    Soak,
     /// No XMPP: each connection POSTs an empty BOSH body every `wait` seconds to a plain HTTP
     /// server, the ceiling a BOSH round trip is compared with.
     HttpBaseline,
@@ -126,6 +154,41 @@ pub struct Options {
     pub server_pid: Option<u32>,
     /// Upper bound on the whole run.
     pub deadline: Duration,
+    /// Soak: how sessions churn and how the end is checked.
+    pub soak: SoakOptions,
+}
+
+impl Default for Options {
+    /// The `herald load` command's defaults: 100 idle BOSH sessions against a Herald on
+    /// 127.0.0.1 with its default ports, accounts `load<n>` (the password must still be set).
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            domain: "localhost".into(),
+            http_port: 7070,
+            bosh_path: "/http-bind/".into(),
+            ws_path: "/ws/".into(),
+            c2s_port: 5222,
+            ca: None,
+            transport: Transport::Bosh,
+            scenario: Scenario::Idle,
+            sessions: 100,
+            user_prefix: "load".into(),
+            password: String::new(),
+            mechanism: Mechanism::ScramSha1,
+            ramp_per_sec: 0.0,
+            concurrency: 200,
+            wait: 30,
+            hold: Duration::from_secs(10),
+            nodes: 1,
+            publish_rate: 100.0,
+            publisher: "loadpub".into(),
+            pubsub_service: None,
+            server_pid: None,
+            deadline: Duration::from_secs(600),
+            soak: SoakOptions::default(),
+        }
+    }
 }
 
 impl Options {
@@ -140,7 +203,10 @@ impl Options {
         if self.sessions == 0 || self.sessions > 200_000 {
             return Err(LoadError::Config("sessions must be between 1 and 200000".into()));
         }
-        if self.scenario == Scenario::Fanout && !(self.publish_rate > 0.0 && self.publish_rate <= 100_000.0) {
+        if self.scenario == Scenario::Soak {
+            self.soak.validate(self.transport)?;
+        }
+        if matches!(self.scenario, Scenario::Fanout | Scenario::Soak) && !(self.publish_rate > 0.0 && self.publish_rate <= 100_000.0) {
             return Err(LoadError::Config("the publish rate must be between 0 and 100000 per second".into()));
         }
         Ok(())

@@ -12,11 +12,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use herald_sasl::{HashAlg, ScramClient};
 use herald_xml::Element;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::bosh::BoshClient;
 use crate::fanout::{Fanout, FanoutFigures};
 use crate::measure::{ProcSample, sample};
+use crate::soak::SoakFigures;
 use crate::tcp::{TcpClient, tls_connector};
 use crate::ws::WsClient;
 use crate::{LoadError, Mechanism, Options, Scenario, Transport};
@@ -34,9 +35,10 @@ pub(crate) trait XmppIo {
     fn send_soon(&mut self, xml: &str) -> impl Future<Output = Result<(), LoadError>> + Send;
 }
 
-/// Salted passwords computed so far, by (user, salt, iterations): a real client keeps its own,
-/// so repeated logins do not pay PBKDF2 again, and neither does this generator.
-type SaltCache = Arc<Mutex<HashMap<(String, String, u32), Vec<u8>>>>;
+/// Salted passwords computed so far, by (salt, iterations): a real client keeps its own, so
+/// repeated logins do not pay PBKDF2 again, and neither does this generator. Every account of a
+/// run has the same password, so the salt and iteration count alone say what was salted.
+pub(crate) type SaltCache = Arc<Mutex<HashMap<(String, u32), Vec<u8>>>>;
 
 pub(crate) async fn next_named<T: XmppIo>(io: &mut T, name: &str) -> Result<Element, LoadError> {
     loop {
@@ -50,8 +52,8 @@ pub(crate) async fn next_named<T: XmppIo>(io: &mut T, name: &str) -> Result<Elem
     }
 }
 
-/// SASL SCRAM, restart, bind and initial presence.
-pub(crate) async fn login<T: XmppIo>(io: &mut T, opts: &Options, user: &str, cache: &SaltCache) -> Result<(), LoadError> {
+/// SASL SCRAM, restart, bind of `resource` and initial presence.
+pub(crate) async fn login<T: XmppIo>(io: &mut T, opts: &Options, user: &str, resource: &str, cache: &SaltCache) -> Result<(), LoadError> {
     let features = next_named(io, "features").await?;
     let (hash, name) = match opts.mechanism {
         Mechanism::ScramSha1 => (HashAlg::Sha1, "SCRAM-SHA-1"),
@@ -68,7 +70,7 @@ pub(crate) async fn login<T: XmppIo>(io: &mut T, opts: &Options, user: &str, cac
         .map_err(|e| LoadError::Protocol(e.to_string()))?;
     let salt = server_first.split(',').find_map(|p| p.strip_prefix("s=")).unwrap_or_default().to_owned();
     let iterations: u32 = server_first.split(',').find_map(|p| p.strip_prefix("i=")).and_then(|i| i.parse().ok()).unwrap_or(0);
-    let key = (user.to_owned(), salt, iterations);
+    let key = (salt, iterations);
     if let Some(salted) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned() {
         client = client.with_salted_password(salted);
     }
@@ -82,7 +84,10 @@ pub(crate) async fn login<T: XmppIo>(io: &mut T, opts: &Options, user: &str, cac
     client.verify_server_final(&verifier).map_err(|_| LoadError::Auth("the server's signature is wrong".into()))?;
     io.restart().await?;
     next_named(io, "features").await?;
-    io.send("<iq xmlns='jabber:client' type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>load</resource></bind></iq>").await?;
+    io.send(&format!(
+        "<iq xmlns='jabber:client' type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>"
+    ))
+    .await?;
     let bound = next_named(io, "iq").await?;
     if bound.attr("type") != Some("result") {
         return Err(LoadError::Protocol(format!("bind failed: {}", bound.to_xml())));
@@ -115,6 +120,8 @@ pub struct Report {
     pub round_trips: u64,
     /// The fan-out figures, for that scenario.
     pub fanout: Option<FanoutFigures>,
+    /// The soak's figures, for that scenario.
+    pub soak: Option<SoakFigures>,
 }
 
 impl Report {
@@ -184,6 +191,9 @@ impl Report {
                 ("cpu_ms_per_1000_deliveries", "server CPU ms per 1,000 deliveries", f.cpu_ms_per_1000, 2),
             ]);
         }
+        if let Some(soak) = &self.soak {
+            figures.extend(soak.figures());
+        }
         figures
     }
 
@@ -205,6 +215,9 @@ impl Report {
             fields.push(format!("\"{key}\":{}", sample.map_or(0, |s| s.rss_kib)));
         }
         fields.push(format!("\"server_rss_kib_peak\":{}", self.peak_rss_kib));
+        if let Some(soak) = &self.soak {
+            fields.push(format!("\"errors_by_kind\":{}", soak.errors_json()));
+        }
         format!("{{{}}}", fields.join(","))
     }
 }
@@ -227,29 +240,31 @@ async fn establish(
             Session::Bosh(c)
         }
     };
-    login(&mut session, opts, user, cache).await?;
+    login(&mut session, opts, user, "load", cache).await?;
     if let Some(fanout) = fanout {
-        fanout.subscribe(&mut session, opts, user, n).await?;
+        fanout.subscribe(&mut session, opts, user, Some("load"), n).await?;
     }
     Ok(session)
 }
 
 /// The fan-out publisher: over TCP when a CA is given, over WebSocket otherwise (either pushes
 /// publishes without waiting for each answer).
-async fn publisher(opts: &Options, tls: Option<&tokio_rustls::TlsConnector>, cache: &SaltCache) -> Result<Session, LoadError> {
+pub(crate) async fn publisher(opts: &Options, tls: Option<&tokio_rustls::TlsConnector>, cache: &SaltCache) -> Result<Session, LoadError> {
     let mut session = match tls {
         Some(tls) => Session::Tcp(Box::new(TcpClient::connect(opts, opts.sessions, tls).await?)),
         None => Session::WebSocket(Box::new(WsClient::connect(opts, opts.sessions).await?)),
     };
-    login(&mut session, opts, &opts.publisher, cache).await?;
+    login(&mut session, opts, &opts.publisher, "load", cache).await?;
     Ok(session)
 }
 
 /// Runs one scenario against one server.
 pub async fn run(opts: Options) -> Result<Report, LoadError> {
     opts.validate()?;
-    if opts.scenario == Scenario::HttpBaseline {
-        return crate::baseline::run(opts).await;
+    match opts.scenario {
+        Scenario::HttpBaseline => return crate::baseline::run(opts).await,
+        Scenario::Soak => return crate::soak::run(opts).await,
+        _ => {}
     }
     let opts = Arc::new(opts);
     let tls = match (opts.transport, &opts.ca) {
@@ -275,10 +290,7 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
     let deadline = started + opts.deadline;
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..opts.sessions {
-        if opts.ramp_per_sec > 0.0 {
-            tokio::time::sleep_until((started + Duration::from_secs_f64(n as f64 / opts.ramp_per_sec)).into()).await;
-        }
-        let permit = slots.clone().acquire_owned().await.expect("never closed");
+        let permit = login_slot(&opts, n, started, &slots).await;
         let (opts, tls, cache, logged_in, failed, first_error, mut stop, fanout, round_trips) = (
             opts.clone(),
             tls.clone(),
@@ -323,7 +335,7 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
     match (&fanout, publishing.as_mut()) {
         (Some(fanout), Some(session)) => {
             eprintln!("  publishing {:.0}/s for {} s to {} nodes", opts.publish_rate, opts.hold.as_secs(), opts.nodes);
-            let (figures, error) = fanout.publish(session, &opts).await?;
+            let (figures, error) = fanout.publish(session, &opts, false).await?;
             if report.first_error.is_none() {
                 report.first_error = error;
             }
@@ -346,6 +358,15 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     Ok(report)
+}
+
+/// When session `n` may start logging in: its turn at the ramp rate (from `started`), and a free
+/// slot among the `concurrency` logins in progress.
+pub(crate) async fn login_slot(opts: &Options, n: usize, started: Instant, slots: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+    if opts.ramp_per_sec > 0.0 {
+        tokio::time::sleep_until((started + Duration::from_secs_f64(n as f64 / opts.ramp_per_sec)).into()).await;
+    }
+    slots.clone().acquire_owned().await.expect("never closed")
 }
 
 /// Waits until every session has logged in or failed (or the deadline passes), with a progress
@@ -442,7 +463,7 @@ async fn hold(mut session: Session, stop: &mut watch::Receiver<bool>, round_trip
     }
 }
 
-fn record_failure(failed: &AtomicUsize, first: &Mutex<Option<String>>, error: String) {
+pub(crate) fn record_failure(failed: &AtomicUsize, first: &Mutex<Option<String>>, error: String) {
     failed.fetch_add(1, Ordering::Relaxed);
     let mut first = first.lock().unwrap_or_else(|e| e.into_inner());
     if first.is_none() {

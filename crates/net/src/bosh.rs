@@ -205,6 +205,7 @@ fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, St
     // connection limit bounds how many can be on their way.
     let (tx, rx) = queue(usize::MAX);
     ctx.registry.insert(sid.clone(), tx);
+    session::record_open("bosh", &sid);
     // Spawned boxed: a task's cell is cache-line aligned and padded around the future it holds
     // inline; a box keeps the padding off every idle session.
     tokio::spawn(Box::pin(run(ctx.clone(), Box::new(machine), rx, Some(ticket), ctx.done.clone(), peer)));

@@ -114,6 +114,13 @@ pub(crate) fn log_close(peer: &str, reason: &CloseReason) {
     }
 }
 
+/// Writes the record a BOSH session leaves when it is created: unlike a stream, it outlives its
+/// connections, so its start and end (below) are both logged, and the live sessions can be
+/// told from the log alone (the soak counts them so).
+pub(crate) fn record_open(transport: &'static str, id: &str) {
+    tracing::info!(target: "notification", transport, id, "session record: opened");
+}
+
 /// Writes the record every transport leaves when a client's connection or session ends: which
 /// transport, which connection or BOSH session, whose JID, the cause, and how long before the end
 /// the client last sent anything. The diagnosis tools tell client-side from server-side patterns

@@ -7,7 +7,7 @@ pub mod secret;
 pub mod users;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -97,9 +97,45 @@ pub async fn open_store(config: &Config) -> anyhow::Result<AnyStore> {
     })
 }
 
+/// What a running server holds live: bound sessions and BOSH sessions. There is no
+/// administrative endpoint yet, so it is read in-process (the soak test checks with it that
+/// nothing outlives its clients). It observes and keeps nothing alive.
+#[derive(Clone, Default)]
+pub struct Status {
+    http: Arc<OnceLock<Weak<HttpContext>>>,
+}
+
+impl Status {
+    fn http(&self) -> Option<Arc<HttpContext>> {
+        self.http.get().and_then(Weak::upgrade)
+    }
+
+    /// Sessions bound over any transport; `None` unless the server is running.
+    pub fn bound_sessions(&self) -> Option<usize> {
+        self.http().map(|h| h.core.session_count())
+    }
+
+    /// BOSH sessions, including ended ones still answering late requests; `None` unless the
+    /// server is running.
+    pub fn bosh_sessions(&self) -> Option<usize> {
+        self.http().map(|h| h.registry.len())
+    }
+}
+
 /// Runs Herald on `listeners` until `shutdown` completes; then every client is sent
 /// `<system-shutdown/>`, connections are given a few seconds to close, and the store is closed.
 pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    run_with_status(listeners, config, store, shutdown, Status::default()).await
+}
+
+/// [`run`], with `status` showing what the server holds live while it runs.
+pub async fn run_with_status(
+    listeners: Listeners,
+    config: Config,
+    store: AnyStore,
+    shutdown: impl Future<Output = ()>,
+    status: Status,
+) -> anyhow::Result<()> {
     let configured = config.tls.cert.clone().zip(config.tls.key.clone()).map(|(cert, key)| TlsFiles { cert, key });
     let (tls, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
     tracing::info!(target: "notification", cert = %files.cert.display(), "TLS ready");
@@ -186,6 +222,7 @@ pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown
     if let Some(plain) = listeners.http {
         tasks.push(tokio::spawn(herald_net::serve_http(plain, None, http.clone())));
     }
+    let _ = status.http.set(Arc::downgrade(&http));
     drop(http);
     tracing::info!(target: "notification", domain = %config.domain, "Herald notification service started");
     shutdown.await;

@@ -47,7 +47,7 @@ struct LoadArgs {
     /// `bosh` (plain HTTP), `websocket` (plain HTTP) or `tcp` (STARTTLS).
     #[arg(long, default_value = "bosh")]
     transport: String,
-    /// `idle`, `login-storm`, `fanout` or `http-baseline`.
+    /// `idle`, `login-storm`, `fanout`, `soak` (BOSH only) or `http-baseline`.
     #[arg(long, default_value = "idle")]
     scenario: String,
     /// Sessions, one account each (`<user-prefix><n>`).
@@ -116,6 +116,24 @@ struct LoadArgs {
     /// Write the report as JSON here too.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Soak: mean time a session stays logged in, seconds (each stay: half to 1.5 times this).
+    #[arg(long, default_value_t = 60.0)]
+    life_secs: f64,
+    /// Soak: share of departures that are kills (connection dropped without terminate).
+    #[arg(long, default_value_t = 0.5)]
+    kill_ratio: f64,
+    /// Soak: mean pause before a session that left logs in again, seconds.
+    #[arg(long, default_value_t = 2.0)]
+    pause_secs: f64,
+    /// Soak: mean interval between two messages a session sends, seconds.
+    #[arg(long, default_value_t = 30.0)]
+    message_every_secs: f64,
+    /// Soak: longest wait, after every client stopped, for the server to end their sessions, seconds.
+    #[arg(long, default_value_t = 150)]
+    drain_secs: u64,
+    /// Soak: Herald's info.log, to count the sessions still live at the end from its lines.
+    #[arg(long)]
+    server_log: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -251,7 +269,8 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
         "login-storm" => herald_load::Scenario::LoginStorm,
         "fanout" => herald_load::Scenario::Fanout,
         "http-baseline" => herald_load::Scenario::HttpBaseline,
-        other => bail!("unknown scenario {other} (idle, login-storm, fanout, http-baseline)"),
+        "soak" => herald_load::Scenario::Soak,
+        other => bail!("unknown scenario {other} (idle, login-storm, fanout, soak, http-baseline)"),
     };
     let mechanism = match args.mechanism.as_str() {
         "scram-sha-1" => herald_load::Mechanism::ScramSha1,
@@ -282,6 +301,14 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
         pubsub_service: args.pubsub_service,
         server_pid: args.server_pid,
         deadline: std::time::Duration::from_secs(args.deadline_secs),
+        soak: herald_load::SoakOptions {
+            life: secs(args.life_secs, "--life-secs")?,
+            kill_ratio: args.kill_ratio,
+            pause: secs(args.pause_secs, "--pause-secs")?,
+            message_every: secs(args.message_every_secs, "--message-every-secs")?,
+            drain: std::time::Duration::from_secs(args.drain_secs),
+            server_log: args.server_log,
+        },
     };
     let report = herald_load::run(opts.clone()).await?;
     println!("{}", report.to_table(&opts));
@@ -291,8 +318,16 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
     if let Some(path) = args.json {
         std::fs::write(&path, report.to_json(&opts) + "\n").with_context(|| format!("writing {}", path.display()))?;
     }
+    if let Some(soak) = &report.soak {
+        eprintln!("errors by kind: {:?}", soak.errors);
+    }
     if report.failed > 0 {
         bail!("{} of {} sessions failed", report.failed, report.sessions);
     }
     Ok(())
+}
+
+/// A duration given in seconds on the command line.
+fn secs(value: f64, what: &str) -> anyhow::Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(value).map_err(|_| anyhow::anyhow!("{what} must be a non-negative number of seconds"))
 }

@@ -84,6 +84,7 @@ pub struct TestServer {
     cert: PathBuf,
     stop: std::sync::Mutex<Option<oneshot::Sender<()>>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    status: herald::Status,
 }
 
 impl TestServer {
@@ -113,9 +114,11 @@ impl TestServer {
         let (_, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
         let store = herald::open_store(&config).await?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(herald::run(listeners, config.clone(), store.clone(), async move {
+        let status = herald::Status::default();
+        let shutdown = async move {
             let _ = stopped.await;
-        }));
+        };
+        let task = tokio::spawn(herald::run_with_status(listeners, config.clone(), store.clone(), shutdown, status.clone()));
         let endpoint = Endpoint { c2s, domain: config.domain.clone(), cert: files.cert.clone() };
         Ok(Self {
             endpoint,
@@ -129,6 +132,7 @@ impl TestServer {
             cert: files.cert,
             stop: std::sync::Mutex::new(Some(stop)),
             task: Some(task),
+            status,
         })
     }
 
@@ -145,6 +149,11 @@ impl TestServer {
     /// Wraps `tcp` in TLS, trusting only the server's certificate.
     pub async fn tls_connect(&self, tcp: TcpStream) -> anyhow::Result<tokio_rustls::client::TlsStream<TcpStream>> {
         self.endpoint.tls_connect(tcp).await
+    }
+
+    /// What the server holds live (bound and BOSH sessions).
+    pub fn status(&self) -> &herald::Status {
+        &self.status
     }
 
     /// The configuration the server runs with.
