@@ -161,7 +161,6 @@ impl SoakFigures {
             ("drain_seconds", "drain s", Some(self.drain_time.as_secs_f64()), 1),
             ("connections_left", "connections left", self.connections_left.map(|c| c as f64), 0),
             ("sessions_leaked", "sessions leaked", self.log.map(|l| l.live() as f64), 0),
-            ("bosh_sessions_leaked", "BOSH sessions leaked", self.log.map(|l| l.bosh_live() as f64), 0),
         ]
     }
 
@@ -374,7 +373,7 @@ async fn drain(opts: &Options, log: &mut Option<LogFollower>, figures: &mut Soak
     loop {
         figures.connections_left = opts.server_pid.and_then(tcp_connections);
         figures.log = log.as_mut().and_then(|l| l.update().ok());
-        let quiet = figures.connections_left.unwrap_or(0) == 0 && figures.log.is_none_or(|l| l.live() == 0 && l.bosh_live() == 0);
+        let quiet = figures.connections_left.unwrap_or(0) == 0 && figures.log.is_none_or(|l| l.live() == 0);
         if quiet || started.elapsed() >= opts.soak.drain {
             break;
         }

@@ -115,10 +115,11 @@ pub(crate) fn log_close(peer: &str, reason: &CloseReason) {
 }
 
 /// Writes the record a BOSH session leaves when it is created: unlike a stream, it outlives its
-/// connections, so its start and end (below) are both logged, and the live sessions can be
-/// told from the log alone (the soak counts them so).
+/// connections, so its start and end (below) are both logged. At debug: a stranger can create
+/// sessions by the hundred before any login (capped and short-lived, see `admission`), and
+/// `info.log` keeps the sessions that bind (`session bound`).
 pub(crate) fn record_open(transport: &'static str, id: &str) {
-    tracing::info!(target: "notification", transport, id, "session record: opened");
+    tracing::debug!(target: "notification", transport, id, "session record: opened");
 }
 
 /// Writes the record every transport leaves when a client's connection or session ends: which
