@@ -1,4 +1,4 @@
-//! The soak, short (the long one is `bench/soak`): 1,000 BOSH desktops churn for half a minute
+//! The soak, short (the long one is `bench/soak`): 1,000 BOSH desktops churn for a minute
 //! against an in-process Herald with a short inactivity timeout — logins, messages, a publisher's
 //! items, clean terminates and kills without terminate, reconnects — then every client stops,
 //! and the server must end every session, hold no connection, and not have grown in memory.
@@ -39,12 +39,12 @@ async fn churning_bosh_sessions_leave_no_session_connection_or_memory_behind() -
         password: "pw".into(),
         concurrency: 100,
         wait: WAIT_SECS,
-        hold: Duration::from_secs(30),
+        hold: Duration::from_secs(60),
         nodes: 20,
         publish_rate: 4.0,
         publisher: "soakpub".into(),
         server_pid: Some(std::process::id()),
-        deadline: Duration::from_secs(60),
+        deadline: Duration::from_secs(100),
         soak: SoakOptions {
             life: Duration::from_secs(8),
             kill_ratio: 0.5,
