@@ -368,3 +368,24 @@ async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<a
     }
     out
 }
+
+#[tokio::test]
+async fn upgraded_websockets_keep_counting_against_their_addresss_share() -> anyhow::Result<()> {
+    let server = server(|c| c.limits.max_connections_per_source = 5).await?;
+    let mut sockets = Vec::new();
+    for _ in 0..5 {
+        let ws = herald_testkit::WsClient::connect_from(&server, Some("xmpp"), Some(host(1))).await?;
+        sockets.push(ws.map_err(|status| anyhow::anyhow!("upgrade refused: {status}"))?);
+    }
+    // Five upgraded WebSockets hold the address's five places: a sixth connection is closed.
+    let mut extra = connect_from(server.https, Some(host(1))).await?;
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(5), extra.read(&mut byte)).await?;
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    others_are_served(&server, host(2)).await?;
+    // Closing them gives the places back.
+    drop(sockets);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(herald_testkit::WsClient::connect_from(&server, Some("xmpp"), Some(host(1))).await?.is_ok());
+    Ok(())
+}

@@ -11,17 +11,18 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::admission::Admission;
+use crate::admission::{Admission, ConnectionPermit};
 
 /// Accepts connections until `shutdown` turns true and spawns `handle` for each; the connection
-/// slot and the source's count are given back when `handle`'s future ends.
+/// slot and the source's count are given back when `handle`'s future ends and every other holder
+/// of the permit it is handed has dropped it (an upgraded WebSocket keeps it for its life).
 pub(crate) async fn accept_loop<F, Fut>(
     listener: TcpListener,
     admission: Arc<Admission>,
     mut shutdown: watch::Receiver<bool>,
     mut handle: F,
 ) where
-    F: FnMut(TcpStream, SocketAddr) -> Fut,
+    F: FnMut(TcpStream, SocketAddr, Arc<ConnectionPermit>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     loop {
@@ -42,8 +43,9 @@ pub(crate) async fn accept_loop<F, Fut>(
         };
         // Over its source's share: closed without a word (a refusal costs nothing to send).
         let Some(permit) = admission.admit(peer.ip(), slot) else { continue };
+        let permit = Arc::new(permit);
         let _ = socket.set_nodelay(true);
-        let connection = handle(socket, peer);
+        let connection = handle(socket, peer, permit.clone());
         tokio::spawn(async move {
             connection.await;
             drop(permit);

@@ -5,6 +5,10 @@
 //! it can runs into its own limits long before the server runs out of memory or descriptors,
 //! and everyone else goes on being served.
 //!
+//! A source is an IPv4 address or an IPv6 /64 (`herald_sasl::source_key`, as the lockout
+//! counts them): one IPv6 host usually holds a whole /64 and could otherwise rotate through it
+//! past every per-source limit.
+//!
 //! [`SourceTable`] is the bookkeeping alone (time passed in, no locks, no I/O) and is tested
 //! with a fake clock; [`Admission`] wraps it for the drivers.
 
@@ -13,6 +17,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use herald_sasl::source_key;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The limits [`Admission`] enforces.
@@ -124,6 +129,7 @@ impl SourceTable {
 
     /// Counts a new connection from `ip`; false when that source already has its share.
     pub fn connect(&mut self, ip: IpAddr, now: Instant) -> bool {
+        let ip = source_key(ip);
         let max = self.config.max_connections_per_source;
         let source = self.source(ip, now);
         if source.connections >= max {
@@ -135,11 +141,13 @@ impl SourceTable {
 
     /// A connection from `ip` ended.
     pub fn disconnect(&mut self, ip: IpAddr, now: Instant) {
+        let ip = source_key(ip);
         self.release(ip, now, |s| s.connections = s.connections.saturating_sub(1));
     }
 
     /// Counts a new session from `ip` that has not authenticated yet, or says why not.
     pub fn create_session(&mut self, ip: IpAddr, now: Instant) -> Result<(), SessionRefusal> {
+        let ip = source_key(ip);
         if self.unauthenticated >= self.config.max_unauthenticated_sessions {
             return Err(SessionRefusal::ServerBusy);
         }
@@ -163,6 +171,7 @@ impl SourceTable {
 
     /// A session from `ip` authenticated or ended before it did.
     pub fn session_settled(&mut self, ip: IpAddr, now: Instant) {
+        let ip = source_key(ip);
         let mut counted = false;
         self.release(ip, now, |s| {
             counted = s.unauthenticated > 0;
@@ -370,6 +379,20 @@ mod tests {
             t.session_settled(ip(9), now);
         }
         assert_eq!(t.unauthenticated(), 5);
+    }
+
+    #[test]
+    fn an_ipv6_host_counts_once_for_its_whole_64() {
+        let (mut t, now) = (SourceTable::new(config()), Instant::now());
+        let host = |last: u16| IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, last]);
+        assert!((1..=3).all(|n| t.connect(host(n), now)));
+        assert!(!t.connect(host(99), now), "another address in the same /64 is the same host");
+        assert!(t.connect(IpAddr::from([0x2001, 0xdb8, 0, 2, 0, 0, 0, 1]), now), "another /64 is another host");
+        // An IPv4-mapped address is its IPv4 address.
+        assert!((0..3).all(|_| t.connect(ip(7), now)));
+        assert!(!t.connect("::ffff:127.0.0.7".parse().unwrap(), now));
+        t.disconnect(host(42), now);
+        assert!(t.connect(host(5), now), "released under the same key");
     }
 
     #[test]

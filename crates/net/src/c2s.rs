@@ -36,7 +36,7 @@ pub struct C2sContext {
 /// connection task has finished, which is how the caller knows shutdown is complete.
 pub async fn serve_c2s(listener: TcpListener, ctx: Arc<C2sContext>, shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
     tracing::info!(target: "notification", addr = ?listener.local_addr().ok(), "c2s listener started");
-    crate::accept::accept_loop(listener, ctx.admission.clone(), shutdown.clone(), |socket, peer| {
+    crate::accept::accept_loop(listener, ctx.admission.clone(), shutdown.clone(), |socket, peer, _permit| {
         let (ctx, shutdown, done) = (ctx.clone(), shutdown.clone(), done.clone());
         async move {
             handle_connection(socket, peer, ctx, shutdown).await;

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::admission::Admission;
+use crate::admission::{Admission, ConnectionPermit};
 use crate::bosh::Registry;
 
 /// WebSocket settings.
@@ -104,17 +104,18 @@ pub async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Ar
     let shutdown = ctx.shutdown.clone();
     let addr = listener.local_addr().ok();
     tracing::info!(target: "notification", ?addr, secure, "HTTP bind service started");
-    crate::accept::accept_loop(listener, ctx.admission.clone(), shutdown.clone(), |socket, peer| {
+    crate::accept::accept_loop(listener, ctx.admission.clone(), shutdown.clone(), |socket, addr, permit| {
         let (app, tls, shutdown, done) = (app.clone(), tls.clone(), shutdown.clone(), ctx.done.clone());
         let state = AppState { ctx: ctx.clone(), secure };
+        let client = Client { addr, permit };
         async move {
             // Both branches are boxed, and in a statement of their own (a temporary alive across
             // an await stays in the future's layout): a task's future is as large as its largest
             // state, and the TLS stream's would otherwise be carried by every plain-HTTP
             // connection (measured with massif and heaptrack).
             let serving: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = match tls {
-                Some(acceptor) => Box::pin(serve_tls(acceptor, socket, state, app, peer, shutdown)),
-                None => Box::pin(crate::http1::serve(socket, state, app, peer, shutdown)),
+                Some(acceptor) => Box::pin(serve_tls(acceptor, socket, state, app, client, shutdown)),
+                None => Box::pin(crate::http1::serve(socket, state, app, client, shutdown)),
             };
             serving.await;
             drop(done);
@@ -131,15 +132,24 @@ async fn serve_tls(
     socket: tokio::net::TcpStream,
     state: AppState,
     app: Router,
-    peer: SocketAddr,
+    client: Client,
     shutdown: watch::Receiver<bool>,
 ) {
+    let peer = client.addr;
     let handshake = Box::pin(tokio::time::timeout(Duration::from_secs(10), acceptor.accept(socket)));
     match handshake.await {
-        Ok(Ok(stream)) => crate::http1::serve(stream, state, app, peer, shutdown).await,
+        Ok(Ok(stream)) => crate::http1::serve(stream, state, app, client, shutdown).await,
         Ok(Err(err)) => tracing::debug!(target: "notification", %peer, %err, "TLS handshake failed"),
         Err(_) => tracing::debug!(target: "notification", %peer, "TLS handshake timed out"),
     }
+}
+
+/// One accepted HTTP client: its address, and its place under the connection limits, which
+/// whatever serves the connection (or an upgraded WebSocket) holds while it lives.
+#[derive(Clone)]
+pub(crate) struct Client {
+    pub(crate) addr: SocketAddr,
+    pub(crate) permit: Arc<ConnectionPermit>,
 }
 
 /// Serves a connection with hyper and the router (WebSocket upgrades, CORS preflights, and
@@ -149,17 +159,20 @@ async fn serve_tls(
 pub(crate) async fn serve_connection<S>(
     stream: S,
     app: Router,
-    peer: SocketAddr,
+    client: Client,
     request_timeout: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let peer = client.addr;
     let service = tower::ServiceBuilder::new()
         .map_request(move |mut request: axum::http::Request<hyper::body::Incoming>| {
             // The handlers learn the client's address (per-address limits, the lockout) from
-            // the request's extensions, as axum's `ConnectInfo`.
+            // the request's extensions, as axum's `ConnectInfo`, and a WebSocket upgrade takes
+            // the connection's permit along (the upgraded socket outlives this future).
             request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            request.extensions_mut().insert(client.permit.clone());
             request
         })
         .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(request_timeout))

@@ -9,7 +9,6 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -20,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::http::AppState;
+use crate::http::{AppState, Client};
 
 /// A new connection must begin its first request within this time.
 const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -287,7 +286,7 @@ pub(crate) async fn serve<S: Connection>(
     mut stream: S,
     app: AppState,
     router: Router,
-    peer: SocketAddr,
+    client: Client,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut buf: Vec<u8> = Vec::new();
@@ -309,7 +308,7 @@ pub(crate) async fn serve<S: Connection>(
                 let hyper = Box::pin(crate::http::serve_connection(
                     Rewind { read: buf, at: 0, inner: stream },
                     router,
-                    peer,
+                    client,
                     app.ctx.request_timeout,
                     shutdown,
                 ));
@@ -317,7 +316,7 @@ pub(crate) async fn serve<S: Connection>(
             }
         };
         let end = head.len + head.content_length;
-        let answer = crate::bosh::begin(&app, peer.ip(), &buf[head.len..end]);
+        let answer = crate::bosh::begin(&app, client.addr.ip(), &buf[head.len..end]);
         buf.drain(..end);
         if buf.is_empty() {
             // Nothing pipelined behind it: release the buffer while the request is held.

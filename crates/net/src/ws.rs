@@ -8,13 +8,14 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_core::{Control, SessionHandle};
 use herald_proto::{LogThrottle, StreamErrorCondition};
 use herald_stream::{C2sStream, Framing, NS_FRAMING, Output, TlsPolicy};
 
+use crate::admission::ConnectionPermit;
 use crate::http::{AppState, HttpContext};
 use crate::session::{self, FromCore};
 
@@ -22,6 +23,7 @@ use crate::session::{self, FromCore};
 pub(crate) async fn upgrade(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(permit): Extension<Arc<ConnectionPermit>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -44,7 +46,11 @@ pub(crate) async fn upgrade(
         }
     }
     let max = app.ctx.websocket.max_message_bytes;
-    ws.protocols(["xmpp"]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| run(app.ctx, app.secure, socket, peer.ip()))
+    ws.protocols(["xmpp"]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| async move {
+        // The connection's place under the limits, held for as long as the WebSocket lives.
+        let _permit = permit;
+        run(app.ctx, app.secure, socket, peer.ip()).await
+    })
 }
 
 async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket, source: IpAddr) {
