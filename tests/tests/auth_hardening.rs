@@ -253,3 +253,40 @@ async fn plain_failures_take_as_long_for_unknown_users_as_for_real_ones() -> any
     assert!(r / u < 3.0 && u / r < 3.0, "median PLAIN failure: real {r:.6} s, unknown {u:.6} s");
     Ok(())
 }
+
+#[tokio::test]
+async fn guesses_run_in_parallel_get_no_further_than_guesses_in_sequence() -> anyhow::Result<()> {
+    let server = TestServer::start().await?;
+    server.add_user("carol", PW).await?;
+    let stranger = addr("127.0.0.2");
+    // Eight SCRAM exchanges for carol begun at once from one address, every one waiting for its
+    // proof: only five (the lock's count) are verified at all.
+    let mut exchanges = Vec::new();
+    for n in 0..8u8 {
+        let mut client = RawClient::connect_tls_from(&server, stranger).await?;
+        let mut scram = ScramClient::new(HashAlg::Sha256, "carol", if n == 7 { PW } else { "guess" }, &[n; 18]);
+        client
+            .send(&format!(
+                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>{}</auth>",
+                B64.encode(scram.client_first())
+            ))
+            .await?;
+        let challenge = client.read_until("</challenge>").await?;
+        let encoded = challenge.split_once("'>").and_then(|(_, r)| r.strip_suffix("</challenge>")).context("no challenge")?;
+        let server_first = String::from_utf8(B64.decode(encoded)?)?;
+        let client_final = scram.client_final(&server_first)?;
+        exchanges.push((client, client_final));
+    }
+    let mut outcomes = Vec::new();
+    for (mut client, client_final) in exchanges {
+        client.send(&format!("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>", B64.encode(client_final))).await?;
+        outcomes.push(client.read_until_any(&["</failure>", "</success>", "<success"]).await?);
+    }
+    // The eighth had the right password, but came after five guesses already under way: refused,
+    // exactly as a wrong password is (it used to get in).
+    assert!(outcomes.iter().all(|o| o.contains("<not-authorized/>")), "{outcomes:?}");
+    // At her desk carol logs in.
+    let (_, outcome) = RawClient::authenticate(&server, "carol", PW).await?;
+    assert!(outcome.contains("<success"), "{outcome}");
+    Ok(())
+}

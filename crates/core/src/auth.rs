@@ -59,7 +59,9 @@ impl Core {
                 .collect(),
         };
         secret.complete(&mut credentials, username, iterations);
-        Ok(if self.lockout().is_locked(username, source, now) { Account::Locked(credentials) } else { Account::Existing(credentials) })
+        // Counted from now until the exchange ends, so that guesses run in parallel get no
+        // further than guesses one after another.
+        Ok(if self.lockout().begin_attempt(username, source, now) { Account::Existing(credentials) } else { Account::Locked(credentials) })
     }
 
     /// Counts a failed login from `source`: toward the account's lock for that source when the
@@ -67,6 +69,9 @@ impl Core {
     /// login (existing account or not) and every over-long username. Logs the lock and the ban
     /// once each, when they begin.
     pub fn auth_failed(&self, username: Option<&str>, error: &SaslError, source: IpAddr, now: Instant) {
+        if let Some(user) = username {
+            self.lockout().end_attempt(user, source, now);
+        }
         if !error.counts_against_source() {
             return;
         }

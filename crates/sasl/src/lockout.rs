@@ -6,6 +6,12 @@
 //! - a ban per source (as ejabberd's `mod_fail2ban`): a source with `source_max_failures` failed
 //!   logins, on any accounts, existing or not, within `source_ban` is refused for `source_ban`.
 //!
+//! Attempts on an existing account are counted when they start as well as when they fail, so
+//! that exchanges run in parallel cannot get more guesses past the lock than one after another
+//! (`failures + attempts under way` may not pass `max_failures`). An attempt that never ends (its
+//! client vanished mid-exchange) stops counting once `attempt_window`, the longest an exchange
+//! can last, has passed since the last one began.
+//!
 //! Both tables are bounded ([`LockoutConfig::max_entries`] each) and forget expired entries.
 
 use std::net::IpAddr;
@@ -29,6 +35,9 @@ pub struct LockoutConfig {
     pub max_entries: usize,
     /// Sources never banned (e.g. a contact center's NAT or a reverse proxy).
     pub exempt: Vec<Network>,
+    /// The longest a login exchange can last (the stream's negotiation timeout): attempts begun
+    /// longer ago than this have ended, one way or another.
+    pub attempt_window: Duration,
 }
 
 impl Default for LockoutConfig {
@@ -42,15 +51,25 @@ impl Default for LockoutConfig {
             source_ban: Duration::from_secs(300),
             max_entries: 100_000,
             exempt: Vec::new(),
+            attempt_window: Duration::from_secs(30),
         }
     }
 }
 
-/// Failures of one (account, source) pair.
+/// Failures of one (account, source) pair, and the attempts under way.
 #[derive(Debug)]
 struct Login {
     failures: u32,
     locked: bool,
+    /// Exchanges begun and not yet ended.
+    attempts: u32,
+    /// When the last of them began.
+    last_attempt: Instant,
+}
+
+/// A new (account, source) entry, expiring at once unless a failure or an attempt keeps it.
+fn fresh_login(now: Instant) -> Slot<Login> {
+    Slot { value: Login { failures: 0, locked: false, attempts: 0, last_attempt: now }, expires: now }
 }
 
 /// Failures of one source.
@@ -103,6 +122,34 @@ impl Lockout {
         self.logins.get_mut(&key, now).is_some_and(|s| s.value.locked)
     }
 
+    /// An exchange for the existing account `user` from `source` begins; every one is counted
+    /// until [`Lockout::end_attempt`]. `false` when it must be answered as a locked account is:
+    /// the account is locked for the source, or the failures so far plus the attempts already
+    /// under way reach the lock, so a guess in parallel gets no further than one in sequence.
+    pub fn begin_attempt(&mut self, user: &str, source: IpAddr, now: Instant) -> bool {
+        let max = self.config.max_failures;
+        if max == 0 {
+            return true;
+        }
+        let window = self.config.attempt_window;
+        let slot = self.logins.get_or_insert((user.to_owned(), source_key(source)), now, || fresh_login(now));
+        if now.saturating_duration_since(slot.value.last_attempt) >= window {
+            slot.value.attempts = 0;
+        }
+        let allowed = !slot.value.locked && slot.value.failures + slot.value.attempts < max;
+        slot.value.attempts += 1;
+        slot.value.last_attempt = now;
+        slot.expires = slot.expires.max(now + window);
+        allowed
+    }
+
+    /// An exchange begun with [`Lockout::begin_attempt`] ended (a failure is recorded apart).
+    pub fn end_attempt(&mut self, user: &str, source: IpAddr, now: Instant) {
+        if let Some(slot) = self.logins.get_mut(&(user.to_owned(), source_key(source)), now) {
+            slot.value.attempts = slot.value.attempts.saturating_sub(1);
+        }
+    }
+
     /// Records a failed login from `source`. `existing_account` is the account's name when it
     /// exists and the password was wrong: only those count toward a lock, so names that do not
     /// exist take no room. Every failure counts toward the source's ban.
@@ -113,12 +160,10 @@ impl Lockout {
             && self.config.max_failures > 0
         {
             let (max, duration) = (self.config.max_failures, self.config.lock_duration);
-            let slot = self
-                .logins
-                .get_or_insert((user.to_owned(), key), now, || Slot { value: Login { failures: 0, locked: false }, expires: now });
+            let slot = self.logins.get_or_insert((user.to_owned(), key), now, || fresh_login(now));
             if !slot.value.locked {
                 slot.value.failures += 1;
-                slot.expires = now + duration;
+                slot.expires = slot.expires.max(now + duration);
                 if slot.value.failures >= max {
                     slot.value.locked = true;
                     verdict.locked_account = true;
@@ -155,6 +200,30 @@ impl Lockout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parallel_attempts_get_no_more_guesses_than_sequential_ones() {
+        let t0 = Instant::now();
+        let mut l = Lockout::new(LockoutConfig::default());
+        // Five exchanges begun at once: all five may run (five failures lock), a sixth may not.
+        assert!((0..5).all(|_| l.begin_attempt("carol", STRANGER, t0)));
+        assert!(!l.begin_attempt("carol", STRANGER, t0), "a sixth guess in parallel");
+        assert!(l.begin_attempt("carol", DESK, t0), "another source is not affected");
+        // Two fail; three are still under way, the sixth ended too: still no room.
+        for _ in 0..2 {
+            l.end_attempt("carol", STRANGER, t0);
+            l.record_failure(Some("carol"), STRANGER, t0);
+        }
+        l.end_attempt("carol", STRANGER, t0);
+        assert!(!l.begin_attempt("carol", STRANGER, t0));
+        l.end_attempt("carol", STRANGER, t0);
+        // Attempts whose clients vanished stop counting after the attempt window.
+        let later = t0 + Duration::from_secs(31);
+        assert!(l.begin_attempt("carol", STRANGER, later), "two failures and one attempt");
+        // A success clears everything for that source.
+        l.record_success("carol", STRANGER);
+        assert!((0..5).all(|_| l.begin_attempt("carol", STRANGER, later)));
+    }
 
     const DESK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
     const STRANGER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 9));

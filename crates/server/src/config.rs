@@ -274,6 +274,7 @@ impl Auth {
             source_ban: Duration::from_secs(self.source_ban_secs),
             max_entries: self.max_tracked,
             exempt: self.source_ban_exempt.iter().filter_map(|n| n.parse().ok()).collect(),
+            ..Default::default()
         }
     }
 

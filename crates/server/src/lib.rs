@@ -145,7 +145,8 @@ pub async fn run_with_status(
             domain: config.domain.clone(),
             session_queue: config.limits.session_queue,
             state: config.state_limits(),
-            lockout: config.auth.lockout(),
+            // An exchange lasts at most the negotiation timeout: attempts begun longer ago are over.
+            lockout: herald_sasl::LockoutConfig { attempt_window: config.negotiation_timeout(), ..config.auth.lockout() },
             decoy_secret,
             pubsub: PubSubConfig {
                 default_max_items: config.pubsub.max_items,
