@@ -443,6 +443,20 @@ impl Core {
             (last, owners)
         };
         self.commit(vec![PubSubOp::PutSubscription { node: node.to_owned(), subscription: to_stored_sub(&sub) }], None).await?;
+        // The roster read above may be stale: a contact's presence subscription revoked, or the
+        // node made presence-only, while it was read, found no subscription yet to drop. Now that
+        // every revocation sees this one, check again and undo it if it no longer passes.
+        if let Some(w) = who {
+            let still = match self.access_info(node, Some(w)) {
+                Ok(now) => self.check_access(&now, Some(w)).await.is_ok(),
+                Err(_) => false,
+            };
+            if !still {
+                let gone = self.pubsub().nodes().remove_subscriptions(node, |_, s| s.subid == sub.subid);
+                self.commit(Self::drop_ops(node, &gone), None).await?;
+                return Err(not_found());
+            }
+        }
         if let Some(item) = last {
             let target = Target { bare: sub.bare.clone(), resource: sub.resource.clone(), subid: None };
             let event = Self::event(node, Self::event_item(&item, info.config.deliver_payloads));
