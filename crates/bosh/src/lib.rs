@@ -25,7 +25,7 @@ pub fn fuzz_requests(data: &[u8]) {
         max_pending: 16,
         unauthenticated_inactivity: Duration::from_secs(10),
         secure: true,
-        stream: herald_stream::StreamConfig {
+        stream: std::sync::Arc::new(herald_stream::StreamConfig {
             framing: herald_stream::Framing::Bosh,
             domain: "example.com".into(),
             limits,
@@ -34,7 +34,7 @@ pub fn fuzz_requests(data: &[u8]) {
             max_unauthenticated_bytes: 10_000,
             rate_limit: None,
             unlimited_users: Default::default(),
-        },
+        }),
     };
     let now = Instant::now();
     let mut parts = data.split(|b| *b == b'\n');

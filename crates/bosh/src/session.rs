@@ -35,7 +35,7 @@ pub struct BoshConfig {
     /// Whether the session runs over HTTPS (`secure='true'`).
     pub secure: bool,
     /// The XMPP stream settings (framing must be BOSH).
-    pub stream: StreamConfig,
+    pub stream: std::sync::Arc<StreamConfig>,
 }
 
 /// Why a session ended, recorded for the diagnosis tools.

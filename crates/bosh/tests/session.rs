@@ -21,7 +21,7 @@ fn config() -> BoshConfig {
         max_pending: 100,
         unauthenticated_inactivity: Duration::from_secs(10),
         secure: true,
-        stream: StreamConfig {
+        stream: std::sync::Arc::new(StreamConfig {
             framing: Framing::Bosh,
             domain: "example.com".into(),
             limits: Limits::default(),
@@ -30,7 +30,7 @@ fn config() -> BoshConfig {
             max_unauthenticated_bytes: 10_000,
             rate_limit: None,
             unlimited_users: Default::default(),
-        },
+        }),
     }
 }
 
@@ -491,7 +491,7 @@ fn answered(outs: &[BoshOutput], id: RequestId) -> bool {
 /// A session logged in under a byte budget of `rate` bytes/s and `burst`; its next rid.
 fn logged_in_with_budget(rate: u32, burst: u32) -> (Harness, u64) {
     let mut limited = config();
-    limited.stream.rate_limit = Some(RateLimit { bytes_per_sec: rate, burst_bytes: burst });
+    std::sync::Arc::make_mut(&mut limited.stream).rate_limit = Some(RateLimit { bytes_per_sec: rate, burst_bytes: burst });
     let (mut h, _) = Harness::with(limited, "");
     let rid = h.login();
     (h, rid)

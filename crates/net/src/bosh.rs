@@ -16,7 +16,7 @@ use herald_bosh::{BoshOutput, BoshSession, CloseCause, Condition, RequestId, Res
 use herald_core::queue::{QueueReceiver, QueueSender, queue};
 use herald_core::{Control, SessionHandle};
 use herald_proto::{LogThrottle, StreamErrorCondition, redact_xml};
-use herald_stream::{Framing, Output, TlsPolicy};
+use herald_stream::Output;
 use herald_xml::{Element, Limits};
 use tokio::sync::{mpsc, oneshot};
 
@@ -187,13 +187,10 @@ fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, St
         Ok(ticket) => ticket,
         Err(refusal) => return (refusal.status(), String::new()),
     };
-    let mut config = ctx.bosh.clone();
-    config.secure = app.secure;
-    config.stream.framing = Framing::Bosh;
-    config.stream.tls = if app.secure { TlsPolicy::AlreadySecure } else { TlsPolicy::Unavailable };
+    let config = &app.listener.bosh;
     let sid = format!("{:032x}", rand::random::<u128>());
     let stream_id = format!("{:016x}", rand::random::<u64>());
-    let mut machine = match BoshSession::create(sid.clone(), stream_id, 0, &body, &config, Instant::now()) {
+    let mut machine = match BoshSession::create(sid.clone(), stream_id, 0, &body, config, Instant::now()) {
         Ok(machine) => machine,
         Err(response) => return logged("new", response),
     };

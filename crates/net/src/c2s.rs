@@ -22,7 +22,7 @@ pub struct C2sContext {
     /// The routing core.
     pub core: Core,
     /// Stream settings (domain, limits, TLS policy, negotiation timeout).
-    pub stream: StreamConfig,
+    pub stream: Arc<StreamConfig>,
     /// TLS for STARTTLS; `None` when TLS is unavailable.
     pub tls: Option<TlsAcceptor>,
     /// Connection slots and per-source limits, shared with the HTTP listeners.

@@ -66,8 +66,25 @@ pub struct HttpContext {
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) ctx: Arc<HttpContext>,
-    /// Whether this listener is HTTPS.
-    pub(crate) secure: bool,
+    /// The session settings of this listener, made once and shared by all its sessions.
+    pub(crate) listener: Arc<ListenerSettings>,
+}
+
+/// What differs between the HTTPS and the plain-HTTP listener: the sessions' TLS policy.
+pub(crate) struct ListenerSettings {
+    /// BOSH sessions (`secure`, BOSH framing).
+    pub(crate) bosh: BoshConfig,
+    /// XMPP over WebSocket streams.
+    pub(crate) websocket: Arc<herald_stream::StreamConfig>,
+}
+
+impl ListenerSettings {
+    fn new(ctx: &HttpContext, secure: bool) -> Self {
+        use herald_stream::{Framing, TlsPolicy};
+        let tls = if secure { TlsPolicy::AlreadySecure } else { TlsPolicy::Unavailable };
+        let stream = |framing| Arc::new(herald_stream::StreamConfig { framing, tls, ..(*ctx.bosh.stream).clone() });
+        Self { bosh: BoshConfig { secure, stream: stream(Framing::Bosh), ..ctx.bosh.clone() }, websocket: stream(Framing::WebSocket) }
+    }
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
@@ -100,13 +117,14 @@ pub(crate) fn router(state: AppState) -> Router {
 /// Serves HTTP on `listener` (HTTPS when `tls` is given) until the context's shutdown.
 pub async fn serve_http(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Arc<HttpContext>) {
     let secure = tls.is_some();
-    let app = router(AppState { ctx: ctx.clone(), secure });
+    let listener_settings = Arc::new(ListenerSettings::new(&ctx, secure));
+    let app = router(AppState { ctx: ctx.clone(), listener: listener_settings.clone() });
     let shutdown = ctx.shutdown.clone();
     let addr = listener.local_addr().ok();
     tracing::info!(target: "notification", ?addr, secure, "HTTP bind service started");
     crate::accept::accept_loop(listener, ctx.admission.clone(), shutdown.clone(), |socket, addr, permit| {
         let (app, tls, shutdown, done) = (app.clone(), tls.clone(), shutdown.clone(), ctx.done.clone());
-        let state = AppState { ctx: ctx.clone(), secure };
+        let state = AppState { ctx: ctx.clone(), listener: listener_settings.clone() };
         let client = Client { addr, permit };
         async move {
             // Both branches are boxed, and in a statement of their own (a temporary alive across

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_core::{Control, SessionHandle};
 use herald_proto::{LogThrottle, StreamErrorCondition};
-use herald_stream::{C2sStream, Framing, NS_FRAMING, Output, TlsPolicy};
+use herald_stream::{C2sStream, NS_FRAMING, Output, StreamConfig};
 
 use crate::admission::ConnectionPermit;
 use crate::http::{AppState, HttpContext};
@@ -49,11 +49,11 @@ pub(crate) async fn upgrade(
     ws.protocols(["xmpp"]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| async move {
         // The connection's place under the limits, held for as long as the WebSocket lives.
         let _permit = permit;
-        run(app.ctx, app.secure, socket, peer.ip()).await
+        run(app.ctx, app.listener.websocket.clone(), socket, peer.ip()).await
     })
 }
 
-async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket, source: IpAddr) {
+async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSocket, source: IpAddr) {
     let _done = ctx.done.clone();
     if let Some(uri) = &ctx.websocket.see_other_uri {
         // Answer the client's <open/> with a redirection and end the connection.
@@ -65,9 +65,6 @@ async fn run(ctx: Arc<HttpContext>, secure: bool, mut socket: WebSocket, source:
         let _ = socket.send(Message::Close(None)).await;
         return;
     }
-    let mut config = ctx.bosh.stream.clone();
-    config.framing = Framing::WebSocket;
-    config.tls = if secure { TlsPolicy::AlreadySecure } else { TlsPolicy::Unavailable };
     let mut machine = C2sStream::new(config, format!("{:016x}", rand::random::<u64>()), Instant::now());
     let mut handle: Option<SessionHandle> = None;
     let mut shutdown = ctx.shutdown.clone();

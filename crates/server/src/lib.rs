@@ -198,7 +198,7 @@ pub async fn run_with_status(
             max_pending: config.bosh.max_pending,
             unauthenticated_inactivity: Duration::from_secs(config.bosh.unauthenticated_inactivity_secs),
             secure: true,
-            stream: StreamConfig { framing: Framing::Bosh, ..stream.clone() },
+            stream: Arc::new(StreamConfig { framing: Framing::Bosh, ..stream.clone() }),
         },
         websocket: WebSocketConfig {
             max_message_bytes: config.websocket.max_message_bytes,
@@ -214,8 +214,13 @@ pub async fn run_with_status(
         shutdown: stop_rx.clone(),
         done: done_tx.clone(),
     });
-    let c2s =
-        Arc::new(C2sContext { core: core.clone(), stream, tls: Some(acceptor.clone()), admission, write_timeout: Duration::from_secs(30) });
+    let c2s = Arc::new(C2sContext {
+        core: core.clone(),
+        stream: Arc::new(stream),
+        tls: Some(acceptor.clone()),
+        admission,
+        write_timeout: Duration::from_secs(30),
+    });
     let mut tasks = vec![
         tokio::spawn(herald_net::serve_c2s(listeners.c2s, c2s, stop_rx, done_tx)),
         tokio::spawn(herald_net::serve_http(listeners.https, Some(acceptor), http.clone())),

@@ -1,6 +1,7 @@
 //! The state machine behind [`C2sStream`].
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -140,7 +141,9 @@ enum Phase {
 
 /// One client stream.
 pub struct C2sStream {
-    config: StreamConfig,
+    /// Shared by every stream of a listener: a copy per session would cost every idle session
+    /// the settings and the domain string.
+    config: Arc<StreamConfig>,
     /// The byte-stream parser, made on the first bytes: BOSH hands in whole elements and never
     /// needs one, and an idle BOSH session should not carry its state.
     parser: Option<Box<StreamParser>>,
@@ -163,7 +166,8 @@ const SERVER_HEADER_TAIL: &str = "xmlns='jabber:client' xmlns:stream='http://eth
 
 impl C2sStream {
     /// A new stream accepted at `now`; `stream_id` must be unique (the driver draws it at random).
-    pub fn new(config: StreamConfig, stream_id: String, now: Instant) -> Self {
+    pub fn new(config: impl Into<Arc<StreamConfig>>, stream_id: String, now: Instant) -> Self {
+        let config = config.into();
         let secure = config.tls == TlsPolicy::AlreadySecure;
         let budget = config.rate_limit.map(|limit| TokenBucket::new(limit, now));
         Self {
