@@ -389,3 +389,25 @@ async fn upgraded_websockets_keep_counting_against_their_addresss_share() -> any
     assert!(herald_testkit::WsClient::connect_from(&server, Some("xmpp"), Some(host(1))).await?.is_ok());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_stalled_tls_handshake_is_cut_at_its_timeout() -> anyhow::Result<()> {
+    let server = server(|c| c.limits.tls_handshake_timeout_secs = 1).await?;
+    // HTTPS: connected, no ClientHello.
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(server.https).await?;
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(10), silent.read(&mut byte)).await?;
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(started.elapsed() < Duration::from_secs(4), "held {:?}", started.elapsed());
+    // STARTTLS: <proceed/>, then nothing.
+    let started = Instant::now();
+    let mut stalled = RawClient::connect(&server).await?;
+    stalled.send(&RawClient::header("localhost")).await?;
+    stalled.read_until("</stream:features>").await?;
+    stalled.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
+    stalled.read_until("<proceed").await?;
+    stalled.read_to_close().await?;
+    assert!(started.elapsed() < Duration::from_secs(4), "held {:?}", started.elapsed());
+    others_are_served(&server, host(2)).await
+}

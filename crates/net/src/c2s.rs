@@ -29,6 +29,8 @@ pub struct C2sContext {
     pub admission: Arc<Admission>,
     /// Longest a write to a client may take before the connection is dropped as stuck.
     pub write_timeout: Duration,
+    /// Longest the STARTTLS handshake may take.
+    pub tls_handshake_timeout: Duration,
 }
 
 /// Accepts connections on `listener` until `shutdown` turns true, then waits for the open
@@ -90,7 +92,7 @@ async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2s
     if let Flow::UpgradeTls = conn.run(&mut socket, &mut shutdown).await
         && let Some(acceptor) = conn.ctx.tls.clone()
     {
-        match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(socket)).await {
+        match tokio::time::timeout(conn.ctx.tls_handshake_timeout, acceptor.accept(socket)).await {
             Ok(Ok(mut tls)) => {
                 conn.machine.tls_established();
                 conn.run(&mut tls, &mut shutdown).await;

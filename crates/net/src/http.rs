@@ -52,6 +52,8 @@ pub struct HttpContext {
     pub admission: Arc<Admission>,
     /// A request, head and body, must arrive within this time of its first byte.
     pub request_timeout: Duration,
+    /// Longest the TLS handshake of an HTTPS connection may take.
+    pub tls_handshake_timeout: Duration,
     /// How often each BOSH session writes its statistics lines to the debug log (`None`: never).
     pub session_stats: Option<Duration>,
     /// Live BOSH sessions.
@@ -154,7 +156,7 @@ async fn serve_tls(
     shutdown: watch::Receiver<bool>,
 ) {
     let peer = client.addr;
-    let handshake = Box::pin(tokio::time::timeout(Duration::from_secs(10), acceptor.accept(socket)));
+    let handshake = Box::pin(tokio::time::timeout(state.ctx.tls_handshake_timeout, acceptor.accept(socket)));
     match handshake.await {
         Ok(Ok(stream)) => crate::http1::serve(stream, state, app, client, shutdown).await,
         Ok(Err(err)) => tracing::debug!(target: "notification", %peer, %err, "TLS handshake failed"),

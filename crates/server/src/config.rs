@@ -179,6 +179,12 @@ pub struct Limits {
     /// Simultaneous connections from one source address, over all listeners (default 1,000;
     /// raise it when many desktops share one NAT address).
     pub max_connections_per_source: usize,
+    /// Seconds a TLS handshake may take, on every listener (default 10): a client that starts
+    /// one and stalls holds a connection no longer.
+    pub tls_handshake_timeout_secs: u64,
+    /// Seconds a write to a TCP client may take before its connection is dropped as stuck
+    /// (default 30).
+    pub write_timeout_secs: u64,
     /// Bytes of offline messages kept per user (default 1 MiB); this also bounds what the
     /// user's next login loads.
     pub max_offline_bytes_per_user: u64,
@@ -378,6 +384,8 @@ impl Default for Limits {
             max_unauthenticated_bytes: 10_000,
             max_attributes: 64,
             max_connections_per_source: 1000,
+            tls_handshake_timeout_secs: 10,
+            write_timeout_secs: 30,
             max_offline_bytes_per_user: 1024 * 1024,
             max_offline_bytes_per_sender: 4 * 1024 * 1024,
             max_roster_items: 1000,
@@ -477,6 +485,9 @@ impl Config {
             return Err(ConfigError::Range(
                 "limits.max_attributes, limits.max_connections and limits.max_connections_per_source must be positive".into(),
             ));
+        }
+        if self.limits.tls_handshake_timeout_secs == 0 || self.limits.write_timeout_secs == 0 {
+            return Err(ConfigError::Range("limits.tls_handshake_timeout_secs and limits.write_timeout_secs must be positive".into()));
         }
         if self.http.request_timeout_secs == 0 || self.bosh.unauthenticated_inactivity_secs == 0 {
             return Err(ConfigError::Range("http.request_timeout_secs and bosh.unauthenticated_inactivity_secs must be positive".into()));

@@ -209,6 +209,7 @@ pub async fn run_with_status(
         max_body_bytes: config.http.max_body_bytes,
         admission: admission.clone(),
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+        tls_handshake_timeout: Duration::from_secs(config.limits.tls_handshake_timeout_secs),
         session_stats: config.log.debug.then(|| Duration::from_secs(config.log.session_stats_secs)),
         registry: Registry::default(),
         shutdown: stop_rx.clone(),
@@ -219,7 +220,8 @@ pub async fn run_with_status(
         stream: Arc::new(stream),
         tls: Some(acceptor.clone()),
         admission,
-        write_timeout: Duration::from_secs(30),
+        write_timeout: Duration::from_secs(config.limits.write_timeout_secs),
+        tls_handshake_timeout: Duration::from_secs(config.limits.tls_handshake_timeout_secs),
     });
     let mut tasks = vec![
         tokio::spawn(herald_net::serve_c2s(listeners.c2s, c2s, stop_rx, done_tx)),
