@@ -19,11 +19,6 @@ fn addr(s: &str) -> Option<IpAddr> {
     Some(s.parse().expect("an IP address"))
 }
 
-/// The test process's resident memory (the server runs in it), KiB.
-fn rss_kib() -> u64 {
-    herald_load::sample(std::process::id()).map_or(0, |s| s.rss_kib)
-}
-
 /// One PLAIN attempt over `slot`'s stream, opening a new one (from `source`) when there is none
 /// or the server has closed it; returns the outcome (`<success` or a `<failure>`).
 async fn plain_attempt(
@@ -108,7 +103,7 @@ async fn failed_logins_with_long_or_fresh_usernames_do_not_grow_memory() -> anyh
     for (i, slot) in slots.iter_mut().enumerate() {
         plain_attempt(slot, &server, None, &format!("warm{i}"), "pw").await?;
     }
-    let before = rss_kib();
+    let before = herald_testkit::rss_kib();
     // Over the 1,023-byte name cap, under the 10,000-byte pre-authentication stanza limit.
     let filler = "x".repeat(5_000);
     for i in 0..4_000 {
@@ -123,7 +118,7 @@ async fn failed_logins_with_long_or_fresh_usernames_do_not_grow_memory() -> anyh
         let outcome = scram_bogus_attempt(&mut scram, &format!("nobody{i}{pad}")).await?;
         assert!(outcome.contains("<not-authorized/>"), "{outcome:.300}");
     }
-    let grown_mib = rss_kib().saturating_sub(before) / 1024;
+    let grown_mib = herald_testkit::rss_kib().saturating_sub(before) / 1024;
     eprintln!("resident memory grew {grown_mib} MiB over 6,000 failed logins");
     assert!(grown_mib < 40, "resident memory grew {grown_mib} MiB over 6,000 failed logins");
     let (_, outcome) = RawClient::authenticate(&server, "carol", PW).await?;

@@ -29,10 +29,13 @@ fn host(n: u8) -> IpAddr {
     IpAddr::from([127, 0, 0, n])
 }
 
-/// This process's resident memory (the server runs in it), KiB.
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+/// Waits (up to 5 s) for the server to close `conn` without a word, as it does a connection
+/// it refuses or gives up on.
+async fn closed_by_the_server(mut conn: TcpStream) -> anyhow::Result<()> {
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut byte)).await?;
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    Ok(())
 }
 
 /// Bob logs in over BOSH from `source` and gets a ping answered: the server serves others.
@@ -69,7 +72,7 @@ async fn send_until_cut(conn: TcpStream, prefix: &str, chunk: &[u8], most: usize
 #[tokio::test]
 async fn an_endless_start_tag_before_login_is_cut_at_the_unauthenticated_limit() -> anyhow::Result<()> {
     let server = server(|_| {}).await?;
-    let before = rss_kib();
+    let before = herald_testkit::rss_kib();
     let attributes: Vec<u8> = (0..100).flat_map(|i| format!(" a{i}='{}'", "x".repeat(30)).into_bytes()).collect();
     // An endless stream header, then an endless stanza start tag after a proper header.
     let header_open =
@@ -83,7 +86,7 @@ async fn an_endless_start_tag_before_login_is_cut_at_the_unauthenticated_limit()
         assert!(sent < 32 << 20, "the server took {sent} bytes before cutting");
         assert!(started.elapsed() < Duration::from_secs(10));
     }
-    let grown = rss_kib().saturating_sub(before);
+    let grown = herald_testkit::rss_kib().saturating_sub(before);
     assert!(grown < 48 * 1024, "resident memory grew {grown} KiB");
     let mut alice = RawClient::login(&server, "alice", PW, "desk").await?;
     alice.send("<iq type='get' id='p' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>").await?;
@@ -176,7 +179,7 @@ async fn session_creation_is_rate_limited_per_address() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_session_creations_from_one_address_stays_bounded() -> anyhow::Result<()> {
     let server = server(|_| {}).await?;
-    let before = rss_kib();
+    let before = herald_testkit::rss_kib();
     let deadline = Instant::now() + Duration::from_secs(3);
     let addr = server.http.unwrap();
     let mut flooders = Vec::new();
@@ -208,7 +211,7 @@ async fn a_flood_of_session_creations_from_one_address_stays_bounded() -> anyhow
     }
     assert!(created <= 500, "created {created}: more than one address's share of sessions that have not logged in");
     assert!(refused > 0);
-    let grown = rss_kib().saturating_sub(before);
+    let grown = herald_testkit::rss_kib().saturating_sub(before);
     assert!(grown < 64 * 1024, "resident memory grew {grown} KiB after {created} sessions, {refused} refusals");
     others_are_served(&server, host(2)).await
 }
@@ -270,10 +273,7 @@ async fn connections_beyond_an_addresss_share_are_closed_and_other_hosts_get_in(
     }
     // The 21st from that address is closed at once, on any listener.
     for addr in [server.c2s, server.http.unwrap()] {
-        let mut extra = connect_from(addr, Some(host(1))).await?;
-        let mut byte = [0u8; 1];
-        let read = tokio::time::timeout(Duration::from_secs(5), extra.read(&mut byte)).await?;
-        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        closed_by_the_server(connect_from(addr, Some(host(1))).await?).await?;
     }
     others_are_served(&server, host(2)).await?;
     drop(held);
@@ -352,7 +352,7 @@ async fn abandoned_sessions_give_their_memory_back_for_reuse() -> anyhow::Result
             created += made?;
         }
         assert_eq!(created, 10_000, "round {round}");
-        peaks.push(rss_kib());
+        peaks.push(herald_testkit::rss_kib());
         // Closed after 1 s without a request, forgotten 1 s later.
         tokio::time::sleep(Duration::from_millis(3000)).await;
     }
@@ -378,10 +378,7 @@ async fn upgraded_websockets_keep_counting_against_their_addresss_share() -> any
         sockets.push(ws.map_err(|status| anyhow::anyhow!("upgrade refused: {status}"))?);
     }
     // Five upgraded WebSockets hold the address's five places: a sixth connection is closed.
-    let mut extra = connect_from(server.https, Some(host(1))).await?;
-    let mut byte = [0u8; 1];
-    let read = tokio::time::timeout(Duration::from_secs(5), extra.read(&mut byte)).await?;
-    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    closed_by_the_server(connect_from(server.https, Some(host(1))).await?).await?;
     others_are_served(&server, host(2)).await?;
     // Closing them gives the places back.
     drop(sockets);
@@ -395,10 +392,7 @@ async fn a_stalled_tls_handshake_is_cut_at_its_timeout() -> anyhow::Result<()> {
     let server = server(|c| c.limits.tls_handshake_timeout_secs = 1).await?;
     // HTTPS: connected, no ClientHello.
     let started = Instant::now();
-    let mut silent = TcpStream::connect(server.https).await?;
-    let mut byte = [0u8; 1];
-    let read = tokio::time::timeout(Duration::from_secs(10), silent.read(&mut byte)).await?;
-    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    closed_by_the_server(TcpStream::connect(server.https).await?).await?;
     assert!(started.elapsed() < Duration::from_secs(4), "held {:?}", started.elapsed());
     // STARTTLS: <proceed/>, then nothing.
     let started = Instant::now();

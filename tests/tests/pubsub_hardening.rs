@@ -204,13 +204,6 @@ async fn node_and_subscription_caps_refuse_at_the_limit() -> anyhow::Result<()> 
     Ok(())
 }
 
-/// This process's resident memory (the test server runs in it), in bytes.
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
-    kb.unwrap_or(0) * 1024
-}
-
 /// 400 creates with 60 KB names (24 MB of names, which the old code kept twice in memory and
 /// stored) leave the server's memory where it was.
 #[tokio::test]
@@ -220,7 +213,7 @@ async fn huge_node_names_do_not_grow_the_server() -> anyhow::Result<()> {
     let mut alice = desk(&server, "alice").await?;
     // Warm up the connection and the allocator with one refusal first.
     pubsub(&mut alice, "warm", "set", "", &format!("<create node='{}'/>", "w".repeat(60 * 1024))).await?;
-    let before = rss_bytes();
+    let before = herald_testkit::rss_kib() * 1024;
     for batch in 0..20 {
         for i in 0..20 {
             let name = format!("{batch:02}{i:02}{}", "x".repeat(60 * 1024));
@@ -231,7 +224,7 @@ async fn huge_node_names_do_not_grow_the_server() -> anyhow::Result<()> {
             assert!(answer.contains("<not-acceptable"), "{}", &answer[answer.len().saturating_sub(300)..]);
         }
     }
-    let grown = rss_bytes().saturating_sub(before);
+    let grown = (herald_testkit::rss_kib() * 1024).saturating_sub(before);
     assert!(grown < 16 << 20, "the server grew by {} MB", grown >> 20);
     Ok(())
 }

@@ -125,16 +125,21 @@ async fn ping_latencies(mut client: RawClient, window: Duration) -> anyhow::Resu
     Ok(latencies)
 }
 
+/// A test server whose clients each have `rate` bytes/s with a burst of `burst`.
+async fn server_with_budget(rate: usize, burst: usize) -> anyhow::Result<TestServer> {
+    TestServer::start_with(|c| {
+        c.limits.client_bytes_per_sec = rate as u32;
+        c.limits.client_burst_bytes = burst as u32;
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_client_is_held_to_its_byte_budget_and_others_stay_fast() -> anyhow::Result<()> {
     logs();
     const RATE: usize = 20_000;
     const BURST: usize = 20_000;
-    let server = TestServer::start_with(|c| {
-        c.limits.client_bytes_per_sec = RATE as u32;
-        c.limits.client_burst_bytes = BURST as u32;
-    })
-    .await?;
+    let server = server_with_budget(RATE, BURST).await?;
     server.add_user("flooder", "pw-f").await?;
     server.add_user("bystander", "pw-b").await?;
     let flooder = RawClient::login(&server, "flooder", "pw-f", "desk").await?;
@@ -204,11 +209,7 @@ async fn websocket_and_bosh_floods_are_held_to_the_budget_too() -> anyhow::Resul
     // Low enough that even this test's slow WebSocket client goes well over it unthrottled.
     const RATE: usize = 5_000;
     const BURST: usize = 5_000;
-    let server = TestServer::start_with(|c| {
-        c.limits.client_bytes_per_sec = RATE as u32;
-        c.limits.client_burst_bytes = BURST as u32;
-    })
-    .await?;
+    let server = server_with_budget(RATE, BURST).await?;
     server.add_user("wsflood", "pw-w").await?;
     server.add_user("boshflood", "pw-b").await?;
     let window = Duration::from_secs(3);

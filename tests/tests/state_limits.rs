@@ -48,12 +48,6 @@ fn chat(to: &str, id: &str, body_bytes: usize) -> String {
     format!("<message to='{to}@localhost' id='{id}' type='chat'><body>{}</body></message>", "a".repeat(body_bytes))
 }
 
-/// The server's resident memory (it runs in this process), in KiB.
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
-}
-
 #[tokio::test]
 async fn offline_bytes_per_recipient_are_capped_with_service_unavailable() -> anyhow::Result<()> {
     let server = server_with(&["alice", "bob"], |c| {
@@ -121,14 +115,14 @@ async fn victims_login_after_an_offline_flood_stays_small() -> anyhow::Result<()
     assert!(refused >= 290, "the flood is refused once the quota is used: {refused} of 300");
     drop(eve);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = rss_kib();
+    let before = herald_testkit::rss_kib();
     let peak = Arc::new(AtomicU64::new(before));
     let done = Arc::new(AtomicBool::new(false));
     let sampler = {
         let (peak, done) = (peak.clone(), done.clone());
         tokio::spawn(async move {
             while !done.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_kib(), Ordering::Relaxed);
+                peak.fetch_max(herald_testkit::rss_kib(), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })

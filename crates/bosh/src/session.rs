@@ -376,8 +376,12 @@ impl BoshSession {
     /// over its byte budget (`stream.rate_limit`) has the request handled later, when the
     /// budget allows ([`BoshSession::poll_timeout`] says when); requests already held are
     /// still answered at their deadline, so the BOSH timing holds. More requests waiting than
-    /// the session allows outstanding is overactivity, as without a budget.
+    /// the session allows outstanding is overactivity, as without a budget. Before login a
+    /// request over the stream's pre-authentication limit ends the session (`policy-violation`).
     pub fn handle_request(&mut self, request: RequestId, body: Element, bytes: usize, now: Instant) {
+        if self.terminal.is_none() && !self.c2s.admits_request_of(bytes) {
+            self.close(StreamErrorCondition::PolicyViolation, "request larger than allowed before authentication", now);
+        }
         let over_budget = self.c2s.read_after().is_some_and(|t| t > now);
         if self.terminal.is_none() && (over_budget || !self.throttled.is_empty()) {
             let outstanding = self.held.len() + self.out_of_order.len() + self.throttled.len() + 1;

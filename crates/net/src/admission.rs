@@ -15,8 +15,9 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use herald_proto::{LogThrottle, RateLimit, TokenBucket};
 use herald_sasl::source_key;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -66,9 +67,8 @@ impl SessionRefusal {
 struct Source {
     connections: usize,
     unauthenticated: usize,
-    /// Session creations left in the bucket at `refilled`.
-    tokens: f64,
-    refilled: Instant,
+    /// Session creations: one token each.
+    creations: TokenBucket,
 }
 
 /// Per-source bookkeeping. An entry lives while its source holds a connection or a session,
@@ -89,40 +89,28 @@ impl SourceTable {
         Self { config, sources: HashMap::new(), unauthenticated: 0, swept_at: 64 }
     }
 
-    /// The creation tokens `source` has at `now`: what it had, refilled at the configured rate
-    /// since, up to the burst.
-    fn tokens_at(&self, source: &Source, now: Instant) -> f64 {
-        let elapsed = now.saturating_duration_since(source.refilled).as_secs_f64();
-        let burst = f64::from(self.config.creation_burst_per_source);
-        (source.tokens + elapsed * f64::from(self.config.creation_rate_per_source)).min(burst)
-    }
-
     fn source(&mut self, ip: IpAddr, now: Instant) -> &mut Source {
         if self.sources.len() >= self.swept_at {
             self.sweep(now);
         }
-        let burst = f64::from(self.config.creation_burst_per_source);
-        self.sources.entry(ip).or_insert(Source { connections: 0, unauthenticated: 0, tokens: burst, refilled: now })
+        let limit = RateLimit { bytes_per_sec: self.config.creation_rate_per_source, burst_bytes: self.config.creation_burst_per_source };
+        self.sources.entry(ip).or_insert_with(|| Source { connections: 0, unauthenticated: 0, creations: TokenBucket::new(limit, now) })
     }
 
     /// Whether an entry holds nothing and would start afresh anyway.
-    fn forgettable(&self, source: &Source, now: Instant) -> bool {
-        source.connections == 0
-            && source.unauthenticated == 0
-            && self.tokens_at(source, now) >= f64::from(self.config.creation_burst_per_source)
+    fn forgettable(source: &Source, now: Instant) -> bool {
+        source.connections == 0 && source.unauthenticated == 0 && source.creations.is_full(now)
     }
 
     fn sweep(&mut self, now: Instant) {
-        let mut sources = std::mem::take(&mut self.sources);
-        sources.retain(|_, s| !self.forgettable(s, now));
-        self.sources = sources;
+        self.sources.retain(|_, s| !Self::forgettable(s, now));
         self.swept_at = (self.sources.len() * 2).max(64);
     }
 
     fn release(&mut self, ip: IpAddr, now: Instant, what: impl FnOnce(&mut Source)) {
         let Some(source) = self.sources.get_mut(&ip) else { return };
         what(source);
-        if self.forgettable(&self.sources[&ip], now) {
+        if Self::forgettable(source, now) {
             self.sources.remove(&ip);
         }
     }
@@ -152,18 +140,13 @@ impl SourceTable {
             return Err(SessionRefusal::ServerBusy);
         }
         let max = self.config.max_unauthenticated_per_source;
-        self.source(ip, now);
-        let source = &self.sources[&ip];
+        let source = self.source(ip, now);
         if source.unauthenticated >= max {
             return Err(SessionRefusal::SourceBusy);
         }
-        let tokens = self.tokens_at(source, now);
-        let source = self.sources.get_mut(&ip).expect("just made");
-        (source.tokens, source.refilled) = (tokens, now);
-        if tokens < 1.0 {
+        if !source.creations.try_take(1.0, now) {
             return Err(SessionRefusal::TooFast);
         }
-        source.tokens -= 1.0;
         source.unauthenticated += 1;
         self.unauthenticated += 1;
         Ok(())
@@ -193,16 +176,6 @@ impl SourceTable {
     }
 }
 
-/// Refusals are logged at most once per this interval (with how many there were), so that a
-/// flood of refused clients cannot flood the log instead.
-const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
-
-#[derive(Debug, Default)]
-struct RefusalLog {
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
 /// The shared admission state of one server: a [`SourceTable`] behind a lock, and the
 /// connection slots every listener takes from.
 #[derive(Debug)]
@@ -210,7 +183,9 @@ pub struct Admission {
     slots: Arc<Semaphore>,
     max_connections: usize,
     table: Mutex<SourceTable>,
-    refusals: Mutex<RefusalLog>,
+    /// Refusals are logged at most once per interval, with how many were not, so that a flood
+    /// of refused clients cannot flood the log instead.
+    refusals: Mutex<LogThrottle>,
 }
 
 /// A connection's place: its global slot and its count against its source, both given back
@@ -249,7 +224,7 @@ impl Admission {
             slots: Arc::new(Semaphore::new(config.max_connections)),
             max_connections: config.max_connections,
             table: Mutex::new(SourceTable::new(config)),
-            refusals: Mutex::new(RefusalLog::default()),
+            refusals: Mutex::new(LogThrottle::default()),
         })
     }
 
@@ -300,21 +275,17 @@ impl Admission {
     }
 
     fn log_refusal(&self, ip: IpAddr, what: &str) {
-        let now = Instant::now();
-        let mut log = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
-        if log.last.is_some_and(|last| now.duration_since(last) < REFUSAL_LOG_INTERVAL) {
-            log.suppressed += 1;
-            return;
-        }
-        let suppressed = std::mem::take(&mut log.suppressed);
-        log.last = Some(now);
-        drop(log);
+        let logged = self.refusals.lock().unwrap_or_else(|e| e.into_inner()).hit(Instant::now());
+        // `hit` counts this refusal too: the others are the ones not logged.
+        let Some(suppressed) = logged.map(|n| n - 1) else { return };
         tracing::warn!(target: "notification", %ip, suppressed, "{what} ({suppressed} more refusals in the last interval not logged)");
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn config() -> AdmissionConfig {

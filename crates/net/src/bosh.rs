@@ -28,7 +28,7 @@ use crate::session::{self, FromCore};
 struct Request {
     body: Element,
     /// Its size on the wire: held against the pre-authentication limit and charged against
-    /// the client's byte budget.
+    /// the client's byte budget (both by the machine).
     bytes: usize,
     reply: oneshot::Sender<herald_bosh::Response>,
 }
@@ -252,7 +252,7 @@ async fn run(
                 BoshOutput::Stream(output) => {
                     if matches!(output, Output::Authenticated { .. }) {
                         // Logged in: no longer counted against the strangers' limits.
-                        unauthenticated = None;
+                        drop(unauthenticated.take());
                     }
                     // These rare steps (logins, stanzas from the client) hold store queries: boxed,
                     // so that an idle session's task is not as large as their largest state, and
@@ -299,9 +299,6 @@ async fn run(
                 }
                 Some(Message::Request(request)) => {
                     let Request { body, bytes, reply } = *request;
-                    if unauthenticated.is_some() && bytes > ctx.bosh.stream.max_unauthenticated_bytes {
-                        machine.close(StreamErrorCondition::PolicyViolation, "request larger than allowed before authentication", Instant::now());
-                    }
                     let id = next_request;
                     next_request += 1;
                     replies.push((id, reply));

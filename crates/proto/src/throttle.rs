@@ -14,9 +14,11 @@ pub struct RateLimit {
     pub burst_bytes: u32,
 }
 
-/// A token bucket over bytes received from one client. Reads are never refused: bytes already
-/// read are charged, the bucket may go into debt, and the driver does not read again before
-/// [`TokenBucket::ready_at`] (so TCP backpressure, or a delayed BOSH answer, slows the client).
+/// A token bucket: `bytes_per_sec` tokens earned per second, up to `burst_bytes`. Over bytes
+/// received from a client, reads are never refused: bytes already read are charged, the bucket
+/// may go into debt, and the driver does not read again before [`TokenBucket::ready_at`] (so TCP
+/// backpressure, or a delayed BOSH answer, slows the client). Over other things (sessions an
+/// address creates) [`TokenBucket::try_take`] takes a token only when there is one.
 #[derive(Clone, Debug)]
 pub struct TokenBucket {
     limit: RateLimit,
@@ -35,6 +37,23 @@ impl TokenBucket {
     pub fn charge(&mut self, bytes: usize, now: Instant) {
         self.refill(now);
         self.tokens -= bytes as f64;
+    }
+
+    /// Takes `amount` tokens at `now` if the bucket holds them; `false` (and nothing taken)
+    /// otherwise.
+    pub fn try_take(&mut self, amount: f64, now: Instant) -> bool {
+        self.refill(now);
+        let taken = self.tokens >= amount;
+        if taken {
+            self.tokens -= amount;
+        }
+        taken
+    }
+
+    /// Whether the bucket would be full at `now`: nothing it remembers still matters.
+    pub fn is_full(&self, now: Instant) -> bool {
+        let earned = now.saturating_duration_since(self.at).as_secs_f64() * self.rate();
+        self.tokens + earned >= f64::from(self.limit.burst_bytes)
     }
 
     /// When the client may be read from again: `None` while the bucket is not in debt.
@@ -99,6 +118,17 @@ mod tests {
         // At the ready time the debt is paid, and the next read may go ahead.
         bucket.charge(0, ready);
         assert_eq!(bucket.ready_at(), None);
+    }
+
+    #[test]
+    fn tokens_are_taken_only_when_there_are_enough() {
+        let t0 = Instant::now();
+        let mut bucket = TokenBucket::new(RateLimit { bytes_per_sec: 2, burst_bytes: 3 }, t0);
+        assert!((0..3).all(|_| bucket.try_take(1.0, t0)));
+        assert!(!bucket.try_take(1.0, t0), "the burst is spent");
+        assert!(!bucket.is_full(t0));
+        assert!(bucket.try_take(1.0, t0 + Duration::from_millis(500)), "two a second come back");
+        assert!(bucket.is_full(t0 + Duration::from_secs(2)));
     }
 
     #[test]

@@ -200,6 +200,12 @@ impl C2sStream {
         self.username.is_some()
     }
 
+    /// Whether a request of `bytes` (a whole BOSH body) may be taken now: before login no more
+    /// than the pre-authentication limit, after it anything the transport let through.
+    pub fn admits_request_of(&self, bytes: usize) -> bool {
+        self.username.is_some() || bytes <= self.config.max_unauthenticated_bytes
+    }
+
     /// The parser limits in force now: the small pre-authentication budget until the client
     /// has authenticated (the parser is made anew at the restart that follows).
     fn limits(&self) -> Limits {

@@ -216,6 +216,12 @@ async fn write_flush<S: AsyncWrite + Unpin>(s: &mut S, data: &[u8]) -> std::io::
     s.flush().await
 }
 
+/// The resident memory of this process, KiB: the test server runs in it, so this is what the
+/// memory-bound tests assert on (with a generous margin: the clients live here too).
+pub fn rss_kib() -> u64 {
+    herald_load::sample(std::process::id()).map_or(0, |s| s.rss_kib)
+}
+
 /// Connects to `addr` from the loopback address `source` (`None`: the system's choice), so a
 /// test can be several clients on several machines: the server's per-address limits treat
 /// 127.0.0.2 as another host than 127.0.0.1.
