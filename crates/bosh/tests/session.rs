@@ -220,14 +220,21 @@ fn data_is_answered_at_once_on_the_held_request() {
     assert_eq!(h.session.stats().msgs_sent, 4);
 }
 
-#[test]
-fn inactivity_closes_at_exactly_the_threshold_and_returns_queued_stanzas() {
+/// A logged-in session whose one held request is answered empty at t=30 (wait 30): from then
+/// on nothing is held.
+fn logged_in_and_idle_from_30() -> Harness {
     let (mut h, _) = Harness::new("");
     let rid = h.login();
     let r = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{rid}' sid='sid1'/>"));
     h.outputs();
     h.at(30);
     assert!(h.timeout().iter().any(|o| matches!(o, BoshOutput::Respond { request, .. } if *request == r)));
+    h
+}
+
+#[test]
+fn inactivity_closes_at_exactly_the_threshold_and_returns_queued_stanzas() {
+    let mut h = logged_in_and_idle_from_30();
     // Nothing held from t=30: the session must close at t=90, not later.
     h.session.deliver(body("<message xmlns='jabber:client'><body>late</body></message>"), h.now).unwrap();
     assert_eq!(h.session.poll_timeout(), Some(h.t0 + Duration::from_secs(90)));
@@ -255,12 +262,7 @@ fn a_session_that_never_logs_in_closes_soon_and_is_forgotten_soon() {
     assert_eq!(closed(&h.timeout()), Some(CloseCause::Inactivity));
     assert_eq!(h.session.poll_timeout(), Some(h.t0 + Duration::from_secs(20)), "late requests answered for 10 s, not 60");
     // A session that logged in keeps the full inactivity.
-    let (mut h, _) = Harness::new("");
-    let rid = h.login();
-    let r = h.send(&format!("<body xmlns='http://jabber.org/protocol/httpbind' rid='{rid}' sid='sid1'/>"));
-    h.outputs();
-    h.at(30);
-    assert!(h.timeout().iter().any(|o| matches!(o, BoshOutput::Respond { request, .. } if *request == r)));
+    let mut h = logged_in_and_idle_from_30();
     assert_eq!(h.session.poll_timeout(), Some(h.t0 + Duration::from_secs(90)));
 }
 
