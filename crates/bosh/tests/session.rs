@@ -262,7 +262,7 @@ fn a_session_that_never_logs_in_closes_soon_and_is_forgotten_soon() {
     assert_eq!(closed(&h.timeout()), Some(CloseCause::Inactivity));
     assert_eq!(h.session.poll_timeout(), Some(h.t0 + Duration::from_secs(20)), "late requests answered for 10 s, not 60");
     // A session that logged in keeps the full inactivity.
-    let mut h = logged_in_and_idle_from_30();
+    let h = logged_in_and_idle_from_30();
     assert_eq!(h.session.poll_timeout(), Some(h.t0 + Duration::from_secs(90)));
 }
 
