@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 pub use config::Config;
+use config::StoreBackend;
 use herald_bosh::BoshConfig;
 use herald_core::pubsub::PubSubConfig;
 use herald_core::{Core, CoreConfig};
 use herald_net::{Admission, AdmissionConfig, C2sContext, HttpContext, Registry, TlsFiles, WebSocketConfig};
-use config::StoreBackend;
 use herald_store::{AnyStore, MemoryStore};
 use herald_stream::{Framing, StreamConfig, TlsPolicy};
 use tokio::net::TcpListener;

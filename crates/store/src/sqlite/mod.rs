@@ -12,7 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::Row as _;
-use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteRow, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 
 use crate::StoreError;
 
@@ -78,7 +78,8 @@ impl SqliteStore {
     async fn migrate(&self, migrations: &[&str]) -> Result<(), StoreError> {
         let failed = |version| move |source| StoreError::Migration { version, source };
         sqlx::query("CREATE TABLE IF NOT EXISTS herald_schema (version INTEGER NOT NULL)").execute(&self.pool).await.map_err(failed(0))?;
-        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS version FROM herald_schema").fetch_one(&self.pool).await.map_err(failed(0))?;
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) AS version FROM herald_schema").fetch_one(&self.pool).await.map_err(failed(0))?;
         let applied: usize = int_column(&row, "herald_schema", "version")?;
         for (index, sql) in migrations.iter().enumerate().skip(applied) {
             let version = index + 1;

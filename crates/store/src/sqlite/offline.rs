@@ -47,7 +47,10 @@ impl OfflineStore for SqliteStore {
             .bind(i64::try_from(max_messages).unwrap_or(i64::MAX))
             .fetch_all(&mut *tx)
             .await?;
-        let sizes = sizes.iter().map(|r| Ok((column::<i64>(r, TABLE, "id")?, int_column::<u64>(r, TABLE, "bytes")?))).collect::<Result<Vec<_>, StoreError>>()?;
+        let sizes = sizes
+            .iter()
+            .map(|r| Ok((column::<i64>(r, TABLE, "id")?, int_column::<u64>(r, TABLE, "bytes")?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let len = offline_batch_len(sizes.iter().map(|&(_, bytes)| bytes), max_messages, max_bytes);
         let Some(&(last, _)) = len.checked_sub(1).and_then(|i| sizes.get(i)) else { return Ok(Vec::new()) };
         let rows = sqlx::query("SELECT id, sender, stanza, stored_at FROM offline WHERE username = ? AND id <= ? ORDER BY id")
