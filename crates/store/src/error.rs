@@ -27,7 +27,8 @@ pub enum StoreError {
     /// Bringing the schema up to date failed; the database stays at the previous version.
     #[error("cannot upgrade the database schema to version {version}: {source}")]
     Migration {
-        /// The schema version that could not be applied.
+        /// The schema version that could not be applied (0: the current version could not be
+        /// read).
         version: usize,
         /// Why.
         #[source]
