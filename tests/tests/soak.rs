@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use herald_load::{Options, Scenario, SoakOptions};
-use herald_store::Store;
+use herald_store::AccountStore;
 use herald_testkit::TestServer;
 
 const SESSIONS: usize = 1000;

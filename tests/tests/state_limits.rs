@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use herald::Config;
-use herald_store::{RosterItem, Store, Subscription};
+use herald_store::{RosterItem, RosterStore, Subscription};
 use herald_testkit::{RawClient, TestServer};
 
 const PW: &str = "agent-pw";

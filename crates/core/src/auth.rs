@@ -7,7 +7,7 @@ use std::sync::MutexGuard;
 use std::time::Instant;
 
 use herald_sasl::{Account, Credentials, HashAlg, Lockout, SaslError, ScramCredentials};
-use herald_store::{Store, StoredCredential};
+use herald_store::{AccountStore, StoredCredential};
 
 use crate::Core;
 

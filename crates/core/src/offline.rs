@@ -4,7 +4,7 @@
 //! available presence.
 
 use herald_proto::{BareJid, FullJid, Jid, Stanza, StanzaError, ns};
-use herald_store::{OfflineMessage, OfflinePush, OfflineQuota, Store};
+use herald_store::{AccountStore, OfflineMessage, OfflinePush, OfflineQuota, OfflineStore};
 use herald_xml::{Element, Limits, parse_document};
 
 use crate::router::{Core, Target};

@@ -3,7 +3,7 @@
 //! the four subscription presences with their roster effects on both accounts.
 
 use herald_proto::{BareJid, FullJid, Stanza, StanzaError, StanzaErrorType, ns};
-use herald_store::Store;
+use herald_store::AccountStore;
 use herald_xml::Element;
 
 use crate::roster_cache::Roster;

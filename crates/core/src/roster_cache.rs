@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use herald_proto::BareJid;
-use herald_store::{RosterItem, Store, StoreError};
+use herald_store::{RosterItem, RosterStore, StoreError};
 
 use crate::router::Core;
 

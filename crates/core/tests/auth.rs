@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use herald_core::{Core, CoreConfig};
 use herald_sasl::{Account, Credentials, DecoySecret, HashAlg, SaslError};
-use herald_store::{AnyStore, MemoryStore, Store};
+use herald_store::{AccountStore, AnyStore, MemoryStore};
 
 const DESK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
 const STRANGER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 9));

@@ -5,7 +5,7 @@
 use herald_core::pubsub::{AccessModel, Affiliation, ItemQuery, NodeConfig, PublishModel, SubState};
 use herald_core::{Core, CoreConfig, SessionHandle};
 use herald_proto::{BareJid, Jid, ns};
-use herald_store::{AnyStore, MemoryStore, SqliteStore, Store};
+use herald_store::{AccountStore, AnyStore, MemoryStore, RosterStore, SqliteStore};
 use herald_xml::Element;
 
 const NODE: &str = "/finesse/api/User/1001";

@@ -5,7 +5,9 @@
 use herald_core::pubsub::{AccessModel, Affiliation, ItemQuery, NodeConfig, PubSubConfig};
 use herald_core::{Core, CoreConfig, SessionHandle};
 use herald_proto::{BareJid, Jid, ns};
-use herald_store::{AnyStore, MemoryStore, PubSubOp, RosterItem, SqliteStore, Store, StoredSubscription, Subscription};
+use herald_store::{
+    AccountStore, AnyStore, MemoryStore, PubSubOp, PubSubStore, RosterItem, RosterStore, SqliteStore, StoredSubscription, Subscription,
+};
 use herald_xml::Element;
 
 const NODE: &str = "/finesse/api/User/1001";

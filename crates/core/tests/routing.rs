@@ -3,7 +3,7 @@
 
 use herald_core::{Core, CoreConfig, SessionHandle};
 use herald_proto::ns;
-use herald_store::{AnyStore, MemoryStore, Store, Subscription};
+use herald_store::{AccountStore, AnyStore, MemoryStore, OfflineStore, RosterStore, Subscription};
 use herald_xml::Element;
 
 async fn core_with(users: &[&str]) -> Core {

@@ -4,7 +4,7 @@
 
 use herald_core::{Core, CoreConfig, SessionHandle, StateLimits};
 use herald_proto::ns;
-use herald_store::{AnyStore, MemoryStore, OfflineMessage, OfflineQuota, Store};
+use herald_store::{AccountStore, AnyStore, MemoryStore, OfflineMessage, OfflineQuota, OfflineStore, RosterStore};
 use herald_xml::Element;
 
 async fn core(config: CoreConfig) -> Core {

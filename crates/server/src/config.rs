@@ -328,8 +328,23 @@ impl Default for Log {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// `sqlite` (default, `<data_dir>/herald.db`) or `memory` (nothing survives a restart).
-    pub backend: String,
+    /// Which backend keeps accounts, rosters, offline messages and pubsub nodes. An unknown
+    /// name is refused when the configuration is loaded, with the allowed names.
+    pub backend: StoreBackend,
+    /// The SQLite database file (`backend = "sqlite"`); a relative path is under `data_dir`.
+    pub path: PathBuf,
+}
+
+/// `store.backend`: the store implementations Herald can run on.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// SQLite in `store.path` (the embedded default; needs the `sqlite` cargo feature, on by
+    /// default).
+    #[default]
+    Sqlite,
+    /// In memory: nothing survives a restart (tests, demonstrations).
+    Memory,
 }
 
 fn host_name() -> String {
@@ -416,7 +431,7 @@ impl Default for Auth {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { backend: "sqlite".into() }
+        Self { backend: StoreBackend::default(), path: PathBuf::from("herald.db") }
     }
 }
 
@@ -499,9 +514,6 @@ impl Config {
             return Err(ConfigError::Range("websocket.ping_interval_secs must be positive".into()));
         }
         self.auth.validate()?;
-        if !matches!(self.store.backend.as_str(), "sqlite" | "memory") {
-            return Err(ConfigError::Range(format!("store.backend {:?} is not one of sqlite, memory", self.store.backend)));
-        }
         Ok(())
     }
 
@@ -634,6 +646,31 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("HERALD_LIMITS__MAX_RESOURCES_PER_USER", "0");
             assert!(Config::load(None).unwrap_err().to_string().contains("limits.max_resources_per_user must be at least 1"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_store_backend_is_one_of_the_known_names() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!((c.store.backend, c.store.path.as_path()), (StoreBackend::Sqlite, Path::new("herald.db")));
+            jail.create_file("s.toml", "[store]\nbackend = \"memory\"\n")?;
+            assert_eq!(Config::load(Some(Path::new("s.toml"))).map_err(|e| e.to_string())?.store.backend, StoreBackend::Memory);
+            jail.set_env("HERALD_STORE__BACKEND", "sqlite");
+            jail.set_env("HERALD_STORE__PATH", "/var/lib/herald/other.db");
+            let c = Config::load(Some(Path::new("s.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!((c.store.backend, c.store.path.as_path()), (StoreBackend::Sqlite, Path::new("/var/lib/herald/other.db")));
+            jail.set_env("HERALD_STORE__BACKEND", "sqlit");
+            let from_env = Config::load(Some(Path::new("s.toml"))).unwrap_err().to_string().to_lowercase();
+            jail.create_file("t.toml", "[store]\nbackend = \"postgress\"\n")?;
+            jail.clear_env();
+            let from_file = Config::load(Some(Path::new("t.toml"))).unwrap_err().to_string();
+            for (err, typo) in [(from_env, "sqlit"), (from_file, "postgress")] {
+                for needed in ["store.backend", typo, "`sqlite`", "`memory`"] {
+                    assert!(err.contains(needed), "{needed:?} missing from: {err}");
+                }
+            }
             Ok(())
         });
     }

@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 pub use config::Config;
+use config::StoreBackend;
 use herald_bosh::BoshConfig;
 use herald_core::pubsub::PubSubConfig;
 use herald_core::{Core, CoreConfig};
 use herald_net::{Admission, AdmissionConfig, C2sContext, HttpContext, Registry, TlsFiles, WebSocketConfig};
-use herald_store::{AnyStore, MemoryStore, SqliteStore};
+use herald_store::{AnyStore, MemoryStore};
 use herald_stream::{Framing, StreamConfig, TlsPolicy};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -84,17 +85,29 @@ fn connection_budget(configured: usize) -> usize {
     max
 }
 
-/// Opens the configured store (the SQLite file lives in the data directory).
+/// Opens the configured store (a relative SQLite path is under the data directory).
 pub async fn open_store(config: &Config) -> anyhow::Result<AnyStore> {
-    Ok(match config.store.backend.as_str() {
-        "memory" => AnyStore::Memory(MemoryStore::new()),
-        _ => {
-            std::fs::create_dir_all(&config.data_dir)
-                .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-            let path = config.data_dir.join("herald.db");
-            AnyStore::Sqlite(SqliteStore::open(&path).await.with_context(|| format!("cannot open database {}", path.display()))?)
-        }
-    })
+    match config.store.backend {
+        StoreBackend::Memory => Ok(AnyStore::Memory(MemoryStore::new())),
+        StoreBackend::Sqlite => open_sqlite(&config.data_dir.join(&config.store.path)).await,
+    }
+}
+
+/// Opens the SQLite database at `path`, creating its directory first.
+#[cfg(feature = "sqlite")]
+async fn open_sqlite(path: &std::path::Path) -> anyhow::Result<AnyStore> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    }
+    Ok(AnyStore::Sqlite(herald_store::SqliteStore::open(path).await?))
+}
+
+/// Without the `sqlite` feature there is no SQLite backend: refused at start, saying what to do.
+#[cfg(not(feature = "sqlite"))]
+async fn open_sqlite(_path: &std::path::Path) -> anyhow::Result<AnyStore> {
+    anyhow::bail!(
+        "store.backend = \"sqlite\", but this herald was built without the `sqlite` feature: set store.backend = \"memory\" or rebuild with the default features"
+    )
 }
 
 /// What a running server holds live: bound sessions and BOSH sessions. There is no
@@ -243,9 +256,7 @@ pub async fn run_with_status(
         tracing::warn!(target: "notification", "some connections did not close within 10 s");
     }
     core.flush().await;
-    if let AnyStore::Sqlite(sqlite) = &store {
-        sqlite.close().await;
-    }
+    store.close().await;
     tracing::info!(target: "notification", "Herald notification service stopped");
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use herald::{Config, Listeners, users};
-use herald_store::Store;
+use herald_store::AccountStore;
 
 #[derive(Parser)]
 #[command(name = "herald", version, about = "Real-time notification platform for contact-center agent desktops")]

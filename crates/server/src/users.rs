@@ -3,7 +3,7 @@
 
 use anyhow::{Context, bail};
 use herald_sasl::Credentials;
-use herald_store::{Store, StoredCredential};
+use herald_store::{AccountStore, StoredCredential};
 
 /// Validates a LoginID as the localpart of a JID on `domain` and returns its normalised form.
 pub fn normalise_login_id(login_id: &str, domain: &str) -> anyhow::Result<String> {
@@ -27,14 +27,14 @@ pub fn credentials_for(password: &str) -> anyhow::Result<Vec<StoredCredential>> 
 }
 
 /// Creates an account.
-pub async fn add<S: Store>(store: &S, domain: &str, login_id: &str, password: &str) -> anyhow::Result<String> {
+pub async fn add<S: AccountStore>(store: &S, domain: &str, login_id: &str, password: &str) -> anyhow::Result<String> {
     let name = normalise_login_id(login_id, domain)?;
     store.create_user(&name, &credentials_for(password)?).await?;
     Ok(name)
 }
 
 /// Changes an account's password.
-pub async fn passwd<S: Store>(store: &S, domain: &str, login_id: &str, password: &str) -> anyhow::Result<()> {
+pub async fn passwd<S: AccountStore>(store: &S, domain: &str, login_id: &str, password: &str) -> anyhow::Result<()> {
     let name = normalise_login_id(login_id, domain)?;
     store.set_credentials(&name, &credentials_for(password)?).await?;
     Ok(())
@@ -43,7 +43,7 @@ pub async fn passwd<S: Store>(store: &S, domain: &str, login_id: &str, password:
 /// Creates accounts `<prefix><n>` for n in 0..count, each with its own salts (the PBKDF2 work is
 /// spread over the machine's cores). Existing accounts are left as they are. Returns how many
 /// were created.
-pub async fn add_range<S: Store>(store: &S, domain: &str, prefix: &str, count: usize, password: &str) -> anyhow::Result<usize> {
+pub async fn add_range<S: AccountStore>(store: &S, domain: &str, prefix: &str, count: usize, password: &str) -> anyhow::Result<usize> {
     let mut created = 0;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     for chunk_start in (0..count).step_by(256) {

@@ -46,6 +46,20 @@ fn unknown_configuration_keys_are_named() {
 }
 
 #[test]
+fn a_mistyped_store_backend_is_refused_naming_the_allowed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = herald(dir.path()).env("HERALD_STORE__BACKEND", "sqllite").args(["user", "list"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("sqllite") && stderr.contains("`sqlite` or `memory`"), "{stderr}");
+    assert!(!dir.path().join("herald.db").exists(), "nothing was opened");
+    // The SQLite file can live elsewhere; a relative path is under the data directory.
+    run_ok(herald(dir.path()).env("HERALD_STORE__PATH", "db/accounts.db").args(["user", "add", "1001", "--password", "pw"]));
+    assert!(dir.path().join("db/accounts.db").exists());
+    assert_eq!(run_ok(herald(dir.path()).env("HERALD_STORE__PATH", "db/accounts.db").args(["user", "list"])), "1001\n");
+    assert_eq!(run_ok(herald(dir.path()).args(["user", "list"])), "", "the default file is another database");
+}
+
+#[test]
 fn serve_starts_on_defaults_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = herald(dir.path()).env("HERALD_LISTEN__C2S", "127.0.0.1:0").arg("serve").stderr(Stdio::null()).spawn().unwrap();

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use herald_proto::{BareJid, StanzaError};
-use herald_store::{PubSubOp, Store};
+use herald_store::{PubSubOp, RosterStore};
 use herald_xml::Element;
 
 use super::fanout::{Fanout, Target};

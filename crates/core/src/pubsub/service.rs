@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use herald_proto::{BareJid, Jid, StanzaError, StanzaErrorType};
-use herald_store::{AnyStore, PubSubOp, Store, StoredItem, StoredNode, StoredSubscription};
+use herald_store::{AnyStore, PubSubOp, PubSubStore, StoredItem, StoredNode, StoredSubscription};
 use herald_xml::{Element, Limits, parse_document};
 use tokio::sync::{mpsc, oneshot};
 

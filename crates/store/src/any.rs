@@ -1,0 +1,96 @@
+//! [`AnyStore`]: the backend chosen at run time from configuration, dispatching every domain
+//! trait to it.
+
+use crate::{
+    AccountStore, MemoryStore, OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, PubSubOp, PubSubStore, RosterItem, RosterStore,
+    StoreError, StoredCredential, StoredNode, StoredOffline,
+};
+
+/// The store chosen at run time from configuration.
+#[derive(Clone, Debug)]
+pub enum AnyStore {
+    /// SQLite (the embedded default).
+    #[cfg(feature = "sqlite")]
+    Sqlite(crate::SqliteStore),
+    /// In memory (tests; nothing survives a restart).
+    Memory(MemoryStore),
+}
+
+impl AnyStore {
+    /// Releases the backend's resources (the SQLite pool closes, flushing its WAL); called at
+    /// shutdown, after the last write.
+    pub async fn close(&self) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(s) => s.close().await,
+            Self::Memory(_) => {}
+        }
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            #[cfg(feature = "sqlite")]
+            AnyStore::Sqlite($s) => $call.await,
+            AnyStore::Memory($s) => $call.await,
+        }
+    };
+}
+
+impl AccountStore for AnyStore {
+    async fn create_user(&self, username: &str, credentials: &[StoredCredential]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.create_user(username, credentials))
+    }
+    async fn set_credentials(&self, username: &str, credentials: &[StoredCredential]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.set_credentials(username, credentials))
+    }
+    async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.delete_user(username))
+    }
+    async fn list_users(&self) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.list_users())
+    }
+    async fn credentials(&self, username: &str) -> Result<Option<Vec<StoredCredential>>, StoreError> {
+        dispatch!(self, s => s.credentials(username))
+    }
+}
+
+impl RosterStore for AnyStore {
+    async fn roster(&self, owner: &str) -> Result<Vec<RosterItem>, StoreError> {
+        dispatch!(self, s => s.roster(owner))
+    }
+    async fn roster_item(&self, owner: &str, contact: &str) -> Result<Option<RosterItem>, StoreError> {
+        dispatch!(self, s => s.roster_item(owner, contact))
+    }
+    async fn put_roster_item(&self, owner: &str, item: &RosterItem) -> Result<(), StoreError> {
+        dispatch!(self, s => s.put_roster_item(owner, item))
+    }
+    async fn delete_roster_item(&self, owner: &str, contact: &str) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.delete_roster_item(owner, contact))
+    }
+    async fn roster_len(&self, owner: &str) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.roster_len(owner))
+    }
+}
+
+impl OfflineStore for AnyStore {
+    async fn push_offline(&self, username: &str, message: &OfflineMessage, quota: &OfflineQuota) -> Result<OfflinePush, StoreError> {
+        dispatch!(self, s => s.push_offline(username, message, quota))
+    }
+    async fn offline_batch(&self, username: &str, max_messages: usize, max_bytes: u64) -> Result<Vec<StoredOffline>, StoreError> {
+        dispatch!(self, s => s.offline_batch(username, max_messages, max_bytes))
+    }
+    async fn delete_offline(&self, username: &str, through_id: i64) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.delete_offline(username, through_id))
+    }
+}
+
+impl PubSubStore for AnyStore {
+    async fn pubsub_load(&self) -> Result<Vec<StoredNode>, StoreError> {
+        dispatch!(self, s => s.pubsub_load())
+    }
+    async fn pubsub_apply(&self, ops: &[PubSubOp]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.pubsub_apply(ops))
+    }
+}

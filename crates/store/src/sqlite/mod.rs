@@ -1,0 +1,170 @@
+//! The SQLite store (sqlx), Herald's embedded default. WAL mode, so that the `herald user`
+//! commands can change accounts while the server runs. The schema and the connection live
+//! here; each domain's queries in its own module.
+
+mod accounts;
+mod offline;
+mod pubsub;
+mod roster;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Row as _;
+use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+
+use crate::StoreError;
+
+/// Schema versions, applied in order, each in one transaction.
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE users (username TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL DEFAULT (unixepoch()));
+     CREATE TABLE credentials (username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE, hash TEXT NOT NULL,
+        salt BLOB NOT NULL, iterations INTEGER NOT NULL, stored_key BLOB NOT NULL, server_key BLOB NOT NULL,
+        PRIMARY KEY (username, hash));
+     CREATE TABLE roster (owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE, contact TEXT NOT NULL,
+        name TEXT, subscription TEXT NOT NULL, ask_out INTEGER NOT NULL, pending_in INTEGER NOT NULL,
+        visible INTEGER NOT NULL, groups TEXT NOT NULL, PRIMARY KEY (owner, contact));
+     CREATE TABLE offline (id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        stanza TEXT NOT NULL, stored_at INTEGER NOT NULL);
+     CREATE INDEX offline_by_user ON offline(username, id);",
+    "CREATE TABLE pubsub_nodes (name TEXT PRIMARY KEY NOT NULL, config TEXT NOT NULL, next_seq INTEGER NOT NULL DEFAULT 0);
+     CREATE TABLE pubsub_affiliations (node TEXT NOT NULL REFERENCES pubsub_nodes(name) ON DELETE CASCADE, jid TEXT NOT NULL,
+        affiliation TEXT NOT NULL, PRIMARY KEY (node, jid));
+     CREATE TABLE pubsub_subscriptions (node TEXT NOT NULL REFERENCES pubsub_nodes(name) ON DELETE CASCADE, subid TEXT NOT NULL,
+        jid TEXT NOT NULL, state TEXT NOT NULL, options TEXT NOT NULL, PRIMARY KEY (node, subid));
+     CREATE TABLE pubsub_items (node TEXT NOT NULL REFERENCES pubsub_nodes(name) ON DELETE CASCADE, id TEXT NOT NULL,
+        seq INTEGER NOT NULL, publisher TEXT NOT NULL, payload TEXT NOT NULL, published_at INTEGER NOT NULL, PRIMARY KEY (node, id));
+     CREATE INDEX pubsub_items_by_seq ON pubsub_items(node, seq);",
+    // Offline quotas in bytes, per recipient and per sender: each message records its sender and
+    // size, and the covering indexes answer COUNT and SUM without reading the stanzas.
+    "ALTER TABLE offline ADD COLUMN sender TEXT NOT NULL DEFAULT '';
+     ALTER TABLE offline ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+     UPDATE offline SET bytes = length(CAST(stanza AS BLOB));
+     DROP INDEX offline_by_user;
+     CREATE INDEX offline_by_user ON offline(username, id, bytes);
+     CREATE INDEX offline_by_sender ON offline(sender, bytes);",
+];
+
+/// A SQLite database file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let store = Self::connect(path).await?;
+        store.migrate(MIGRATIONS).await?;
+        Ok(store)
+    }
+
+    async fn connect(path: &Path) -> Result<Self, StoreError> {
+        let opening = |source| StoreError::Open { path: path.to_owned(), source };
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(opening)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(opening)?;
+        Ok(Self { pool })
+    }
+
+    /// Applies the `migrations` not applied yet, each in one transaction.
+    async fn migrate(&self, migrations: &[&str]) -> Result<(), StoreError> {
+        let failed = |version| move |source| StoreError::Migration { version, source };
+        sqlx::query("CREATE TABLE IF NOT EXISTS herald_schema (version INTEGER NOT NULL)").execute(&self.pool).await.map_err(failed(0))?;
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) AS version FROM herald_schema").fetch_one(&self.pool).await.map_err(failed(0))?;
+        let applied: usize = int_column(&row, "herald_schema", "version")?;
+        for (index, sql) in migrations.iter().enumerate().skip(applied) {
+            let version = index + 1;
+            let apply = async {
+                let mut tx = self.pool.begin().await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO herald_schema (version) VALUES (?)").bind(version as i64).execute(&mut *tx).await?;
+                tx.commit().await
+            };
+            apply.await.map_err(failed(version))?;
+        }
+        Ok(())
+    }
+
+    /// Closes the pool, flushing the WAL; called at shutdown.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Reads one column of a `table` row; a value of the wrong type is corrupt data, named by table
+/// and column, instead of the panic `Row::get` would raise.
+fn column<'r, T>(row: &'r SqliteRow, table: &'static str, name: &'static str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(name).map_err(|e| StoreError::corrupt(table, name, e))
+}
+
+/// Reads an integer column that must fit `T` (a count, an iteration number): out of range is
+/// corrupt data.
+fn int_column<T: TryFrom<i64, Error = std::num::TryFromIntError>>(
+    row: &SqliteRow,
+    table: &'static str,
+    name: &'static str,
+) -> Result<T, StoreError> {
+    T::try_from(column::<i64>(row, table, name)?).map_err(|e| StoreError::corrupt(table, name, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AccountStore, RosterStore};
+
+    async fn store_with_alice() -> (SqliteStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("herald.db")).await.unwrap();
+        store.create_user("alice", &[]).await.unwrap();
+        (store, dir)
+    }
+
+    fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, StoreError>, table: &str, column: &str) {
+        match result {
+            Err(StoreError::Corrupt { table: t, column: c, .. }) => assert_eq!((t, c), (table, column)),
+            other => panic!("expected corrupt {table}.{column}, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_roster_state_is_corrupt_data_naming_its_column() {
+        let (store, _dir) = store_with_alice().await;
+        sqlx::query("INSERT INTO roster VALUES ('alice', 'bob@x', NULL, 'sideways', 0, 0, 1, '')").execute(&store.pool).await.unwrap();
+        assert_corrupt(store.roster("alice").await, "roster", "subscription");
+        assert_corrupt(store.roster_item("alice", "bob@x").await, "roster", "subscription");
+    }
+
+    #[tokio::test]
+    async fn a_value_of_the_wrong_type_or_range_is_corrupt_data_not_a_panic() {
+        let (store, _dir) = store_with_alice().await;
+        sqlx::query("INSERT INTO credentials VALUES ('alice', 'SHA-256', x'01', -1, x'02', x'03')").execute(&store.pool).await.unwrap();
+        assert_corrupt(store.credentials("alice").await, "credentials", "iterations");
+        sqlx::query("UPDATE credentials SET iterations = 4096, salt = 12").execute(&store.pool).await.unwrap();
+        assert_corrupt(store.credentials("alice").await, "credentials", "salt");
+    }
+
+    #[tokio::test]
+    async fn a_failing_migration_names_its_version_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::connect(&dir.path().join("herald.db")).await.unwrap();
+        let err = store.migrate(&["CREATE TABLE a (x INTEGER)", "CREATE TABLE b (x INTEGER); NOT SQL"]).await.unwrap_err();
+        assert!(matches!(err, StoreError::Migration { version: 2, .. }), "{err:?}");
+        let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('a', 'b')")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(tables, ["a"], "version 2 was rolled back whole");
+    }
+}

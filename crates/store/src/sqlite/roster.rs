@@ -1,0 +1,72 @@
+//! Rosters in SQLite (`roster`).
+
+use sqlx::sqlite::SqliteRow;
+
+use super::{SqliteStore, column, int_column};
+use crate::{RosterItem, RosterStore, StoreError, Subscription};
+
+const TABLE: &str = "roster";
+
+fn roster_item_from(row: &SqliteRow) -> Result<RosterItem, StoreError> {
+    let groups: String = column(row, TABLE, "groups")?;
+    let subscription: &str = column(row, TABLE, "subscription")?;
+    Ok(RosterItem {
+        contact: column(row, TABLE, "contact")?,
+        name: column(row, TABLE, "name")?,
+        subscription: Subscription::from_name(subscription)
+            .ok_or_else(|| StoreError::corrupt(TABLE, "subscription", format!("unknown state {subscription:?}")))?,
+        ask_out: column(row, TABLE, "ask_out")?,
+        pending_in: column(row, TABLE, "pending_in")?,
+        visible: column(row, TABLE, "visible")?,
+        groups: groups.split('\n').filter(|g| !g.is_empty()).map(str::to_owned).collect(),
+    })
+}
+
+impl RosterStore for SqliteStore {
+    async fn roster(&self, owner: &str) -> Result<Vec<RosterItem>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM roster WHERE owner = ? ORDER BY contact").bind(owner).fetch_all(&self.pool).await?;
+        rows.iter().map(roster_item_from).collect()
+    }
+
+    async fn roster_item(&self, owner: &str, contact: &str) -> Result<Option<RosterItem>, StoreError> {
+        let row = sqlx::query("SELECT * FROM roster WHERE owner = ? AND contact = ?")
+            .bind(owner)
+            .bind(contact)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(roster_item_from).transpose()
+    }
+
+    async fn put_roster_item(&self, owner: &str, item: &RosterItem) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO roster (owner, contact, name, subscription, ask_out, pending_in, visible, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (owner, contact) DO UPDATE SET name = excluded.name, subscription = excluded.subscription,
+             ask_out = excluded.ask_out, pending_in = excluded.pending_in, visible = excluded.visible, groups = excluded.groups",
+        )
+        .bind(owner)
+        .bind(&item.contact)
+        .bind(&item.name)
+        .bind(item.subscription.as_str())
+        .bind(item.ask_out)
+        .bind(item.pending_in)
+        .bind(item.visible)
+        .bind(item.groups.join("\n"))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NoSuchUser(owner.into()),
+            _ => e.into(),
+        })?;
+        Ok(())
+    }
+
+    async fn delete_roster_item(&self, owner: &str, contact: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM roster WHERE owner = ? AND contact = ?").bind(owner).bind(contact).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn roster_len(&self, owner: &str) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS items FROM roster WHERE owner = ?").bind(owner).fetch_one(&self.pool).await?;
+        int_column(&row, TABLE, "items")
+    }
+}
