@@ -30,12 +30,12 @@ impl Recorder {
 const BOSH: Origin = Origin { transport: Transport::Bosh, source: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7)) };
 
 /// A core for alice with `recorders` subscribed in order, and queues of `queue` stanzas.
-async fn core(recorders: &[Arc<Recorder>], queue: usize) -> Core {
+async fn core(recorders: Vec<Arc<Recorder>>, queue: usize) -> Core {
     let store = MemoryStore::new();
     store.create_user("alice", &[]).await.unwrap();
     let mut events = Subscribers::default();
     for recorder in recorders {
-        events.register(recorder.clone());
+        events.register(recorder);
     }
     let config = CoreConfig { session_queue: queue, events, ..CoreConfig::new("example.com") };
     Core::start(config, AnyStore::Memory(store)).await.unwrap()
@@ -64,7 +64,7 @@ fn unbound(session: u64, full: &str, cause: CloseCause, last_activity: Instant, 
 #[tokio::test]
 async fn a_session_is_bound_then_available_then_unavailable_then_unbound_for_every_subscriber() {
     let (first, second) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
-    let core = core(&[first.clone(), second.clone()], 16).await;
+    let core = core(vec![first.clone(), second.clone()], 16).await;
     let t0 = Instant::now();
     let desk = core.bind("alice", Some("desk".into()), BOSH).unwrap();
     let id = desk.id;
@@ -86,7 +86,7 @@ async fn a_session_is_bound_then_available_then_unavailable_then_unbound_for_eve
 #[tokio::test]
 async fn the_last_resource_flag_follows_the_accounts_availability() {
     let recorder = Arc::new(Recorder::default());
-    let core = core(&[recorder.clone()], 16).await;
+    let core = core(vec![recorder.clone()], 16).await;
     let t0 = Instant::now();
     let desk = core.bind("alice", Some("desk".into()), BOSH).unwrap();
     let phone = core.bind("alice", Some("phone".into()), BOSH).unwrap();
@@ -109,7 +109,7 @@ async fn the_last_resource_flag_follows_the_accounts_availability() {
         ]
     );
     // Replayed from the start, the flags were: desk first available, phone not, desk not last.
-    let core = self::core(&[recorder.clone()], 16).await;
+    let core = self::core(vec![recorder.clone()], 16).await;
     let desk = core.bind("alice", Some("desk".into()), BOSH).unwrap();
     let phone = core.bind("alice", Some("phone".into()), BOSH).unwrap();
     presence(&core, &desk, None).await;
@@ -129,7 +129,7 @@ async fn the_last_resource_flag_follows_the_accounts_availability() {
 #[tokio::test]
 async fn a_replaced_session_is_unbound_as_replaced_without_going_unavailable() {
     let recorder = Arc::new(Recorder::default());
-    let core = core(&[recorder.clone()], 16).await;
+    let core = core(vec![recorder.clone()], 16).await;
     let t0 = Instant::now();
     let old = core.bind("alice", Some("desk".into()), BOSH).unwrap();
     presence(&core, &old, None).await;
@@ -151,7 +151,7 @@ async fn a_replaced_session_is_unbound_as_replaced_without_going_unavailable() {
 #[tokio::test]
 async fn an_unbound_session_tells_how_many_stanzas_its_full_queue_dropped() {
     let recorder = Arc::new(Recorder::default());
-    let core = core(&[recorder.clone()], 1).await;
+    let core = core(vec![recorder.clone()], 1).await;
     let t0 = Instant::now();
     let desk = core.bind("alice", Some("desk".into()), BOSH).unwrap();
     for n in 0..3 {
