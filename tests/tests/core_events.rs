@@ -75,6 +75,16 @@ fn seen(events: &[(Instant, CoreEvent)]) -> Vec<Seen> {
         .collect()
 }
 
+/// The life of a session that was available alone and ended with `cause`.
+fn available_then_gone(transport: Transport, cause: CloseCause) -> Vec<Seen> {
+    vec![
+        Seen::Bound(transport),
+        Seen::Presence { available: true, last_resource: true },
+        Seen::Presence { available: false, last_resource: true },
+        Seen::Unbound(cause),
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribers_are_told_each_sessions_binding_presence_and_close_cause() -> anyhow::Result<()> {
     let recorder = Arc::new(Recorder::default());
@@ -92,15 +102,7 @@ async fn subscribers_are_told_each_sessions_binding_presence_and_close_cause() -
     alice.send("<presence xmlns='jabber:client'/>").await?;
     alice.send_with("type='terminate'", "<presence xmlns='jabber:client' type='unavailable'/>").await?;
     let events = recorder.until_unbound("alice@localhost/desk", 1).await?;
-    assert_eq!(
-        seen(&events),
-        vec![
-            Seen::Bound(Transport::Bosh),
-            Seen::Presence { available: true, last_resource: true },
-            Seen::Presence { available: false, last_resource: true },
-            Seen::Unbound(CloseCause::ClientTerminate),
-        ]
-    );
+    assert_eq!(seen(&events), available_then_gone(Transport::Bosh, CloseCause::ClientTerminate));
 
     // BOSH inactivity: bob's browser stops polling; 2 s later the session closes, and the last
     // activity it reports is his last request.
@@ -110,15 +112,7 @@ async fn subscribers_are_told_each_sessions_binding_presence_and_close_cause() -
     bob.send("<presence xmlns='jabber:client'/>").await?;
     let stopped_polling = Instant::now();
     let events = recorder.until_unbound("bob@localhost/desk", 1).await?;
-    assert_eq!(
-        seen(&events),
-        vec![
-            Seen::Bound(Transport::Bosh),
-            Seen::Presence { available: true, last_resource: true },
-            Seen::Presence { available: false, last_resource: true },
-            Seen::Unbound(CloseCause::Inactivity),
-        ]
-    );
+    assert_eq!(seen(&events), available_then_gone(Transport::Bosh, CloseCause::Inactivity));
     let (told, CoreEvent::SessionUnbound { last_activity, .. }) = &events[3] else { unreachable!() };
     assert!(*last_activity <= stopped_polling, "the last request was before bob stopped polling");
     assert!(
@@ -135,15 +129,7 @@ async fn subscribers_are_told_each_sessions_binding_presence_and_close_cause() -
     carol.read_until("id='sync'").await?;
     drop(carol);
     let events = recorder.until_unbound("carol@localhost/tcp", 1).await?;
-    assert_eq!(
-        seen(&events),
-        vec![
-            Seen::Bound(Transport::Tcp),
-            Seen::Presence { available: true, last_resource: true },
-            Seen::Presence { available: false, last_resource: true },
-            Seen::Unbound(CloseCause::ConnectionLost),
-        ]
-    );
+    assert_eq!(seen(&events), available_then_gone(Transport::Tcp, CloseCause::ConnectionLost));
     let (_, CoreEvent::SessionUnbound { last_activity, .. }) = &events[3] else { unreachable!() };
     assert!(*last_activity >= before_drop, "the ping was carol's last activity");
 

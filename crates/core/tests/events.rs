@@ -2,14 +2,18 @@
 //! test): what subscribers are told when sessions bind, change availability and unbind, and in
 //! which order.
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use herald_core::{CloseCause, Core, CoreConfig, CoreEvent, EventSink, Origin, SessionEnd, SessionHandle, Subscribers, Transport};
+use herald_core::{CloseCause, Core, CoreConfig, CoreEvent, EventSink, Origin, SessionEnd, Subscribers, Transport};
 use herald_proto::{FullJid, StreamErrorCondition, ns};
 use herald_store::{AnyStore, MemoryStore, Store};
 use herald_xml::Element;
+
+use common::presence;
 
 /// Keeps every event it is told.
 #[derive(Default)]
@@ -39,14 +43,6 @@ async fn core(recorders: Vec<Arc<Recorder>>, queue: usize) -> Core {
     }
     let config = CoreConfig { session_queue: queue, events, ..CoreConfig::new("example.com") };
     Core::start(config, AnyStore::Memory(store)).await.unwrap()
-}
-
-async fn presence(core: &Core, s: &SessionHandle, kind: Option<&str>) {
-    let mut p = Element::new("presence", ns::CLIENT).with_attr("from", s.jid.to_string());
-    if let Some(kind) = kind {
-        p.set_attr("type", kind);
-    }
-    core.route(&s.jid, s.id, p).await;
 }
 
 fn jid(s: &str) -> FullJid {

@@ -2,12 +2,16 @@
 //! delivery in batches that never loses a message a session could not take, the resource cap, and
 //! subscription requests to a full roster.
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
 
 use herald_core::{Core, CoreConfig, Origin, SessionHandle, StateLimits, Transport};
 use herald_proto::ns;
 use herald_store::{AnyStore, MemoryStore, OfflineMessage, OfflineQuota, Store};
 use herald_xml::Element;
+
+use common::presence;
 
 /// Where the test's sessions come from.
 const LOCAL: Origin = Origin { transport: Transport::Tcp, source: IpAddr::V4(Ipv4Addr::LOCALHOST) };
@@ -18,14 +22,6 @@ async fn core(config: CoreConfig) -> Core {
         store.create_user(user, &[]).await.unwrap();
     }
     Core::start(config, AnyStore::Memory(store)).await.unwrap()
-}
-
-async fn presence(core: &Core, s: &SessionHandle, kind: Option<&str>) {
-    let mut p = Element::new("presence", ns::CLIENT).with_attr("from", s.jid.to_string());
-    if let Some(kind) = kind {
-        p.set_attr("type", kind);
-    }
-    core.route(&s.jid, s.id, p).await;
 }
 
 fn drain_bodies(s: &mut SessionHandle) -> Vec<String> {
