@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use herald_core::{Core, CoreConfig};
+use herald_core::{Core, CoreConfig, Origin, Transport};
 use herald_proto::Jid;
 use herald_store::{AnyStore, SqliteStore};
 use herald_xml::Element;
@@ -56,7 +56,8 @@ async fn run(subscribers: usize, publishes: usize) -> anyhow::Result<Outcome> {
     let sent: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; publishes]));
     let mut consumers = Vec::with_capacity(subscribers);
     for i in 0..subscribers {
-        let mut session = core.bind(&format!("agent{i}"), Some("desk".into()))?;
+        let origin = Origin { transport: Transport::Tcp, source: std::net::Ipv4Addr::LOCALHOST.into() };
+        let mut session = core.bind(&format!("agent{i}"), Some("desk".into()), origin)?;
         core.subscribe(None, node, &Jid::from(session.jid.clone())).await?;
         let sent = sent.clone();
         consumers.push(tokio::spawn(async move {

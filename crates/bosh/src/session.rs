@@ -476,7 +476,7 @@ impl BoshSession {
             attrs.push(Attr { ns: String::new(), name: "to".into(), value: to.to_owned() });
         }
         let header = StreamHeader { name: "stream".into(), ns: herald_proto::ns::STREAM.into(), attrs };
-        self.c2s.handle_event(StreamEvent::Open(header), now);
+        self.c2s.handle_event(StreamEvent::Open(header));
         self.pump(now);
     }
 
@@ -559,11 +559,11 @@ impl BoshSession {
             self.open_stream(&body, now);
         } else {
             for child in body.elements() {
-                self.c2s.handle_event(StreamEvent::Element(child.clone()), now);
+                self.c2s.handle_event(StreamEvent::Element(child.clone()));
             }
         }
         if terminate {
-            self.c2s.handle_event(StreamEvent::Close, now);
+            self.c2s.handle_event(StreamEvent::Close);
             self.held.push_back(Held { rid, request, deadline: now + self.wait });
             return self.pump(now);
         }

@@ -17,12 +17,14 @@ pub struct CoreConfig {
     pub decoy_secret: herald_sasl::DecoySecret,
     /// Publish-subscribe settings.
     pub pubsub: crate::pubsub::PubSubConfig,
+    /// Who is told the core's [`crate::CoreEvent`]s (no one by default).
+    pub events: crate::Subscribers,
 }
 
 impl CoreConfig {
     /// Defaults for `domain`: 1,024-stanza queues, the [`StateLimits`] defaults, the default
     /// [`herald_sasl::LockoutConfig`] (5 failures from a source lock an account for it for 5
-    /// minutes, as Finesse does) and a fresh random decoy secret.
+    /// minutes, as Finesse does), a fresh random decoy secret and no event subscribers.
     pub fn new(domain: impl Into<String>) -> Self {
         Self {
             domain: domain.into(),
@@ -31,6 +33,7 @@ impl CoreConfig {
             lockout: Default::default(),
             decoy_secret: herald_sasl::DecoySecret::new(rand::random()),
             pubsub: Default::default(),
+            events: Default::default(),
         }
     }
 }

@@ -2,10 +2,12 @@
 //! sessions, RFC 6120/6121 routing (messages, presence, iq), rosters and subscriptions, offline
 //! storage, and the server's own iq handlers (disco, ping, version). Transports hand it stanzas
 //! already stamped with the sender's full JID and receive stanzas through each session's bounded
-//! queue. It is async (the store is) but owns no sockets.
+//! queue. It is async (the store is) but owns no sockets. What happens to sessions is told to
+//! subscribers through the event seam (`events`).
 
 mod auth;
 mod config;
+mod events;
 mod offline;
 mod presence;
 pub mod pubsub;
@@ -19,6 +21,7 @@ mod time;
 
 pub use auth::stored_credentials;
 pub use config::{CoreConfig, StateLimits};
+pub use events::{CloseCause, CoreEvent, EventSink, Origin, SessionEnd, Subscribers, Transport};
 pub use router::Core;
-pub use sessions::{Control, SessionHandle, SessionStats};
+pub use sessions::{Control, SessionHandle};
 pub use time::format_timestamp;

@@ -61,14 +61,19 @@ impl Core {
         match p.stanza_type() {
             "available" => {
                 let priority = p.child("priority", ns::CLIENT).and_then(|e| e.text().trim().parse::<i8>().ok()).unwrap_or(0);
-                let initial = {
+                let (initial, first) = {
                     let mut table = self.table();
+                    // Counted before this session turns available: none means it is the first.
+                    let first = table.available(bare.as_str()).all(|s| s.id == session_id);
                     let Some(session) = table.session_mut(bare.as_str(), session_id) else { return };
                     let initial = session.presence.is_none();
                     session.presence = Some(p.clone());
                     session.priority = priority;
-                    initial
+                    (initial, first)
                 };
+                if initial {
+                    self.emit_presence(session_id, from, true, first);
+                }
                 let roster = self.roster_for_broadcast(&bare).await;
                 self.broadcast_presence(from, &p, Vec::new(), &roster);
                 if initial {
@@ -79,12 +84,16 @@ impl Core {
                 }
             }
             "unavailable" => {
-                let directed = {
+                let (directed, was_available, last) = {
                     let mut table = self.table();
                     let Some(session) = table.session_mut(bare.as_str(), session_id) else { return };
-                    session.presence = None;
-                    std::mem::take(&mut session.directed)
+                    let was_available = session.presence.take().is_some();
+                    let directed = std::mem::take(&mut session.directed);
+                    (directed, was_available, table.available(bare.as_str()).next().is_none())
                 };
+                if was_available {
+                    self.emit_presence(session_id, from, false, last);
+                }
                 let roster = self.roster_for_broadcast(&bare).await;
                 self.broadcast_presence(from, &p, directed.into_iter().collect(), &roster);
             }

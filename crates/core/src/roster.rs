@@ -1,12 +1,16 @@
 //! Roster management (RFC 6121 §2): get, set, remove, and pushes to every interested resource,
-//! within the roster caps (items per roster, name and group lengths, groups per item).
+//! within the roster caps (items per roster, name and group lengths, groups per item); and every
+//! roster read and write of the core, through the roster cache of live accounts.
 
 use herald_proto::stanza::iq_result;
 use herald_proto::{BareJid, FullJid, Jid, Stanza, StanzaError, StanzaErrorType, ns};
-use herald_store::{RosterItem, Subscription};
+use std::sync::Arc;
+
+use herald_store::{RosterItem, RosterStore, StoreError, Subscription};
 use herald_xml::Element;
 
 use crate::config::StateLimits;
+use crate::roster_cache::Roster;
 use crate::router::Core;
 use crate::throttle::LimitKind;
 
@@ -156,5 +160,61 @@ impl Core {
         if item.visible {
             self.roster_push(owner, item, false);
         }
+    }
+}
+
+fn username(owner: &BareJid) -> String {
+    owner.node().map(|n| n.to_string()).unwrap_or_default()
+}
+
+impl Core {
+    /// The roster of `owner`: from the cache when the account is live, else from the store (and
+    /// then cached if the account is live).
+    pub(crate) async fn roster_of(&self, owner: &BareJid) -> Result<Roster, StoreError> {
+        let cached = self.table().rosters.lookup(owner.as_str());
+        let stamp = match cached {
+            Ok(roster) => return Ok(roster),
+            Err(stamp) => stamp,
+        };
+        let items = self.inner.store.roster(&username(owner)).await?;
+        let roster: Roster = Arc::new(items.into_iter().map(|i| (i.contact.clone(), i)).collect());
+        if let Some(stamp) = stamp {
+            self.table().rosters.fill(owner.as_str(), stamp, &roster);
+        }
+        Ok(roster)
+    }
+
+    /// The item `owner` holds for `contact`, if any.
+    pub(crate) async fn find_item(&self, owner: &BareJid, contact: &BareJid) -> Option<RosterItem> {
+        let cached = self.table().rosters.lookup(owner.as_str());
+        if let Ok(roster) = cached {
+            return roster.get(contact.as_str()).cloned();
+        }
+        self.inner.store.roster_item(&username(owner), contact.as_str()).await.ok().flatten()
+    }
+
+    /// Whether `owner`'s roster may take one more item.
+    pub(crate) async fn roster_has_room(&self, owner: &BareJid) -> bool {
+        let max = self.inner.config.state.max_roster_items;
+        let cached = self.table().rosters.lookup(owner.as_str()).map(|roster| roster.len() as u64);
+        let len = match cached {
+            Ok(len) => len,
+            Err(_) => self.inner.store.roster_len(&username(owner)).await.unwrap_or(u64::MAX),
+        };
+        len < max as u64
+    }
+
+    /// Stores an item and updates the cache.
+    pub(crate) async fn write_roster_item(&self, owner: &BareJid, item: &RosterItem) -> Result<(), StoreError> {
+        self.inner.store.put_roster_item(&username(owner), item).await?;
+        self.table().rosters.apply(owner.as_str(), &item.contact, Some(item));
+        Ok(())
+    }
+
+    /// Removes an item from the store and the cache.
+    pub(crate) async fn delete_roster_item(&self, owner: &BareJid, contact: &str) -> Result<bool, StoreError> {
+        let removed = self.inner.store.delete_roster_item(&username(owner), contact).await?;
+        self.table().rosters.apply(owner.as_str(), contact, None);
+        Ok(removed)
     }
 }

@@ -2,15 +2,13 @@
 //! presence broadcasts, probes and roster gets never read the store. A slot is made when an
 //! account binds its first session, filled at first need, kept up to date by every roster
 //! change the core makes, and dropped with the account's last session, so the cache is bounded
-//! by the live accounts (and each roster by `max_roster_items`).
+//! by the live accounts (and each roster by `max_roster_items`). Reads and writes through it are
+//! the core's (`roster`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use herald_proto::BareJid;
-use herald_store::{RosterItem, RosterStore, StoreError};
-
-use crate::router::Core;
+use herald_store::RosterItem;
 
 /// A roster: contact bare JID → item, in contact order (the order a roster get lists).
 pub(crate) type Roster = Arc<BTreeMap<String, RosterItem>>;
@@ -52,7 +50,7 @@ impl RosterCache {
 
     /// The cached roster, or the stamp to read the store under (`None`: no live session, so
     /// nothing will be cached).
-    fn lookup(&self, bare: &str) -> Result<Roster, Option<u64>> {
+    pub(crate) fn lookup(&self, bare: &str) -> Result<Roster, Option<u64>> {
         match self.slots.get(bare) {
             Some(Slot { items: Some(items), .. }) => Ok(items.clone()),
             Some(slot) => Err(Some(slot.stamp)),
@@ -62,7 +60,7 @@ impl RosterCache {
 
     /// Caches `items`, read from the store after `stamp` was taken, unless a change came in
     /// since (then what was read may be stale, and the next need reads again).
-    fn fill(&mut self, bare: &str, stamp: u64, items: &Roster) {
+    pub(crate) fn fill(&mut self, bare: &str, stamp: u64, items: &Roster) {
         if let Some(slot) = self.slots.get_mut(bare)
             && slot.stamp == stamp
             && slot.items.is_none()
@@ -73,7 +71,7 @@ impl RosterCache {
 
     /// Records a change the store already has: `item` replaces the contact's entry, or `None`
     /// removes it.
-    fn apply(&mut self, bare: &str, contact: &str, item: Option<&RosterItem>) {
+    pub(crate) fn apply(&mut self, bare: &str, contact: &str, item: Option<&RosterItem>) {
         let stamp = self.stamp();
         let Some(slot) = self.slots.get_mut(bare) else { return };
         slot.stamp = stamp;
@@ -90,62 +88,6 @@ impl RosterCache {
     #[cfg(test)]
     fn loaded(&self) -> usize {
         self.slots.values().filter(|s| s.items.is_some()).count()
-    }
-}
-
-fn username(owner: &BareJid) -> String {
-    owner.node().map(|n| n.to_string()).unwrap_or_default()
-}
-
-impl Core {
-    /// The roster of `owner`: from the cache when the account is live, else from the store (and
-    /// then cached if the account is live).
-    pub(crate) async fn roster_of(&self, owner: &BareJid) -> Result<Roster, StoreError> {
-        let cached = self.table().rosters.lookup(owner.as_str());
-        let stamp = match cached {
-            Ok(roster) => return Ok(roster),
-            Err(stamp) => stamp,
-        };
-        let items = self.inner.store.roster(&username(owner)).await?;
-        let roster: Roster = Arc::new(items.into_iter().map(|i| (i.contact.clone(), i)).collect());
-        if let Some(stamp) = stamp {
-            self.table().rosters.fill(owner.as_str(), stamp, &roster);
-        }
-        Ok(roster)
-    }
-
-    /// The item `owner` holds for `contact`, if any.
-    pub(crate) async fn find_item(&self, owner: &BareJid, contact: &BareJid) -> Option<RosterItem> {
-        let cached = self.table().rosters.lookup(owner.as_str());
-        if let Ok(roster) = cached {
-            return roster.get(contact.as_str()).cloned();
-        }
-        self.inner.store.roster_item(&username(owner), contact.as_str()).await.ok().flatten()
-    }
-
-    /// Whether `owner`'s roster may take one more item.
-    pub(crate) async fn roster_has_room(&self, owner: &BareJid) -> bool {
-        let max = self.inner.config.state.max_roster_items;
-        let cached = self.table().rosters.lookup(owner.as_str()).map(|roster| roster.len() as u64);
-        let len = match cached {
-            Ok(len) => len,
-            Err(_) => self.inner.store.roster_len(&username(owner)).await.unwrap_or(u64::MAX),
-        };
-        len < max as u64
-    }
-
-    /// Stores an item and updates the cache.
-    pub(crate) async fn write_roster_item(&self, owner: &BareJid, item: &RosterItem) -> Result<(), StoreError> {
-        self.inner.store.put_roster_item(&username(owner), item).await?;
-        self.table().rosters.apply(owner.as_str(), &item.contact, Some(item));
-        Ok(())
-    }
-
-    /// Removes an item from the store and the cache.
-    pub(crate) async fn delete_roster_item(&self, owner: &BareJid, contact: &str) -> Result<bool, StoreError> {
-        let removed = self.inner.store.delete_roster_item(&username(owner), contact).await?;
-        self.table().rosters.apply(owner.as_str(), contact, None);
-        Ok(removed)
     }
 }
 

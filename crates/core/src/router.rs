@@ -10,9 +10,9 @@ use herald_sasl::Lockout;
 use herald_store::AnyStore;
 use herald_xml::Element;
 
-use crate::CoreConfig;
-use crate::sessions::{Session, SessionHandle, SessionStats, Table};
+use crate::sessions::{Session, SessionHandle, Shared, Table};
 use crate::throttle::LimitKind;
+use crate::{CoreConfig, CoreEvent, Origin, SessionEnd};
 
 pub(crate) struct Inner {
     pub(crate) config: CoreConfig,
@@ -84,21 +84,22 @@ impl Core {
         self.table().count()
     }
 
-    /// Registers a session for `username`. A session already bound to the same full JID is told
-    /// to close with `<conflict/>` and the new one takes its place (RFC 6120 §7.7.2.2); beyond
-    /// `max_resources` other sessions, binding fails with `<resource-constraint/>` (§7.6.2.1).
-    pub fn bind(&self, username: &str, resource: Option<String>) -> Result<SessionHandle, StanzaError> {
+    /// Registers a session for `username`, come from `origin`. A session already bound to the
+    /// same full JID is told to close with `<conflict/>` and the new one takes its place (RFC
+    /// 6120 §7.7.2.2); beyond `max_resources` other sessions, binding fails with
+    /// `<resource-constraint/>` (§7.6.2.1). Subscribers are told [`CoreEvent::SessionBound`].
+    pub fn bind(&self, username: &str, resource: Option<String>, origin: Origin) -> Result<SessionHandle, StanzaError> {
         let resource = resource.unwrap_or_else(|| format!("herald-{:016x}", rand::random::<u64>()));
         let jid = FullJid::new(&format!("{username}@{}/{resource}", self.domain()))
             .map_err(|_| StanzaError::bad_request().with_text("invalid resource"))?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (inbox_tx, inbox) = crate::queue::queue(self.inner.config.session_queue.max(1));
-        let stats = Arc::new(SessionStats::default());
+        let shared = Arc::new(Shared::default());
         let bare = jid.to_bare().to_string();
         let resource = jid.resource().to_string();
         let mut table = self.table();
         if let Some(old) = table.by_resource(&bare, &resource) {
-            old.stats.replaced.store(true, Ordering::Release);
+            old.shared.replaced.store(true, Ordering::Release);
             // The old driver's queue ends: it takes what is queued, then sees it was replaced.
             old.inbox.close();
             let old_id = old.id;
@@ -121,36 +122,68 @@ impl Core {
             priority: 0,
             interested: false,
             directed: Default::default(),
-            stats: stats.clone(),
+            shared: shared.clone(),
         });
         drop(table);
         tracing::info!(target: "notification", jid = %jid, "session bound");
-        Ok(SessionHandle { id, jid, inbox, stats })
+        self.inner.config.events.emit(|| CoreEvent::SessionBound { session: id, jid: jid.clone(), origin });
+        Ok(SessionHandle { id, jid, inbox, shared })
     }
 
-    /// Removes a session when its transport ends, for any reason. Contacts get unavailable
-    /// presence if the session was available, and stanzas still queued for it are routed again
-    /// as if newly sent to its bare JID (so messages end up in offline storage, never lost).
-    pub async fn unbind(&self, jid: &FullJid, id: u64, undelivered: Vec<Element>) {
+    /// Removes a session when its transport ends, for any reason (`end` says which, and when the
+    /// client last sent anything). Contacts get unavailable presence if the session was
+    /// available, and stanzas still queued for it (after `undelivered`, which the transport
+    /// held) are routed again as if newly sent to its bare JID (so messages end up in offline
+    /// storage, never lost). Subscribers are told [`CoreEvent::PresenceChanged`] if it was
+    /// available, then [`CoreEvent::SessionUnbound`].
+    pub async fn unbind(&self, session: SessionHandle, mut undelivered: Vec<Element>, end: SessionEnd) {
+        let SessionHandle { id, jid, mut inbox, shared } = session;
+        inbox.close();
+        while let Some(el) = inbox.try_recv() {
+            undelivered.push(*el);
+        }
         let bare = jid.to_bare();
         let owes_presence = self.table().session_mut(bare.as_str(), id).is_some_and(|s| s.presence.is_some() || !s.directed.is_empty());
         // Taken while the session still keeps the account's roster cached.
         let roster = if owes_presence { Some(self.roster_for_broadcast(&bare).await) } else { None };
-        let removed = self.table().remove(bare.as_str(), id);
-        let Some(session) = removed else { return };
-        if let Some(roster) = roster
-            && (session.presence.is_some() || !session.directed.is_empty())
-        {
-            let unavailable = Element::new("presence", ns::CLIENT).with_attr("type", "unavailable").with_attr("from", jid.to_string());
-            self.broadcast_presence(jid, &unavailable, session.directed.into_iter().collect(), &roster);
-        }
-        for mut stanza in undelivered {
-            if stanza.stanza_kind() == Some(StanzaKind::Message) {
-                stanza.set_attr("to", bare.to_string());
-                self.route_message(stanza, Target::Local(bare.clone(), None)).await;
+        let removed = {
+            let mut table = self.table();
+            let removed = table.remove(bare.as_str(), id);
+            removed.map(|session| (session, table.available(bare.as_str()).next().is_none()))
+        };
+        // Already gone: replaced by a new login, which holds the full JID now.
+        if let Some((session, last_resource)) = removed {
+            let was_available = session.presence.is_some();
+            if let Some(roster) = roster
+                && (was_available || !session.directed.is_empty())
+            {
+                let unavailable = Element::new("presence", ns::CLIENT).with_attr("type", "unavailable").with_attr("from", jid.to_string());
+                self.broadcast_presence(&jid, &unavailable, session.directed.into_iter().collect(), &roster);
             }
+            if was_available {
+                self.emit_presence(id, &jid, false, last_resource);
+            }
+            for mut stanza in undelivered {
+                if stanza.stanza_kind() == Some(StanzaKind::Message) {
+                    stanza.set_attr("to", bare.to_string());
+                    self.route_message(stanza, Target::Local(bare.clone(), None)).await;
+                }
+            }
+            tracing::info!(target: "notification", "A session is closed for {jid}");
         }
-        tracing::info!(target: "notification", "A session is closed for {jid}");
+        let dropped = shared.dropped.load(Ordering::Relaxed);
+        self.inner.config.events.emit(|| CoreEvent::SessionUnbound {
+            session: id,
+            jid,
+            cause: end.cause,
+            last_activity: end.last_activity,
+            dropped,
+        });
+    }
+
+    /// Tells subscribers that session `id` became available or unavailable.
+    pub(crate) fn emit_presence(&self, id: u64, jid: &FullJid, available: bool, last_resource: bool) {
+        self.inner.config.events.emit(|| CoreEvent::PresenceChanged { session: id, jid: jid.clone(), available, last_resource });
     }
 
     pub(crate) fn target(&self, to: &Jid) -> Target {
@@ -162,7 +195,6 @@ impl Core {
             return Target::Remote;
         }
         match to.node() {
-            None if to.domain().as_str().eq_ignore_ascii_case(self.pubsub_jid()) => Target::PubSub,
             None => Target::Server,
             Some(_) => Target::Local(to.to_bare(), to.resource().map(|r| r.to_string())),
         }

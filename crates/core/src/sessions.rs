@@ -17,23 +17,20 @@ pub enum Control {
     Replaced,
 }
 
-/// Counters of one session, shared between the core (which queues) and the driver (which sends).
-/// They are the seed's `msgs_sent`, `msgs_queue`, `msgs_drop` and `bytes_sent`.
+/// What the core and a session's driver share besides the queue: whether the session was
+/// replaced, and its drops (counted for [`crate::CoreEvent::SessionUnbound`], summarised in the
+/// log). What the driver sends is the driver's to count.
 #[derive(Debug, Default)]
-pub struct SessionStats {
-    /// Stanzas written to the client.
-    pub msgs_sent: AtomicU64,
+pub(crate) struct Shared {
     /// Stanzas dropped because the session's queue was full.
-    pub msgs_drop: AtomicU64,
-    /// Bytes written to the client.
-    pub bytes_sent: AtomicU64,
+    pub(crate) dropped: AtomicU64,
     /// Set when another login took this full JID; the session's inbox is closed at the same
     /// moment, so the driver learns it when its queue ends (a second queue per session for this
     /// one rare order would cost every idle session its storage).
-    pub replaced: AtomicBool,
+    pub(crate) replaced: AtomicBool,
     /// Summarises this session's drop warnings: a flood into a full queue writes a line per
     /// 10 s with a count, not a line per stanza.
-    pub drop_log: Mutex<LogThrottle>,
+    pub(crate) drop_log: Mutex<LogThrottle>,
 }
 
 /// What a transport driver holds for its bound session.
@@ -46,8 +43,15 @@ pub struct SessionHandle {
     /// Stanzas to deliver to the client (boxed: a queued element is moved, not copied, and
     /// the queue's storage stays small).
     pub inbox: QueueReceiver<Box<Element>>,
-    /// Counters, shared with the core.
-    pub stats: Arc<SessionStats>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl SessionHandle {
+    /// Whether another login took this session's full JID, said once: the driver asks when its
+    /// inbox has ended, and closes the stream with `<conflict/>` if so.
+    pub fn take_replaced(&self) -> bool {
+        self.shared.replaced.swap(false, Ordering::AcqRel)
+    }
 }
 
 #[derive(Debug)]
@@ -62,7 +66,7 @@ pub(crate) struct Session {
     pub(crate) interested: bool,
     /// JIDs sent directed available presence, owed an unavailable at the end.
     pub(crate) directed: HashSet<String>,
-    pub(crate) stats: Arc<SessionStats>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl Session {
@@ -72,7 +76,7 @@ impl Session {
 
     /// A handle to this session's queue that outlives the table lock.
     pub(crate) fn mailbox(&self) -> Mailbox {
-        Mailbox { inbox: self.inbox.clone(), stats: self.stats.clone() }
+        Mailbox { inbox: self.inbox.clone(), shared: self.shared.clone() }
     }
 }
 
@@ -80,18 +84,18 @@ impl Session {
 /// holding the table's lock.
 pub(crate) struct Mailbox {
     inbox: QueueSender<Box<Element>>,
-    stats: Arc<SessionStats>,
+    shared: Arc<Shared>,
 }
 
 impl Mailbox {
-    /// Queues `el`; a full queue drops it and counts the drop (`msgs_drop`). The warning is
+    /// Queues `el`; a full queue drops it and counts the drop. The warning is
     /// summarised per session ([`LogThrottle`]).
     pub(crate) fn deliver(&self, el: Element) -> bool {
         match self.inbox.try_send(Box::new(el)) {
             Ok(()) => true,
             Err(err) => {
-                self.stats.msgs_drop.fetch_add(1, Ordering::Relaxed);
-                let summary = self.stats.drop_log.lock().unwrap_or_else(|e| e.into_inner()).hit(Instant::now());
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                let summary = self.shared.drop_log.lock().unwrap_or_else(|e| e.into_inner()).hit(Instant::now());
                 if let Some(dropped) = summary {
                     let el = match err {
                         QueueError::Full(el) | QueueError::Closed(el) => el,
@@ -160,16 +164,16 @@ mod tests {
     #[test]
     fn a_full_queue_counts_every_drop_and_warns_once_per_interval() {
         let (inbox, _rx) = crate::queue::queue(1);
-        let stats = Arc::new(SessionStats::default());
-        let mailbox = Mailbox { inbox, stats: stats.clone() };
+        let shared = Arc::new(Shared::default());
+        let mailbox = Mailbox { inbox, shared: shared.clone() };
         let message = || Element::new("message", herald_proto::ns::CLIENT);
         assert!(mailbox.deliver(message()));
         for _ in 0..100 {
             assert!(!mailbox.deliver(message()));
         }
-        assert_eq!(stats.msgs_drop.load(Ordering::Relaxed), 100);
+        assert_eq!(shared.dropped.load(Ordering::Relaxed), 100);
         // The first drop was written at once; the 99 after it wait for the next line, 10 s on.
         let later = Instant::now() + herald_proto::throttle::WARN_EVERY;
-        assert_eq!(stats.drop_log.lock().unwrap().hit(later), Some(100));
+        assert_eq!(shared.drop_log.lock().unwrap().hit(later), Some(100));
     }
 }

@@ -2,11 +2,16 @@
 //! uses, and the same code the XMPP requests reach): access control, fan-out, catch-up and
 //! persistence across a restart.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use herald_core::pubsub::{AccessModel, Affiliation, ItemQuery, NodeConfig, PublishModel, SubState};
-use herald_core::{Core, CoreConfig, SessionHandle};
+use herald_core::{Core, CoreConfig, Origin, SessionHandle, Transport};
 use herald_proto::{BareJid, Jid, ns};
 use herald_store::{AccountStore, AnyStore, MemoryStore, RosterStore, SqliteStore};
 use herald_xml::Element;
+
+/// Where the test's sessions come from.
+const LOCAL: Origin = Origin { transport: Transport::Tcp, source: IpAddr::V4(Ipv4Addr::LOCALHOST) };
 
 const NODE: &str = "/finesse/api/User/1001";
 
@@ -114,7 +119,7 @@ async fn presence_and_authorize_access_models() {
 
     let config = NodeConfig { access_model: AccessModel::Authorize, ..NodeConfig::with_max_items(10) };
     core.create_node(Some(&owner), Some("authorize"), Some(config)).await.unwrap();
-    let mut owner_session = core.bind("owner", Some("desk".into())).unwrap();
+    let mut owner_session = core.bind("owner", Some("desk".into()), LOCAL).unwrap();
     core.route(&owner_session.jid.clone(), owner_session.id, Element::new("presence", ns::CLIENT)).await;
     events(&mut owner_session);
     let asked = core.subscribe(Some(&bare("other@example.com")), "authorize", &jid("other@example.com")).await.unwrap();
@@ -132,14 +137,14 @@ async fn one_publish_reaches_ten_thousand_subscribers_exactly_once() {
     core.create_node(None, Some("/finesse/api/SystemInfo"), None).await.unwrap();
     let mut sessions = Vec::with_capacity(10_000);
     for i in 0..10_000 {
-        let s = core.bind(&format!("agent{i}"), Some("desk".into())).unwrap();
+        let s = core.bind(&format!("agent{i}"), Some("desk".into()), LOCAL).unwrap();
         core.subscribe(None, "/finesse/api/SystemInfo", &Jid::from(s.jid.clone())).await.unwrap();
         sessions.push(s);
     }
     // A bare-JID subscriber with two available resources and one bound but unavailable.
-    let mut a = core.bind("super", Some("a".into())).unwrap();
-    let mut b = core.bind("super", Some("b".into())).unwrap();
-    let mut c = core.bind("super", Some("c".into())).unwrap();
+    let mut a = core.bind("super", Some("a".into()), LOCAL).unwrap();
+    let mut b = core.bind("super", Some("b".into()), LOCAL).unwrap();
+    let mut c = core.bind("super", Some("c".into()), LOCAL).unwrap();
     for s in [&a, &b] {
         core.route(&s.jid.clone(), s.id, Element::new("presence", ns::CLIENT)).await;
     }
@@ -194,7 +199,7 @@ async fn last_item_on_subscribe_retract_purge_and_delete_notifications() {
     let core = core(AnyStore::Memory(MemoryStore::new())).await;
     core.create_node(None, Some(NODE), None).await.unwrap();
     let first = core.publish(None, NODE, None, Some(user_payload("READY"))).await.unwrap();
-    let mut s = core.bind("1001", Some("desk".into())).unwrap();
+    let mut s = core.bind("1001", Some("desk".into()), LOCAL).unwrap();
     core.subscribe(None, NODE, &Jid::from(s.jid.clone())).await.unwrap();
     let got = wire(&events(&mut s));
     assert!(got.len() == 1 && got[0].contains("READY"), "the last item on subscribe: {got:?}");
@@ -236,7 +241,7 @@ async fn everything_survives_a_restart() {
     assert_eq!(core.affiliations(None, NODE).unwrap().len(), 2);
     assert_eq!(core.subscription_count(NODE), 2);
     // Subscriptions work after the restart, and ids keep increasing.
-    let mut s = core.bind("1001", Some("desk".into())).unwrap();
+    let mut s = core.bind("1001", Some("desk".into()), LOCAL).unwrap();
     let next = core.publish(None, NODE, None, Some(user_payload("TALKING"))).await.unwrap();
     assert!(next > ids[2]);
     assert!(wire(&events(&mut s))[0].contains("TALKING"));

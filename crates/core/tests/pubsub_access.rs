@@ -2,13 +2,18 @@
 //! holder told, delivery re-checked), hidden nodes, and the per-user caps, through the
 //! in-process API.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use herald_core::pubsub::{AccessModel, Affiliation, ItemQuery, NodeConfig, PubSubConfig};
-use herald_core::{Core, CoreConfig, SessionHandle};
+use herald_core::{Core, CoreConfig, Origin, SessionHandle, Transport};
 use herald_proto::{BareJid, Jid, ns};
 use herald_store::{
     AccountStore, AnyStore, MemoryStore, PubSubOp, PubSubStore, RosterItem, RosterStore, SqliteStore, StoredSubscription, Subscription,
 };
 use herald_xml::Element;
+
+/// Where the test's sessions come from.
+const LOCAL: Origin = Origin { transport: Transport::Tcp, source: IpAddr::V4(Ipv4Addr::LOCALHOST) };
 
 const NODE: &str = "/finesse/api/User/1001";
 
@@ -54,7 +59,7 @@ async fn a_member_set_to_none_is_dropped_told_and_stays_dropped_after_a_restart(
         let core = core_with(AnyStore::Sqlite(store.clone()), |_| {}).await;
         core.create_node(None, Some(NODE), whitelist()).await.unwrap();
         core.set_affiliation(None, NODE, &bare("1001@example.com"), Affiliation::Member).await.unwrap();
-        let mut s = core.bind("1001", Some("desk".into())).unwrap();
+        let mut s = core.bind("1001", Some("desk".into()), LOCAL).unwrap();
         core.subscribe(Some(&bare("1001@example.com")), NODE, &jid("1001@example.com/desk")).await.unwrap();
         core.set_affiliation(None, NODE, &bare("1001@example.com"), Affiliation::None).await.unwrap();
         let got = received(&mut s);
@@ -84,7 +89,7 @@ async fn with_stored_subscription(node: &str, config: NodeConfig, more: Vec<PubS
     ops.push(PubSubOp::PutSubscription { node: node.into(), subscription: sub });
     store.pubsub_apply(&ops).await.unwrap();
     let core = core_with(AnyStore::Memory(store), |_| {}).await;
-    let session = core.bind("1002", Some("desk".into())).unwrap();
+    let session = core.bind("1002", Some("desk".into()), LOCAL).unwrap();
     (core, session)
 }
 
@@ -124,7 +129,7 @@ async fn an_access_model_change_drops_exactly_those_it_no_longer_admits() {
     core.set_affiliation(Some(&owner), "n", &bare("member@example.com"), Affiliation::Member).await.unwrap();
     let mut sessions = Vec::new();
     for user in ["friend", "other", "member"] {
-        sessions.push(core.bind(user, Some("desk".into())).unwrap());
+        sessions.push(core.bind(user, Some("desk".into()), LOCAL).unwrap());
         core.subscribe(Some(&bare(&format!("{user}@example.com"))), "n", &jid(&format!("{user}@example.com/desk"))).await.unwrap();
     }
     let presence = NodeConfig { access_model: AccessModel::Presence, ..core.node_config(None, "n").unwrap() };
@@ -154,11 +159,11 @@ async fn cancelling_a_presence_subscription_drops_the_contact_from_presence_node
     let owner = bare("owner@example.com");
     let presence = NodeConfig { access_model: AccessModel::Presence, ..NodeConfig::with_max_items(10) };
     core.create_node(Some(&owner), Some("p"), Some(presence)).await.unwrap();
-    let mut s = core.bind("friend", Some("desk".into())).unwrap();
+    let mut s = core.bind("friend", Some("desk".into()), LOCAL).unwrap();
     core.subscribe(Some(&bare("friend@example.com")), "p", &jid("friend@example.com/desk")).await.unwrap();
     core.publish(None, "p", None, None).await.unwrap();
     assert_eq!(received(&mut s).len(), 1);
-    let o = core.bind("owner", Some("desk".into())).unwrap();
+    let o = core.bind("owner", Some("desk".into()), LOCAL).unwrap();
     let cancel = Element::new("presence", ns::CLIENT).with_attr("type", "unsubscribed").with_attr("to", "friend@example.com");
     core.route(&o.jid.clone(), o.id, cancel).await;
     let got = received(&mut s);

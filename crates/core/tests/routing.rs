@@ -1,10 +1,20 @@
 //! The core driven directly, with the in-memory store and no transport: routing rules of
 //! RFC 6121 §8.5, offline storage, subscriptions and session replacement.
 
-use herald_core::{Core, CoreConfig, SessionHandle};
+use std::net::{IpAddr, Ipv4Addr};
+
+use herald_core::{CloseCause, Core, CoreConfig, Origin, SessionEnd, SessionHandle, Transport};
 use herald_proto::ns;
 use herald_store::{AccountStore, AnyStore, MemoryStore, OfflineStore, RosterStore, Subscription};
 use herald_xml::Element;
+
+/// Where the test's sessions come from.
+const LOCAL: Origin = Origin { transport: Transport::Tcp, source: IpAddr::V4(Ipv4Addr::LOCALHOST) };
+
+/// The end of a session whose connection dropped.
+fn gone() -> SessionEnd {
+    SessionEnd { cause: CloseCause::ConnectionLost, last_activity: std::time::Instant::now() }
+}
 
 async fn core_with(users: &[&str]) -> Core {
     let store = MemoryStore::new();
@@ -44,9 +54,9 @@ fn bodies(els: &[Element]) -> Vec<String> {
 #[tokio::test]
 async fn bare_jid_messages_go_to_the_highest_priority_resources() {
     let core = core_with(&["alice", "bob"]).await;
-    let alice = core.bind("alice", Some("a".into())).unwrap();
-    let mut low = core.bind("bob", Some("low".into())).unwrap();
-    let mut high = core.bind("bob", Some("high".into())).unwrap();
+    let alice = core.bind("alice", Some("a".into()), LOCAL).unwrap();
+    let mut low = core.bind("bob", Some("low".into()), LOCAL).unwrap();
+    let mut high = core.bind("bob", Some("high".into()), LOCAL).unwrap();
     available(&core, &low, 1).await;
     available(&core, &high, 5).await;
     drain(&mut low);
@@ -60,9 +70,9 @@ async fn bare_jid_messages_go_to_the_highest_priority_resources() {
 #[tokio::test]
 async fn messages_without_an_available_session_are_stored_and_delivered_with_delay() {
     let core = core_with(&["alice", "bob"]).await;
-    let alice = core.bind("alice", Some("a".into())).unwrap();
+    let alice = core.bind("alice", Some("a".into()), LOCAL).unwrap();
     // Bound but not available: bare-JID messages are not delivered to it.
-    let mut bob = core.bind("bob", Some("desk".into())).unwrap();
+    let mut bob = core.bind("bob", Some("desk".into()), LOCAL).unwrap();
     core.route(&alice.jid, alice.id, message(&alice, "bob@example.com", "one")).await;
     core.route(&alice.jid, alice.id, message(&alice, "bob@example.com/gone", "two")).await;
     assert!(drain(&mut bob).is_empty());
@@ -81,14 +91,15 @@ async fn messages_without_an_available_session_are_stored_and_delivered_with_del
 #[tokio::test]
 async fn unknown_users_bounce_and_undelivered_queue_goes_offline() {
     let core = core_with(&["alice", "bob"]).await;
-    let mut alice = core.bind("alice", Some("a".into())).unwrap();
+    let mut alice = core.bind("alice", Some("a".into()), LOCAL).unwrap();
     core.route(&alice.jid, alice.id, message(&alice, "nobody@example.com", "x")).await;
     let bounced = drain(&mut alice);
     assert_eq!(bounced[0].attr("type"), Some("error"));
     assert!(bounced[0].child("error", ns::CLIENT).unwrap().child("service-unavailable", ns::STANZAS_ERRORS).is_some());
     // A session that ends with messages still queued hands them back: they are stored.
-    let bob = core.bind("bob", Some("desk".into())).unwrap();
-    core.unbind(&bob.jid.clone(), bob.id, vec![message(&alice, "bob@example.com/desk", "queued")]).await;
+    let bob = core.bind("bob", Some("desk".into()), LOCAL).unwrap();
+    let queued = vec![message(&alice, "bob@example.com/desk", "queued")];
+    core.unbind(bob, queued, gone()).await;
     let stored = core.store().offline_batch("bob", usize::MAX, u64::MAX).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert!(stored[0].message.stanza.contains("queued"));
@@ -98,8 +109,8 @@ async fn unknown_users_bounce_and_undelivered_queue_goes_offline() {
 #[tokio::test]
 async fn mutual_subscription_shares_presence_and_unavailable_on_unbind() {
     let core = core_with(&["alice", "bob"]).await;
-    let mut alice = core.bind("alice", Some("a".into())).unwrap();
-    let mut bob = core.bind("bob", Some("b".into())).unwrap();
+    let mut alice = core.bind("alice", Some("a".into()), LOCAL).unwrap();
+    let mut bob = core.bind("bob", Some("b".into()), LOCAL).unwrap();
     available(&core, &alice, 0).await;
     available(&core, &bob, 0).await;
     let presence = |from: &SessionHandle, to: &str, kind: &str| {
@@ -116,25 +127,25 @@ async fn mutual_subscription_shares_presence_and_unavailable_on_unbind() {
     let item = core.store().roster_item("bob", "alice@example.com").await.unwrap().unwrap();
     assert_eq!((item.subscription, item.pending_in), (Subscription::From, false));
     // Bob's departure reaches alice as unavailable presence.
-    core.unbind(&bob.jid.clone(), bob.id, Vec::new()).await;
+    core.unbind(bob, Vec::new(), gone()).await;
     assert!(drain(&mut alice).iter().any(|p| p.attr("type") == Some("unavailable") && p.attr("from") == Some("bob@example.com/b")));
 }
 
 #[tokio::test]
 async fn binding_the_same_resource_replaces_the_old_session() {
     let core = core_with(&["alice"]).await;
-    let mut first = core.bind("alice", Some("desk".into())).unwrap();
-    let second = core.bind("alice", Some("desk".into())).unwrap();
+    let mut first = core.bind("alice", Some("desk".into()), LOCAL).unwrap();
+    let second = core.bind("alice", Some("desk".into()), LOCAL).unwrap();
     // The old session is told through its queue: it ends, with the replaced flag set.
     assert!(first.inbox.recv().await.is_none());
-    assert!(first.stats.replaced.load(std::sync::atomic::Ordering::Acquire));
-    assert!(!second.stats.replaced.load(std::sync::atomic::Ordering::Acquire));
+    assert!(first.take_replaced());
+    assert!(!second.take_replaced());
     assert_eq!(core.session_count(), 1);
     // The old session's late unbind must not remove the new one.
-    core.unbind(&first.jid.clone(), first.id, Vec::new()).await;
+    core.unbind(first, Vec::new(), gone()).await;
     assert_eq!(core.session_count(), 1);
-    core.unbind(&second.jid.clone(), second.id, Vec::new()).await;
+    core.unbind(second, Vec::new(), gone()).await;
     assert_eq!(core.session_count(), 0);
-    let generated = core.bind("alice", None).unwrap();
+    let generated = core.bind("alice", None, LOCAL).unwrap();
     assert!(generated.jid.resource().as_str().starts_with("herald-"));
 }

@@ -2,10 +2,19 @@
 //! delivery in batches that never loses a message a session could not take, the resource cap, and
 //! subscription requests to a full roster.
 
-use herald_core::{Core, CoreConfig, SessionHandle, StateLimits};
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use herald_core::{Core, CoreConfig, Origin, SessionHandle, StateLimits, Transport};
 use herald_proto::ns;
 use herald_store::{AccountStore, AnyStore, MemoryStore, OfflineMessage, OfflineQuota, OfflineStore, RosterStore};
 use herald_xml::Element;
+
+use common::presence;
+
+/// Where the test's sessions come from.
+const LOCAL: Origin = Origin { transport: Transport::Tcp, source: IpAddr::V4(Ipv4Addr::LOCALHOST) };
 
 async fn core(config: CoreConfig) -> Core {
     let store = MemoryStore::new();
@@ -13,14 +22,6 @@ async fn core(config: CoreConfig) -> Core {
         store.create_user(user, &[]).await.unwrap();
     }
     Core::start(config, AnyStore::Memory(store)).await.unwrap()
-}
-
-async fn presence(core: &Core, s: &SessionHandle, kind: Option<&str>) {
-    let mut p = Element::new("presence", ns::CLIENT).with_attr("from", s.jid.to_string());
-    if let Some(kind) = kind {
-        p.set_attr("type", kind);
-    }
-    core.route(&s.jid, s.id, p).await;
 }
 
 fn drain_bodies(s: &mut SessionHandle) -> Vec<String> {
@@ -47,7 +48,7 @@ async fn offline_messages_a_full_queue_cannot_take_stay_stored_for_the_next_pres
         let m = OfflineMessage { sender: "alice@example.com".into(), stanza, stored_at_ms: 1 };
         core.store().push_offline("bob", &m, &quota).await.unwrap();
     }
-    let mut bob = core.bind("bob", Some("desk".into())).unwrap();
+    let mut bob = core.bind("bob", Some("desk".into()), LOCAL).unwrap();
     presence(&core, &bob, None).await;
     assert_eq!(drain_bodies(&mut bob), ["0", "1"]);
     assert_eq!(stored(&core).await, 3, "only what was queued is deleted");
@@ -72,7 +73,7 @@ async fn offline_messages_are_delivered_across_many_byte_bounded_batches() {
         let m = OfflineMessage { sender: "alice@example.com".into(), stanza, stored_at_ms: 1 };
         core.store().push_offline("bob", &m, &quota).await.unwrap();
     }
-    let mut bob = core.bind("bob", Some("desk".into())).unwrap();
+    let mut bob = core.bind("bob", Some("desk".into()), LOCAL).unwrap();
     presence(&core, &bob, None).await;
     let expected: Vec<String> = (0..300).map(|n| n.to_string()).collect();
     assert_eq!(drain_bodies(&mut bob), expected);
@@ -83,12 +84,12 @@ async fn offline_messages_are_delivered_across_many_byte_bounded_batches() {
 async fn binding_beyond_the_resource_cap_fails_but_replacing_does_not() {
     let config = CoreConfig { state: StateLimits { max_resources: 2, ..StateLimits::default() }, ..CoreConfig::new("example.com") };
     let core = core(config).await;
-    let _a = core.bind("alice", Some("a".into())).unwrap();
-    let _b = core.bind("alice", Some("b".into())).unwrap();
-    let err = core.bind("alice", Some("c".into())).unwrap_err();
+    let _a = core.bind("alice", Some("a".into()), LOCAL).unwrap();
+    let _b = core.bind("alice", Some("b".into()), LOCAL).unwrap();
+    let err = core.bind("alice", Some("c".into()), LOCAL).unwrap_err();
     assert_eq!(err.condition, "resource-constraint");
-    assert!(core.bind("alice", Some("a".into())).is_ok(), "the same resource replaces");
-    assert!(core.bind("bob", None).is_ok(), "the cap is per account");
+    assert!(core.bind("alice", Some("a".into()), LOCAL).is_ok(), "the same resource replaces");
+    assert!(core.bind("bob", None, LOCAL).is_ok(), "the cap is per account");
     assert_eq!(core.session_count(), 3);
 }
 
@@ -98,8 +99,8 @@ async fn a_subscription_request_that_would_overflow_a_roster_is_dropped() {
     let core = core(config).await;
     let bob_item = herald_store::RosterItem { contact: "carol@example.com".into(), visible: true, ..Default::default() };
     core.store().put_roster_item("bob", &bob_item).await.unwrap();
-    let alice = core.bind("alice", Some("a".into())).unwrap();
-    let mut bob = core.bind("bob", Some("b".into())).unwrap();
+    let alice = core.bind("alice", Some("a".into()), LOCAL).unwrap();
+    let mut bob = core.bind("bob", Some("b".into()), LOCAL).unwrap();
     presence(&core, &bob, None).await;
     while bob.inbox.try_recv().is_some() {}
     let subscribe = Element::new("presence", ns::CLIENT)

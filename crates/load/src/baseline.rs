@@ -11,7 +11,8 @@ use tokio::sync::watch;
 
 use crate::bosh::BoshClient;
 use crate::measure::sample;
-use crate::scenario::{Report, wait_for_logins};
+use crate::progress::wait_for_logins;
+use crate::report::Report;
 use crate::{LoadError, Options};
 
 /// Opens `opts.sessions` connections, then measures the server over `opts.hold`.

@@ -9,7 +9,7 @@ use herald_xml::{Element, Limits, parse_document};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
-use crate::scenario::XmppIo;
+use crate::xmpp::XmppIo;
 use crate::{LoadError, Options};
 
 const NS_HTTPBIND: &str = "http://jabber.org/protocol/httpbind";

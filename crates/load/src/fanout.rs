@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use herald_xml::Element;
 
 use crate::measure::{ProcSample, sample};
-use crate::scenario::{XmppIo, next_named};
+use crate::xmpp::{XmppIo, next_named};
 use crate::{LoadError, Options};
 
 const NS_PUBSUB: &str = "http://jabber.org/protocol/pubsub";

@@ -8,10 +8,14 @@ mod baseline;
 mod bosh;
 mod fanout;
 mod measure;
+mod progress;
+mod report;
 mod scenario;
+mod session;
 mod soak;
 mod tcp;
 mod ws;
+mod xmpp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -20,8 +24,9 @@ use std::time::Duration;
 pub use baseline::serve as serve_http_baseline;
 pub use fanout::FanoutFigures;
 pub use measure::{LogBalance, ProcSample, log_balance, sample, tcp_connections};
-pub use scenario::{Report, run};
-pub use soak::{SoakFigures, SoakOptions};
+pub use report::{Report, SoakFigures};
+pub use scenario::run;
+pub use soak::SoakOptions;
 
 /// Why a load run failed.
 #[derive(Debug, thiserror::Error)]

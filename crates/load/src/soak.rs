@@ -16,10 +16,13 @@ use herald_xml::Element;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::bosh::BoshClient;
-use crate::fanout::{Fanout, FanoutFigures, NS_TICK};
-use crate::measure::{LogBalance, LogFollower, ProcSample, sample, tcp_connections};
-use crate::scenario::{Report, SaltCache, XmppIo, login, login_slot, publisher, wait_for_logins};
+use crate::fanout::{Fanout, NS_TICK};
+use crate::measure::{LogFollower, sample, tcp_connections};
+use crate::progress::{login_slot, wait_for_logins};
+use crate::report::{Report, SoakFigures};
+use crate::session::publisher;
 use crate::tcp::tls_connector;
+use crate::xmpp::{SaltCache, XmppIo, login};
 use crate::{LoadError, Options, Transport};
 
 /// Most logins one desktop makes in a run: a bound on its loop whatever the timings.
@@ -78,96 +81,6 @@ impl SoakOptions {
             return Err(LoadError::Config("the pause must be at most 600 s and the drain at most 3600 s".into()));
         }
         Ok(())
-    }
-}
-
-/// What a soak measured.
-#[derive(Clone, Debug, Default)]
-pub struct SoakFigures {
-    /// How long the desktops churned after the first logins.
-    pub churn: Duration,
-    /// Successful logins, first ones included.
-    pub logins: u64,
-    /// Departures by terminate.
-    pub terminates: u64,
-    /// Departures by kill.
-    pub kills: u64,
-    /// Messages sent to other desktops' accounts.
-    pub messages_sent: u64,
-    /// Messages of this run received (live, or from offline storage at a later login).
-    pub messages_received: u64,
-    /// The publisher's figures (nothing is owed: subscribers come and go).
-    pub publishing: FanoutFigures,
-    /// Failures by kind ([`LoadError::kind`]); the desktop logs in again after each.
-    pub errors: BTreeMap<String, u64>,
-    /// Server samples when the first logins were done, half-way through the churn, and at its end.
-    pub start: Option<ProcSample>,
-    /// Half-way.
-    pub middle: Option<ProcSample>,
-    /// End of the churn.
-    pub end: Option<ProcSample>,
-    /// After every client stopped and the server ended their sessions.
-    pub drained: Option<ProcSample>,
-    /// How long the server took, after the clients stopped, to come down to nothing live.
-    pub drain_time: Duration,
-    /// Client connections the server still held at the end.
-    pub connections_left: Option<usize>,
-    /// What the server's log said at the end (when it was given).
-    pub log: Option<LogBalance>,
-}
-
-impl SoakFigures {
-    /// Every failure.
-    pub fn error_count(&self) -> u64 {
-        self.errors.values().sum()
-    }
-
-    /// RSS at the end of the churn against the middle, percent (positive: grew).
-    pub fn rss_growth_percent(&self) -> Option<f64> {
-        let (m, e) = (self.middle?, self.end?);
-        Some((e.rss_kib as f64 - m.rss_kib as f64) * 100.0 / (m.rss_kib.max(1) as f64))
-    }
-
-    /// The server's CPU over the churn, percent of one core.
-    pub fn cpu_percent(&self) -> Option<f64> {
-        let (s, e) = (self.start?, self.end?);
-        Some(e.cpu.saturating_sub(s.cpu).as_secs_f64() * 100.0 / self.churn.as_secs_f64().max(1e-9))
-    }
-
-    /// (JSON key, table heading, value when measured, decimals), as [`Report`] renders them.
-    pub(crate) fn figures(&self) -> Vec<(&'static str, &'static str, Option<f64>, usize)> {
-        let rss = |s: Option<ProcSample>| s.map(|s| s.rss_kib as f64 / 1024.0);
-        let p = &self.publishing;
-        vec![
-            ("churn_seconds", "churn s", Some(self.churn.as_secs_f64()), 0),
-            ("logins", "logins", Some(self.logins as f64), 0),
-            ("terminates", "terminates", Some(self.terminates as f64), 0),
-            ("kills", "kills", Some(self.kills as f64), 0),
-            ("messages_sent", "messages sent", Some(self.messages_sent as f64), 0),
-            ("messages_received", "messages received", Some(self.messages_received as f64), 0),
-            ("published", "published", Some(p.published as f64), 0),
-            ("acknowledged", "acknowledged", Some(p.acknowledged as f64), 0),
-            ("refused", "refused", Some(p.refused as f64), 0),
-            ("delivered", "deliveries", Some(p.delivered as f64), 0),
-            ("duplicated", "duplicated", Some(p.duplicated as f64), 0),
-            ("delivery_p99_ms", "delivery p99 ms", Some(p.p99_ms), 1),
-            ("errors", "errors", Some(self.error_count() as f64), 0),
-            ("rss_start_mib", "RSS start MiB", rss(self.start), 1),
-            ("rss_middle_mib", "RSS middle MiB", rss(self.middle), 1),
-            ("rss_end_mib", "RSS end MiB", rss(self.end), 1),
-            ("rss_growth_percent", "RSS end vs middle %", self.rss_growth_percent(), 1),
-            ("rss_drained_mib", "RSS drained MiB", rss(self.drained), 1),
-            ("cpu_percent", "server CPU % of a core", self.cpu_percent(), 1),
-            ("drain_seconds", "drain s", Some(self.drain_time.as_secs_f64()), 1),
-            ("connections_left", "connections left", self.connections_left.map(|c| c as f64), 0),
-            ("sessions_leaked", "sessions leaked", self.log.map(|l| l.live() as f64), 0),
-        ]
-    }
-
-    /// The failures by kind as a JSON object.
-    pub(crate) fn errors_json(&self) -> String {
-        let fields: Vec<String> = self.errors.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-        format!("{{{}}}", fields.join(","))
     }
 }
 
@@ -451,21 +364,6 @@ mod tests {
             let d = around(Duration::from_secs(10));
             assert!(d >= Duration::from_secs(5) && d <= Duration::from_secs(15), "{d:?}");
         }
-    }
-
-    #[test]
-    fn rss_growth_and_cpu_are_computed_from_the_samples() {
-        let at = |rss_kib, cpu_ms| Some(ProcSample { rss_kib, cpu: Duration::from_millis(cpu_ms) });
-        let figures = SoakFigures {
-            churn: Duration::from_secs(10),
-            start: at(900, 1_000),
-            middle: at(1_000, 3_000),
-            end: at(1_050, 6_000),
-            ..SoakFigures::default()
-        };
-        assert_eq!(figures.rss_growth_percent(), Some(5.0));
-        assert_eq!(figures.cpu_percent(), Some(50.0));
-        assert_eq!(SoakFigures::default().rss_growth_percent(), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-use crate::scenario::XmppIo;
+use crate::xmpp::XmppIo;
 use crate::{LoadError, Options};
 
 /// TLS settings shared by every connection of a run.

@@ -10,7 +10,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::scenario::XmppIo;
+use crate::xmpp::XmppIo;
 use crate::{LoadError, Options};
 
 const NS_FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";

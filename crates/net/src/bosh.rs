@@ -14,7 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_bosh::{BoshOutput, BoshSession, CloseCause, Condition, RequestId, Response as BoshResponse, Undelivered};
 use herald_core::queue::{QueueReceiver, QueueSender, queue};
-use herald_core::{Control, SessionHandle};
+use herald_core::{CloseCause as CoreCause, Control, Origin, SessionEnd, SessionHandle, Transport};
 use herald_proto::{LogThrottle, StreamErrorCondition, redact_xml};
 use herald_stream::Output;
 use herald_xml::{Element, Limits};
@@ -258,7 +258,8 @@ async fn run(
                     // so that an idle session's task is not as large as their largest state, and
                     // with a copy of the sid made only for them.
                     let sid = machine.sid().to_owned();
-                    let applying = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid, source));
+                    let origin = Origin { transport: Transport::Bosh, source };
+                    let applying = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid, origin));
                     let _ = applying.await;
                     machine.pump(Instant::now());
                 }
@@ -272,7 +273,8 @@ async fn run(
                         );
                     }
                     session::record_close("bosh", &sid, handle.as_ref().map(|_| jid.as_str()), cause.name(), last_request);
-                    let finishing = Box::pin(session::finish(&core, handle.take(), undelivered));
+                    let end = SessionEnd { cause: session::core_cause_of_bosh(&cause), last_activity: last_request };
+                    let finishing = Box::pin(session::finish(&core, handle.take(), undelivered, end));
                     finishing.await;
                 }
             }
@@ -337,6 +339,8 @@ async fn run(
         }
     }
     ctx.registry.remove(machine.sid());
-    let finishing = Box::pin(session::finish(&core, handle.take(), Vec::new()));
+    // Still bound only if the task ended before its machine closed: its requests stopped coming.
+    let end = SessionEnd { cause: CoreCause::ConnectionLost, last_activity: machine.last_request() };
+    let finishing = Box::pin(session::finish(&core, handle.take(), Vec::new(), end));
     finishing.await;
 }

@@ -3,10 +3,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use herald_core::{Control, Core, SessionHandle};
+use herald_core::{CloseCause, Control, Core, Origin, SessionEnd, SessionHandle, Transport};
 use herald_proto::{LogThrottle, StreamErrorCondition, ns};
 use herald_stream::{C2sStream, Output, StreamConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -71,8 +70,9 @@ struct Connection {
     peer: SocketAddr,
     /// When the client last sent anything.
     last_activity: Instant,
-    /// Why the connection ended, once known.
+    /// Why the connection ended, once known: the session record's name for it, and the core's.
     cause: &'static str,
+    core_cause: CloseCause,
     /// Summarises the "over its byte budget" lines of this connection.
     throttle_log: LogThrottle,
 }
@@ -86,6 +86,7 @@ async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2s
         peer,
         last_activity: Instant::now(),
         cause: "connection-lost",
+        core_cause: CloseCause::ConnectionLost,
         throttle_log: LogThrottle::default(),
     };
     tracing::debug!(target: "notification", %peer, "c2s connection opened");
@@ -162,27 +163,23 @@ impl Connection {
     }
 
     async fn write_stanza<S: AsyncWrite + Unpin>(&self, io: &mut S, el: &herald_xml::Element) -> bool {
-        let xml = el.to_xml_in(ns::CLIENT);
-        let ok = self.write(io, xml.as_bytes()).await;
-        if let (true, Some(s)) = (ok, &self.session) {
-            s.stats.msgs_sent.fetch_add(1, Ordering::Relaxed);
-            s.stats.bytes_sent.fetch_add(xml.len() as u64, Ordering::Relaxed);
-        }
-        ok
+        self.write(io, el.to_xml_in(ns::CLIENT).as_bytes()).await
     }
 
     /// Carries out every pending output; returns how the connection goes on, if it does not.
     async fn process_outputs<S: AsyncRead + AsyncWrite + Unpin>(&mut self, io: &mut S) -> Option<Flow> {
         let core = self.ctx.core.clone();
         let peer = self.peer.to_string();
+        let origin = Origin { transport: Transport::Tcp, source: self.peer.ip() };
         while let Some(output) = self.machine.poll_output() {
-            match session::apply(&core, &mut self.machine, &mut self.session, output, &peer, self.peer.ip()).await {
+            match session::apply(&core, &mut self.machine, &mut self.session, output, &peer, origin).await {
                 None => {}
                 Some(Output::Send(data)) if !self.write(io, data.as_bytes()).await => return Some(Flow::Closed),
                 Some(Output::StartTls) => return Some(Flow::UpgradeTls),
                 Some(Output::Close(reason)) => {
                     session::log_close(&peer, &reason);
                     self.cause = session::cause_of(&reason);
+                    self.core_cause = session::core_cause_of(&reason);
                     // Shutting down the writer sends TLS close_notify before the FIN.
                     let _ = tokio::time::timeout(Duration::from_secs(2), io.shutdown()).await;
                     return Some(Flow::Closed);
@@ -197,6 +194,7 @@ impl Connection {
     async fn finish(self) {
         let jid = self.session.as_ref().map(|s| s.jid.to_string());
         session::record_close("tcp", &self.peer.to_string(), jid.as_deref(), self.cause, self.last_activity);
-        session::finish(&self.ctx.core, self.session, Vec::new()).await;
+        let end = SessionEnd { cause: self.core_cause, last_activity: self.last_activity };
+        session::finish(&self.ctx.core, self.session, Vec::new(), end).await;
     }
 }

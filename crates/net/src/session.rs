@@ -2,24 +2,24 @@
 //! credential and bind requests, the lockout counter, routing stanzas, and handing a finished
 //! session back (its undelivered stanzas go to offline storage).
 
-use std::net::IpAddr;
 use std::time::Instant;
 
-use herald_core::{Control, Core, SessionHandle};
+use herald_core::{CloseCause, Control, Core, Origin, SessionEnd, SessionHandle};
 use herald_proto::LogThrottle;
 use herald_stream::{C2sStream, CloseReason, Output};
 
 /// Carries out `output` if it needs the core; returns it when it is the transport's business
-/// (`Send`, `StartTls`, `Close`). `peer` names the connection in logs; `source` is the client's
-/// IP address, which the lockout and the per-source ban count by.
+/// (`Send`, `StartTls`, `Close`). `peer` names the connection in logs; `origin` is its transport
+/// and the client's IP address, which the lockout and the per-source ban count by.
 pub(crate) async fn apply(
     core: &Core,
     machine: &mut C2sStream,
     session: &mut Option<SessionHandle>,
     output: Output,
     peer: &str,
-    source: IpAddr,
+    origin: Origin,
 ) -> Option<Output> {
+    let source = origin.source;
     match output {
         Output::NeedCredentials { username } => {
             let credentials = core.credentials(&username, source, Instant::now()).await;
@@ -32,7 +32,7 @@ pub(crate) async fn apply(
             core.auth_failed(username.as_deref(), &error, source, Instant::now());
         }
         Output::Authenticated { username } => core.auth_succeeded(&username, source),
-        Output::Bind { username, resource } => match core.bind(&username, resource) {
+        Output::Bind { username, resource } => match core.bind(&username, resource, origin) {
             Ok(handle) => {
                 machine.bind_result(Ok(handle.jid.clone()));
                 *session = Some(handle);
@@ -49,15 +49,11 @@ pub(crate) async fn apply(
     None
 }
 
-/// Unbinds a finished session, handing the stanzas still queued for it (and `more`) back to the
-/// core so that nothing addressed to it is lost.
-pub(crate) async fn finish(core: &Core, session: Option<SessionHandle>, mut more: Vec<herald_xml::Element>) {
-    if let Some(mut session) = session {
-        session.inbox.close();
-        while let Some(el) = session.inbox.try_recv() {
-            more.push(*el);
-        }
-        core.unbind(&session.jid, session.id, more).await;
+/// Unbinds a finished session, if it was bound, telling the core how it ended; the core takes
+/// back the stanzas still queued for it (and `more`) so that nothing addressed to it is lost.
+pub(crate) async fn finish(core: &Core, session: Option<SessionHandle>, more: Vec<herald_xml::Element>, end: SessionEnd) {
+    if let Some(session) = session {
+        core.unbind(session, more, end).await;
     }
 }
 
@@ -75,7 +71,7 @@ pub(crate) async fn from_core(session: &mut Option<SessionHandle>) -> FromCore {
     match s.inbox.recv().await {
         Some(el) => FromCore::Stanza(*el),
         // The queue ends when the core drops the session: replaced (said once), or unbinding.
-        None if s.stats.replaced.swap(false, std::sync::atomic::Ordering::AcqRel) => FromCore::Control(Control::Replaced),
+        None if s.take_replaced() => FromCore::Control(Control::Replaced),
         None => std::future::pending().await,
     }
 }
@@ -101,6 +97,26 @@ pub(crate) fn cause_of(reason: &CloseReason) -> &'static str {
     match reason {
         CloseReason::ClientClosed => "client-closed",
         CloseReason::StreamError(condition, _) => condition.name(),
+    }
+}
+
+/// The core's cause for a stream's end.
+pub(crate) fn core_cause_of(reason: &CloseReason) -> CloseCause {
+    match reason {
+        CloseReason::ClientClosed => CloseCause::ClientTerminate,
+        CloseReason::StreamError(condition, _) => CloseCause::from_stream_error(*condition),
+    }
+}
+
+/// The core's cause for a BOSH session's end.
+pub(crate) fn core_cause_of_bosh(cause: &herald_bosh::CloseCause) -> CloseCause {
+    use herald_bosh::CloseCause as Bosh;
+    match cause {
+        Bosh::Inactivity => CloseCause::Inactivity,
+        Bosh::ClientTerminate => CloseCause::ClientTerminate,
+        Bosh::ServerShutdown => CloseCause::ServerShutdown,
+        Bosh::StreamError(condition) => CloseCause::from_stream_error(*condition),
+        Bosh::Overactivity | Bosh::BadRid | Bosh::BadKey | Bosh::BadRequest => CloseCause::TransportError(cause.name()),
     }
 }
 

@@ -4,14 +4,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use herald_core::{Control, SessionHandle};
+use herald_core::{CloseCause, Control, Origin, SessionEnd, SessionHandle, Transport};
 use herald_proto::{LogThrottle, StreamErrorCondition};
 use herald_stream::{C2sStream, NS_FRAMING, Output, StreamConfig};
 
@@ -73,10 +72,12 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
     let label = "websocket";
     let mut last_activity = Instant::now();
     let mut cause = "connection-lost";
+    let mut core_cause = CloseCause::ConnectionLost;
+    let origin = Origin { transport: Transport::WebSocket, source };
     let mut throttle_log = LogThrottle::default();
     'connection: loop {
         while let Some(output) = machine.poll_output() {
-            match session::apply(&ctx.core, &mut machine, &mut handle, output, label, source).await {
+            match session::apply(&ctx.core, &mut machine, &mut handle, output, label, origin).await {
                 Some(Output::Send(text)) => {
                     let sent = socket.send(Message::Text(text.into())).await;
                     if sent.is_err() {
@@ -86,6 +87,7 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
                 Some(Output::Close(reason)) => {
                     session::log_close(label, &reason);
                     cause = session::cause_of(&reason);
+                    core_cause = session::core_cause_of(&reason);
                     let _ = socket.send(Message::Close(None)).await;
                     break 'connection;
                 }
@@ -107,14 +109,8 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
             },
             from_core = session::from_core(&mut handle) => match from_core {
                 FromCore::Stanza(el) => {
-                    let text = el.to_xml();
-                    let len = text.len() as u64;
-                    if socket.send(Message::Text(text.into())).await.is_err() {
+                    if socket.send(Message::Text(el.to_xml().into())).await.is_err() {
                         break;
-                    }
-                    if let Some(h) = &handle {
-                        h.stats.msgs_sent.fetch_add(1, Ordering::Relaxed);
-                        h.stats.bytes_sent.fetch_add(len, Ordering::Relaxed);
                     }
                 }
                 FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource"),
@@ -130,5 +126,5 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
     }
     let jid = handle.as_ref().map(|h| h.jid.to_string());
     session::record_close("websocket", machine.stream_id(), jid.as_deref(), cause, last_activity);
-    session::finish(&ctx.core, handle, Vec::new()).await;
+    session::finish(&ctx.core, handle, Vec::new(), SessionEnd { cause: core_cause, last_activity }).await;
 }

@@ -7,6 +7,7 @@ pub mod secret;
 pub mod users;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ pub use config::Config;
 use config::StoreBackend;
 use herald_bosh::BoshConfig;
 use herald_core::pubsub::PubSubConfig;
+/// The core's event seam, for whoever embeds the server ([`run_with_status`]).
+pub use herald_core::{CloseCause, CoreEvent, EventSink, Origin, Subscribers, Transport};
 use herald_core::{Core, CoreConfig};
 use herald_net::{Admission, AdmissionConfig, C2sContext, HttpContext, Registry, TlsFiles, WebSocketConfig};
 use herald_store::{AnyStore, MemoryStore};
@@ -116,6 +119,21 @@ async fn open_sqlite(_path: &std::path::Path) -> anyhow::Result<AnyStore> {
 #[derive(Clone, Default)]
 pub struct Status {
     http: Arc<OnceLock<Weak<HttpContext>>>,
+    bound: Arc<BoundSessions>,
+}
+
+/// Counts sessions from the core's events: bound and not yet unbound.
+#[derive(Default)]
+struct BoundSessions(AtomicUsize);
+
+impl EventSink for BoundSessions {
+    fn event(&self, event: &CoreEvent) {
+        match event {
+            CoreEvent::SessionBound { .. } => drop(self.0.fetch_add(1, Ordering::Relaxed)),
+            CoreEvent::SessionUnbound { .. } => drop(self.0.fetch_sub(1, Ordering::Relaxed)),
+            CoreEvent::PresenceChanged { .. } => {}
+        }
+    }
 }
 
 impl Status {
@@ -123,9 +141,11 @@ impl Status {
         self.http.get().and_then(Weak::upgrade)
     }
 
-    /// Sessions bound over any transport; `None` unless the server is running.
+    /// Sessions bound over any transport and not yet unbound (a session replaced by a new login
+    /// counts until its transport has closed), from the core's events; `None` unless the server
+    /// is running.
     pub fn bound_sessions(&self) -> Option<usize> {
-        self.http().map(|h| h.core.session_count())
+        self.http().map(|_| self.bound.0.load(Ordering::Relaxed))
     }
 
     /// BOSH sessions, including ended ones still answering late requests; `None` unless the
@@ -138,21 +158,24 @@ impl Status {
 /// Runs Herald on `listeners` until `shutdown` completes; then every client is sent
 /// `<system-shutdown/>`, connections are given a few seconds to close, and the store is closed.
 pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    run_with_status(listeners, config, store, shutdown, Status::default()).await
+    run_with_status(listeners, config, store, shutdown, Status::default(), Subscribers::default()).await
 }
 
-/// [`run`], with `status` showing what the server holds live while it runs.
+/// [`run`], with `status` showing what the server holds live while it runs and `events` told
+/// what happens to sessions (besides the server's own subscribers).
 pub async fn run_with_status(
     listeners: Listeners,
     config: Config,
     store: AnyStore,
     shutdown: impl Future<Output = ()>,
     status: Status,
+    mut events: Subscribers,
 ) -> anyhow::Result<()> {
     let configured = config.tls.cert.clone().zip(config.tls.key.clone()).map(|(cert, key)| TlsFiles { cert, key });
     let (tls, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
     tracing::info!(target: "notification", cert = %files.cert.display(), "TLS ready");
     let decoy_secret = secret::load_or_create(&config.data_dir)?;
+    events.register(status.bound.clone());
     let core = Core::start(
         CoreConfig {
             domain: config.domain.clone(),
@@ -169,6 +192,7 @@ pub async fn run_with_status(
                 max_nodes_per_owner: config.pubsub.max_nodes_per_owner,
                 max_subscriptions_per_jid: config.pubsub.max_subscriptions_per_jid,
             },
+            events,
         },
         store.clone(),
     )

@@ -260,17 +260,17 @@ impl C2sStream {
         self.charge(data.len(), now);
         match herald_xml::parse_document(data, self.limits()) {
             Ok(el) if el.is("open", NS_FRAMING) => {
-                self.handle_event(StreamEvent::Open(StreamHeader { name: el.name, ns: el.ns, attrs: el.attrs }), now)
+                self.handle_event(StreamEvent::Open(StreamHeader { name: el.name, ns: el.ns, attrs: el.attrs }))
             }
-            Ok(el) if el.is("close", NS_FRAMING) => self.handle_event(StreamEvent::Close, now),
-            Ok(el) => self.handle_event(StreamEvent::Element(el), now),
+            Ok(el) if el.is("close", NS_FRAMING) => self.handle_event(StreamEvent::Close),
+            Ok(el) => self.handle_event(StreamEvent::Element(el)),
             Err(err) => self.fail(StreamErrorCondition::from(&err), &err.to_string()),
         }
     }
 
     /// A stream event framed by the transport itself (BOSH builds the header from `<body/>`
     /// attributes and hands over each child element).
-    pub fn handle_event(&mut self, event: StreamEvent, _now: Instant) {
+    pub fn handle_event(&mut self, event: StreamEvent) {
         if matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
             return;
         }
@@ -544,7 +544,7 @@ impl C2sStream {
                 return self.sasl_failure(None, SaslError::InvalidMechanism);
             };
             if !self.secure && (mech.needs_encryption() || self.config.tls == TlsPolicy::Required) {
-                return self.sasl_condition_failure(None, "encryption-required", "encrypt the stream with STARTTLS first");
+                return self.sasl_condition_failure("encryption-required", "encrypt the stream with STARTTLS first");
             }
             if let Some(data) = self.decode_sasl(&el) {
                 if ServerSession::awaiting_initial(mech, &data) {
@@ -661,11 +661,11 @@ impl C2sStream {
 
     fn sasl_failure(&mut self, username: Option<String>, error: SaslError) {
         let text = error.to_string();
-        self.sasl_condition_failure(username.clone(), error.condition(), &text);
+        self.sasl_condition_failure(error.condition(), &text);
         self.out.push_back(Output::AuthFailed { username, error });
     }
 
-    fn sasl_condition_failure(&mut self, _username: Option<String>, condition: &str, text: &str) {
+    fn sasl_condition_failure(&mut self, condition: &str, text: &str) {
         let failure = Element::new("failure", ns::SASL)
             .with_child(Element::new(condition, ns::SASL))
             .with_child(Element::new("text", ns::SASL).with_text(text));

@@ -99,8 +99,22 @@ impl TestServer {
         Self::start_in(data_dir, adjust).await
     }
 
+    /// Starts a server after `adjust` has changed the configuration, with `events` subscribed to
+    /// the core's events through the server's own wiring.
+    pub async fn start_with_events(events: herald::Subscribers, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        Self::start_observed(tempfile::tempdir()?, events, adjust).await
+    }
+
     /// Starts a server on an existing data directory (to test what survives a restart).
     pub async fn start_in(data_dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        Self::start_observed(data_dir, herald::Subscribers::default(), adjust).await
+    }
+
+    async fn start_observed(
+        data_dir: tempfile::TempDir,
+        events: herald::Subscribers,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let mut config = Config { domain: "localhost".into(), data_dir: data_dir.path().to_owned(), ..Config::default() };
         config.listen.c2s = "127.0.0.1:0".parse()?;
         config.listen.https = "127.0.0.1:0".parse()?;
@@ -118,7 +132,7 @@ impl TestServer {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(herald::run_with_status(listeners, config.clone(), store.clone(), shutdown, status.clone()));
+        let task = tokio::spawn(herald::run_with_status(listeners, config.clone(), store.clone(), shutdown, status.clone(), events));
         let endpoint = Endpoint { c2s, domain: config.domain.clone(), cert: files.cert.clone() };
         Ok(Self {
             endpoint,
