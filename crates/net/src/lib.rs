@@ -5,12 +5,18 @@
 
 mod accept;
 mod admission;
+#[path = "xmpp/bosh.rs"]
 mod bosh;
+#[path = "xmpp/c2s.rs"]
 mod c2s;
+#[path = "http/mod.rs"]
 mod http;
+#[path = "http/fast.rs"]
 mod http1;
+#[path = "xmpp/session.rs"]
 mod session;
 mod tls;
+#[path = "xmpp/ws.rs"]
 mod ws;
 
 pub use admission::{Admission, AdmissionConfig, SessionRefusal, SourceTable};
