@@ -2,4 +2,4 @@
 //! point `cargo test` replays the corpus with.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| herald_net::fuzz_head(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| herald_net::http::fuzz_head(data));
