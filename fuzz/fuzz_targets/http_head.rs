@@ -1,4 +1,4 @@
-//! Fuzz target `http_head`: the BOSH fast path's request-head reader, through the same entry
+//! Fuzz target `http_head`: the HTTP fast path's request-head reader, through the same entry
 //! point `cargo test` replays the corpus with.
 #![no_main]
 
