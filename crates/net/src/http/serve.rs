@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use super::cors;
-use super::fast::{self, Connection, FastPath};
+use super::fast::{self, FastPath};
 use super::handover::{self, Accepted};
 use super::settings::HttpSettings;
 use crate::shutdown::Shutdown;
@@ -38,13 +38,14 @@ pub async fn serve_http<F: FastPath>(
         let accepted = Accepted { addr, permit, router: router.clone(), settings: settings.clone(), shutdown: shutdown.clone() };
         let (tls, fast) = (tls.clone(), fast_path.clone());
         async move {
-            // Both branches are boxed, and in a statement of their own (a temporary alive across
+            // Every branch is boxed, and in a statement of their own (a temporary alive across
             // an await stays in the future's layout): a task's future is as large as its largest
-            // state, and the TLS stream's would otherwise be carried by every plain-HTTP
-            // connection (measured with massif and heaptrack).
-            let serving: Pin<Box<dyn Future<Output = ()> + Send>> = match tls {
-                Some(acceptor) => Box::pin(serve_tls(acceptor, socket, fast, accepted)),
-                None => Box::pin(serve(socket, fast, accepted)),
+            // state, and the TLS stream's (or hyper's) would otherwise be carried by every
+            // plain-HTTP fast-path connection (measured with massif and heaptrack).
+            let serving: Pin<Box<dyn Future<Output = ()> + Send>> = match (tls, fast) {
+                (Some(acceptor), fast) => Box::pin(serve_tls(acceptor, socket, fast, accepted)),
+                (None, Some(fast)) => Box::pin(fast::serve(socket, fast, accepted)),
+                (None, None) => Box::pin(handover::serve_connection(socket, accepted)),
             };
             serving.await;
         }
@@ -58,18 +59,12 @@ async fn serve_tls<F: FastPath>(acceptor: TlsAcceptor, socket: TcpStream, fast: 
     let peer = accepted.addr;
     let handshake = Box::pin(tokio::time::timeout(accepted.settings.tls_handshake_timeout, acceptor.accept(socket)));
     match handshake.await {
-        Ok(Ok(stream)) => serve(stream, fast, accepted).await,
+        Ok(Ok(stream)) => match fast {
+            Some(fast) => fast::serve(stream, fast, accepted).await,
+            // Boxed: hyper's state is far larger than a held request's.
+            None => Box::pin(handover::serve_connection(stream, accepted)).await,
+        },
         Ok(Err(err)) => tracing::debug!(target: "notification", %peer, %err, "TLS handshake failed"),
         Err(_) => tracing::debug!(target: "notification", %peer, "TLS handshake timed out"),
-    }
-}
-
-/// A connection through the fast path when the listener has one, straight to hyper otherwise
-/// (boxed: hyper's state is far larger than a held request's, and would otherwise be laid out
-/// in every connection's future).
-async fn serve<S: Connection, F: FastPath>(stream: S, fast: Option<Arc<F>>, accepted: Accepted) {
-    match fast {
-        Some(fast) => fast::serve(stream, fast, accepted).await,
-        None => Box::pin(handover::serve_connection(stream, accepted)).await,
     }
 }
