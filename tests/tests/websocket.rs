@@ -1,5 +1,5 @@
 //! XMPP over WebSocket (RFC 7395) end to end over `wss://`: subprotocol negotiation, login,
-//! exchange with a TCP client, close handshake, bad input, size limit and redirection.
+//! exchange with a TCP client, close handshake, bad input, size limit, redirection and shutdown.
 
 use herald_testkit::{RawClient, TestServer, WsClient};
 
@@ -41,6 +41,27 @@ async fn login_exchange_and_close_handshake() -> anyhow::Result<()> {
     bob.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>").await?;
     assert!(bob.recv_until("<close").await?.contains("urn:ietf:params:xml:ns:xmpp-framing"));
     assert_eq!(bob.recv().await?, None, "the server then closes the connection");
+    Ok(())
+}
+
+#[tokio::test]
+async fn shutdown_closes_streams_with_system_shutdown() -> anyhow::Result<()> {
+    let server = server(|_| {}).await?;
+    let mut bob = connect(&server).await?;
+    bob.login("localhost", "bob", PW, "ws").await?;
+    let closing = tokio::spawn(async move {
+        let error = bob.recv_until("stream:error").await?;
+        let close = bob.recv_until("<close").await?;
+        anyhow::Ok((error, close, bob.recv().await?))
+    });
+    let started = std::time::Instant::now();
+    server.stop().await?;
+    // The stream's task ended with it: the server did not wait out its shutdown grace (10 s).
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "stopping took {:?}", started.elapsed());
+    let (error, close, after) = closing.await??;
+    assert!(error.contains("<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"), "{error}");
+    assert!(close.contains("urn:ietf:params:xml:ns:xmpp-framing"), "{close}");
+    assert_eq!(after, None, "the server then closes the connection");
     Ok(())
 }
 

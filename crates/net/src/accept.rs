@@ -8,27 +8,22 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-
 use crate::admission::{Admission, ConnectionPermit};
+use crate::shutdown::Shutdown;
+use tokio::net::{TcpListener, TcpStream};
 
-/// Accepts connections until `shutdown` turns true and spawns `handle` for each; the connection
+/// Accepts connections until the server stops and spawns `handle` for each; the connection
 /// slot and the source's count are given back when `handle`'s future ends and every other holder
 /// of the permit it is handed has dropped it (an upgraded WebSocket keeps it for its life).
-pub(crate) async fn accept_loop<F, Fut>(
-    listener: TcpListener,
-    admission: Arc<Admission>,
-    mut shutdown: watch::Receiver<bool>,
-    mut handle: F,
-) where
+pub(crate) async fn accept_loop<F, Fut>(listener: TcpListener, admission: Arc<Admission>, shutdown: Shutdown, mut handle: F)
+where
     F: FnMut(TcpStream, SocketAddr, Arc<ConnectionPermit>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     loop {
         let slot = tokio::select! {
             slot = admission.slot() => slot,
-            _ = shutdown.changed() => break,
+            () = shutdown.recv() => break,
         };
         let (socket, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -39,7 +34,7 @@ pub(crate) async fn accept_loop<F, Fut>(
                     continue;
                 }
             },
-            _ = shutdown.changed() => break,
+            () = shutdown.recv() => break,
         };
         // Over its source's share: closed without a word (a refusal costs nothing to send).
         let Some(permit) = admission.admit(peer.ip(), slot) else { continue };

@@ -1,21 +1,16 @@
-//! Thin transport drivers around the sans-IO cores: TLS set-up (a self-signed certificate on
-//! first start), the TCP c2s listener with STARTTLS, and the HTTP(S) listener carrying BOSH and
-//! XMPP over WebSocket. Each driver only moves bytes between a
-//! socket and a `herald-stream` machine and carries out the machine's outputs against the core.
+//! Herald's network layer. `http` is HTTP plumbing that knows nothing of XMPP (accepting, TLS,
+//! a fast path ahead of hyper, the request deadline, CORS), `xmpp` the client transports (c2s
+//! over TCP, BOSH and WebSocket as routes for that plumbing); beside them, what every listener
+//! shares: the admission of connections, the accept loop, TLS set-up (a self-signed certificate
+//! on first start) and the one [`Shutdown`] signal.
 
 mod accept;
 mod admission;
-mod bosh;
-mod c2s;
-mod http;
-mod http1;
-mod session;
+pub mod http;
+mod shutdown;
 mod tls;
-mod ws;
+pub mod xmpp;
 
 pub use admission::{Admission, AdmissionConfig, SessionRefusal, SourceTable};
-pub use bosh::Registry;
-pub use c2s::{C2sContext, serve_c2s};
-pub use http::{HttpContext, WebSocketConfig, serve_http};
-pub use http1::fuzz_head;
+pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use tls::{TlsError, TlsFiles, load_or_generate};

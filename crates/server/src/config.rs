@@ -108,6 +108,10 @@ pub struct Http {
     /// A request, head and body, must arrive in full within this many seconds of its first
     /// byte (default 10); slower clients get 408 and are disconnected.
     pub request_timeout_secs: u64,
+    /// Seconds a new connection may wait before it starts its first request (default 10).
+    pub first_request_timeout_secs: u64,
+    /// Seconds a kept-alive BOSH connection may wait for its next request (default 120).
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for Bosh {
@@ -136,7 +140,13 @@ impl Default for WebSocket {
 
 impl Default for Http {
     fn default() -> Self {
-        Self { cors_origins: vec!["*".into()], max_body_bytes: 512 * 1024, request_timeout_secs: 10 }
+        Self {
+            cors_origins: vec!["*".into()],
+            max_body_bytes: 512 * 1024,
+            request_timeout_secs: 10,
+            first_request_timeout_secs: 10,
+            idle_timeout_secs: 120,
+        }
     }
 }
 
@@ -185,6 +195,9 @@ pub struct Limits {
     /// Seconds a write to a TCP client may take before its connection is dropped as stuck
     /// (default 30).
     pub write_timeout_secs: u64,
+    /// Seconds a stopping server waits for its connections and sessions to close after telling
+    /// them to (default 10); it then stops anyway.
+    pub shutdown_grace_secs: u64,
     /// Bytes of offline messages kept per user (default 1 MiB); this also bounds what the
     /// user's next login loads.
     pub max_offline_bytes_per_user: u64,
@@ -401,6 +414,7 @@ impl Default for Limits {
             max_connections_per_source: 1000,
             tls_handshake_timeout_secs: 10,
             write_timeout_secs: 30,
+            shutdown_grace_secs: 10,
             max_offline_bytes_per_user: 1024 * 1024,
             max_offline_bytes_per_sender: 4 * 1024 * 1024,
             max_roster_items: 1000,
@@ -506,6 +520,9 @@ impl Config {
         }
         if self.http.request_timeout_secs == 0 || self.bosh.unauthenticated_inactivity_secs == 0 {
             return Err(ConfigError::Range("http.request_timeout_secs and bosh.unauthenticated_inactivity_secs must be positive".into()));
+        }
+        if self.http.first_request_timeout_secs == 0 || self.http.idle_timeout_secs == 0 {
+            return Err(ConfigError::Range("http.first_request_timeout_secs and http.idle_timeout_secs must be positive".into()));
         }
         if self.bosh.creation_rate_per_source == 0 || self.bosh.creation_burst_per_source == 0 {
             return Err(ConfigError::Range("bosh.creation_rate_per_source and bosh.creation_burst_per_source must be positive".into()));

@@ -19,11 +19,13 @@ use herald_core::pubsub::PubSubConfig;
 /// The core's event seam, for whoever embeds the server ([`run_with_status`]).
 pub use herald_core::{CloseCause, CoreEvent, EventSink, Origin, Subscribers, Transport};
 use herald_core::{Core, CoreConfig};
-use herald_net::{Admission, AdmissionConfig, C2sContext, HttpContext, Registry, TlsFiles, WebSocketConfig};
+use herald_net::http::{HttpSettings, serve_http};
+use herald_net::xmpp::{C2sContext, HttpContext, Registry, WebSocketConfig, XmppHttp};
+use herald_net::{Admission, AdmissionConfig, Shutdown, ShutdownTrigger, TlsFiles};
 use herald_store::{AnyStore, MemoryStore};
 use herald_stream::{Framing, StreamConfig, TlsPolicy};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio_rustls::TlsAcceptor;
 
 /// The sockets Herald serves on, bound before [`run`] so the caller knows the ports.
 pub struct Listeners {
@@ -155,6 +157,20 @@ impl Status {
     }
 }
 
+/// BOSH and XMPP over WebSocket on one HTTP listener (HTTPS when `tls` is given): their routes
+/// and BOSH's fast path, composed here and served by the generic HTTP plumbing.
+async fn serve_xmpp_http(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    settings: Arc<HttpSettings>,
+    ctx: Arc<HttpContext>,
+    shutdown: Shutdown,
+) {
+    let xmpp = XmppHttp::new(ctx, tls.is_some());
+    let router = axum::Router::new().merge(xmpp.bosh_routes()).merge(xmpp.websocket_routes());
+    serve_http(listener, tls, settings, router, Some(xmpp.bosh_fast_path()), shutdown).await;
+}
+
 /// Runs Herald on `listeners` until `shutdown` completes; then every client is sent
 /// `<system-shutdown/>`, connections are given a few seconds to close, and the store is closed.
 pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -221,9 +237,18 @@ pub async fn run_with_status(
         creation_rate_per_source: config.bosh.creation_rate_per_source,
         creation_burst_per_source: config.bosh.creation_burst_per_source,
     });
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let acceptor = TlsAcceptor::from(tls);
+    let (trigger, stopping) = ShutdownTrigger::new();
+    let settings = Arc::new(HttpSettings {
+        name: "HTTP bind",
+        admission: admission.clone(),
+        tls_handshake_timeout: Duration::from_secs(config.limits.tls_handshake_timeout_secs),
+        request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+        first_request_timeout: Duration::from_secs(config.http.first_request_timeout_secs),
+        idle_timeout: Duration::from_secs(config.http.idle_timeout_secs),
+        max_body_bytes: config.http.max_body_bytes,
+        cors_origins: config.http.cors_origins.clone(),
+    });
     let http = Arc::new(HttpContext {
         core: core.clone(),
         bosh: BoshConfig {
@@ -245,12 +270,9 @@ pub async fn run_with_status(
         cors_origins: config.http.cors_origins.clone(),
         max_body_bytes: config.http.max_body_bytes,
         admission: admission.clone(),
-        request_timeout: Duration::from_secs(config.http.request_timeout_secs),
-        tls_handshake_timeout: Duration::from_secs(config.limits.tls_handshake_timeout_secs),
         session_stats: config.log.debug.then(|| Duration::from_secs(config.log.session_stats_secs)),
         registry: Registry::default(),
-        shutdown: stop_rx.clone(),
-        done: done_tx.clone(),
+        shutdown: stopping.clone(),
     });
     let c2s = Arc::new(C2sContext {
         core: core.clone(),
@@ -259,25 +281,30 @@ pub async fn run_with_status(
         admission,
         write_timeout: Duration::from_secs(config.limits.write_timeout_secs),
         tls_handshake_timeout: Duration::from_secs(config.limits.tls_handshake_timeout_secs),
+        shutdown: stopping.clone(),
     });
     let mut tasks = vec![
-        tokio::spawn(herald_net::serve_c2s(listeners.c2s, c2s, stop_rx, done_tx)),
-        tokio::spawn(herald_net::serve_http(listeners.https, Some(acceptor), http.clone())),
+        tokio::spawn(herald_net::xmpp::serve_c2s(listeners.c2s, c2s)),
+        tokio::spawn(serve_xmpp_http(listeners.https, Some(acceptor), settings.clone(), http.clone(), stopping.clone())),
     ];
     if let Some(plain) = listeners.http {
-        tasks.push(tokio::spawn(herald_net::serve_http(plain, None, http.clone())));
+        tasks.push(tokio::spawn(serve_xmpp_http(plain, None, settings, http.clone(), stopping.clone())));
     }
+    drop(stopping);
     let _ = status.http.set(Arc::downgrade(&http));
-    drop(http);
     tracing::info!(target: "notification", domain = %config.domain, "Herald notification service started");
     shutdown.await;
     tracing::info!(target: "notification", "shutting down: closing every client stream");
-    let _ = stop_tx.send(true);
+    trigger.trigger();
+    // BOSH sessions wait on nothing but their mailbox while idle: they are told there.
+    http.registry.close_all();
+    drop(http);
     for task in tasks {
         let _ = task.await;
     }
-    if tokio::time::timeout(Duration::from_secs(10), done_rx.recv()).await.is_err() {
-        tracing::warn!(target: "notification", "some connections did not close within 10 s");
+    let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
+    if !trigger.wait(grace).await {
+        tracing::warn!(target: "notification", "some connections did not close within {} s", grace.as_secs());
     }
     core.flush().await;
     store.close().await;

@@ -10,11 +10,11 @@ use herald_proto::{LogThrottle, StreamErrorCondition, ns};
 use herald_stream::{C2sStream, Output, StreamConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
-
-use crate::admission::Admission;
-use crate::session;
 use tokio_rustls::TlsAcceptor;
+
+use super::session;
+use crate::admission::Admission;
+use crate::shutdown::Shutdown;
 
 /// Everything a c2s connection needs, shared by all of them.
 pub struct C2sContext {
@@ -30,19 +30,18 @@ pub struct C2sContext {
     pub write_timeout: Duration,
     /// Longest the STARTTLS handshake may take.
     pub tls_handshake_timeout: Duration,
+    /// The server's stop signal; every connection holds this context, and so counts as running
+    /// until it ends.
+    pub shutdown: Shutdown,
 }
 
-/// Accepts connections on `listener` until `shutdown` turns true, then waits for the open
-/// connections to close (each is sent `<system-shutdown/>`). `done` is dropped when every
-/// connection task has finished, which is how the caller knows shutdown is complete.
-pub async fn serve_c2s(listener: TcpListener, ctx: Arc<C2sContext>, shutdown: watch::Receiver<bool>, done: mpsc::Sender<()>) {
+/// Accepts connections on `listener` until the server stops (the context's `shutdown`); each
+/// open connection is then sent `<system-shutdown/>` and closes, and the shutdown's trigger
+/// learns that it has ended when its copy of the context is dropped.
+pub async fn serve_c2s(listener: TcpListener, ctx: Arc<C2sContext>) {
     tracing::info!(target: "notification", addr = ?listener.local_addr().ok(), "c2s listener started");
-    crate::accept::accept_loop(listener, ctx.admission.clone(), shutdown.clone(), |socket, peer, _permit| {
-        let (ctx, shutdown, done) = (ctx.clone(), shutdown.clone(), done.clone());
-        async move {
-            handle_connection(socket, peer, ctx, shutdown).await;
-            drop(done);
-        }
+    crate::accept::accept_loop(listener, ctx.admission.clone(), ctx.shutdown.clone(), |socket, peer, _permit| {
+        handle_connection(socket, peer, ctx.clone())
     })
     .await;
     tracing::info!(target: "notification", "c2s listener stopped");
@@ -75,9 +74,11 @@ struct Connection {
     core_cause: CloseCause,
     /// Summarises the "over its byte budget" lines of this connection.
     throttle_log: LogThrottle,
+    /// Whether the server's stop has been heard (it is acted on once).
+    stopping: bool,
 }
 
-async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2sContext>, mut shutdown: watch::Receiver<bool>) {
+async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2sContext>) {
     let machine = C2sStream::new(ctx.stream.clone(), format!("{:016x}", rand::random::<u64>()), Instant::now());
     let mut conn = Connection {
         ctx,
@@ -88,15 +89,16 @@ async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2s
         cause: "connection-lost",
         core_cause: CloseCause::ConnectionLost,
         throttle_log: LogThrottle::default(),
+        stopping: false,
     };
     tracing::debug!(target: "notification", %peer, "c2s connection opened");
-    if let Flow::UpgradeTls = conn.run(&mut socket, &mut shutdown).await
+    if let Flow::UpgradeTls = conn.run(&mut socket).await
         && let Some(acceptor) = conn.ctx.tls.clone()
     {
         match tokio::time::timeout(conn.ctx.tls_handshake_timeout, acceptor.accept(socket)).await {
             Ok(Ok(mut tls)) => {
                 conn.machine.tls_established();
-                conn.run(&mut tls, &mut shutdown).await;
+                conn.run(&mut tls).await;
             }
             Ok(Err(err)) => tracing::info!(target: "notification", %peer, %err, "TLS handshake failed"),
             Err(_) => tracing::info!(target: "notification", %peer, "TLS handshake timed out"),
@@ -107,7 +109,8 @@ async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2s
 
 impl Connection {
     /// Runs the connection over `io` until it closes or asks for TLS.
-    async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, io: &mut S, shutdown: &mut watch::Receiver<bool>) -> Flow {
+    async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, io: &mut S) -> Flow {
+        let shutdown = self.ctx.shutdown.clone();
         let mut buf = vec![0u8; 4096];
         loop {
             if let Some(flow) = self.process_outputs(io).await {
@@ -125,7 +128,7 @@ impl Connection {
                     session::FromCore::Control(ctl) => Event::Control(ctl),
                 },
                 () = session::sleep_until_opt(deadline) => Event::Timeout,
-                _ = shutdown.changed() => Event::Shutdown,
+                () = shutdown.recv(), if !self.stopping => Event::Shutdown,
             };
             match event {
                 Event::Read(Ok(0)) | Event::Read(Err(_)) => {
@@ -147,7 +150,10 @@ impl Connection {
                 Event::Control(Control::Replaced) => {
                     self.machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource")
                 }
-                Event::Shutdown => self.machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down"),
+                Event::Shutdown => {
+                    self.stopping = true;
+                    self.machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down");
+                }
                 Event::Timeout => self.machine.handle_timeout(Instant::now()),
                 Event::Resume => {}
             }

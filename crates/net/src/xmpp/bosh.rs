@@ -2,10 +2,8 @@
 //! `BoshSession` machine. Requests reach the task through a channel; the task answers each
 //! through a oneshot when the machine says so (at once, when data arrives, or after `wait`).
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -13,79 +11,17 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_bosh::{BoshOutput, BoshSession, CloseCause, Condition, RequestId, Response as BoshResponse, Undelivered};
-use herald_core::queue::{QueueReceiver, QueueSender, queue};
+use herald_core::queue::{QueueReceiver, queue};
 use herald_core::{CloseCause as CoreCause, Control, Origin, SessionEnd, SessionHandle, Transport};
 use herald_proto::{LogThrottle, StreamErrorCondition, redact_xml};
 use herald_stream::Output;
 use herald_xml::{Element, Limits};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
+use super::context::{AppState, HttpContext};
+use super::registry::{Message, Request};
+use super::session::{self, FromCore};
 use crate::admission::UnauthenticatedTicket;
-use crate::http::{AppState, HttpContext};
-use crate::session::{self, FromCore};
-
-/// One request handed to a session's task.
-struct Request {
-    body: Element,
-    /// Its size on the wire: held against the pre-authentication limit and charged against
-    /// the client's byte budget (both by the machine).
-    bytes: usize,
-    reply: oneshot::Sender<herald_bosh::Response>,
-}
-
-/// What a session's task is sent: requests, and the server's order to stop (it comes this way
-/// so that an idle session's task waits on nothing else for it).
-enum Message {
-    Request(Box<Request>),
-    Shutdown,
-}
-
-/// Live BOSH sessions by sid.
-#[derive(Default)]
-pub struct Registry {
-    sessions: Mutex<HashMap<String, QueueSender<Message>>>,
-    /// Set by [`Registry::close_all`]: sessions registered later are told to stop at once.
-    closing: AtomicBool,
-}
-
-impl Registry {
-    fn get(&self, sid: &str) -> Option<QueueSender<Message>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).get(sid).cloned()
-    }
-
-    /// Registers a session; when the server is already stopping, tells it to stop too.
-    fn insert(&self, sid: String, tx: QueueSender<Message>) {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        if self.closing.load(Ordering::Acquire) {
-            let _ = tx.try_send(Message::Shutdown);
-        }
-        sessions.insert(sid, tx);
-    }
-
-    fn remove(&self, sid: &str) {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(sid);
-    }
-
-    /// Tells every session the server is stopping (each answers its client with
-    /// `system-shutdown` and closes).
-    pub fn close_all(&self) {
-        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        self.closing.store(true, Ordering::Release);
-        for tx in sessions.values() {
-            let _ = tx.try_send(Message::Shutdown);
-        }
-    }
-
-    /// Number of live sessions (including closed ones still answering late requests).
-    pub fn len(&self) -> usize {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
 
 /// The content type of every BOSH answer.
 pub(crate) const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
@@ -205,7 +141,7 @@ fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, St
     session::record_open("bosh", &sid);
     // Spawned boxed: a task's cell is cache-line aligned and padded around the future it holds
     // inline; a box keeps the padding off every idle session.
-    tokio::spawn(Box::pin(run(ctx.clone(), Box::new(machine), rx, Some(ticket), ctx.done.clone(), peer)));
+    tokio::spawn(Box::pin(run(ctx.clone(), Box::new(machine), rx, Some(ticket), peer)));
     logged(&sid, first)
 }
 
@@ -222,7 +158,6 @@ async fn run(
     mut machine: Box<BoshSession>,
     mut requests: QueueReceiver<Message>,
     mut unauthenticated: Option<UnauthenticatedTicket>,
-    _done: mpsc::Sender<()>,
     source: IpAddr,
 ) {
     let core = ctx.core.clone();

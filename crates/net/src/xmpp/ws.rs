@@ -14,9 +14,9 @@ use herald_core::{CloseCause, Control, Origin, SessionEnd, SessionHandle, Transp
 use herald_proto::{LogThrottle, StreamErrorCondition};
 use herald_stream::{C2sStream, NS_FRAMING, Output, StreamConfig};
 
+use super::context::{AppState, HttpContext};
+use super::session::{self, FromCore};
 use crate::admission::ConnectionPermit;
-use crate::http::{AppState, HttpContext};
-use crate::session::{self, FromCore};
 
 /// `GET /ws/`: the upgrade, refused unless the client offers the `xmpp` subprotocol.
 pub(crate) async fn upgrade(
@@ -38,7 +38,7 @@ pub(crate) async fn upgrade(
     // 6455 §10.2: the server must check it, CORS does not apply to WebSocket). Clients that are
     // not browsers send no Origin and are not affected.
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let allowed = origin.to_str().ok().and_then(|o| crate::http1::allowed_origin(&app.ctx.cors_origins, o));
+        let allowed = origin.to_str().ok().and_then(|o| crate::http::allowed_origin(&app.ctx.cors_origins, o));
         if allowed.is_none() {
             tracing::info!(target: "notification", origin = ?origin, "WebSocket upgrade refused: origin not in http.cors_origins");
             return (StatusCode::FORBIDDEN, "this origin may not open XMPP over WebSocket here (http.cors_origins)\n").into_response();
@@ -53,7 +53,6 @@ pub(crate) async fn upgrade(
 }
 
 async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSocket, source: IpAddr) {
-    let _done = ctx.done.clone();
     if let Some(uri) = &ctx.websocket.see_other_uri {
         // Answer the client's <open/> with a redirection and end the connection.
         let _ = socket.recv().await;
@@ -66,7 +65,8 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
     }
     let mut machine = C2sStream::new(config, format!("{:016x}", rand::random::<u64>()), Instant::now());
     let mut handle: Option<SessionHandle> = None;
-    let mut shutdown = ctx.shutdown.clone();
+    // The server's stop is heard once: the machine closes, and the loop ends on its output.
+    let mut stopping = false;
     let mut ping = tokio::time::interval(ctx.websocket.ping_interval);
     ping.tick().await;
     let label = "websocket";
@@ -121,7 +121,10 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
                     break;
                 }
             }
-            _ = shutdown.changed() => machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down"),
+            () = ctx.shutdown.recv(), if !stopping => {
+                stopping = true;
+                machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down");
+            }
         }
     }
     let jid = handle.as_ref().map(|h| h.jid.to_string());
