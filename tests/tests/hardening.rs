@@ -265,6 +265,34 @@ async fn slow_requests_are_cut_at_one_deadline_for_the_whole_request() -> anyhow
 }
 
 #[tokio::test]
+async fn silent_and_idle_http_connections_are_closed_on_their_settings() -> anyhow::Result<()> {
+    let server = server(|c| {
+        c.http.first_request_timeout_secs = 1;
+        c.http.idle_timeout_secs = 3;
+    })
+    .await?;
+    let addr = server.http.unwrap();
+    // A connection that never sends a request is closed after http.first_request_timeout_secs.
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(addr).await?;
+    let mut said = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), silent.read_to_end(&mut said)).await??;
+    let took = started.elapsed();
+    assert!(said.is_empty() && took >= Duration::from_millis(900) && took < Duration::from_secs(3), "silent: {took:?}");
+    // After an answered request, the kept-alive connection waits http.idle_timeout_secs.
+    let mut idle = TcpStream::connect(addr).await?;
+    idle.write_all(b"POST /http-bind/ HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nnot").await?;
+    let mut got = Vec::new();
+    assert!(read_http_response(&mut idle, &mut got).await?.starts_with("HTTP/1.1 400"));
+    let answered = Instant::now();
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut rest)).await??;
+    let took = answered.elapsed();
+    assert!(took >= Duration::from_millis(2500) && took < Duration::from_secs(6), "idle: {took:?}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn connections_beyond_an_addresss_share_are_closed_and_other_hosts_get_in() -> anyhow::Result<()> {
     let server = server(|c| c.limits.max_connections_per_source = 20).await?;
     let mut held = Vec::new();
