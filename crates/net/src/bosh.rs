@@ -1,6 +1,9 @@
 //! BOSH over HTTP: the `/http-bind/` handler and one task per session that owns its
 //! `BoshSession` machine. Requests reach the task through a channel; the task answers each
-//! through a oneshot when the machine says so (at once, when data arrives, or after `wait`).
+//! when the machine says so (at once, when data arrives, or after `wait`): through a oneshot
+//! to the router's handler, or, for requests of the HTTP/1.1 fast path, by writing the answer
+//! on the connection itself, which waits parked with the session meanwhile. So a held long
+//! poll costs its session's task and no task of its own.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -13,9 +16,10 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_bosh::{BoshOutput, BoshSession, CloseCause, Condition, RequestId, Response as BoshResponse, Undelivered};
-use herald_core::queue::{QueueReceiver, QueueSender, queue};
+use herald_core::queue::{QueueError, QueueReceiver, QueueSender, queue};
 use herald_core::{Control, SessionHandle};
-use herald_proto::{LogThrottle, StreamErrorCondition, redact_xml};
+use herald_proto::{FullJid, LogThrottle, StanzaError, StreamErrorCondition, redact_xml};
+use herald_sasl::{Account, SaslError};
 use herald_stream::Output;
 use herald_xml::{Element, Limits};
 use tokio::sync::{mpsc, oneshot};
@@ -30,7 +34,41 @@ struct Request {
     /// Its size on the wire: held against the pre-authentication limit and charged against
     /// the client's byte budget (both by the machine).
     bytes: usize,
-    reply: oneshot::Sender<herald_bosh::Response>,
+    reply: Reply,
+}
+
+/// Where the answer to a request goes.
+pub(crate) enum Reply {
+    /// To the router's handler, which waits for it.
+    Channel(oneshot::Sender<(u16, String)>),
+    /// Onto the connection the request came on, parked with the session until then: an idle
+    /// session's held request keeps no task of its own.
+    Connection(Box<dyn Resume>),
+}
+
+/// A connection parked with the session that holds its request.
+pub(crate) trait Resume: Send {
+    /// Writes the answer on the connection and serves it on, in a task of its own.
+    fn resume(self: Box<Self>, status: u16, body: String);
+}
+
+impl Reply {
+    /// Sends the answer, logged under the session's id.
+    fn send(self, sid: &str, response: herald_bosh::Response) {
+        let (status, body) = logged(sid, response);
+        match self {
+            Reply::Channel(tx) => drop(tx.send((status, body))),
+            Reply::Connection(connection) => connection.resume(status, body),
+        }
+    }
+
+    /// Answers as for an unknown session (404): the session ended before it answered.
+    pub(crate) fn send_unknown(self) {
+        match self {
+            Reply::Channel(tx) => drop(tx.send((404, String::new()))),
+            Reply::Connection(connection) => connection.resume(404, String::new()),
+        }
+    }
 }
 
 /// What a session's task is sent: requests, and the server's order to stop (it comes this way
@@ -115,37 +153,52 @@ pub(crate) async fn describe() -> Response {
 
 /// `POST /http-bind/` on a connection the router serves.
 pub(crate) async fn handle(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, bytes: Bytes) -> Response {
-    let (status, body) = begin(&app, peer.ip(), &bytes).wait().await;
+    let (status, body) = match begin(&app, peer.ip(), &bytes) {
+        Begun::Now(status, body) => (status, body),
+        Begun::ForSession(request) => {
+            let (tx, rx) = oneshot::channel();
+            match request.send(Reply::Channel(tx)) {
+                Ok(()) => rx.await.unwrap_or((404, String::new())),
+                Err(_) => (404, String::new()),
+            }
+        }
+    };
     xml(status, body)
 }
 
-/// What a BOSH request gets: its answer now, or a promise of the answer its session sends
-/// when it decides (at once, when data arrives, or after `wait`).
-pub(crate) enum Answer {
+/// What a BOSH request gets: its answer now, or a request for its session, to be sent with
+/// where its answer goes.
+pub(crate) enum Begun {
     /// The HTTP status and body.
     Now(u16, String),
-    /// The session will answer through `reply`.
-    Later { sid: String, reply: oneshot::Receiver<herald_bosh::Response> },
+    /// The session will answer.
+    ForSession(ForSession),
 }
 
-impl Answer {
-    /// The HTTP status and body, once there is one. Held requests wait here, with nothing but
-    /// the sid and the receiver in their state.
-    pub(crate) async fn wait(self) -> (u16, String) {
-        match self {
-            Answer::Now(status, body) => (status, body),
-            Answer::Later { sid, reply } => match reply.await {
-                Ok(response) => logged(&sid, response),
-                Err(_) => (404, String::new()),
-            },
+/// A parsed request for a live session.
+pub(crate) struct ForSession {
+    body: Element,
+    bytes: usize,
+    session: QueueSender<Message>,
+}
+
+impl ForSession {
+    /// Hands the request to its session's task, which answers through `reply`; the reply comes
+    /// back if the session has just ended (its client gets a 404, as for an unknown sid).
+    pub(crate) fn send(self, reply: Reply) -> Result<(), Reply> {
+        let request = Box::new(Request { body: self.body, bytes: self.bytes, reply });
+        match self.session.try_send(Message::Request(request)) {
+            Err(QueueError::Closed(Message::Request(request)) | QueueError::Full(Message::Request(request))) => Err(request.reply),
+            // Only what was sent comes back.
+            Ok(()) | Err(_) => Ok(()),
         }
     }
 }
 
 /// Takes one BOSH request, whichever HTTP layer carried it: parses it, creates a session or
-/// hands it to its session's task. `peer` is the client's address: a new session is counted
-/// against its limits and keeps it for the lockout.
-pub(crate) fn begin(app: &AppState, peer: IpAddr, bytes: &[u8]) -> Answer {
+/// finds its session. `peer` is the client's address: a new session is counted against its
+/// limits and keeps it for the lockout.
+pub(crate) fn begin(app: &AppState, peer: IpAddr, bytes: &[u8]) -> Begun {
     let ctx = &app.ctx;
     let limits = Limits { max_stanza_bytes: ctx.max_body_bytes, ..ctx.bosh.stream.limits };
     let body = match herald_xml::parse_document(bytes, limits) {
@@ -154,26 +207,22 @@ pub(crate) fn begin(app: &AppState, peer: IpAddr, bytes: &[u8]) -> Answer {
             // Not a parsable <body/>: the session (if any) is unknown, so this is the legacy
             // bad-request of XEP-0124 §17.3, as Openfire answers it.
             tracing::debug!(target: "notification", %err, "HTTPBindLog: unparsable request ({} bytes)", bytes.len());
-            return Answer::Now(400, String::new());
+            return Begun::Now(400, String::new());
         }
     };
-    let sid = body.attr("sid").map(str::to_owned);
+    let sid = body.attr("sid");
     // SASL payloads and BOSH keys are redacted: a PLAIN <auth> is the password in base64.
-    tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.as_deref().unwrap_or("new"), redact_xml(&String::from_utf8_lossy(bytes)));
+    tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.unwrap_or("new"), redact_xml(&String::from_utf8_lossy(bytes)));
     let Some(sid) = sid else {
         let (status, body) = create(app, peer, body, bytes.len());
-        return Answer::Now(status, body);
+        return Begun::Now(status, body);
     };
-    let Some(tx) = ctx.registry.get(&sid) else {
+    let Some(session) = ctx.registry.get(sid) else {
         // Unknown sid: 404 as Openfire does, whatever the client's version (the session, and
         // so its version, is unknown).
-        return Answer::Now(404, String::new());
+        return Begun::Now(404, String::new());
     };
-    let (reply, answer) = oneshot::channel();
-    if tx.try_send(Message::Request(Box::new(Request { body, bytes: bytes.len(), reply }))).is_err() {
-        return Answer::Now(404, String::new());
-    }
-    Answer::Later { sid, reply: answer }
+    Begun::ForSession(ForSession { body, bytes: bytes.len(), session })
 }
 
 fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, String) {
@@ -209,6 +258,18 @@ fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, St
     logged(&sid, first)
 }
 
+/// The machine takes the core's answers itself and carries what the stream says next to its
+/// held requests.
+impl session::Answers for BoshSession {
+    fn credentials(&mut self, account: Result<Account, SaslError>, random: &[u8]) {
+        self.handle_credentials(account, random, Instant::now());
+    }
+
+    fn bound(&mut self, result: Result<FullJid, StanzaError>) {
+        self.handle_bind(result, Instant::now());
+    }
+}
+
 fn epoch_ms() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
 }
@@ -227,7 +288,7 @@ async fn run(
 ) {
     let core = ctx.core.clone();
     // Where each outstanding request's answer goes (one or two at a time: a list, not a map).
-    let mut replies: Vec<(RequestId, oneshot::Sender<herald_bosh::Response>)> = Vec::with_capacity(2);
+    let mut replies: Vec<(RequestId, Reply)> = Vec::with_capacity(2);
     let timer = tokio::time::sleep_until(tokio::time::Instant::now());
     tokio::pin!(timer);
     let mut armed: Option<Instant> = None;
@@ -246,7 +307,7 @@ async fn run(
                 BoshOutput::Respond { request, response } => {
                     if let Some(at) = replies.iter().position(|(id, _)| *id == request) {
                         let (_, reply) = replies.swap_remove(at);
-                        let _ = reply.send(response);
+                        reply.send(machine.sid(), response);
                     }
                 }
                 BoshOutput::Stream(output) => {
@@ -258,9 +319,8 @@ async fn run(
                     // so that an idle session's task is not as large as their largest state, and
                     // with a copy of the sid made only for them.
                     let sid = machine.sid().to_owned();
-                    let applying = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid, source));
+                    let applying = Box::pin(session::apply(&core, &mut *machine, &mut handle, output, &sid, source));
                     let _ = applying.await;
-                    machine.pump(Instant::now());
                 }
                 BoshOutput::Closed { cause, last_request, undelivered } => {
                     let (jid, sid) = (jid_of(&handle), machine.sid().to_owned());
@@ -337,6 +397,11 @@ async fn run(
         }
     }
     ctx.registry.remove(machine.sid());
+    // Requests still unanswered (the session's task was told to end) get what an unknown
+    // session's would.
+    for (_, reply) in replies {
+        reply.send_unknown();
+    }
     let finishing = Box::pin(session::finish(&core, handle.take(), Vec::new()));
     finishing.await;
 }

@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::bosh::{Begun, Reply};
 use crate::http::{AppState, Client};
 
 /// A new connection must begin its first request within this time.
@@ -281,55 +282,108 @@ async fn read_request<S: Connection>(
     Ok(head)
 }
 
-/// Serves one connection until it closes, the server stops, or it is handed to hyper.
-pub(crate) async fn serve<S: Connection>(
-    mut stream: S,
+/// Serves one connection until it closes, the server stops, it is handed to hyper, or a BOSH
+/// request parks it with its session (which serves it on after answering).
+pub(crate) async fn serve<S: Connection>(stream: S, app: AppState, router: Router, client: Client, shutdown: watch::Receiver<bool>) {
+    Conn { stream, buf: Vec::new(), app, router, client, shutdown }.run(FIRST_REQUEST_TIMEOUT).await
+}
+
+/// One connection of this path and what serving it needs.
+struct Conn<S> {
+    stream: S,
+    /// Bytes read and not yet taken; released while nothing is pipelined.
+    buf: Vec<u8>,
     app: AppState,
     router: Router,
     client: Client,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut buf: Vec<u8> = Vec::new();
-    let mut wait = FIRST_REQUEST_TIMEOUT;
-    loop {
-        // Reading is boxed, in a statement of its own: this future is what a held connection
-        // keeps, so it holds only what the wait for the answer needs (a temporary alive across
-        // an await would be laid out inside it).
-        let ctx = &app.ctx;
-        let reading = Box::pin(read_request(&mut stream, &mut buf, wait, &mut shutdown, ctx.max_body_bytes, ctx.request_timeout));
-        let head = match reading.await {
-            Ok(head) => head,
-            Err(Stop::Quietly) => return,
-            Err(Stop::Reject(status)) => {
-                let rejecting = Box::pin(reject(&mut stream, status));
-                return rejecting.await;
+    shutdown: watch::Receiver<bool>,
+}
+
+/// A connection whose request a session holds, with what its answer's head needs.
+struct Parked<S> {
+    conn: Conn<S>,
+    origin: Option<String>,
+    keep_alive: bool,
+}
+
+impl<S: Connection> crate::bosh::Resume for Parked<S> {
+    fn resume(self: Box<Self>, status: u16, body: String) {
+        let Parked { mut conn, origin, keep_alive } = *self;
+        // The server waits for this task when it stops, as for the one that accepted it.
+        let done = conn.app.ctx.done.clone();
+        tokio::spawn(async move {
+            if conn.respond(status, &body, origin.as_deref(), keep_alive).await {
+                drop(body);
+                Box::pin(conn.run(IDLE_TIMEOUT)).await;
             }
-            Err(Stop::HandOver) => {
-                let hyper = Box::pin(crate::http::serve_connection(
-                    Rewind { read: buf, at: 0, inner: stream },
-                    router,
-                    client,
-                    app.ctx.request_timeout,
-                    shutdown,
-                ));
-                return hyper.await;
+            drop(done);
+        });
+    }
+}
+
+impl<S: Connection> Conn<S> {
+    /// Serves requests, the first within `wait`.
+    async fn run(mut self, mut wait: Duration) {
+        loop {
+            // Reading is boxed, in a statement of its own: this future is what a connection
+            // between requests keeps, so it holds only what that wait needs (a temporary alive
+            // across an await would be laid out inside it).
+            let ctx = &self.app.ctx;
+            let reading =
+                Box::pin(read_request(&mut self.stream, &mut self.buf, wait, &mut self.shutdown, ctx.max_body_bytes, ctx.request_timeout));
+            let head = match reading.await {
+                Ok(head) => head,
+                Err(Stop::Quietly) => return,
+                Err(Stop::Reject(status)) => {
+                    let rejecting = Box::pin(reject(&mut self.stream, status));
+                    return rejecting.await;
+                }
+                Err(Stop::HandOver) => {
+                    let Conn { stream, buf, router, client, shutdown, app } = self;
+                    let hyper = Box::pin(crate::http::serve_connection(
+                        Rewind { read: buf, at: 0, inner: stream },
+                        router,
+                        client,
+                        app.ctx.request_timeout,
+                        shutdown,
+                    ));
+                    return hyper.await;
+                }
+            };
+            let end = head.len + head.content_length;
+            let begun = crate::bosh::begin(&self.app, self.client.addr.ip(), &self.buf[head.len..end]);
+            self.buf.drain(..end);
+            if self.buf.is_empty() {
+                // Nothing pipelined behind it: release the buffer while the request is held.
+                self.buf = Vec::new();
             }
-        };
-        let end = head.len + head.content_length;
-        let answer = crate::bosh::begin(&app, client.addr.ip(), &buf[head.len..end]);
-        buf.drain(..end);
-        if buf.is_empty() {
-            // Nothing pipelined behind it: release the buffer while the request is held.
-            buf = Vec::new();
+            let (status, answer) = match begun {
+                Begun::Now(status, answer) => (status, answer),
+                Begun::ForSession(request) => {
+                    // The session answers when it decides and serves the connection on.
+                    let parked = Box::new(Parked { conn: self, origin: head.origin, keep_alive: head.keep_alive });
+                    if let Err(reply) = request.send(Reply::Connection(parked)) {
+                        reply.send_unknown();
+                    }
+                    return;
+                }
+            };
+            if !self.respond(status, &answer, head.origin.as_deref(), head.keep_alive).await {
+                return;
+            }
+            wait = IDLE_TIMEOUT;
         }
-        let (status, answer) = answer.wait().await;
-        let allow = head.origin.as_deref().and_then(|o| allowed_origin(&app.ctx.cors_origins, o));
-        let out = response(status, &answer, allow, head.keep_alive);
-        if stream.write_all(&out).await.is_err() || !head.keep_alive {
-            let _ = stream.shutdown().await;
-            return;
+    }
+
+    /// Writes one answer; whether the connection goes on.
+    async fn respond(&mut self, status: u16, body: &str, origin: Option<&str>, keep_alive: bool) -> bool {
+        let allow = origin.and_then(|o| allowed_origin(&self.app.ctx.cors_origins, o));
+        let out = response(status, body, allow, keep_alive);
+        if self.stream.write_all(&out).await.is_err() || !keep_alive {
+            let _ = self.stream.shutdown().await;
+            return false;
         }
-        wait = IDLE_TIMEOUT;
+        true
     }
 }
 
