@@ -7,6 +7,7 @@ import sys
 ROWS = [
     ("bosh-idle", "kib_per_session", "server KiB per idle BOSH session (long poll held)", "lower"),
     ("bosh-idle", "idle_cpu_ms_per_1000_sessions_per_min", "server CPU ms per 1,000 idle BOSH sessions per minute", "lower"),
+    ("bosh-https-idle", "kib_per_session", "server KiB per idle BOSH session over HTTPS (long poll held)", "lower"),
     ("bosh-storm", "logins_per_sec", "BOSH logins per second (SCRAM-SHA-1, restart, bind, presence)", "higher"),
     ("bosh-storm", "cpu_ms_per_login", "server CPU ms per BOSH login", "lower"),
     ("tcp-storm", "logins_per_sec", "TCP logins per second (STARTTLS, SCRAM-SHA-1, bind, presence)", "higher"),
