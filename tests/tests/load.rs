@@ -15,6 +15,7 @@ fn options(server: &TestServer, transport: Transport, scenario: Scenario) -> Opt
         ws_path: "/ws/".into(),
         c2s_port: server.c2s.port(),
         ca: Some(server.cert_path()),
+        https: false,
         transport,
         scenario,
         sessions: 30,
@@ -43,6 +44,23 @@ async fn idle_bosh_sessions_log_in_and_hold_their_polls() -> anyhow::Result<()> 
     assert_eq!((report.logged_in, report.failed), (30, 0), "{:?}", report.first_error);
     assert!(report.before.is_some() && report.after_logins.is_some() && report.end.is_some());
     assert!(report.kib_per_session().is_some() && report.cpu_ms_per_login().is_some());
+    Ok(())
+}
+
+/// As desktops connect: BOSH over HTTPS on the https listener, every long poll held over TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_bosh_sessions_over_https() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|c| c.listen.http = Some("127.0.0.1:0".parse().unwrap())).await?;
+    herald::users::add_range(&server.store, &server.domain, "load", 30, "pw").await?;
+    let mut opts = options(&server, Transport::Bosh, Scenario::Idle);
+    opts.http_port = server.https.port();
+    opts.https = true;
+    let report = herald_load::run(opts.clone()).await?;
+    assert_eq!((report.logged_in, report.failed), (30, 0), "{:?}", report.first_error);
+    assert!(report.round_trips > 0, "held polls expired and were polled again over TLS");
+    // Without the certificate to trust, an HTTPS run is refused before it starts.
+    opts.ca = None;
+    assert!(herald_load::run(opts).await.is_err());
     Ok(())
 }
 

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use herald_proto::StreamErrorCondition;
+use herald_proto::{FullJid, StanzaError, StreamErrorCondition};
+use herald_sasl::{Account, SaslError};
 use herald_stream::{C2sStream, CloseReason, Output, StreamConfig};
 use herald_xml::{Attr, Element, StreamEvent, StreamHeader};
 
@@ -86,7 +87,9 @@ pub enum BoshOutput {
         response: Response,
     },
     /// Carry out this output of the XMPP stream (credentials, bind, route, …). `Send` and
-    /// `Close` never appear here: the session turns them into responses.
+    /// `Close` never appear here: the session turns them into responses. `NeedCredentials` is
+    /// answered with [`BoshSession::handle_credentials`], `Bind` with
+    /// [`BoshSession::handle_bind`]; the others need no answer.
     Stream(Output),
     /// The session is over. Stanzas that could not be delivered are handed back for offline
     /// storage. The machine still answers late requests with the terminal body until
@@ -285,11 +288,6 @@ impl BoshSession {
         &self.sid
     }
 
-    /// The XMPP stream inside, for answering its outputs (credentials, bind results).
-    pub fn stream_mut(&mut self) -> &mut C2sStream {
-        &mut self.c2s
-    }
-
     /// The XMPP stream inside.
     pub fn stream(&self) -> &C2sStream {
         &self.c2s
@@ -325,9 +323,25 @@ impl BoshSession {
         [self.held.front().map(|h| h.deadline), self.idle_deadline, self.c2s.poll_timeout(), release].into_iter().flatten().min()
     }
 
-    /// Feeds the outputs of the XMPP stream after the driver answered one of them
-    /// (`provide_credentials`, `bind_result`), so that new data reaches held requests.
-    pub fn pump(&mut self, now: Instant) {
+    /// The answer to [`Output::NeedCredentials`]: the account the login is verified against,
+    /// or the error that refuses it at once. `random` seeds the SCRAM server nonce. What the
+    /// stream says next (a challenge, a failure) is already on its way to a held request, or
+    /// queued for the next one, when this returns.
+    pub fn handle_credentials(&mut self, account: Result<Account, SaslError>, random: &[u8], now: Instant) {
+        self.c2s.provide_credentials(account, random);
+        self.pump(now);
+    }
+
+    /// The answer to [`Output::Bind`]: the full JID now registered, or the error to return.
+    /// The bind result is already on its way to the client when this returns.
+    pub fn handle_bind(&mut self, result: Result<FullJid, StanzaError>, now: Instant) {
+        self.c2s.bind_result(result);
+        self.pump(now);
+    }
+
+    /// Carries the XMPP stream's outputs on: its text to the pending queue (and from there to a
+    /// held request), its close to the session's end, the rest to the driver.
+    fn pump(&mut self, now: Instant) {
         while let Some(output) = self.c2s.poll_output() {
             match output {
                 Output::Send(text) => self.pending.push(Pending::Raw(text)),

@@ -83,12 +83,10 @@ impl Harness {
             match &out {
                 BoshOutput::Stream(Output::NeedCredentials { .. }) => {
                     let creds = Credentials::derive("pencil", [b"a", b"b"], 4096).unwrap();
-                    self.session.stream_mut().provide_credentials(Ok(Account::Existing(creds)), b"rand");
-                    self.session.pump(self.now);
+                    self.session.handle_credentials(Ok(Account::Existing(creds)), b"rand", self.now);
                 }
                 BoshOutput::Stream(Output::Bind { .. }) => {
-                    self.session.stream_mut().bind_result(Ok(FullJid::new("user@example.com/web").unwrap()));
-                    self.session.pump(self.now);
+                    self.session.handle_bind(Ok(FullJid::new("user@example.com/web").unwrap()), self.now);
                 }
                 _ => {}
             }
@@ -563,4 +561,42 @@ fn a_full_queue_says_so() {
     let dropped = h.session.deliver(body("<message xmlns='jabber:client'><body>m</body></message>"), h.now);
     assert_eq!(dropped, Err(herald_bosh::Undelivered::QueueFull));
     assert_eq!(h.session.stats().msgs_drop, 1);
+}
+
+/// What the driver answers goes in through the session, and the stream's reply is on the held
+/// request as soon as the answering call returns: no further call is needed to carry it.
+#[test]
+fn answers_reach_the_held_request_when_they_are_given() {
+    let (mut h, _) = Harness::new("");
+    // SCRAM-SHA-1 client-first-message "n,,n=user,r=abc": the machine asks for credentials and
+    // the request waits for them.
+    let r = h.send("<body xmlns='http://jabber.org/protocol/httpbind' rid='1001' sid='sid1'><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>biwsbj11c2VyLHI9YWJj</auth></body>");
+    let asked = std::iter::from_fn(|| h.session.poll_output()).collect::<Vec<_>>();
+    assert!(matches!(asked.as_slice(), [BoshOutput::Stream(Output::NeedCredentials { .. })]), "{asked:?}");
+    let creds = Credentials::derive("pencil", [b"a", b"b"], 4096).unwrap();
+    h.session.handle_credentials(Ok(Account::Existing(creds)), b"rand", h.now);
+    match h.session.poll_output() {
+        Some(BoshOutput::Respond { request, response }) => {
+            assert_eq!(request, r);
+            assert!(response.body.contains("<challenge"), "{}", response.body);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A refused bind goes back the same way, as an error result on the held request.
+    let (mut h, _) = Harness::new("");
+    h.send("<body xmlns='http://jabber.org/protocol/httpbind' rid='1001' sid='sid1'><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AHVzZXIAcGVuY2ls</auth></body>");
+    h.outputs();
+    h.send("<body xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh' rid='1002' sid='sid1' to='example.com' xmpp:restart='true'/>");
+    h.outputs();
+    let r = h.send("<body xmlns='http://jabber.org/protocol/httpbind' rid='1003' sid='sid1'><iq xmlns='jabber:client' type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq></body>");
+    let asked = std::iter::from_fn(|| h.session.poll_output()).collect::<Vec<_>>();
+    assert!(matches!(asked.as_slice(), [BoshOutput::Stream(Output::Bind { .. })]), "{asked:?}");
+    h.session.handle_bind(Err(herald_proto::StanzaError::new(herald_proto::StanzaErrorType::Cancel, "conflict")), h.now);
+    match h.session.poll_output() {
+        Some(BoshOutput::Respond { request, response }) => {
+            assert_eq!(request, r);
+            assert!(response.body.contains("type='error'") && response.body.contains("<conflict"), "{}", response.body);
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -29,7 +29,7 @@ pub(crate) async fn run(opts: Options) -> Result<Report, LoadError> {
         let (opts, connected, failed, round_trips, mut stop) =
             (opts.clone(), connected.clone(), failed.clone(), round_trips.clone(), stop_rx.clone());
         tasks.spawn(async move {
-            let Ok(mut client) = BoshClient::connect(&opts, n).await else {
+            let Ok(mut client) = BoshClient::connect(&opts, n, None).await else {
                 failed.fetch_add(1, Ordering::Relaxed);
                 return;
             };

@@ -39,12 +39,22 @@ impl Drop for BoshClient {
 }
 
 impl BoshClient {
-    /// Opens the HTTP connection for session number `n`.
-    pub(crate) async fn connect(opts: &Options, n: usize) -> Result<Self, LoadError> {
+    /// Opens the HTTP connection for session number `n`: HTTPS when `tls` is given.
+    pub(crate) async fn connect(opts: &Options, n: usize, tls: Option<&tokio_rustls::TlsConnector>) -> Result<Self, LoadError> {
         let stream = opts.connect(n, opts.http_port).await?;
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| LoadError::Protocol(e.to_string()))?;
-        let conn = tokio::spawn(async move { drop(conn.await) });
+        let handshake_failed = |e: hyper::Error| LoadError::Protocol(e.to_string());
+        let (sender, conn) = match tls {
+            Some(tls) => {
+                let name = rustls::pki_types::ServerName::try_from(opts.domain.clone()).map_err(|e| LoadError::Config(e.to_string()))?;
+                let stream = tls.connect(name, stream).await?;
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(handshake_failed)?;
+                (sender, tokio::spawn(async move { drop(conn.await) }))
+            }
+            None => {
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(handshake_failed)?;
+                (sender, tokio::spawn(async move { drop(conn.await) }))
+            }
+        };
         Ok(Self {
             sender,
             host: format!("{}:{}", opts.host, opts.http_port),

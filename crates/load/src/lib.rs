@@ -124,8 +124,10 @@ pub struct Options {
     pub ws_path: String,
     /// Port of XMPP over TCP.
     pub c2s_port: u16,
-    /// PEM certificate to trust for STARTTLS.
+    /// PEM certificate to trust for STARTTLS (and for HTTPS, with `https`).
     pub ca: Option<PathBuf>,
+    /// BOSH over HTTPS: TLS on `http_port`, trusting `ca`, as desktops connect (port 7443).
+    pub https: bool,
     /// Transport.
     pub transport: Transport,
     /// Scenario.
@@ -175,6 +177,7 @@ impl Default for Options {
             ws_path: "/ws/".into(),
             c2s_port: 5222,
             ca: None,
+            https: false,
             transport: Transport::Bosh,
             scenario: Scenario::Idle,
             sessions: 100,
@@ -204,6 +207,9 @@ impl Options {
         }
         if self.transport == Transport::Tcp && self.ca.is_none() {
             return Err(LoadError::Config("TCP runs need --ca with the server's certificate".into()));
+        }
+        if self.https && (self.transport != Transport::Bosh || self.ca.is_none()) {
+            return Err(LoadError::Config("HTTPS runs are BOSH runs and need --ca with the server's certificate".into()));
         }
         if self.sessions == 0 || self.sessions > 200_000 {
             return Err(LoadError::Config("sessions must be between 1 and 200000".into()));

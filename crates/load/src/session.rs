@@ -27,7 +27,7 @@ pub(crate) async fn establish(
         (Transport::Tcp, Some(tls)) => Session::Tcp(Box::new(TcpClient::connect(opts, n, tls).await?)),
         (Transport::WebSocket, _) => Session::WebSocket(Box::new(WsClient::connect(opts, n).await?)),
         _ => {
-            let mut c = BoshClient::connect(opts, n).await?;
+            let mut c = BoshClient::connect(opts, n, tls.filter(|_| opts.https)).await?;
             c.create().await?;
             Session::Bosh(c)
         }

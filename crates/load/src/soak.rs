@@ -146,7 +146,7 @@ async fn desktop(n: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bool>,
         // login replaces the old session).
         let resource = if fresh_resource { format!("soak{round}") } else { "load".to_owned() };
         let attempt = async {
-            let mut client = BoshClient::connect(opts, n).await?;
+            let mut client = BoshClient::connect(opts, n, None).await?;
             client.create().await?;
             login(&mut client, opts, &user, &resource, cache).await?;
             if !subscribed {

@@ -71,9 +71,12 @@ struct LoadArgs {
     /// Port of XMPP over TCP.
     #[arg(long, default_value_t = 5222)]
     c2s_port: u16,
-    /// PEM certificate to trust for STARTTLS.
+    /// PEM certificate to trust for STARTTLS (and HTTPS).
     #[arg(long)]
     ca: Option<PathBuf>,
+    /// BOSH over HTTPS on --http-port (Herald's https listener, 7443 by default), trusting --ca.
+    #[arg(long)]
+    https: bool,
     /// Account name prefix.
     #[arg(long, default_value = "load")]
     user_prefix: String,
@@ -285,6 +288,7 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
         ws_path: args.ws_path,
         c2s_port: args.c2s_port,
         ca: args.ca,
+        https: args.https,
         transport,
         scenario,
         sessions: args.sessions,

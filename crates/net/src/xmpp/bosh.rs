@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use herald_bosh::{BoshOutput, BoshSession, CloseCause, Condition, RequestId, Response as BoshResponse, Undelivered};
 use herald_core::queue::{QueueReceiver, queue};
 use herald_core::{CloseCause as CoreCause, Control, Origin, SessionEnd, SessionHandle, Transport};
-use herald_proto::{LogThrottle, StreamErrorCondition, redact_xml};
+use herald_proto::{FullJid, LogThrottle, StanzaError, StreamErrorCondition, redact_xml};
+use herald_sasl::{Account, SaslError};
 use herald_stream::Output;
 use herald_xml::{Element, Limits};
 use tokio::sync::oneshot;
@@ -145,6 +146,18 @@ fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, St
     logged(&sid, first)
 }
 
+/// The machine takes the core's answers itself and carries what the stream says next to its
+/// held requests.
+impl session::Answers for BoshSession {
+    fn credentials(&mut self, account: Result<Account, SaslError>, random: &[u8]) {
+        self.handle_credentials(account, random, Instant::now());
+    }
+
+    fn bound(&mut self, result: Result<FullJid, StanzaError>) {
+        self.handle_bind(result, Instant::now());
+    }
+}
+
 fn epoch_ms() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
 }
@@ -194,9 +207,8 @@ async fn run(
                     // with a copy of the sid made only for them.
                     let sid = machine.sid().to_owned();
                     let origin = Origin { transport: Transport::Bosh, source };
-                    let applying = Box::pin(session::apply(&core, machine.stream_mut(), &mut handle, output, &sid, origin));
+                    let applying = Box::pin(session::apply(&core, &mut *machine, &mut handle, output, &sid, origin));
                     let _ = applying.await;
-                    machine.pump(Instant::now());
                 }
                 BoshOutput::Closed { cause, last_request, undelivered } => {
                     let (jid, sid) = (jid_of(&handle), machine.sid().to_owned());

@@ -5,15 +5,37 @@
 use std::time::Instant;
 
 use herald_core::{CloseCause, Control, Core, Origin, SessionEnd, SessionHandle};
-use herald_proto::LogThrottle;
+use herald_proto::{FullJid, LogThrottle, StanzaError};
+use herald_sasl::{Account, SaslError};
 use herald_stream::{C2sStream, CloseReason, Output};
+
+/// Where a driver's answers to the stream's requests go: the bare c2s machine (TCP,
+/// WebSocket), or a machine wrapping one, which carries what the stream says next on itself
+/// (the BOSH session, to its held requests).
+pub(crate) trait Answers {
+    /// The account a login is verified against, or the error refusing it; `random` seeds the
+    /// SCRAM server nonce.
+    fn credentials(&mut self, account: Result<Account, SaslError>, random: &[u8]);
+    /// The full JID a bind registered, or the error to return.
+    fn bound(&mut self, result: Result<FullJid, StanzaError>);
+}
+
+impl Answers for C2sStream {
+    fn credentials(&mut self, account: Result<Account, SaslError>, random: &[u8]) {
+        self.provide_credentials(account, random);
+    }
+
+    fn bound(&mut self, result: Result<FullJid, StanzaError>) {
+        self.bind_result(result);
+    }
+}
 
 /// Carries out `output` if it needs the core; returns it when it is the transport's business
 /// (`Send`, `StartTls`, `Close`). `peer` names the connection in logs; `origin` is its transport
 /// and the client's IP address, which the lockout and the per-source ban count by.
 pub(crate) async fn apply(
     core: &Core,
-    machine: &mut C2sStream,
+    machine: &mut impl Answers,
     session: &mut Option<SessionHandle>,
     output: Output,
     peer: &str,
@@ -23,7 +45,7 @@ pub(crate) async fn apply(
     match output {
         Output::NeedCredentials { username } => {
             let credentials = core.credentials(&username, source, Instant::now()).await;
-            machine.provide_credentials(credentials, &rand::random::<[u8; 18]>());
+            machine.credentials(credentials, &rand::random::<[u8; 18]>());
         }
         Output::AuthFailed { username, error } => {
             // The log says why (wrong password, unknown account, locked); the client's answer does not.
@@ -34,10 +56,10 @@ pub(crate) async fn apply(
         Output::Authenticated { username } => core.auth_succeeded(&username, source),
         Output::Bind { username, resource } => match core.bind(&username, resource, origin) {
             Ok(handle) => {
-                machine.bind_result(Ok(handle.jid.clone()));
+                machine.bound(Ok(handle.jid.clone()));
                 *session = Some(handle);
             }
-            Err(err) => machine.bind_result(Err(err)),
+            Err(err) => machine.bound(Err(err)),
         },
         Output::Stanza(el) => {
             if let Some(s) = session.as_ref() {
