@@ -3,7 +3,7 @@
 
 use crate::{
     OfflineMessage, OfflinePush, OfflineQuota, PubSubOp, RosterItem, Store, StoreError, StoredCredential, StoredItem, StoredSubscription,
-    Subscription,
+    Subscription, SubscriptionOptions,
 };
 
 fn credential(hash: &str, byte: u8) -> StoredCredential {
@@ -35,7 +35,12 @@ async fn pubsub<S: Store>(store: &S) {
         payload: format!("<p n='{seq}'/>"),
         published_at_ms: 1000 + seq as i64,
     };
-    let sub = StoredSubscription { subid: "s1".into(), jid: "1001@x".into(), state: "subscribed".into(), options: "deliver=1".into() };
+    let sub = StoredSubscription {
+        subid: "s1".into(),
+        jid: "1001@x".into(),
+        state: "subscribed".into(),
+        options: SubscriptionOptions { deliver: false },
+    };
     store
         .pubsub_apply(&[
             PubSubOp::PutNode { name: node.into(), config: "max_items=2".into() },
