@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use herald_proto::{BareJid, Jid, StanzaError, StanzaErrorType};
-use herald_store::{AnyStore, PubSubOp, Store, StoredItem, StoredNode, StoredSubscription};
+use herald_store::{AnyStore, PubSubOp, Store, StoredItem, StoredNode, StoredSubscription, SubscriptionOptions};
 use herald_xml::{Element, Limits, parse_document};
 use tokio::sync::{mpsc, oneshot};
 
@@ -120,16 +120,12 @@ fn to_stored_item(item: &Item) -> StoredItem {
     }
 }
 
-fn options_text(deliver: bool) -> String {
-    format!("deliver={}", u8::from(deliver))
-}
-
 fn to_stored_sub(sub: &Subscription) -> StoredSubscription {
     StoredSubscription {
         subid: sub.subid.clone(),
         jid: sub.jid.clone(),
         state: sub.state.name().into(),
-        options: options_text(sub.deliver),
+        options: SubscriptionOptions { deliver: sub.deliver },
     }
 }
 
@@ -153,7 +149,7 @@ fn node_from_stored(stored: StoredNode, default_max_items: usize) -> Node {
         .filter_map(|s| {
             let jid = Jid::new(&s.jid).ok()?;
             let state = if s.state == "pending" { SubState::Pending } else { SubState::Subscribed };
-            Some(subscription(&jid, s.subid, state, !s.options.contains("deliver=0")))
+            Some(subscription(&jid, s.subid, state, s.options.deliver))
         })
         .collect();
     let items = stored
