@@ -16,7 +16,7 @@ pub struct CoreConfig {
     /// restarts (the server keeps it in its data directory).
     pub decoy_secret: herald_sasl::DecoySecret,
     /// Publish-subscribe settings.
-    pub pubsub: crate::pubsub::PubSubConfig,
+    pub pubsub: herald_pubsub::PubSubConfig,
 }
 
 impl CoreConfig {

@@ -8,7 +8,7 @@ mod auth;
 mod config;
 mod offline;
 mod presence;
-pub mod pubsub;
+mod pubsub;
 pub mod queue;
 mod roster;
 mod roster_cache;
