@@ -51,10 +51,11 @@ impl PubSubWriter {
     }
 }
 
+/// The writer's connection. WAL mode is already the file's (set by the pool when it opened it,
+/// and persistent), so only the per-connection settings are made here.
 fn open(path: &PathBuf) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.set_prepared_statement_cache_capacity(32);
