@@ -52,13 +52,13 @@ async fn run(subscribers: usize, publishes: usize) -> anyhow::Result<Outcome> {
     config.session_queue = publishes + 16;
     let core = Core::start(config, AnyStore::Sqlite(store)).await?;
     let node = "/finesse/api/Team/1/Users";
-    core.create_node(None, Some(node), None).await?;
+    core.pubsub().create_node(None, Some(node), None).await?;
     let sent: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; publishes]));
     let mut consumers = Vec::with_capacity(subscribers);
     for i in 0..subscribers {
         let origin = Origin { transport: Transport::Tcp, source: std::net::Ipv4Addr::LOCALHOST.into() };
         let mut session = core.bind(&format!("agent{i}"), Some("desk".into()), origin)?;
-        core.subscribe(None, node, &Jid::from(session.jid.clone())).await?;
+        core.pubsub().subscribe(None, node, &Jid::from(session.jid.clone())).await?;
         let sent = sent.clone();
         consumers.push(tokio::spawn(async move {
             let mut seen = vec![false; publishes];
@@ -88,7 +88,7 @@ async fn run(subscribers: usize, publishes: usize) -> anyhow::Result<Outcome> {
             "<Update><data><user><loginId>{seq}</loginId><state>READY</state></user></data><event>PUT</event></Update>"
         ));
         sent.lock().unwrap()[seq] = Some(Instant::now());
-        core.publish(None, node, None, Some(payload)).await?;
+        core.pubsub().publish(None, node, None, Some(payload)).await?;
     }
     let mut latencies_us = Vec::with_capacity(subscribers * publishes);
     let mut duplicated = 0;

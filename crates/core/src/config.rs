@@ -16,7 +16,7 @@ pub struct CoreConfig {
     /// restarts (the server keeps it in its data directory).
     pub decoy_secret: herald_sasl::DecoySecret,
     /// Publish-subscribe settings.
-    pub pubsub: crate::pubsub::PubSubConfig,
+    pub pubsub: herald_pubsub::PubSubConfig,
     /// Who is told the core's [`crate::CoreEvent`]s (no one by default).
     pub events: crate::Subscribers,
 }

@@ -10,7 +10,7 @@ mod config;
 mod events;
 mod offline;
 mod presence;
-pub mod pubsub;
+mod pubsub;
 pub mod queue;
 mod roster;
 mod roster_cache;

@@ -260,7 +260,7 @@ impl Core {
         if item != before {
             self.save_item(&owner, &item).await;
             if before.subscription.has_from() && !item.subscription.has_from() {
-                self.pubsub_roster_revoked(&owner, contact.as_str()).await;
+                self.inner.pubsub.roster_revoked(&owner, contact.as_str()).await;
             }
         }
         self.subscription_effect_on_contact(&owner, contact, kind).await;
@@ -319,7 +319,7 @@ impl Core {
                     item.pending_in = false;
                     self.save_item(contact, &item).await;
                     if had_from {
-                        self.pubsub_roster_revoked(contact, owner.as_str()).await;
+                        self.inner.pubsub.roster_revoked(contact, owner.as_str()).await;
                     }
                     self.deliver_to_available(contact.as_str(), &stanza);
                 }

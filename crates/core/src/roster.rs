@@ -123,7 +123,7 @@ impl Core {
             self.subscription_effect_on_contact(owner, &contact, "unsubscribed").await;
         }
         if item.subscription.has_from() {
-            self.pubsub_roster_revoked(owner, contact.as_str()).await;
+            self.inner.pubsub.roster_revoked(owner, contact.as_str()).await;
         }
     }
 

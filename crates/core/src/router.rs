@@ -18,7 +18,7 @@ pub(crate) struct Inner {
     pub(crate) config: CoreConfig,
     pub(crate) store: AnyStore,
     pub(crate) table: Mutex<Table>,
-    pub(crate) pubsub: crate::pubsub::service::PubSub,
+    pub(crate) pubsub: herald_pubsub::PubSub,
     /// Accounts whose offline messages are being delivered (one delivery per account at once).
     pub(crate) draining: Mutex<std::collections::HashSet<String>>,
     /// Rate limits on the warnings logged when a state limit is hit.
@@ -50,18 +50,24 @@ impl Core {
     /// (so this must run inside a tokio runtime).
     pub async fn start(config: CoreConfig, store: AnyStore) -> Result<Self, herald_store::StoreError> {
         let lockout = Lockout::new(config.lockout.clone());
-        let (pubsub, jobs) = crate::pubsub::service::PubSub::start(&config.domain, config.pubsub.clone(), &store).await?;
-        let inner = Arc::new(Inner {
+        let loaded = herald_pubsub::PubSub::load(&store, &config.pubsub).await?;
+        let inner = Arc::new_cyclic(|core| Inner {
+            pubsub: herald_pubsub::PubSub::new(
+                &config.domain,
+                config.pubsub.clone(),
+                loaded,
+                Arc::new(store.clone()),
+                Arc::new(crate::pubsub::SessionDelivery { core: core.clone() }),
+                Arc::new(crate::pubsub::StoredRosters { store: store.clone() }),
+            ),
             config,
-            store: store.clone(),
+            store,
             table: Mutex::new(Table::default()),
-            pubsub,
             draining: Mutex::default(),
             limit_warnings: Default::default(),
             lockout: Mutex::new(lockout),
             next_id: AtomicU64::new(1),
         });
-        tokio::spawn(crate::pubsub::service::run_writer(Arc::downgrade(&inner), store, jobs));
         Ok(Self { inner })
     }
 

@@ -15,13 +15,13 @@ use anyhow::Context;
 pub use config::Config;
 use config::StoreBackend;
 use herald_bosh::BoshConfig;
-use herald_core::pubsub::PubSubConfig;
 /// The core's event seam, for whoever embeds the server ([`run_with_status`]).
 pub use herald_core::{CloseCause, CoreEvent, EventSink, Origin, Subscribers, Transport};
 use herald_core::{Core, CoreConfig};
 use herald_net::http::{HttpSettings, serve_http};
 use herald_net::xmpp::{C2sContext, HttpContext, Registry, WebSocketConfig, XmppHttp};
 use herald_net::{Admission, AdmissionConfig, Shutdown, ShutdownTrigger, TlsFiles};
+use herald_pubsub::PubSubConfig;
 use herald_store::{AnyStore, MemoryStore};
 use herald_stream::{Framing, StreamConfig, TlsPolicy};
 use tokio::net::TcpListener;

@@ -5,7 +5,7 @@
 
 use crate::{
     AccountStore, OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, PubSubOp, PubSubStore, RosterItem, RosterStore, Store,
-    StoreError, StoredCredential, StoredItem, StoredSubscription, Subscription,
+    StoreError, StoredCredential, StoredItem, StoredSubscription, Subscription, SubscriptionOptions,
 };
 
 fn credential(hash: &str, byte: u8) -> StoredCredential {
@@ -37,7 +37,12 @@ pub async fn pubsub<S: PubSubStore>(store: &S) {
         payload: format!("<p n='{seq}'/>"),
         published_at_ms: 1000 + seq as i64,
     };
-    let sub = StoredSubscription { subid: "s1".into(), jid: "1001@x".into(), state: "subscribed".into(), options: "deliver=1".into() };
+    let sub = StoredSubscription {
+        subid: "s1".into(),
+        jid: "1001@x".into(),
+        state: "subscribed".into(),
+        options: SubscriptionOptions { deliver: false },
+    };
     store
         .pubsub_apply(&[
             PubSubOp::PutNode { name: node.into(), config: "max_items=2".into() },

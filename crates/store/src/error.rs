@@ -37,6 +37,11 @@ pub enum StoreError {
     /// A query failed (I/O, lock timeout, constraint); the operation did not happen.
     #[error("database error: {0}")]
     Database(#[source] DatabaseError),
+    /// The SQLite store's pubsub writer thread failed the batch (its connection or a
+    /// statement), or is gone; nothing of the batch was written.
+    #[cfg(feature = "sqlite")]
+    #[error("pubsub writer: {0}")]
+    PubSubWriter(#[source] WriterError),
     /// A stored value is not one Herald writes (edited by hand, or a newer schema).
     #[error("corrupt data in {table}.{column}: {source}")]
     Corrupt {
@@ -79,4 +84,19 @@ impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         Self::Database(err)
     }
+}
+
+/// Why the SQLite store's pubsub writer thread could not apply a batch.
+#[cfg(feature = "sqlite")]
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    /// Its connection could not be opened, or a statement failed.
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The thread could not be started.
+    #[error("cannot start the writer thread: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// The thread is gone (it ended with the store).
+    #[error("the writer thread stopped")]
+    Stopped,
 }

@@ -40,10 +40,12 @@ mod sqlite;
 
 pub use accounts::{AccountStore, StoredCredential};
 pub use any::AnyStore;
+#[cfg(feature = "sqlite")]
+pub use error::WriterError;
 pub use error::{DatabaseError, StoreError};
 pub use memory::MemoryStore;
 pub use offline::{OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, StoredOffline, offline_batch_len};
-pub use pubsub::{PubSubOp, PubSubStore, StoredItem, StoredNode, StoredSubscription};
+pub use pubsub::{PubSubOp, PubSubStore, StoredItem, StoredNode, StoredSubscription, SubscriptionOptions};
 pub use roster::{RosterItem, RosterStore, Subscription};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;

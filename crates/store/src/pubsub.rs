@@ -31,8 +31,21 @@ pub struct StoredSubscription {
     pub jid: String,
     /// `subscribed`, `pending` or `unconfigured`.
     pub state: String,
-    /// Subscription options, serialised by the pubsub service.
-    pub options: String,
+    /// Subscription options (XEP-0060 §6.3), as data.
+    pub options: SubscriptionOptions,
+}
+
+/// The options of one subscription, each its own column: nothing is parsed back from text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SubscriptionOptions {
+    /// `pubsub#deliver`: whether notifications are sent (true unless the subscriber paused them).
+    pub deliver: bool,
+}
+
+impl Default for SubscriptionOptions {
+    fn default() -> Self {
+        Self { deliver: true }
+    }
 }
 
 /// One published item.

@@ -6,15 +6,18 @@ mod accounts;
 mod offline;
 mod pubsub;
 mod roster;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Row as _;
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 
 use crate::StoreError;
+use writer::PubSubWriter;
 
 /// Schema versions, applied in order, each in one transaction.
 const MIGRATIONS: &[&str] = &[
@@ -44,12 +47,18 @@ const MIGRATIONS: &[&str] = &[
      DROP INDEX offline_by_user;
      CREATE INDEX offline_by_user ON offline(username, id, bytes);
      CREATE INDEX offline_by_sender ON offline(sender, bytes);",
+    // Subscription options as data: `deliver` is its own column instead of a `deliver=0|1` text.
+    "ALTER TABLE pubsub_subscriptions ADD COLUMN deliver INTEGER NOT NULL DEFAULT 1;
+     UPDATE pubsub_subscriptions SET deliver = (instr(options, 'deliver=0') = 0);
+     ALTER TABLE pubsub_subscriptions DROP COLUMN options;",
 ];
 
 /// A SQLite database file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The thread that applies pubsub batches (see the `writer` module).
+    pubsub: Arc<PubSubWriter>,
 }
 
 impl SqliteStore {
@@ -71,7 +80,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(opening)?;
-        Ok(Self { pool })
+        Ok(Self { pool, pubsub: Arc::new(PubSubWriter::start(path.to_owned())?) })
     }
 
     /// Applies the `migrations` not applied yet, each in one transaction.

@@ -4,100 +4,7 @@
 use sqlx::Row;
 
 use super::SqliteStore;
-use crate::{PubSubOp, PubSubStore, StoreError, StoredItem, StoredNode, StoredSubscription};
-
-/// Records a node's next sequence number before items are deleted, so that numbers (and the
-/// item ids made from them) are never reused after a retraction or a purge and a restart.
-async fn keep_high_water_mark(tx: &mut sqlx::SqliteConnection, node: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE pubsub_nodes SET next_seq = MAX(next_seq, (SELECT COALESCE(MAX(seq) + 1, 0) FROM pubsub_items WHERE node = ?1)) WHERE name = ?1",
-    )
-    .bind(node)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-async fn apply_op(tx: &mut sqlx::SqliteConnection, op: &PubSubOp) -> Result<(), sqlx::Error> {
-    match op {
-        PubSubOp::PutNode { name, config } => {
-            sqlx::query("INSERT INTO pubsub_nodes (name, config) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET config = excluded.config")
-                .bind(name)
-                .bind(config)
-                .execute(&mut *tx)
-                .await?;
-        }
-        PubSubOp::DeleteNode { name } => {
-            sqlx::query("DELETE FROM pubsub_nodes WHERE name = ?").bind(name).execute(&mut *tx).await?;
-        }
-        PubSubOp::PutAffiliation { node, jid, affiliation } => {
-            sqlx::query("INSERT INTO pubsub_affiliations (node, jid, affiliation) VALUES (?, ?, ?) ON CONFLICT (node, jid) DO UPDATE SET affiliation = excluded.affiliation")
-                .bind(node)
-                .bind(jid)
-                .bind(affiliation)
-                .execute(&mut *tx)
-                .await?;
-        }
-        PubSubOp::DeleteAffiliation { node, jid } => {
-            sqlx::query("DELETE FROM pubsub_affiliations WHERE node = ? AND jid = ?").bind(node).bind(jid).execute(&mut *tx).await?;
-        }
-        PubSubOp::PutSubscription { node, subscription: s } => {
-            sqlx::query(
-                "INSERT INTO pubsub_subscriptions (node, subid, jid, state, options) VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (node, subid) DO UPDATE SET jid = excluded.jid, state = excluded.state, options = excluded.options",
-            )
-            .bind(node)
-            .bind(&s.subid)
-            .bind(&s.jid)
-            .bind(&s.state)
-            .bind(&s.options)
-            .execute(&mut *tx)
-            .await?;
-        }
-        PubSubOp::DeleteSubscription { node, subid } => {
-            sqlx::query("DELETE FROM pubsub_subscriptions WHERE node = ? AND subid = ?").bind(node).bind(subid).execute(&mut *tx).await?;
-        }
-        PubSubOp::PutItem { node, item, keep } => {
-            let seq = i64::try_from(item.seq).unwrap_or(i64::MAX);
-            sqlx::query(
-                "INSERT INTO pubsub_items (node, id, seq, publisher, payload, published_at) VALUES (?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (node, id) DO UPDATE SET seq = excluded.seq, publisher = excluded.publisher, payload = excluded.payload,
-                 published_at = excluded.published_at",
-            )
-            .bind(node)
-            .bind(&item.id)
-            .bind(seq)
-            .bind(&item.publisher)
-            .bind(&item.payload)
-            .bind(item.published_at_ms)
-            .execute(&mut *tx)
-            .await?;
-            // The node's sequence high-water mark is not written here: loading takes it from the
-            // newest item, and the deletions below write it before items disappear. One statement
-            // fewer on every publish.
-            // Trim to the newest `keep`: everything at or below the (keep+1)-th newest sequence
-            // (an index seek; nothing when there are not that many).
-            if let Some(keep) = keep {
-                sqlx::query(
-                    "DELETE FROM pubsub_items WHERE node = ?1 AND seq <= (SELECT seq FROM pubsub_items WHERE node = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-                )
-                .bind(node)
-                .bind(i64::try_from(*keep).unwrap_or(i64::MAX))
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        PubSubOp::DeleteItem { node, id } => {
-            keep_high_water_mark(tx, node).await?;
-            sqlx::query("DELETE FROM pubsub_items WHERE node = ? AND id = ?").bind(node).bind(id).execute(&mut *tx).await?;
-        }
-        PubSubOp::Purge { node } => {
-            keep_high_water_mark(tx, node).await?;
-            sqlx::query("DELETE FROM pubsub_items WHERE node = ?").bind(node).execute(&mut *tx).await?;
-        }
-    }
-    Ok(())
-}
+use crate::{PubSubOp, PubSubStore, StoreError, StoredItem, StoredNode, StoredSubscription, SubscriptionOptions};
 
 impl PubSubStore for SqliteStore {
     async fn pubsub_load(&self) -> Result<Vec<StoredNode>, StoreError> {
@@ -114,14 +21,14 @@ impl PubSubStore for SqliteStore {
             }
         }
         for row in
-            sqlx::query("SELECT node, subid, jid, state, options FROM pubsub_subscriptions ORDER BY rowid").fetch_all(&mut *tx).await?
+            sqlx::query("SELECT node, subid, jid, state, deliver FROM pubsub_subscriptions ORDER BY rowid").fetch_all(&mut *tx).await?
         {
             if let Some(n) = nodes.get_mut(row.get::<&str, _>("node")) {
                 n.subscriptions.push(StoredSubscription {
                     subid: row.get("subid"),
                     jid: row.get("jid"),
                     state: row.get("state"),
-                    options: row.get("options"),
+                    options: SubscriptionOptions { deliver: row.get("deliver") },
                 });
             }
         }
@@ -146,11 +53,36 @@ impl PubSubStore for SqliteStore {
     }
 
     async fn pubsub_apply(&self, ops: &[PubSubOp]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for op in ops {
-            apply_op(&mut tx, op).await?;
+        self.pubsub.apply(ops).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::MIGRATIONS;
+    use super::*;
+
+    #[tokio::test]
+    async fn subscription_options_stored_as_text_become_columns_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::connect(&dir.path().join("herald.db")).await.unwrap();
+        store.migrate(&MIGRATIONS[..3]).await.unwrap();
+        sqlx::query("INSERT INTO pubsub_nodes (name, config) VALUES ('n', '')").execute(&store.pool).await.unwrap();
+        for (subid, options) in [("paused", "deliver=0"), ("on", "deliver=1"), ("blank", "")] {
+            sqlx::query("INSERT INTO pubsub_subscriptions (node, subid, jid, state, options) VALUES ('n', ?, 'a@x', 'subscribed', ?)")
+                .bind(subid)
+                .bind(options)
+                .execute(&store.pool)
+                .await
+                .unwrap();
         }
-        tx.commit().await?;
-        Ok(())
+        store.migrate(MIGRATIONS).await.unwrap();
+        let node = store.pubsub_load().await.unwrap().remove(0);
+        let delivers: Vec<(&str, bool)> = node.subscriptions.iter().map(|s| (s.subid.as_str(), s.options.deliver)).collect();
+        assert_eq!(delivers, vec![("paused", false), ("on", true), ("blank", true)]);
+        // The writer thread writes the new column.
+        let paused = StoredSubscription { options: SubscriptionOptions { deliver: false }, ..node.subscriptions[1].clone() };
+        store.pubsub_apply(&[PubSubOp::PutSubscription { node: "n".into(), subscription: paused }]).await.unwrap();
+        assert!(!store.pubsub_load().await.unwrap()[0].subscriptions[1].options.deliver);
     }
 }

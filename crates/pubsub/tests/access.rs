@@ -4,11 +4,12 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use herald_core::pubsub::{AccessModel, Affiliation, ItemQuery, NodeConfig, PubSubConfig};
 use herald_core::{Core, CoreConfig, Origin, SessionHandle, Transport};
-use herald_proto::{BareJid, Jid, ns};
+use herald_proto::{BareJid, Jid, StanzaError, ns};
+use herald_pubsub::{AccessModel, Affiliation, ItemQuery, NodeConfig, PubSubConfig};
 use herald_store::{
     AccountStore, AnyStore, MemoryStore, PubSubOp, PubSubStore, RosterItem, RosterStore, SqliteStore, StoredSubscription, Subscription,
+    SubscriptionOptions,
 };
 use herald_xml::Element;
 
@@ -57,20 +58,20 @@ async fn a_member_set_to_none_is_dropped_told_and_stays_dropped_after_a_restart(
     {
         let store = SqliteStore::open(&path).await.unwrap();
         let core = core_with(AnyStore::Sqlite(store.clone()), |_| {}).await;
-        core.create_node(None, Some(NODE), whitelist()).await.unwrap();
-        core.set_affiliation(None, NODE, &bare("1001@example.com"), Affiliation::Member).await.unwrap();
+        core.pubsub().create_node(None, Some(NODE), whitelist()).await.unwrap();
+        core.pubsub().set_affiliation(None, NODE, &bare("1001@example.com"), Affiliation::Member).await.unwrap();
         let mut s = core.bind("1001", Some("desk".into()), LOCAL).unwrap();
-        core.subscribe(Some(&bare("1001@example.com")), NODE, &jid("1001@example.com/desk")).await.unwrap();
-        core.set_affiliation(None, NODE, &bare("1001@example.com"), Affiliation::None).await.unwrap();
+        core.pubsub().subscribe(Some(&bare("1001@example.com")), NODE, &jid("1001@example.com/desk")).await.unwrap();
+        core.pubsub().set_affiliation(None, NODE, &bare("1001@example.com"), Affiliation::None).await.unwrap();
         let got = received(&mut s);
         assert!(got.len() == 1 && is_drop_notice(&got[0], NODE, "1001@example.com/desk"), "{got:?}");
-        core.publish(None, NODE, Some("after".into()), None).await.unwrap();
+        core.pubsub().publish(None, NODE, Some("after".into()), None).await.unwrap();
         assert!(received(&mut s).is_empty(), "nothing after access was taken away");
-        assert_eq!(core.subscription_count(NODE), 0);
+        assert_eq!(core.pubsub().subscription_count(NODE), 0);
         store.close().await;
     }
     let core = core_with(AnyStore::Sqlite(SqliteStore::open(&path).await.unwrap()), |_| {}).await;
-    assert_eq!(core.subscription_count(NODE), 0, "the drop was stored");
+    assert_eq!(core.pubsub().subscription_count(NODE), 0, "the drop was stored");
 }
 
 /// A core started on a store holding `node` (with `config`, and `more` changes) and a
@@ -82,7 +83,7 @@ async fn with_stored_subscription(node: &str, config: NodeConfig, more: Vec<PubS
         subid: "old".into(),
         jid: "1002@example.com/desk".into(),
         state: "subscribed".into(),
-        options: "deliver=1".into(),
+        options: SubscriptionOptions::default(),
     };
     let mut ops = vec![PubSubOp::PutNode { name: node.into(), config: config.serialise() }];
     ops.extend(more);
@@ -98,11 +99,11 @@ async fn with_stored_subscription(node: &str, config: NodeConfig, more: Vec<PubS
 #[tokio::test]
 async fn delivery_checks_access_again_for_a_subscription_that_slipped_through() {
     let (core, mut s) = with_stored_subscription(NODE, whitelist().unwrap(), Vec::new()).await;
-    core.publish(None, NODE, None, None).await.unwrap();
+    core.pubsub().publish(None, NODE, None, None).await.unwrap();
     assert!(received(&mut s).is_empty());
     // Once on the whitelist, the same subscription delivers.
-    core.set_affiliation(None, NODE, &bare("1002@example.com"), Affiliation::Member).await.unwrap();
-    core.publish(None, NODE, None, None).await.unwrap();
+    core.pubsub().set_affiliation(None, NODE, &bare("1002@example.com"), Affiliation::Member).await.unwrap();
+    core.pubsub().publish(None, NODE, None, None).await.unwrap();
     assert_eq!(received(&mut s).len(), 1);
 }
 
@@ -111,7 +112,7 @@ async fn delivery_checks_access_again_for_a_subscription_that_slipped_through() 
 async fn delivery_skips_an_outcast_on_an_open_node() {
     let outcast = PubSubOp::PutAffiliation { node: "open".into(), jid: "1002@example.com".into(), affiliation: "outcast".into() };
     let (core, mut s) = with_stored_subscription("open", NodeConfig::with_max_items(10), vec![outcast]).await;
-    core.publish(None, "open", None, None).await.unwrap();
+    core.pubsub().publish(None, "open", None, None).await.unwrap();
     assert!(received(&mut s).is_empty());
 }
 
@@ -125,22 +126,22 @@ async fn an_access_model_change_drops_exactly_those_it_no_longer_admits() {
     store.put_roster_item("owner", &friend).await.unwrap();
     let core = core_with(AnyStore::Memory(store), |_| {}).await;
     let owner = bare("owner@example.com");
-    core.create_node(Some(&owner), Some("n"), None).await.unwrap();
-    core.set_affiliation(Some(&owner), "n", &bare("member@example.com"), Affiliation::Member).await.unwrap();
+    core.pubsub().create_node(Some(&owner), Some("n"), None).await.unwrap();
+    core.pubsub().set_affiliation(Some(&owner), "n", &bare("member@example.com"), Affiliation::Member).await.unwrap();
     let mut sessions = Vec::new();
     for user in ["friend", "other", "member"] {
         sessions.push(core.bind(user, Some("desk".into()), LOCAL).unwrap());
-        core.subscribe(Some(&bare(&format!("{user}@example.com"))), "n", &jid(&format!("{user}@example.com/desk"))).await.unwrap();
+        core.pubsub().subscribe(Some(&bare(&format!("{user}@example.com"))), "n", &jid(&format!("{user}@example.com/desk"))).await.unwrap();
     }
-    let presence = NodeConfig { access_model: AccessModel::Presence, ..core.node_config(None, "n").unwrap() };
-    core.configure_node(Some(&owner), "n", presence).await.unwrap();
+    let presence = NodeConfig { access_model: AccessModel::Presence, ..core.pubsub().node_config(None, "n").unwrap() };
+    core.pubsub().configure_node(Some(&owner), "n", presence).await.unwrap();
     let told: Vec<bool> = sessions.iter_mut().map(|s| received(s).iter().any(|m| m.contains("subscription='none'"))).collect();
     assert_eq!(told, [false, true, false], "only the non-contact loses access under presence");
-    let whitelist = NodeConfig { access_model: AccessModel::Whitelist, ..core.node_config(None, "n").unwrap() };
-    core.configure_node(Some(&owner), "n", whitelist).await.unwrap();
+    let whitelist = NodeConfig { access_model: AccessModel::Whitelist, ..core.pubsub().node_config(None, "n").unwrap() };
+    core.pubsub().configure_node(Some(&owner), "n", whitelist).await.unwrap();
     let told: Vec<bool> = sessions.iter_mut().map(|s| received(s).iter().any(|m| m.contains("subscription='none'"))).collect();
     assert_eq!(told, [true, false, false], "then the contact, who is not a member");
-    core.publish(None, "n", None, None).await.unwrap();
+    core.pubsub().publish(None, "n", None, None).await.unwrap();
     let delivered: Vec<usize> = sessions.iter_mut().map(|s| received(s).len()).collect();
     assert_eq!(delivered, [0, 0, 1]);
 }
@@ -158,33 +159,33 @@ async fn cancelling_a_presence_subscription_drops_the_contact_from_presence_node
     let core = core_with(AnyStore::Memory(store), |_| {}).await;
     let owner = bare("owner@example.com");
     let presence = NodeConfig { access_model: AccessModel::Presence, ..NodeConfig::with_max_items(10) };
-    core.create_node(Some(&owner), Some("p"), Some(presence)).await.unwrap();
+    core.pubsub().create_node(Some(&owner), Some("p"), Some(presence)).await.unwrap();
     let mut s = core.bind("friend", Some("desk".into()), LOCAL).unwrap();
-    core.subscribe(Some(&bare("friend@example.com")), "p", &jid("friend@example.com/desk")).await.unwrap();
-    core.publish(None, "p", None, None).await.unwrap();
+    core.pubsub().subscribe(Some(&bare("friend@example.com")), "p", &jid("friend@example.com/desk")).await.unwrap();
+    core.pubsub().publish(None, "p", None, None).await.unwrap();
     assert_eq!(received(&mut s).len(), 1);
     let o = core.bind("owner", Some("desk".into()), LOCAL).unwrap();
     let cancel = Element::new("presence", ns::CLIENT).with_attr("type", "unsubscribed").with_attr("to", "friend@example.com");
     core.route(&o.jid.clone(), o.id, cancel).await;
     let got = received(&mut s);
     assert!(got.iter().any(|m| is_drop_notice(m, "p", "friend@example.com/desk")), "{got:?}");
-    core.publish(None, "p", Some("after".into()), None).await.unwrap();
+    core.pubsub().publish(None, "p", Some("after".into()), None).await.unwrap();
     assert!(!received(&mut s).iter().any(|m| m.contains("'after'")));
-    assert_eq!(core.subscription_count("p"), 0);
+    assert_eq!(core.pubsub().subscription_count("p"), 0);
 }
 
 #[tokio::test]
 async fn hidden_nodes_answer_like_missing_ones() {
     let core = core_with(AnyStore::Memory(MemoryStore::new()), |_| {}).await;
-    core.create_node(None, Some(NODE), whitelist()).await.unwrap();
+    core.pubsub().create_node(None, Some(NODE), whitelist()).await.unwrap();
     let outsider = bare("1002@example.com");
     for node in [NODE, "missing"] {
         let errors = [
-            core.subscribe(Some(&outsider), node, &jid("1002@example.com")).await.unwrap_err(),
-            core.items(Some(&outsider), node, ItemQuery::Latest(None)).await.unwrap_err(),
-            core.publish(Some(&outsider), node, None, None).await.unwrap_err(),
-            core.node_config(Some(&outsider), node).unwrap_err(),
-            core.unsubscribe(Some(&outsider), node, &jid("1002@example.com"), None).await.unwrap_err(),
+            core.pubsub().subscribe(Some(&outsider), node, &jid("1002@example.com")).await.map_err(StanzaError::from).unwrap_err(),
+            core.pubsub().items(Some(&outsider), node, ItemQuery::Latest(None)).await.map_err(StanzaError::from).unwrap_err(),
+            core.pubsub().publish(Some(&outsider), node, None, None).await.map_err(StanzaError::from).unwrap_err(),
+            core.pubsub().node_config(Some(&outsider), node).map_err(StanzaError::from).unwrap_err(),
+            core.pubsub().unsubscribe(Some(&outsider), node, &jid("1002@example.com"), None).await.map_err(StanzaError::from).unwrap_err(),
         ];
         for e in errors {
             assert_eq!(
@@ -196,13 +197,16 @@ async fn hidden_nodes_answer_like_missing_ones() {
     }
     // Nor are hidden nodes listed: whitelist and presence alike.
     let presence = NodeConfig { access_model: AccessModel::Presence, ..NodeConfig::with_max_items(10) };
-    core.create_node(None, Some("presence"), Some(presence)).await.unwrap();
-    assert!(core.visible_nodes(Some(&outsider)).is_empty());
-    assert_eq!(core.visible_nodes(None).len(), 2);
+    core.pubsub().create_node(None, Some("presence"), Some(presence)).await.unwrap();
+    assert!(core.pubsub().visible_nodes(Some(&outsider)).is_empty());
+    assert_eq!(core.pubsub().visible_nodes(None).len(), 2);
     // An outcast of an open node is refused, not lied to: the node is public.
-    core.create_node(None, Some("open"), None).await.unwrap();
-    core.set_affiliation(None, "open", &outsider, Affiliation::Outcast).await.unwrap();
-    assert_eq!(core.subscribe(Some(&outsider), "open", &jid("1002@example.com")).await.unwrap_err().condition, "forbidden");
+    core.pubsub().create_node(None, Some("open"), None).await.unwrap();
+    core.pubsub().set_affiliation(None, "open", &outsider, Affiliation::Outcast).await.unwrap();
+    assert_eq!(
+        core.pubsub().subscribe(Some(&outsider), "open", &jid("1002@example.com")).await.map_err(StanzaError::from).unwrap_err().condition,
+        "forbidden"
+    );
 }
 
 #[tokio::test]
@@ -215,27 +219,47 @@ async fn caps_on_names_ids_nodes_per_owner_and_subscriptions_per_jid() {
     })
     .await;
     let alice = bare("alice@example.com");
-    assert_eq!(core.create_node(Some(&alice), Some(&"n".repeat(33)), None).await.unwrap_err().condition, "not-acceptable");
-    assert_eq!(core.create_node(Some(&alice), Some("/finesse/api/User/bob"), None).await.unwrap_err().condition, "forbidden");
-    core.create_node(None, Some("/finesse/api/User/bob"), None).await.unwrap();
-    core.create_node(Some(&alice), Some("a1"), None).await.unwrap();
-    core.create_node(Some(&alice), Some("a2"), None).await.unwrap();
-    assert_eq!(core.create_node(Some(&alice), Some("a3"), None).await.unwrap_err().condition, "not-allowed");
+    assert_eq!(
+        core.pubsub().create_node(Some(&alice), Some(&"n".repeat(33)), None).await.map_err(StanzaError::from).unwrap_err().condition,
+        "not-acceptable"
+    );
+    assert_eq!(
+        core.pubsub()
+            .create_node(Some(&alice), Some("/finesse/api/User/bob"), None)
+            .await
+            .map_err(StanzaError::from)
+            .unwrap_err()
+            .condition,
+        "forbidden"
+    );
+    core.pubsub().create_node(None, Some("/finesse/api/User/bob"), None).await.unwrap();
+    core.pubsub().create_node(Some(&alice), Some("a1"), None).await.unwrap();
+    core.pubsub().create_node(Some(&alice), Some("a2"), None).await.unwrap();
+    assert_eq!(
+        core.pubsub().create_node(Some(&alice), Some("a3"), None).await.map_err(StanzaError::from).unwrap_err().condition,
+        "not-allowed"
+    );
     // Ownership may not be pushed past the cap either; deleting a node frees a place.
     let bob = bare("bob@example.com");
-    core.create_node(Some(&bob), Some("b1"), None).await.unwrap();
-    assert_eq!(core.set_affiliation(Some(&bob), "b1", &alice, Affiliation::Owner).await.unwrap_err().condition, "not-allowed");
-    core.delete_node(Some(&alice), "a2").await.unwrap();
-    core.create_node(Some(&alice), Some("a3"), None).await.unwrap();
-    assert_eq!(core.publish(Some(&alice), "a1", Some("123456789".into()), None).await.unwrap_err().condition, "not-acceptable");
-    core.publish(Some(&alice), "a1", Some("12345678".into()), None).await.unwrap();
+    core.pubsub().create_node(Some(&bob), Some("b1"), None).await.unwrap();
+    assert_eq!(
+        core.pubsub().set_affiliation(Some(&bob), "b1", &alice, Affiliation::Owner).await.map_err(StanzaError::from).unwrap_err().condition,
+        "not-allowed"
+    );
+    core.pubsub().delete_node(Some(&alice), "a2").await.unwrap();
+    core.pubsub().create_node(Some(&alice), Some("a3"), None).await.unwrap();
+    assert_eq!(
+        core.pubsub().publish(Some(&alice), "a1", Some("123456789".into()), None).await.map_err(StanzaError::from).unwrap_err().condition,
+        "not-acceptable"
+    );
+    core.pubsub().publish(Some(&alice), "a1", Some("12345678".into()), None).await.unwrap();
     // Subscriptions: two over all nodes and resources, the third refused; unsubscribing frees one.
-    core.subscribe(Some(&bob), "a1", &jid("bob@example.com/one")).await.unwrap();
-    core.subscribe(Some(&bob), "a3", &jid("bob@example.com/two")).await.unwrap();
-    let e = core.subscribe(Some(&bob), "a1", &jid("bob@example.com/three")).await.unwrap_err();
+    core.pubsub().subscribe(Some(&bob), "a1", &jid("bob@example.com/one")).await.unwrap();
+    core.pubsub().subscribe(Some(&bob), "a3", &jid("bob@example.com/two")).await.unwrap();
+    let e = core.pubsub().subscribe(Some(&bob), "a1", &jid("bob@example.com/three")).await.map_err(StanzaError::from).unwrap_err();
     assert_eq!((e.condition, e.app_condition.map(|a| a.name)), ("not-allowed", Some("too-many-subscriptions".into())));
-    core.unsubscribe(Some(&bob), "a3", &jid("bob@example.com/two"), None).await.unwrap();
-    core.subscribe(Some(&bob), "a1", &jid("bob@example.com/three")).await.unwrap();
+    core.pubsub().unsubscribe(Some(&bob), "a3", &jid("bob@example.com/two"), None).await.unwrap();
+    core.pubsub().subscribe(Some(&bob), "a1", &jid("bob@example.com/three")).await.unwrap();
     // The server's own requests are not capped.
-    core.subscribe(None, "a3", &jid("bob@example.com/four")).await.unwrap();
+    core.pubsub().subscribe(None, "a3", &jid("bob@example.com/four")).await.unwrap();
 }

@@ -148,7 +148,7 @@ mod tests {
     use std::collections::VecDeque;
 
     use super::*;
-    use crate::pubsub::model::{NodeConfig, SubState};
+    use crate::model::{NodeConfig, SubState};
 
     fn node(name: &str) -> Node {
         Node {

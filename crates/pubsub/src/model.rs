@@ -1,10 +1,13 @@
 //! The pubsub data model: node configuration, affiliations, subscriptions and items, with the
-//! text forms they are stored in.
+//! text form a node's configuration is stored in (`var=value` lines, read back through the same
+//! typed [`NodeConfig::set`] as a submitted form).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use herald_xml::Element;
+
+use crate::error::ConfigError;
 
 /// Who may subscribe to a node and read its items (XEP-0060 §4.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,22 +102,24 @@ impl NodeConfig {
     }
 
     /// Applies one `pubsub#…` field; `Err` names a field or value that is not acceptable.
-    pub fn set(&mut self, var: &str, value: &str) -> Result<(), String> {
+    pub fn set(&mut self, var: &str, value: &str) -> Result<(), ConfigError> {
         let flag = |v: &str| matches!(v, "1" | "true");
         match var {
-            "pubsub#access_model" => self.access_model = AccessModel::parse(value).ok_or_else(|| format!("access model {value}"))?,
-            "pubsub#publish_model" => self.publish_model = PublishModel::parse(value).ok_or_else(|| format!("publish model {value}"))?,
+            "pubsub#access_model" => self.access_model = AccessModel::parse(value).ok_or_else(|| ConfigError::AccessModel(value.into()))?,
+            "pubsub#publish_model" => {
+                self.publish_model = PublishModel::parse(value).ok_or_else(|| ConfigError::PublishModel(value.into()))?
+            }
             "pubsub#max_items" => {
                 self.max_items = match value {
                     "max" => 10_000,
-                    v => v.parse::<usize>().map_err(|_| format!("max_items {v}"))?.clamp(1, 10_000),
+                    v => v.parse::<usize>().map_err(|_| ConfigError::MaxItems(v.into()))?.clamp(1, 10_000),
                 }
             }
             "pubsub#deliver_payloads" => self.deliver_payloads = flag(value),
             "pubsub#send_last_published_item" => match value {
                 "never" => self.send_last_on_subscribe = false,
                 "on_sub" | "on_sub_and_presence" => self.send_last_on_subscribe = true,
-                v => return Err(format!("send_last_published_item {v}")),
+                v => return Err(ConfigError::SendLast(v.into())),
             },
             "pubsub#notify_retract" => self.notify_retract = flag(value),
             "pubsub#title" => self.title = value.to_owned(),
@@ -124,7 +129,7 @@ impl NodeConfig {
             "pubsub#node_type" if value == "leaf" => {}
             "pubsub#notify_delete" | "pubsub#notify_config" | "pubsub#presence_based_delivery" | "pubsub#purge_offline" | "pubsub#type" => {
             }
-            other => return Err(format!("field {other}")),
+            other => return Err(ConfigError::Field(other.into())),
         }
         Ok(())
     }
@@ -149,12 +154,16 @@ impl NodeConfig {
         self.fields().into_iter().map(|(k, v)| format!("{k}={}\n", v.replace('\n', " "))).collect()
     }
 
-    /// Parses [`NodeConfig::serialise`] over the defaults.
+    /// Parses [`NodeConfig::serialise`] over the defaults. A line this version does not accept
+    /// (written by a later one, or edited by hand) keeps its default and is logged, so that one
+    /// odd field never loses a node at start.
     pub fn deserialise(text: &str, default_max_items: usize) -> Self {
         let mut config = Self::with_max_items(default_max_items);
         for line in text.lines() {
-            if let Some((k, v)) = line.split_once('=') {
-                let _ = config.set(k, v);
+            if let Some((k, v)) = line.split_once('=')
+                && let Err(e) = config.set(k, v)
+            {
+                tracing::warn!(target: "notification", error = %e, "stored pubsub node configuration: line ignored");
             }
         }
         config

@@ -4,9 +4,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use herald_core::pubsub::{AccessModel, Affiliation, ItemQuery, NodeConfig, PublishModel, SubState};
 use herald_core::{Core, CoreConfig, Origin, SessionHandle, Transport};
-use herald_proto::{BareJid, Jid, ns};
+use herald_proto::{BareJid, Jid, StanzaError, ns};
+use herald_pubsub::{AccessModel, Affiliation, ItemQuery, NodeConfig, PublishModel, SubState};
 use herald_store::{AccountStore, AnyStore, MemoryStore, RosterStore, SqliteStore};
 use herald_xml::Element;
 
@@ -45,15 +45,15 @@ fn wire(els: &[Element]) -> Vec<String> {
     els.iter().map(|e| e.to_xml()).collect()
 }
 
-fn condition(err: &herald_proto::StanzaError) -> (&'static str, Option<String>) {
+fn condition(err: &StanzaError) -> (&'static str, Option<String>) {
     (err.condition, err.app_condition.as_ref().map(|a| a.name.clone()))
 }
 
 async fn whitelisted(core: &Core) {
     let config = NodeConfig { access_model: AccessModel::Whitelist, ..NodeConfig::with_max_items(100) };
-    core.create_node(None, Some(NODE), Some(config)).await.unwrap();
-    core.set_affiliation(None, NODE, &bare("1001@example.com"), Affiliation::Member).await.unwrap();
-    core.set_affiliation(None, NODE, &bare("super@example.com"), Affiliation::Member).await.unwrap();
+    core.pubsub().create_node(None, Some(NODE), Some(config)).await.unwrap();
+    core.pubsub().set_affiliation(None, NODE, &bare("1001@example.com"), Affiliation::Member).await.unwrap();
+    core.pubsub().set_affiliation(None, NODE, &bare("super@example.com"), Affiliation::Member).await.unwrap();
 }
 
 #[tokio::test]
@@ -62,33 +62,47 @@ async fn whitelist_outcast_and_owner_rules() {
     whitelisted(&core).await;
     let stranger = bare("1002@example.com");
     // A whitelist node is hidden from outsiders: they get what a missing node gets.
-    let e = core.subscribe(Some(&stranger), NODE, &jid("1002@example.com")).await.unwrap_err();
+    let e = core.pubsub().subscribe(Some(&stranger), NODE, &jid("1002@example.com")).await.map_err(StanzaError::from).unwrap_err();
     assert_eq!(condition(&e), ("item-not-found", None));
-    let e = core.items(Some(&stranger), NODE, ItemQuery::Latest(None)).await.unwrap_err();
+    let e = core.pubsub().items(Some(&stranger), NODE, ItemQuery::Latest(None)).await.map_err(StanzaError::from).unwrap_err();
     assert_eq!(condition(&e), ("item-not-found", None));
-    assert_eq!(core.publish(Some(&stranger), NODE, None, None).await.unwrap_err().condition, "item-not-found");
-    assert_eq!(core.node_config(Some(&stranger), NODE).unwrap_err().condition, "item-not-found");
-    assert!(core.visible_nodes(Some(&stranger)).is_empty(), "whitelist nodes are not even listed");
+    assert_eq!(
+        core.pubsub().publish(Some(&stranger), NODE, None, None).await.map_err(StanzaError::from).unwrap_err().condition,
+        "item-not-found"
+    );
+    assert_eq!(core.pubsub().node_config(Some(&stranger), NODE).map_err(StanzaError::from).unwrap_err().condition, "item-not-found");
+    assert!(core.pubsub().visible_nodes(Some(&stranger)).is_empty(), "whitelist nodes are not even listed");
     // A member may subscribe its own JID but not someone else's.
     let agent = bare("1001@example.com");
-    core.subscribe(Some(&agent), NODE, &jid("1001@example.com/desk")).await.unwrap();
-    let e = core.subscribe(Some(&agent), NODE, &jid("super@example.com")).await.unwrap_err();
+    core.pubsub().subscribe(Some(&agent), NODE, &jid("1001@example.com/desk")).await.unwrap();
+    let e = core.pubsub().subscribe(Some(&agent), NODE, &jid("super@example.com")).await.map_err(StanzaError::from).unwrap_err();
     assert_eq!(condition(&e), ("bad-request", Some("invalid-jid".into())));
     // Members cannot publish, configure or delete; outcasts cannot publish even on open models.
-    assert_eq!(core.publish(Some(&agent), NODE, None, None).await.unwrap_err().condition, "forbidden");
-    assert_eq!(core.node_config(Some(&agent), NODE).unwrap_err().condition, "forbidden");
-    assert_eq!(core.delete_node(Some(&agent), NODE).await.unwrap_err().condition, "forbidden");
+    assert_eq!(core.pubsub().publish(Some(&agent), NODE, None, None).await.map_err(StanzaError::from).unwrap_err().condition, "forbidden");
+    assert_eq!(core.pubsub().node_config(Some(&agent), NODE).map_err(StanzaError::from).unwrap_err().condition, "forbidden");
+    assert_eq!(core.pubsub().delete_node(Some(&agent), NODE).await.map_err(StanzaError::from).unwrap_err().condition, "forbidden");
     let open = NodeConfig { publish_model: PublishModel::Open, ..NodeConfig::with_max_items(10) };
-    core.create_node(None, Some("open"), Some(open)).await.unwrap();
-    core.set_affiliation(None, "open", &stranger, Affiliation::Outcast).await.unwrap();
-    assert_eq!(core.publish(Some(&stranger), "open", None, None).await.unwrap_err().condition, "forbidden");
-    assert_eq!(core.subscribe(Some(&stranger), "open", &jid("1002@example.com")).await.unwrap_err().condition, "forbidden");
-    core.publish(Some(&agent), "open", None, None).await.unwrap();
+    core.pubsub().create_node(None, Some("open"), Some(open)).await.unwrap();
+    core.pubsub().set_affiliation(None, "open", &stranger, Affiliation::Outcast).await.unwrap();
+    assert_eq!(
+        core.pubsub().publish(Some(&stranger), "open", None, None).await.map_err(StanzaError::from).unwrap_err().condition,
+        "forbidden"
+    );
+    assert_eq!(
+        core.pubsub().subscribe(Some(&stranger), "open", &jid("1002@example.com")).await.map_err(StanzaError::from).unwrap_err().condition,
+        "forbidden"
+    );
+    core.pubsub().publish(Some(&agent), "open", None, None).await.unwrap();
     // Errors for missing nodes and subscriptions.
-    assert_eq!(core.publish(None, "nope", None, None).await.unwrap_err().condition, "item-not-found");
-    let e = core.unsubscribe(Some(&bare("super@example.com")), NODE, &jid("super@example.com"), None).await.unwrap_err();
+    assert_eq!(core.pubsub().publish(None, "nope", None, None).await.map_err(StanzaError::from).unwrap_err().condition, "item-not-found");
+    let e = core
+        .pubsub()
+        .unsubscribe(Some(&bare("super@example.com")), NODE, &jid("super@example.com"), None)
+        .await
+        .map_err(StanzaError::from)
+        .unwrap_err();
     assert_eq!(condition(&e), ("unexpected-request", Some("not-subscribed".into())));
-    assert_eq!(core.create_node(None, Some(NODE), None).await.unwrap_err().condition, "conflict");
+    assert_eq!(core.pubsub().create_node(None, Some(NODE), None).await.map_err(StanzaError::from).unwrap_err().condition, "conflict");
 }
 
 #[tokio::test]
@@ -112,33 +126,38 @@ async fn presence_and_authorize_access_models() {
     let core = core(AnyStore::Memory(store)).await;
     let owner = bare("owner@example.com");
     let config = NodeConfig { access_model: AccessModel::Presence, ..NodeConfig::with_max_items(10) };
-    core.create_node(Some(&owner), Some("presence"), Some(config)).await.unwrap();
-    core.subscribe(Some(&bare("friend@example.com")), "presence", &jid("friend@example.com")).await.unwrap();
-    let e = core.subscribe(Some(&bare("other@example.com")), "presence", &jid("other@example.com")).await.unwrap_err();
+    core.pubsub().create_node(Some(&owner), Some("presence"), Some(config)).await.unwrap();
+    core.pubsub().subscribe(Some(&bare("friend@example.com")), "presence", &jid("friend@example.com")).await.unwrap();
+    let e = core
+        .pubsub()
+        .subscribe(Some(&bare("other@example.com")), "presence", &jid("other@example.com"))
+        .await
+        .map_err(StanzaError::from)
+        .unwrap_err();
     assert_eq!(condition(&e), ("item-not-found", None), "a presence node is hidden from non-contacts");
 
     let config = NodeConfig { access_model: AccessModel::Authorize, ..NodeConfig::with_max_items(10) };
-    core.create_node(Some(&owner), Some("authorize"), Some(config)).await.unwrap();
+    core.pubsub().create_node(Some(&owner), Some("authorize"), Some(config)).await.unwrap();
     let mut owner_session = core.bind("owner", Some("desk".into()), LOCAL).unwrap();
     core.route(&owner_session.jid.clone(), owner_session.id, Element::new("presence", ns::CLIENT)).await;
     events(&mut owner_session);
-    let asked = core.subscribe(Some(&bare("other@example.com")), "authorize", &jid("other@example.com")).await.unwrap();
+    let asked = core.pubsub().subscribe(Some(&bare("other@example.com")), "authorize", &jid("other@example.com")).await.unwrap();
     assert_eq!(asked.state, SubState::Pending);
     let form = wire(&events(&mut owner_session));
     assert!(form.iter().any(|m| m.contains("pubsub#subscribe_authorization") && m.contains("other@example.com")), "{form:?}");
-    assert!(core.items(Some(&bare("other@example.com")), "authorize", ItemQuery::Latest(None)).await.is_err());
-    core.set_subscription(Some(&owner), "authorize", &jid("other@example.com"), None, Some(SubState::Subscribed)).await.unwrap();
-    assert!(core.items(Some(&bare("other@example.com")), "authorize", ItemQuery::Latest(None)).await.is_ok());
+    assert!(core.pubsub().items(Some(&bare("other@example.com")), "authorize", ItemQuery::Latest(None)).await.is_err());
+    core.pubsub().set_subscription(Some(&owner), "authorize", &jid("other@example.com"), None, Some(SubState::Subscribed)).await.unwrap();
+    assert!(core.pubsub().items(Some(&bare("other@example.com")), "authorize", ItemQuery::Latest(None)).await.is_ok());
 }
 
 #[tokio::test]
 async fn one_publish_reaches_ten_thousand_subscribers_exactly_once() {
     let core = core(AnyStore::Memory(MemoryStore::new())).await;
-    core.create_node(None, Some("/finesse/api/SystemInfo"), None).await.unwrap();
+    core.pubsub().create_node(None, Some("/finesse/api/SystemInfo"), None).await.unwrap();
     let mut sessions = Vec::with_capacity(10_000);
     for i in 0..10_000 {
         let s = core.bind(&format!("agent{i}"), Some("desk".into()), LOCAL).unwrap();
-        core.subscribe(None, "/finesse/api/SystemInfo", &Jid::from(s.jid.clone())).await.unwrap();
+        core.pubsub().subscribe(None, "/finesse/api/SystemInfo", &Jid::from(s.jid.clone())).await.unwrap();
         sessions.push(s);
     }
     // A bare-JID subscriber with two available resources and one bound but unavailable.
@@ -148,13 +167,13 @@ async fn one_publish_reaches_ten_thousand_subscribers_exactly_once() {
     for s in [&a, &b] {
         core.route(&s.jid.clone(), s.id, Element::new("presence", ns::CLIENT)).await;
     }
-    core.subscribe(None, "/finesse/api/SystemInfo", &jid("super@example.com")).await.unwrap();
+    core.pubsub().subscribe(None, "/finesse/api/SystemInfo", &jid("super@example.com")).await.unwrap();
     // A subscriber with no session at all.
-    core.subscribe(None, "/finesse/api/SystemInfo", &jid("gone@example.com")).await.unwrap();
+    core.pubsub().subscribe(None, "/finesse/api/SystemInfo", &jid("gone@example.com")).await.unwrap();
     for s in [&mut a, &mut b, &mut c] {
         events(s);
     }
-    let id = core.publish(None, "/finesse/api/SystemInfo", None, Some(user_payload("IN_SERVICE"))).await.unwrap();
+    let id = core.pubsub().publish(None, "/finesse/api/SystemInfo", None, Some(user_payload("IN_SERVICE"))).await.unwrap();
     for s in &mut sessions {
         let got = wire(&events(s));
         assert_eq!(got.len(), 1, "{}: {got:?}", s.jid);
@@ -169,49 +188,52 @@ async fn one_publish_reaches_ten_thousand_subscribers_exactly_once() {
 #[tokio::test]
 async fn catch_up_returns_exactly_the_missed_items_in_order() {
     let core = core(AnyStore::Memory(MemoryStore::new())).await;
-    core.create_node(None, Some(NODE), Some(NodeConfig::with_max_items(5))).await.unwrap();
+    core.pubsub().create_node(None, Some(NODE), Some(NodeConfig::with_max_items(5))).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..8 {
-        ids.push(core.publish(None, NODE, None, Some(user_payload(&format!("S{i}")))).await.unwrap());
+        ids.push(core.pubsub().publish(None, NODE, None, Some(user_payload(&format!("S{i}")))).await.unwrap());
     }
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(sorted, ids, "generated ids increase");
     // The desktop saw ids[4] before it lost its connection.
-    let page = core.items(None, NODE, ItemQuery::After(ids[4].clone(), None)).await.unwrap();
+    let page = core.pubsub().items(None, NODE, ItemQuery::After(ids[4].clone(), None)).await.unwrap();
     assert_eq!(page.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), ids[5..].to_vec());
     assert_eq!(page.count, 3);
-    let page = core.items(None, NODE, ItemQuery::After(ids[4].clone(), Some(2))).await.unwrap();
+    let page = core.pubsub().items(None, NODE, ItemQuery::After(ids[4].clone(), Some(2))).await.unwrap();
     assert_eq!(page.items.len(), 2);
     assert_eq!(page.count, 3);
     // ids[1] fell out of the 5-item history: the client is told, not given a partial answer.
-    assert_eq!(core.items(None, NODE, ItemQuery::After(ids[1].clone(), None)).await.unwrap_err().condition, "item-not-found");
-    let latest = core.items(None, NODE, ItemQuery::Latest(Some(2))).await.unwrap();
+    assert_eq!(
+        core.pubsub().items(None, NODE, ItemQuery::After(ids[1].clone(), None)).await.map_err(StanzaError::from).unwrap_err().condition,
+        "item-not-found"
+    );
+    let latest = core.pubsub().items(None, NODE, ItemQuery::Latest(Some(2))).await.unwrap();
     assert_eq!(latest.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), ids[6..].to_vec());
     // Republishing an id moves it to the newest position.
-    core.publish(None, NODE, Some(ids[5].clone()), Some(user_payload("again"))).await.unwrap();
-    let all = core.items(None, NODE, ItemQuery::Latest(None)).await.unwrap();
+    core.pubsub().publish(None, NODE, Some(ids[5].clone()), Some(user_payload("again"))).await.unwrap();
+    let all = core.pubsub().items(None, NODE, ItemQuery::Latest(None)).await.unwrap();
     assert_eq!(all.items.last().unwrap().id, ids[5]);
 }
 
 #[tokio::test]
 async fn last_item_on_subscribe_retract_purge_and_delete_notifications() {
     let core = core(AnyStore::Memory(MemoryStore::new())).await;
-    core.create_node(None, Some(NODE), None).await.unwrap();
-    let first = core.publish(None, NODE, None, Some(user_payload("READY"))).await.unwrap();
+    core.pubsub().create_node(None, Some(NODE), None).await.unwrap();
+    let first = core.pubsub().publish(None, NODE, None, Some(user_payload("READY"))).await.unwrap();
     let mut s = core.bind("1001", Some("desk".into()), LOCAL).unwrap();
-    core.subscribe(None, NODE, &Jid::from(s.jid.clone())).await.unwrap();
+    core.pubsub().subscribe(None, NODE, &Jid::from(s.jid.clone())).await.unwrap();
     let got = wire(&events(&mut s));
     assert!(got.len() == 1 && got[0].contains("READY"), "the last item on subscribe: {got:?}");
-    core.retract(None, NODE, &first, false).await.unwrap();
+    core.pubsub().retract(None, NODE, &first, false).await.unwrap();
     assert!(wire(&events(&mut s))[0].contains(&format!("<retract id='{first}'/>")));
-    core.publish(None, NODE, None, None).await.unwrap();
+    core.pubsub().publish(None, NODE, None, None).await.unwrap();
     events(&mut s);
-    core.purge_node(None, NODE).await.unwrap();
+    core.pubsub().purge_node(None, NODE).await.unwrap();
     assert!(wire(&events(&mut s))[0].contains("<purge node='/finesse/api/User/1001'/>"));
-    core.delete_node(None, NODE).await.unwrap();
+    core.pubsub().delete_node(None, NODE).await.unwrap();
     assert!(wire(&events(&mut s))[0].contains("<delete node='/finesse/api/User/1001'/>"));
-    assert!(!core.node_exists(NODE));
+    assert!(!core.pubsub().node_exists(NODE));
 }
 
 #[tokio::test]
@@ -222,11 +244,11 @@ async fn everything_survives_a_restart() {
         let store = SqliteStore::open(&path).await.unwrap();
         let core = core(AnyStore::Sqlite(store.clone())).await;
         whitelisted(&core).await;
-        core.subscribe(None, NODE, &jid("1001@example.com/desk")).await.unwrap();
-        core.subscribe(None, NODE, &jid("super@example.com")).await.unwrap();
+        core.pubsub().subscribe(None, NODE, &jid("1001@example.com/desk")).await.unwrap();
+        core.pubsub().subscribe(None, NODE, &jid("super@example.com")).await.unwrap();
         let mut ids = Vec::new();
         for state in ["LOGIN", "NOT_READY", "READY"] {
-            ids.push(core.publish(None, NODE, None, Some(user_payload(state))).await.unwrap());
+            ids.push(core.pubsub().publish(None, NODE, None, Some(user_payload(state))).await.unwrap());
         }
         // publish returns only once committed: nothing to flush, just close.
         store.close().await;
@@ -234,15 +256,15 @@ async fn everything_survives_a_restart() {
     };
     let store = SqliteStore::open(&path).await.unwrap();
     let core = core(AnyStore::Sqlite(store)).await;
-    let page = core.items(Some(&bare("1001@example.com")), NODE, ItemQuery::After(ids[0].clone(), None)).await.unwrap();
+    let page = core.pubsub().items(Some(&bare("1001@example.com")), NODE, ItemQuery::After(ids[0].clone(), None)).await.unwrap();
     assert_eq!(page.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), ids[1..].to_vec());
     assert!(page.items[1].payload.as_ref().unwrap().text().contains("READY"));
-    assert_eq!(core.node_config(None, NODE).unwrap().access_model, AccessModel::Whitelist);
-    assert_eq!(core.affiliations(None, NODE).unwrap().len(), 2);
-    assert_eq!(core.subscription_count(NODE), 2);
+    assert_eq!(core.pubsub().node_config(None, NODE).unwrap().access_model, AccessModel::Whitelist);
+    assert_eq!(core.pubsub().affiliations(None, NODE).unwrap().len(), 2);
+    assert_eq!(core.pubsub().subscription_count(NODE), 2);
     // Subscriptions work after the restart, and ids keep increasing.
     let mut s = core.bind("1001", Some("desk".into()), LOCAL).unwrap();
-    let next = core.publish(None, NODE, None, Some(user_payload("TALKING"))).await.unwrap();
+    let next = core.pubsub().publish(None, NODE, None, Some(user_payload("TALKING"))).await.unwrap();
     assert!(next > ids[2]);
     assert!(wire(&events(&mut s))[0].contains("TALKING"));
 }

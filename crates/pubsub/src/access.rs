@@ -8,35 +8,46 @@
 //! exist.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use herald_proto::{BareJid, StanzaError};
-use herald_store::{PubSubOp, RosterStore};
+use herald_proto::BareJid;
+use herald_store::PubSubOp;
 use herald_xml::Element;
 
-use super::fanout::{Fanout, Target};
-use super::model::{AccessModel, Affiliation, Node, NodeConfig, Subscription};
-use super::ns;
-use crate::router::Core;
+use crate::PubSub;
+use crate::error::PubSubError;
+use crate::fanout::Target;
+use crate::model::{AccessModel, Affiliation, Node, NodeConfig, Subscription};
+use crate::ns;
+use crate::undo::{NodeUndo, Undo};
+
+/// Answers the `presence` access model's question. The core implements it from its rosters.
+pub trait RosterCheck: Send + Sync + 'static {
+    /// Whether the roster of `owner` (a bare JID) grants `contact` (a bare JID) a presence
+    /// subscription (`from` or `both`).
+    fn grants_presence<'a>(&'a self, owner: &'a str, contact: &'a str) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
+}
 
 /// The one answer for a node that is missing or hidden from the requester.
-pub(super) fn not_found() -> StanzaError {
-    StanzaError::item_not_found().with_text("no such node")
+pub(crate) fn not_found() -> PubSubError {
+    PubSubError::NodeNotFound
 }
 
 /// Whether nodes of `model` hide their existence from those who may not access them.
-pub(super) fn hides(model: AccessModel) -> bool {
+pub(crate) fn hides(model: AccessModel) -> bool {
     matches!(model, AccessModel::Whitelist | AccessModel::Presence)
 }
 
 /// Whether `bare` is an outsider of a hidden node: an outcast, or not affiliated where only
 /// affiliates (or owners' contacts, whom this does not look up) may look.
-pub(super) fn hidden_from(node: &Node, bare: &str) -> bool {
+pub(crate) fn hidden_from(node: &Node, bare: &str) -> bool {
     hides(node.config.access_model) && node.affiliation(bare) < Affiliation::Member
 }
 
 /// The node named `name`, unless it is missing or hidden from `who` (`None`: the server).
-pub(super) fn visible<'a>(node: Option<&'a mut Node>, who: Option<&BareJid>) -> Result<&'a mut Node, StanzaError> {
+pub(crate) fn visible<'a>(node: Option<&'a mut Node>, who: Option<&BareJid>) -> Result<&'a mut Node, PubSubError> {
     match node {
         Some(n) if who.is_none_or(|w| !hidden_from(n, w.as_str())) => Ok(n),
         _ => Err(not_found()),
@@ -46,7 +57,7 @@ pub(super) fn visible<'a>(node: Option<&'a mut Node>, who: Option<&BareJid>) -> 
 /// The delivery-time check: whether a subscription of `bare` may still receive the node's
 /// notifications. Two hash lookups, no store query. Presence-model access was checked against
 /// the roster at subscribe time and is checked again when the model changes.
-pub(super) fn may_receive(node: &Node, bare: &str) -> bool {
+pub(crate) fn may_receive(node: &Node, bare: &str) -> bool {
     match node.affiliation(bare) {
         Affiliation::Outcast => false,
         a => node.config.access_model != AccessModel::Whitelist || a >= Affiliation::Member,
@@ -55,13 +66,13 @@ pub(super) fn may_receive(node: &Node, bare: &str) -> bool {
 
 /// Whether [`may_receive`] can be false for anyone on this node: whitelist nodes, and nodes
 /// with an outcast (affiliation lists are short; subscriber lists may be long).
-pub(super) fn may_exclude(node: &Node) -> bool {
+pub(crate) fn may_exclude(node: &Node) -> bool {
     node.config.access_model == AccessModel::Whitelist || node.affiliations.values().any(|a| *a == Affiliation::Outcast)
 }
 
 /// Whether a subscription has lost its access. `roster_ok`, when given, lists the JIDs an
 /// owner's roster lets read a presence node; without it the roster is not judged.
-pub(super) fn lost(node: &Node, sub: &Subscription, roster_ok: Option<&HashSet<String>>) -> bool {
+pub(crate) fn lost(node: &Node, sub: &Subscription, roster_ok: Option<&HashSet<String>>) -> bool {
     let presence_denied = || {
         node.config.access_model == AccessModel::Presence
             && node.affiliation(&sub.bare) < Affiliation::Member
@@ -71,23 +82,23 @@ pub(super) fn lost(node: &Node, sub: &Subscription, roster_ok: Option<&HashSet<S
 }
 
 /// The facts an access decision needs.
-pub(super) struct AccessInfo {
-    pub(super) config: NodeConfig,
-    pub(super) affiliation: Affiliation,
-    pub(super) subscribed: bool,
-    pub(super) owners: Vec<String>,
+pub(crate) struct AccessInfo {
+    pub(crate) config: NodeConfig,
+    pub(crate) affiliation: Affiliation,
+    pub(crate) subscribed: bool,
+    pub(crate) owners: Vec<String>,
 }
 
 /// The bare JIDs owning a node.
-pub(super) fn owners(node: &Node) -> Vec<String> {
+pub(crate) fn owners(node: &Node) -> Vec<String> {
     node.affiliations.iter().filter(|(_, a)| **a == Affiliation::Owner).map(|(j, _)| j.clone()).collect()
 }
 
-impl Core {
+impl PubSub {
     /// What an access decision needs to know about a node, taken under the lock without copying
     /// the node (which may hold thousands of subscriptions).
-    pub(super) fn access_info(&self, node: &str, who: Option<&BareJid>) -> Result<AccessInfo, StanzaError> {
-        let nodes = self.inner.pubsub.nodes();
+    pub(crate) fn access_info(&self, node: &str, who: Option<&BareJid>) -> Result<AccessInfo, PubSubError> {
+        let nodes = self.nodes();
         let n = nodes.get(node).ok_or_else(not_found)?;
         let who = who.map(|w| w.as_str());
         Ok(AccessInfo {
@@ -100,11 +111,11 @@ impl Core {
 
     /// Whether `who` may see the node (subscribe, retrieve items, discover it). `None` is the
     /// server itself. Outsiders of hidden nodes get [`not_found`].
-    pub(super) async fn check_access(&self, info: &AccessInfo, who: Option<&BareJid>) -> Result<(), StanzaError> {
+    pub(crate) async fn check_access(&self, info: &AccessInfo, who: Option<&BareJid>) -> Result<(), PubSubError> {
         let Some(who) = who else { return Ok(()) };
         let hidden = hides(info.config.access_model);
         if info.affiliation == Affiliation::Outcast {
-            return Err(if hidden { not_found() } else { StanzaError::forbidden() });
+            return Err(if hidden { not_found() } else { PubSubError::Forbidden });
         }
         if info.affiliation >= Affiliation::Member {
             return Ok(());
@@ -118,7 +129,7 @@ impl Core {
     }
 
     /// `Ok` when `node` exists and is not hidden from `who`; the same [`not_found`] otherwise.
-    pub(super) async fn node_visible(&self, who: &BareJid, node: &str) -> Result<(), StanzaError> {
+    pub(crate) async fn node_visible(&self, who: &BareJid, node: &str) -> Result<(), PubSubError> {
         let info = self.access_info(node, Some(who))?;
         match self.check_access(&info, Some(who)).await {
             Err(_) if hides(info.config.access_model) => Err(not_found()),
@@ -129,10 +140,7 @@ impl Core {
     /// Whether an owner has granted `who` a presence subscription (the presence access model).
     async fn in_owners_roster(&self, owners: &[String], who: &str) -> bool {
         for owner in owners {
-            let Some((local, _)) = owner.split_once('@') else { continue };
-            if let Ok(Some(item)) = self.inner.store.roster_item(local, who).await
-                && item.subscription.has_from()
-            {
+            if self.shared.roster.grants_presence(owner, who).await {
                 return true;
             }
         }
@@ -141,9 +149,9 @@ impl Core {
 
     /// The unaffiliated subscribers of `node` whom an owner's roster lets read it under the
     /// presence model (asked before a node becomes presence-only).
-    pub(super) async fn roster_readers(&self, node: &str) -> HashSet<String> {
+    pub(crate) async fn roster_readers(&self, node: &str) -> HashSet<String> {
         let (owners, candidates): (Vec<String>, HashSet<String>) = {
-            let nodes = self.inner.pubsub.nodes();
+            let nodes = self.nodes();
             let Some(n) = nodes.get(node) else { return HashSet::new() };
             let candidates = n.subscriptions.iter().filter(|s| n.affiliation(&s.bare) < Affiliation::Member).map(|s| s.bare.clone());
             (owners(n), candidates.collect())
@@ -161,10 +169,10 @@ impl Core {
     /// contact's subscriptions to presence-model nodes `owner` owns are dropped (and the contact
     /// told) unless it is affiliated or another owner's roster still grants it. This is what
     /// keeps the delivery-time check of presence nodes a hash lookup.
-    pub(crate) async fn pubsub_roster_revoked(&self, owner: &BareJid, contact: &str) {
+    pub async fn roster_revoked(&self, owner: &BareJid, contact: &str) {
         let reliant = |n: &Node| n.config.access_model == AccessModel::Presence && n.affiliation(contact) < Affiliation::Member;
         let candidates: Vec<(String, Vec<String>)> = {
-            let nodes = self.inner.pubsub.nodes();
+            let nodes = self.nodes();
             nodes
                 .values()
                 .filter(|n| n.affiliation(owner.as_str()) == Affiliation::Owner && reliant(n))
@@ -176,25 +184,32 @@ impl Core {
             if self.in_owners_roster(&owners, contact).await {
                 continue;
             }
-            let gone = self.inner.pubsub.nodes().remove_subscriptions(&node, |n, s| s.bare == contact && reliant(n));
+            let gone = self.nodes().remove_subscriptions(&node, |n, s| s.bare == contact && reliant(n));
             if gone.is_empty() {
                 continue;
             }
-            if let Err(e) = self.commit(Self::drop_ops(&node, &gone), None).await {
+            if let Err(e) = self.commit(Self::drop_ops(&node, &gone), None, Some(Self::undo_drop(&node, &gone))).await {
+                // Rolled back: the subscriptions stay, as stored.
                 tracing::error!(target: "notification", node, error = %e, "dropping pubsub subscriptions could not be stored");
+                continue;
             }
             self.tell_dropped(&node, &gone);
         }
     }
 
+    /// How to put back the subscriptions `gone` from `node`.
+    pub(crate) fn undo_drop(node: &str, gone: &[Subscription]) -> Undo {
+        Undo::Changed(NodeUndo { removed_subscriptions: gone.to_vec(), ..NodeUndo::of(node) })
+    }
+
     /// The store changes that drop `gone` from `node`.
-    pub(super) fn drop_ops(node: &str, gone: &[Subscription]) -> Vec<PubSubOp> {
+    pub(crate) fn drop_ops(node: &str, gone: &[Subscription]) -> Vec<PubSubOp> {
         gone.iter().map(|s| PubSubOp::DeleteSubscription { node: node.to_owned(), subid: s.subid.clone() }).collect()
     }
 
     /// Tells each holder of a dropped subscription (XEP-0060 §8.8.4 shape), after the drop was
     /// committed, and logs it.
-    pub(super) fn tell_dropped(&self, node: &str, gone: &[Subscription]) {
+    pub(crate) fn tell_dropped(&self, node: &str, gone: &[Subscription]) {
         for s in gone {
             tracing::info!(target: "notification", node, jid = %s.jid, subid = %s.subid, "pubsub subscription dropped: access lost");
             let event: Arc<str> = Element::new("event", ns::EVENT)
@@ -208,7 +223,7 @@ impl Core {
                 .to_xml()
                 .into();
             let target = Target { bare: s.bare.clone(), resource: s.resource.clone(), subid: None };
-            self.fan_out(&Fanout { targets: vec![target], event, id: format!("revoked-{}", s.subid) });
+            self.send_now(&self.notification(vec![target], event, format!("revoked-{}", s.subid)));
         }
     }
 }

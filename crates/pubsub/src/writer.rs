@@ -1,0 +1,90 @@
+//! The group-commit writer: one task takes every queued job, commits the store changes of all
+//! jobs waiting at that moment in one call to the store, then either delivers the batch's
+//! notifications in order or, when the commit failed, rolls the batch's memory changes back.
+//! Each job's requester learns the outcome through a oneshot channel.
+
+use std::sync::{Arc, Weak};
+
+use herald_store::PubSubOp;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::PubSubError;
+use crate::fanout::Notification;
+use crate::persistence::NodeStore;
+use crate::undo::Undo;
+use crate::{PubSub, Shared};
+
+/// The most jobs one commit takes.
+const MAX_BATCH: usize = 512;
+
+/// One operation's store changes, what to deliver once they are committed, and how to take its
+/// memory changes back if they are not.
+pub(crate) struct Job {
+    ops: Vec<PubSubOp>,
+    notification: Option<Notification>,
+    undo: Option<Undo>,
+    done: Option<oneshot::Sender<Result<(), PubSubError>>>,
+}
+
+/// Commits queued jobs in batches until the service is gone.
+pub(crate) async fn run(shared: Weak<Shared>, store: Arc<dyn NodeStore>, mut jobs: mpsc::UnboundedReceiver<Job>) {
+    let mut ops: Vec<PubSubOp> = Vec::new();
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        ops.clear();
+        for job in &mut batch {
+            ops.append(&mut job.ops);
+        }
+        let result = if ops.is_empty() { Ok(()) } else { store.apply(&ops).await.map_err(|e| PubSubError::Storage(Arc::new(e))) };
+        let service = shared.upgrade().map(|shared| PubSub { shared });
+        if let Err(e) = &result {
+            tracing::error!(target: "notification", error = %e, "pubsub changes could not be stored; they are rolled back and the requesters get an error");
+            if let Some(service) = &service {
+                let mut nodes = service.nodes();
+                for undo in batch.iter_mut().rev().filter_map(|j| j.undo.take()) {
+                    undo.apply(&mut nodes);
+                }
+            }
+        }
+        for job in batch {
+            if let (Ok(()), Some(notification), Some(service)) = (&result, &job.notification, &service) {
+                service.shared.delivery.deliver(notification);
+            }
+            if let Some(done) = job.done {
+                let _ = done.send(result.clone());
+            }
+        }
+    }
+}
+
+impl PubSub {
+    /// Queues changes and waits until they are committed (and their notifications delivered).
+    /// When the commit fails, `undo` has been applied before this returns the error.
+    pub(crate) async fn commit(
+        &self,
+        ops: Vec<PubSubOp>,
+        notification: Option<Notification>,
+        undo: Option<Undo>,
+    ) -> Result<(), PubSubError> {
+        let (done, committed) = oneshot::channel();
+        if let Err(refused) = self.shared.writer.send(Job { ops, notification, undo, done: Some(done) }) {
+            // Not queued: take the memory change back here.
+            if let Some(undo) = refused.0.undo {
+                undo.apply(&mut self.nodes());
+            }
+            return Err(PubSubError::WriterStopped);
+        }
+        committed.await.unwrap_or(Err(PubSubError::WriterStopped))
+    }
+
+    /// Waits until every pubsub change queued so far is committed (used at shutdown).
+    pub async fn flush(&self) {
+        let _ = self.commit(Vec::new(), None, None).await;
+    }
+}
