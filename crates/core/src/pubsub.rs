@@ -4,26 +4,25 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Weak;
+use std::sync::{Mutex, Weak};
 
 use herald_pubsub::{Delivery, Notification, RosterCheck};
 use herald_store::{AnyStore, RosterStore};
 
-use crate::router::{Core, Inner};
+use crate::sessions::Table;
 
 /// Delivers pubsub notifications to the sessions bound now.
 pub(crate) struct SessionDelivery {
-    /// Weak: the core owns the service, which owns this.
-    pub(crate) core: Weak<Inner>,
+    /// The core's session table. Weak: the core owns the service, which owns this.
+    pub(crate) table: Weak<Mutex<Table>>,
 }
 
 impl Delivery for SessionDelivery {
     fn deliver(&self, notification: &Notification) {
-        let Some(inner) = self.core.upgrade() else { return };
-        let core = Core { inner };
+        let Some(table) = self.table.upgrade() else { return };
         // Resolve recipients under the table lock, then build and queue messages without it.
         let recipients: Vec<(crate::sessions::Mailbox, String, usize)> = {
-            let table = core.table();
+            let table = table.lock().unwrap_or_else(|e| e.into_inner());
             let mut out = Vec::with_capacity(notification.targets.len());
             for (index, target) in notification.targets.iter().enumerate() {
                 match &target.resource {
@@ -58,29 +57,5 @@ impl RosterCheck for StoredRosters {
             let Some((local, _)) = owner.split_once('@') else { return false };
             matches!(self.store.roster_item(local, contact).await, Ok(Some(item)) if item.subscription.has_from())
         })
-    }
-}
-
-impl Core {
-    /// The publish-subscribe service (`pubsub.<domain>`), for the in-process API.
-    pub fn pubsub(&self) -> &herald_pubsub::PubSub {
-        &self.inner.pubsub
-    }
-
-    /// The pubsub service's JID (`pubsub.<domain>`).
-    pub fn pubsub_jid(&self) -> &str {
-        self.inner.pubsub.jid()
-    }
-
-    /// Waits until every pubsub change queued so far is committed (used at shutdown).
-    pub async fn flush(&self) {
-        self.inner.pubsub.flush().await;
-    }
-
-    /// Hands an iq for the pubsub service to it and sends the answer.
-    pub(crate) async fn handle_pubsub_iq(&self, from: &herald_proto::FullJid, iq: herald_xml::Element) {
-        if let Some(reply) = self.inner.pubsub.handle_iq(from, &iq).await {
-            self.send_reply(reply);
-        }
     }
 }

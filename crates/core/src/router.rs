@@ -17,7 +17,8 @@ use crate::{CoreConfig, CoreEvent, Origin, SessionEnd};
 pub(crate) struct Inner {
     pub(crate) config: CoreConfig,
     pub(crate) store: AnyStore,
-    pub(crate) table: Mutex<Table>,
+    /// Shared with the pubsub delivery seam, which resolves a notification's sessions in it.
+    pub(crate) table: Arc<Mutex<Table>>,
     pub(crate) pubsub: herald_pubsub::PubSub,
     /// Accounts whose offline messages are being delivered (one delivery per account at once).
     pub(crate) draining: Mutex<std::collections::HashSet<String>>,
@@ -51,18 +52,19 @@ impl Core {
     pub async fn start(config: CoreConfig, store: AnyStore) -> Result<Self, herald_store::StoreError> {
         let lockout = Lockout::new(config.lockout.clone());
         let loaded = herald_pubsub::PubSub::load(&store, &config.pubsub).await?;
-        let inner = Arc::new_cyclic(|core| Inner {
+        let table = Arc::new(Mutex::new(Table::default()));
+        let inner = Arc::new(Inner {
             pubsub: herald_pubsub::PubSub::new(
                 &config.domain,
                 config.pubsub.clone(),
                 loaded,
                 Arc::new(store.clone()),
-                Arc::new(crate::pubsub::SessionDelivery { core: core.clone() }),
+                Arc::new(crate::pubsub::SessionDelivery { table: Arc::downgrade(&table) }),
                 Arc::new(crate::pubsub::StoredRosters { store: store.clone() }),
             ),
             config,
             store,
-            table: Mutex::new(Table::default()),
+            table,
             draining: Mutex::default(),
             limit_warnings: Default::default(),
             lockout: Mutex::new(lockout),
@@ -325,6 +327,31 @@ impl Core {
             && let Target::Local(bare, Some(resource)) = self.target(&to)
         {
             self.deliver_full(bare.as_str(), &resource, reply);
+        }
+    }
+}
+
+/// The publish-subscribe service as the core carries it.
+impl Core {
+    /// The publish-subscribe service (`pubsub.<domain>`), for the in-process API.
+    pub fn pubsub(&self) -> &herald_pubsub::PubSub {
+        &self.inner.pubsub
+    }
+
+    /// The pubsub service's JID (`pubsub.<domain>`).
+    pub fn pubsub_jid(&self) -> &str {
+        self.inner.pubsub.jid()
+    }
+
+    /// Waits until every pubsub change queued so far is committed (used at shutdown).
+    pub async fn flush(&self) {
+        self.inner.pubsub.flush().await;
+    }
+
+    /// Hands an iq for the pubsub service to it and sends the answer.
+    pub(crate) async fn handle_pubsub_iq(&self, from: &herald_proto::FullJid, iq: herald_xml::Element) {
+        if let Some(reply) = self.inner.pubsub.handle_iq(from, &iq).await {
+            self.send_reply(reply);
         }
     }
 }

@@ -17,8 +17,8 @@ use herald_store::PubSubOp;
 use herald_xml::Element;
 
 use crate::PubSub;
+use crate::delivery::Target;
 use crate::error::PubSubError;
-use crate::fanout::Target;
 use crate::model::{AccessModel, Affiliation, Node, NodeConfig, Subscription};
 use crate::ns;
 use crate::undo::{NodeUndo, Undo};

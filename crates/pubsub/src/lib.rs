@@ -18,6 +18,7 @@
 
 mod access;
 mod caps;
+mod delivery;
 mod error;
 mod fanout;
 mod forms;
@@ -38,8 +39,8 @@ use tokio::sync::mpsc;
 
 pub use access::RosterCheck;
 pub use caps::{PubSubConfig, RESERVED_PREFIX};
+pub use delivery::{Delivery, Notification, Target};
 pub use error::{ConfigError, PubSubError};
-pub use fanout::{Delivery, Notification, Target};
 pub use items::{ItemQuery, ItemsPage};
 pub use model::{AccessModel, Affiliation, Item, NodeConfig, PublishModel, SubState};
 pub use persistence::{NodeStore, StoreFuture};

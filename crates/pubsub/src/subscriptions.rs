@@ -10,8 +10,8 @@ use herald_store::PubSubOp;
 
 use crate::PubSub;
 use crate::access::{self, not_found};
+use crate::delivery::Target;
 use crate::error::PubSubError;
-use crate::fanout::Target;
 use crate::forms::form;
 use crate::model::{AccessModel, Affiliation, SubState, Subscription};
 use crate::persistence::{subscription, to_stored_sub};

@@ -8,8 +8,8 @@ use std::sync::{Arc, Weak};
 use herald_store::PubSubOp;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::delivery::Notification;
 use crate::error::PubSubError;
-use crate::fanout::Notification;
 use crate::persistence::NodeStore;
 use crate::undo::Undo;
 use crate::{PubSub, Shared};
