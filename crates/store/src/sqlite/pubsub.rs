@@ -1,34 +1,43 @@
 //! Pubsub nodes in SQLite (`pubsub_nodes`, `pubsub_affiliations`, `pubsub_subscriptions`,
 //! `pubsub_items`).
 
-use sqlx::Row;
+use std::collections::BTreeMap;
 
-use super::SqliteStore;
+use super::{SqliteStore, column, int_column};
 use crate::{PubSubOp, PubSubStore, StoreError, StoredItem, StoredNode, StoredSubscription, SubscriptionOptions};
 
 impl PubSubStore for SqliteStore {
     async fn pubsub_load(&self) -> Result<Vec<StoredNode>, StoreError> {
+        const NODES: &str = "pubsub_nodes";
+        const AFFILIATIONS: &str = "pubsub_affiliations";
+        const SUBSCRIPTIONS: &str = "pubsub_subscriptions";
+        const ITEMS: &str = "pubsub_items";
         let mut tx = self.pool.begin().await?;
-        let mut nodes: std::collections::BTreeMap<String, StoredNode> = std::collections::BTreeMap::new();
+        let mut nodes: BTreeMap<String, StoredNode> = BTreeMap::new();
         for row in sqlx::query("SELECT name, config, next_seq FROM pubsub_nodes").fetch_all(&mut *tx).await? {
-            let name: String = row.get("name");
-            let next_seq = u64::try_from(row.get::<i64, _>("next_seq")).unwrap_or(0);
-            nodes.insert(name.clone(), StoredNode { name, config: row.get("config"), next_seq, ..Default::default() });
+            let name: String = column(&row, NODES, "name")?;
+            let node = StoredNode {
+                name: name.clone(),
+                config: column(&row, NODES, "config")?,
+                next_seq: int_column(&row, NODES, "next_seq")?,
+                ..Default::default()
+            };
+            nodes.insert(name, node);
         }
         for row in sqlx::query("SELECT node, jid, affiliation FROM pubsub_affiliations").fetch_all(&mut *tx).await? {
-            if let Some(n) = nodes.get_mut(row.get::<&str, _>("node")) {
-                n.affiliations.push((row.get("jid"), row.get("affiliation")));
+            if let Some(n) = nodes.get_mut(column::<&str>(&row, AFFILIATIONS, "node")?) {
+                n.affiliations.push((column(&row, AFFILIATIONS, "jid")?, column(&row, AFFILIATIONS, "affiliation")?));
             }
         }
         for row in
             sqlx::query("SELECT node, subid, jid, state, deliver FROM pubsub_subscriptions ORDER BY rowid").fetch_all(&mut *tx).await?
         {
-            if let Some(n) = nodes.get_mut(row.get::<&str, _>("node")) {
+            if let Some(n) = nodes.get_mut(column::<&str>(&row, SUBSCRIPTIONS, "node")?) {
                 n.subscriptions.push(StoredSubscription {
-                    subid: row.get("subid"),
-                    jid: row.get("jid"),
-                    state: row.get("state"),
-                    options: SubscriptionOptions { deliver: row.get("deliver") },
+                    subid: column(&row, SUBSCRIPTIONS, "subid")?,
+                    jid: column(&row, SUBSCRIPTIONS, "jid")?,
+                    state: column(&row, SUBSCRIPTIONS, "state")?,
+                    options: SubscriptionOptions { deliver: column(&row, SUBSCRIPTIONS, "deliver")? },
                 });
             }
         }
@@ -36,15 +45,15 @@ impl PubSubStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await?
         {
-            if let Some(n) = nodes.get_mut(row.get::<&str, _>("node")) {
-                let seq = u64::try_from(row.get::<i64, _>("seq")).unwrap_or(0);
+            if let Some(n) = nodes.get_mut(column::<&str>(&row, ITEMS, "node")?) {
+                let seq: u64 = int_column(&row, ITEMS, "seq")?;
                 n.next_seq = n.next_seq.max(seq + 1);
                 n.items.push(StoredItem {
                     seq,
-                    id: row.get("id"),
-                    publisher: row.get("publisher"),
-                    payload: row.get("payload"),
-                    published_at_ms: row.get("published_at"),
+                    id: column(&row, ITEMS, "id")?,
+                    publisher: column(&row, ITEMS, "publisher")?,
+                    payload: column(&row, ITEMS, "payload")?,
+                    published_at_ms: column(&row, ITEMS, "published_at")?,
                 });
             }
         }
@@ -61,6 +70,15 @@ impl PubSubStore for SqliteStore {
 mod tests {
     use super::super::MIGRATIONS;
     use super::*;
+
+    #[tokio::test]
+    async fn a_corrupt_pubsub_row_is_corrupt_data_naming_its_column_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("herald.db")).await.unwrap();
+        sqlx::query("INSERT INTO pubsub_nodes (name, config, next_seq) VALUES ('n', '', -5)").execute(&store.pool).await.unwrap();
+        let err = store.pubsub_load().await.unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { table: "pubsub_nodes", column: "next_seq", .. }), "{err:?}");
+    }
 
     #[tokio::test]
     async fn subscription_options_stored_as_text_become_columns_after_the_upgrade() {
