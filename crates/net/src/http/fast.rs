@@ -5,7 +5,7 @@
 //! measured with massif). Here a request is read into a buffer that is released as soon as the
 //! request has been taken out of it, and the response is written in one piece. A request the
 //! path answers later does not keep the connection's task waiting: the connection is
-//! [`Parked`] with whatever answers it (a BOSH session's task) and its own task ends; the
+//! [`Parked`] with whatever answers it (a session's task, say) and its own task ends; the
 //! answer is written, and the connection served on, in a new task. So a held long poll costs
 //! the parked connection's state and no task of its own. The first request the [`FastPath`]
 //! does not claim (a CORS preflight, a WebSocket upgrade, a `GET`, a chunked body) hands the
