@@ -456,3 +456,37 @@ async fn malformed_http_heads_are_refused_and_others_served() -> anyhow::Result<
     bob.login("bob", PW, "desk").await?;
     still_serving(&server, &mut bob, "after-bad-heads").await
 }
+
+/// An idle session with its long poll held on the HTTP/1.1 fast path costs one task, its
+/// session's: the connection waits parked with the session, not in a task of its own. When the
+/// poll expires the answer comes on that connection, which is then served on.
+#[tokio::test]
+async fn an_idle_session_with_its_poll_held_costs_one_task() -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    const SESSIONS: usize = 20;
+    let server = server(|_| {}).await?;
+    let tasks = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    let post = |body: &str| format!("POST /http-bind/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    let before = tasks();
+    let mut held = Vec::new();
+    for _ in 0..SESSIONS {
+        let mut c = BoshClient::new(&server, false);
+        c.create_with_wait(2, "").await?;
+        let mut conn = tokio::net::TcpStream::connect(server.http.unwrap()).await?;
+        conn.write_all(post(&c.next_body("", "")?).as_bytes()).await?;
+        held.push((c, conn));
+    }
+    // Every poll taken and held, the creating connections closed.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let added = tasks().saturating_sub(before);
+    assert!(added <= SESSIONS + 2, "{added} tasks for {SESSIONS} idle sessions");
+    for (c, conn) in &mut held {
+        let mut got = Vec::new();
+        let expired = read_response(conn, &mut got).await?;
+        assert!(expired.starts_with("HTTP/1.1 200 OK\r\n") && expired.ends_with(EMPTY), "{expired}");
+        conn.write_all(post(&c.next_body("pause='1'", "")?).as_bytes()).await?;
+        let next = read_response(conn, &mut got).await?;
+        assert!(next.starts_with("HTTP/1.1 200 OK\r\n") && next.ends_with(EMPTY), "served on after the answer: {next}");
+    }
+    Ok(())
+}

@@ -3,10 +3,13 @@
 //! desktop's connection ever does, and a general-purpose HTTP server keeps its read and write
 //! buffers for the whole life of every connection (about 24 KiB per connection with hyper,
 //! measured with massif). Here a request is read into a buffer that is released as soon as the
-//! request has been taken out of it, a held request keeps nothing but its pending answer, and
-//! the response is written in one piece. The first request the [`FastPath`] does not claim (a
-//! CORS preflight, a WebSocket upgrade, a `GET`, a chunked body) hands the connection, with the
-//! bytes already read, to hyper and the router for the rest of its life.
+//! request has been taken out of it, and the response is written in one piece. A request the
+//! path answers later does not keep the connection's task waiting: the connection is
+//! [`Parked`] with whatever answers it (a session's task, say) and its own task ends; the
+//! answer is written, and the connection served on, in a new task. So a held long poll costs
+//! the parked connection's state and no task of its own. The first request the [`FastPath`]
+//! does not claim (a CORS preflight, a WebSocket upgrade, a `GET`, a chunked body) hands the
+//! connection, with the bytes already read, to hyper and the router for the rest of its life.
 
 use std::future::Future;
 use std::io;
@@ -25,21 +28,58 @@ use super::handover::{self, Accepted};
 
 /// A hook that serves some requests itself, ahead of hyper: `POST`s with a plain
 /// `Content-Length` body to the paths it [`claims`](FastPath::claims). It answers with a status
-/// and a body; the connection handling adds the framing, CORS and keep-alive.
+/// and a body, at once or later through the [`Parked`] connection; the connection handling adds
+/// the framing, CORS and keep-alive.
 pub trait FastPath: Send + Sync + 'static {
     /// Headers every answer of this path carries (beside `content-length`, CORS and
     /// `connection`), as `name: value` pairs.
     const HEADERS: &'static [(&'static str, &'static str)];
 
+    /// A request this path answers later, as [`begin`](FastPath::begin) leaves it until
+    /// [`park`](FastPath::park) gives it its connection.
+    type Later: Send + 'static;
+
     /// Whether this path serves `POST`s to `path` (with a plain `Content-Length` body, no
     /// upgrade); what it does not claim goes to the router.
     fn claims(&self, path: &str) -> bool;
 
-    /// Starts answering a claimed request from `peer` whose body is `body`, and returns the
-    /// answer to wait for: its HTTP status and body. The body is borrowed from the connection's
-    /// read buffer, which is released before the answer is awaited, so the returned future
-    /// borrows nothing and should keep no more than a held request needs.
-    fn begin(&self, peer: IpAddr, body: &[u8]) -> impl Future<Output = (u16, String)> + Send + use<Self>;
+    /// Starts answering a claimed request from `peer` whose body is `body`: its answer now, or
+    /// the request to answer later. The body is borrowed from the connection's read buffer,
+    /// which is released before the connection is parked.
+    fn begin(&self, peer: IpAddr, body: &[u8]) -> Begun<Self::Later>;
+
+    /// Parks the connection of a request [`begin`](FastPath::begin) left for later: whoever
+    /// answers it calls [`Parked::answer`] when it decides. Dropped unanswered, the connection
+    /// is closed without a word.
+    fn park(&self, later: Self::Later, connection: Parked);
+}
+
+/// What [`FastPath::begin`] made of a request.
+pub enum Begun<L> {
+    /// The HTTP status and body, written at once.
+    Now(u16, String),
+    /// Answered later, through the connection parked with it.
+    Later(L),
+}
+
+/// A connection parked with the request it waits on, and no task of its own: its answer is
+/// written with [`Parked::answer`], after which the connection is served on (keep-alive,
+/// CORS, the listener's deadlines and shutdown, its connection permit, all as before parking).
+pub struct Parked {
+    connection: Box<dyn Resume>,
+}
+
+impl Parked {
+    /// Writes `status` and `body` on the connection and serves it on, in a task of its own
+    /// (spawned on the current runtime).
+    pub fn answer(self, status: u16, body: String) {
+        self.connection.resume(status, body);
+    }
+}
+
+/// A parked connection, whatever its stream and fast path: what [`Parked`] hides.
+trait Resume: Send {
+    fn resume(self: Box<Self>, status: u16, body: String);
 }
 
 /// The fast path of a listener that has none: it cannot be made, so `None::<NoFastPath>`
@@ -48,15 +88,18 @@ pub enum NoFastPath {}
 
 impl FastPath for NoFastPath {
     const HEADERS: &'static [(&'static str, &'static str)] = &[];
+    type Later = NoFastPath;
 
     fn claims(&self, _path: &str) -> bool {
         match *self {}
     }
 
-    // There is no value to call this on; the future only gives the signature a type.
-    #[allow(unreachable_code)]
-    fn begin(&self, _peer: IpAddr, _body: &[u8]) -> impl Future<Output = (u16, String)> + Send + use<> {
-        std::future::ready(match *self {})
+    fn begin(&self, _peer: IpAddr, _body: &[u8]) -> Begun<NoFastPath> {
+        match *self {}
+    }
+
+    fn park(&self, later: NoFastPath, _connection: Parked) {
+        match later {}
     }
 }
 
@@ -309,42 +352,97 @@ async fn read_request<S: Connection, F: FastPath>(
     Ok(head)
 }
 
-/// Serves one connection until it closes, the server stops, or it is handed to hyper.
-pub(crate) async fn serve<S: Connection, F: FastPath>(mut stream: S, fast: Arc<F>, accepted: Accepted) {
-    let mut buf: Vec<u8> = Vec::new();
-    let mut wait = accepted.settings.first_request_timeout;
-    loop {
-        // Reading is boxed, in a statement of its own: this future is what a held connection
-        // keeps, so it holds only what the wait for the answer needs (a temporary alive across
-        // an await would be laid out inside it).
-        let reading = Box::pin(read_request(&mut stream, &mut buf, wait, &*fast, &accepted));
-        let head = match reading.await {
-            Ok(head) => head,
-            Err(Stop::Quietly) => return,
-            Err(Stop::Reject(status)) => {
-                let rejecting = Box::pin(reject(&mut stream, status));
-                return rejecting.await;
+/// Serves one connection until it closes, the server stops, it is handed to hyper, or it is
+/// parked with a request answered later (whose answer serves it on).
+pub(crate) async fn serve<S: Connection, F: FastPath>(stream: S, fast: Arc<F>, accepted: Accepted) {
+    let wait = accepted.settings.first_request_timeout;
+    Conn { stream, buf: Vec::new(), fast, accepted }.run(wait).await
+}
+
+/// One connection of a fast path and what serving it needs.
+struct Conn<S, F> {
+    stream: S,
+    /// Bytes read and not yet taken; released while nothing is pipelined.
+    buf: Vec<u8>,
+    fast: Arc<F>,
+    accepted: Accepted,
+}
+
+/// A connection parked with its request, with what its answer's head needs.
+struct Waiting<S, F> {
+    conn: Conn<S, F>,
+    origin: Option<String>,
+    keep_alive: bool,
+}
+
+impl<S: Connection, F: FastPath> Resume for Waiting<S, F> {
+    fn resume(self: Box<Self>, status: u16, body: String) {
+        let Waiting { mut conn, origin, keep_alive } = *self;
+        // Boxed: a task's cell is padded around the future it holds inline.
+        tokio::spawn(Box::pin(async move {
+            if conn.respond(status, &body, origin.as_deref(), keep_alive).await {
+                drop((body, origin));
+                let wait = conn.accepted.settings.idle_timeout;
+                conn.run(wait).await;
             }
-            Err(Stop::HandOver) => {
-                let hyper = Box::pin(handover::serve_connection(Rewind { read: buf, at: 0, inner: stream }, accepted));
-                return hyper.await;
+        }));
+    }
+}
+
+impl<S: Connection, F: FastPath> Conn<S, F> {
+    /// Serves requests, the first within `wait`.
+    async fn run(mut self, mut wait: Duration) {
+        loop {
+            // Reading is boxed, in a statement of its own: this future is what a connection
+            // between requests keeps, so it holds only what that wait needs (a temporary alive
+            // across an await would be laid out inside it).
+            let reading = Box::pin(read_request(&mut self.stream, &mut self.buf, wait, &*self.fast, &self.accepted));
+            let head = match reading.await {
+                Ok(head) => head,
+                Err(Stop::Quietly) => return,
+                Err(Stop::Reject(status)) => {
+                    let rejecting = Box::pin(reject(&mut self.stream, status));
+                    return rejecting.await;
+                }
+                Err(Stop::HandOver) => {
+                    let Conn { stream, buf, accepted, .. } = self;
+                    let hyper = Box::pin(handover::serve_connection(Rewind { read: buf, at: 0, inner: stream }, accepted));
+                    return hyper.await;
+                }
+            };
+            let end = head.len + head.content_length;
+            let begun = self.fast.begin(self.accepted.addr.ip(), &self.buf[head.len..end]);
+            self.buf.drain(..end);
+            if self.buf.is_empty() {
+                // Nothing pipelined behind it: release the buffer while the request is held.
+                self.buf = Vec::new();
             }
-        };
-        let end = head.len + head.content_length;
-        let answer = fast.begin(accepted.addr.ip(), &buf[head.len..end]);
-        buf.drain(..end);
-        if buf.is_empty() {
-            // Nothing pipelined behind it: release the buffer while the request is held.
-            buf = Vec::new();
+            let (status, answer) = match begun {
+                Begun::Now(status, answer) => (status, answer),
+                Begun::Later(later) => {
+                    // The connection waits with its request; this task ends.
+                    let fast = self.fast.clone();
+                    let waiting = Waiting { conn: self, origin: head.origin, keep_alive: head.keep_alive };
+                    fast.park(later, Parked { connection: Box::new(waiting) });
+                    return;
+                }
+            };
+            if !self.respond(status, &answer, head.origin.as_deref(), head.keep_alive).await {
+                return;
+            }
+            wait = self.accepted.settings.idle_timeout;
         }
-        let (status, answer) = answer.await;
-        let allow = head.origin.as_deref().and_then(|o| allowed_origin(&accepted.settings.cors_origins, o));
-        let out = response(status, F::HEADERS, &answer, allow, head.keep_alive);
-        if stream.write_all(&out).await.is_err() || !head.keep_alive {
-            let _ = stream.shutdown().await;
-            return;
+    }
+
+    /// Writes one answer; whether the connection goes on.
+    async fn respond(&mut self, status: u16, body: &str, origin: Option<&str>, keep_alive: bool) -> bool {
+        let allow = origin.and_then(|o| allowed_origin(&self.accepted.settings.cors_origins, o));
+        let out = response(status, F::HEADERS, body, allow, keep_alive);
+        if self.stream.write_all(&out).await.is_err() || !keep_alive {
+            let _ = self.stream.shutdown().await;
+            return false;
         }
-        wait = accepted.settings.idle_timeout;
+        true
     }
 }
 

@@ -10,6 +10,6 @@ mod serve;
 mod settings;
 
 pub use cors::allowed_origin;
-pub use fast::{FastPath, NoFastPath, fuzz_head};
+pub use fast::{Begun, FastPath, NoFastPath, Parked, fuzz_head};
 pub use serve::serve_http;
 pub use settings::HttpSettings;

@@ -1,6 +1,9 @@
 //! BOSH over HTTP: the `/http-bind/` handler and one task per session that owns its
 //! `BoshSession` machine. Requests reach the task through a channel; the task answers each
-//! through a oneshot when the machine says so (at once, when data arrives, or after `wait`).
+//! when the machine says so (at once, when data arrives, or after `wait`): through a oneshot
+//! to the router's handler, or on the fast-path connection itself, parked with the session
+//! meanwhile (`crate::http::Parked`). So a held long poll costs its session's task and no task
+//! of its own.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_bosh::{BoshOutput, BoshSession, CloseCause, Condition, RequestId, Response as BoshResponse, Undelivered};
-use herald_core::queue::{QueueReceiver, queue};
+use herald_core::queue::{QueueError, QueueReceiver, QueueSender, queue};
 use herald_core::{CloseCause as CoreCause, Control, Origin, SessionEnd, SessionHandle, Transport};
 use herald_proto::{FullJid, LogThrottle, StanzaError, StreamErrorCondition, redact_xml};
 use herald_sasl::{Account, SaslError};
@@ -20,9 +23,10 @@ use herald_xml::{Element, Limits};
 use tokio::sync::oneshot;
 
 use super::context::{AppState, HttpContext};
-use super::registry::{Message, Request};
+use super::registry::{Message, Reply, Request};
 use super::session::{self, FromCore};
 use crate::admission::UnauthenticatedTicket;
+use crate::http::Begun;
 
 /// The content type of every BOSH answer.
 pub(crate) const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
@@ -52,37 +56,43 @@ pub(crate) async fn describe() -> Response {
 
 /// `POST /http-bind/` on a connection the router serves.
 pub(crate) async fn handle(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, bytes: Bytes) -> Response {
-    let (status, body) = begin(&app, peer.ip(), &bytes).wait().await;
+    let (status, body) = match begin(&app, peer.ip(), &bytes) {
+        Begun::Now(status, body) => (status, body),
+        Begun::Later(request) => {
+            let (tx, rx) = oneshot::channel();
+            request.send(Reply::Channel(tx));
+            rx.await.unwrap_or((404, String::new()))
+        }
+    };
     xml(status, body)
 }
 
-/// What a BOSH request gets: its answer now, or a promise of the answer its session sends
-/// when it decides (at once, when data arrives, or after `wait`).
-pub(crate) enum Answer {
-    /// The HTTP status and body.
-    Now(u16, String),
-    /// The session will answer through `reply`.
-    Later { sid: String, reply: oneshot::Receiver<herald_bosh::Response> },
+/// A parsed BOSH request for a live session, to be sent with where its answer goes: what the
+/// fast path holds between [`FastPath::begin`](crate::http::FastPath::begin) and
+/// [`FastPath::park`](crate::http::FastPath::park).
+pub struct ForSession {
+    body: Element,
+    bytes: usize,
+    session: QueueSender<Message>,
 }
 
-impl Answer {
-    /// The HTTP status and body, once there is one. Held requests wait here, with nothing but
-    /// the sid and the receiver in their state.
-    pub(crate) async fn wait(self) -> (u16, String) {
-        match self {
-            Answer::Now(status, body) => (status, body),
-            Answer::Later { sid, reply } => match reply.await {
-                Ok(response) => logged(&sid, response),
-                Err(_) => (404, String::new()),
-            },
+impl ForSession {
+    /// Hands the request to its session's task, which answers through `reply`; if the session
+    /// has just ended, its client gets a 404 at once, as for an unknown sid.
+    pub(crate) fn send(self, reply: Reply) {
+        let request = Box::new(Request { body: self.body, bytes: self.bytes, reply });
+        if let Err(QueueError::Closed(Message::Request(request)) | QueueError::Full(Message::Request(request))) =
+            self.session.try_send(Message::Request(request))
+        {
+            request.reply.send_unknown();
         }
     }
 }
 
-/// Takes one BOSH request, whichever HTTP layer carried it: parses it, creates a session or
-/// hands it to its session's task. `peer` is the client's address: a new session is counted
-/// against its limits and keeps it for the lockout.
-pub(crate) fn begin(app: &AppState, peer: IpAddr, bytes: &[u8]) -> Answer {
+/// Takes one BOSH request, whichever HTTP layer carried it: parses it, creates a session (an
+/// answer now) or finds its session (the request to send it, answered later). `peer` is the
+/// client's address: a new session is counted against its limits and keeps it for the lockout.
+pub(crate) fn begin(app: &AppState, peer: IpAddr, bytes: &[u8]) -> Begun<ForSession> {
     let ctx = &app.ctx;
     let limits = Limits { max_stanza_bytes: ctx.max_body_bytes, ..ctx.bosh.stream.limits };
     let body = match herald_xml::parse_document(bytes, limits) {
@@ -91,26 +101,22 @@ pub(crate) fn begin(app: &AppState, peer: IpAddr, bytes: &[u8]) -> Answer {
             // Not a parsable <body/>: the session (if any) is unknown, so this is the legacy
             // bad-request of XEP-0124 §17.3, as Openfire answers it.
             tracing::debug!(target: "notification", %err, "HTTPBindLog: unparsable request ({} bytes)", bytes.len());
-            return Answer::Now(400, String::new());
+            return Begun::Now(400, String::new());
         }
     };
-    let sid = body.attr("sid").map(str::to_owned);
+    let sid = body.attr("sid");
     // SASL payloads and BOSH keys are redacted: a PLAIN <auth> is the password in base64.
-    tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.as_deref().unwrap_or("new"), redact_xml(&String::from_utf8_lossy(bytes)));
+    tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.unwrap_or("new"), redact_xml(&String::from_utf8_lossy(bytes)));
     let Some(sid) = sid else {
         let (status, body) = create(app, peer, body, bytes.len());
-        return Answer::Now(status, body);
+        return Begun::Now(status, body);
     };
-    let Some(tx) = ctx.registry.get(&sid) else {
+    let Some(session) = ctx.registry.get(sid) else {
         // Unknown sid: 404 as Openfire does, whatever the client's version (the session, and
         // so its version, is unknown).
-        return Answer::Now(404, String::new());
+        return Begun::Now(404, String::new());
     };
-    let (reply, answer) = oneshot::channel();
-    if tx.try_send(Message::Request(Box::new(Request { body, bytes: bytes.len(), reply }))).is_err() {
-        return Answer::Now(404, String::new());
-    }
-    Answer::Later { sid, reply: answer }
+    Begun::Later(ForSession { body, bytes: bytes.len(), session })
 }
 
 fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, String) {
@@ -175,7 +181,7 @@ async fn run(
 ) {
     let core = ctx.core.clone();
     // Where each outstanding request's answer goes (one or two at a time: a list, not a map).
-    let mut replies: Vec<(RequestId, oneshot::Sender<herald_bosh::Response>)> = Vec::with_capacity(2);
+    let mut replies: Vec<(RequestId, Reply)> = Vec::with_capacity(2);
     let timer = tokio::time::sleep_until(tokio::time::Instant::now());
     tokio::pin!(timer);
     let mut armed: Option<Instant> = None;
@@ -194,7 +200,8 @@ async fn run(
                 BoshOutput::Respond { request, response } => {
                     if let Some(at) = replies.iter().position(|(id, _)| *id == request) {
                         let (_, reply) = replies.swap_remove(at);
-                        let _ = reply.send(response);
+                        let (status, body) = logged(machine.sid(), response);
+                        reply.send(status, body);
                     }
                 }
                 BoshOutput::Stream(output) => {
@@ -286,6 +293,17 @@ async fn run(
         }
     }
     ctx.registry.remove(machine.sid());
+    // Requests still unanswered, held or still queued (the queue closed first, so that none
+    // slips in behind), get what an unknown session's would.
+    requests.close();
+    for (_, reply) in replies {
+        reply.send_unknown();
+    }
+    while let Some(message) = requests.try_recv() {
+        if let Message::Request(request) = message {
+            request.reply.send_unknown();
+        }
+    }
     // Still bound only if the task ended before its machine closed: its requests stopped coming.
     let end = SessionEnd { cause: CoreCause::ConnectionLost, last_activity: machine.last_request() };
     let finishing = Box::pin(session::finish(&core, handle.take(), Vec::new(), end));

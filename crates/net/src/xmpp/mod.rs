@@ -11,6 +11,7 @@ mod routes;
 mod session;
 mod ws;
 
+pub use bosh::ForSession;
 pub use c2s::{C2sContext, serve_c2s};
 pub use context::{HttpContext, WebSocketConfig};
 pub use registry::Registry;

@@ -1,5 +1,5 @@
 //! The live BOSH sessions by sid, and what a session's task is sent through its mailbox:
-//! requests, and the server's order to stop.
+//! requests (each with where its answer goes), and the server's order to stop.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,13 +9,39 @@ use herald_core::queue::QueueSender;
 use herald_xml::Element;
 use tokio::sync::oneshot;
 
+use crate::http::Parked;
+
 /// One request handed to a session's task.
 pub(crate) struct Request {
     pub(crate) body: Element,
     /// Its size on the wire: held against the pre-authentication limit and charged against
     /// the client's byte budget (both by the machine).
     pub(crate) bytes: usize,
-    pub(crate) reply: oneshot::Sender<herald_bosh::Response>,
+    pub(crate) reply: Reply,
+}
+
+/// Where the answer to a request goes.
+pub(crate) enum Reply {
+    /// To the router's handler, which waits for it.
+    Channel(oneshot::Sender<(u16, String)>),
+    /// Onto the fast-path connection the request came on, parked with the session until then:
+    /// an idle session's held request keeps no task of its own.
+    Connection(Parked),
+}
+
+impl Reply {
+    /// Sends the answer: its HTTP status and body.
+    pub(crate) fn send(self, status: u16, body: String) {
+        match self {
+            Reply::Channel(tx) => drop(tx.send((status, body))),
+            Reply::Connection(connection) => connection.answer(status, body),
+        }
+    }
+
+    /// Answers as for an unknown session (404): the session ended before it answered.
+    pub(crate) fn send_unknown(self) {
+        self.send(404, String::new());
+    }
 }
 
 /// What a session's task is sent: requests, and the server's order to stop (it comes this way

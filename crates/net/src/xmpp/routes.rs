@@ -1,7 +1,6 @@
 //! BOSH and XMPP over WebSocket as a listener's routes, and BOSH's fast path: what the server
 //! composes and hands to the generic HTTP plumbing (`crate::http`).
 
-use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -9,8 +8,9 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::context::{AppState, HttpContext, ListenerSettings};
+use super::registry::Reply;
 use super::{bosh, ws};
-use crate::http::FastPath;
+use crate::http::{Begun, FastPath, Parked};
 
 /// Where BOSH is served (with and without the trailing slash, as clients spell it).
 const BOSH_PATHS: [&str; 2] = ["/http-bind", "/http-bind/"];
@@ -44,7 +44,7 @@ impl XmppHttp {
     }
 
     /// BOSH's fast path: its `POST`s served without hyper, so that a held long poll keeps
-    /// nothing but its pending answer.
+    /// nothing but its parked connection.
     pub fn bosh_fast_path(&self) -> Arc<BoshFastPath> {
         Arc::new(BoshFastPath { state: self.state.clone() })
     }
@@ -64,7 +64,14 @@ impl FastPath for BoshFastPath {
         BOSH_PATHS.contains(&path)
     }
 
-    fn begin(&self, peer: IpAddr, body: &[u8]) -> impl Future<Output = (u16, String)> + Send + use<> {
-        bosh::begin(&self.state, peer, body).wait()
+    type Later = bosh::ForSession;
+
+    fn begin(&self, peer: IpAddr, body: &[u8]) -> Begun<bosh::ForSession> {
+        bosh::begin(&self.state, peer, body)
+    }
+
+    /// The session's task keeps the connection with the request and answers on it.
+    fn park(&self, later: bosh::ForSession, connection: Parked) {
+        later.send(Reply::Connection(connection));
     }
 }
