@@ -378,14 +378,16 @@ struct Waiting<S, F> {
 impl<S: Connection, F: FastPath> Resume for Waiting<S, F> {
     fn resume(self: Box<Self>, status: u16, body: String) {
         let Waiting { mut conn, origin, keep_alive } = *self;
-        // Boxed: a task's cell is padded around the future it holds inline.
-        tokio::spawn(Box::pin(async move {
+        // Not boxed: this task lives from one answer to the next request (then it parks again
+        // and ends), so its size is not paid by idle connections, and a box would be one more
+        // allocation per round trip.
+        tokio::spawn(async move {
             if conn.respond(status, &body, origin.as_deref(), keep_alive).await {
                 drop((body, origin));
                 let wait = conn.accepted.settings.idle_timeout;
                 conn.run(wait).await;
             }
-        }));
+        });
     }
 }
 
