@@ -13,6 +13,7 @@ use crate::error::PubSubError;
 use crate::model::{AccessModel, Affiliation, Item, PublishModel};
 use crate::persistence::to_stored_item;
 use crate::undo::{NodeUndo, Undo};
+use crate::writer::Committing;
 use crate::{PubSub, now_ms, ns};
 
 /// Which items to return.
@@ -46,6 +47,22 @@ impl PubSub {
         id: Option<String>,
         payload: Option<Element>,
     ) -> Result<String, PubSubError> {
+        let (id, committing) = self.publish_queued(who, node, id, payload)?;
+        committing.wait().await?;
+        Ok(id)
+    }
+
+    /// [`publish`](Self::publish) without waiting: the item is in memory and queued to the
+    /// writer when this returns, so publishes made one after another from one task are stored
+    /// and delivered in that order while their commits share batches. Returns the item id and
+    /// the pending commit.
+    pub fn publish_queued(
+        &self,
+        who: Option<&BareJid>,
+        node: &str,
+        id: Option<String>,
+        payload: Option<Element>,
+    ) -> Result<(String, Committing), PubSubError> {
         if let Some(id) = &id {
             self.config().check_item_id(id)?;
         }
@@ -88,8 +105,8 @@ impl PubSub {
                 PubSubOp::PutItem { node: node.to_owned(), item: to_stored_item(&item), keep: full.then_some(n.config.max_items as u64) };
             (notification, op, Undo::Changed(undo), id)
         };
-        self.commit(vec![op], Some(notification), Some(undo)).await?;
-        Ok(item_id)
+        let committing = self.enqueue(vec![op], Some(notification), Some(undo))?;
+        Ok((item_id, committing))
     }
 
     /// Removes an item (its publisher or an owner); subscribers are told when configured.

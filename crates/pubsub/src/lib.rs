@@ -45,6 +45,7 @@ pub use items::{ItemQuery, ItemsPage};
 pub use model::{AccessModel, Affiliation, Item, NodeConfig, PublishModel, SubState};
 pub use persistence::{NodeStore, StoreFuture};
 pub use subscriptions::SubscribeOutcome;
+pub use writer::Committing;
 
 use state::State;
 use writer::Job;

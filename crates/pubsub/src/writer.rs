@@ -72,6 +72,17 @@ impl PubSub {
         notification: Option<Notification>,
         undo: Option<Undo>,
     ) -> Result<(), PubSubError> {
+        self.enqueue(ops, notification, undo)?.wait().await
+    }
+
+    /// Queues changes now; the returned [`Committing`] tells when they are committed. Jobs are
+    /// committed and delivered in the order they were queued.
+    pub(crate) fn enqueue(
+        &self,
+        ops: Vec<PubSubOp>,
+        notification: Option<Notification>,
+        undo: Option<Undo>,
+    ) -> Result<Committing, PubSubError> {
         let (done, committed) = oneshot::channel();
         if let Err(refused) = self.shared.writer.send(Job { ops, notification, undo, done: Some(done) }) {
             // Not queued: take the memory change back here.
@@ -80,11 +91,22 @@ impl PubSub {
             }
             return Err(PubSubError::WriterStopped);
         }
-        committed.await.unwrap_or(Err(PubSubError::WriterStopped))
+        Ok(Committing(committed))
     }
 
     /// Waits until every pubsub change queued so far is committed (used at shutdown).
     pub async fn flush(&self) {
         let _ = self.commit(Vec::new(), None, None).await;
+    }
+}
+
+/// Changes queued to the writer, not yet known to be committed ([`PubSub::publish_queued`]).
+#[must_use = "the outcome of the commit is only known by waiting"]
+pub struct Committing(oneshot::Receiver<Result<(), PubSubError>>);
+
+impl Committing {
+    /// Waits until the changes are committed and their notifications delivered, or rolled back.
+    pub async fn wait(self) -> Result<(), PubSubError> {
+        self.0.await.unwrap_or(Err(PubSubError::WriterStopped))
     }
 }
