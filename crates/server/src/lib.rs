@@ -35,6 +35,9 @@ pub struct Listeners {
     pub https: TcpListener,
     /// Optional plain HTTP for BOSH and WebSocket.
     pub http: Option<TcpListener>,
+    /// HTTPS for the Finesse web services (`[listen] api`); none runs the notification service
+    /// alone.
+    pub api: Option<TcpListener>,
 }
 
 /// Binds with a listen backlog large enough for a login storm (the std and tokio default of 128
@@ -58,7 +61,11 @@ impl Listeners {
             Some(addr) => Some(bind(addr, backlog, "HTTP (BOSH, WebSocket)")?),
             None => None,
         };
-        Ok(Self { c2s, https, http })
+        let api = match config.listen.api {
+            Some(addr) => Some(bind(addr, backlog, "HTTPS (Finesse web services)")?),
+            None => None,
+        };
+        Ok(Self { c2s, https, http, api })
     }
 }
 

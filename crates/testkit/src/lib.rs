@@ -118,6 +118,7 @@ impl TestServer {
         let mut config = Config { domain: "localhost".into(), data_dir: data_dir.path().to_owned(), ..Config::default() };
         config.listen.c2s = "127.0.0.1:0".parse()?;
         config.listen.https = "127.0.0.1:0".parse()?;
+        config.listen.api = Some("127.0.0.1:0".parse()?);
         adjust(&mut config);
         let listeners = Listeners::bind(&config).await?;
         let c2s = listeners.c2s.local_addr()?;
