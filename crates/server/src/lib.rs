@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod secret;
+pub mod sim_client;
 pub mod users;
 
 use std::future::Future;

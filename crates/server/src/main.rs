@@ -40,6 +40,33 @@ enum Command {
     User(UserCommand),
     /// Generate load against an XMPP server (Herald or a peer) on this machine.
     Load(Box<LoadArgs>),
+    /// Drive the built-in CTI simulator of a running server.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand)]
+enum SimCommand {
+    /// Inject a call into a queue; it is routed to the READY agent who has waited longest.
+    Call {
+        /// The queue's id (scenario `queues[].id`).
+        #[arg(long)]
+        queue: String,
+        /// The caller's number (ANI); made up when absent.
+        #[arg(long)]
+        from: Option<String>,
+        /// A call variable, `name=value` (repeatable): `callVariable1=Chuck Smith`, `user.account=42`.
+        #[arg(long = "var", value_parser = parse_variable)]
+        variables: Vec<(String, String)>,
+    },
+}
+
+/// `name=value`.
+fn parse_variable(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("{s:?} is not name=value")),
+    }
 }
 
 #[derive(Args)]
@@ -219,6 +246,12 @@ async fn main() -> anyhow::Result<()> {
     let config = load_config(&cli.common)?;
     match cli.command {
         Command::Load(args) => load(*args, &config).await,
+        Command::Sim(SimCommand::Call { queue, from, variables }) => {
+            let id =
+                herald::sim_client::inject(&config, &herald::sim_client::CallRequest { queue: queue.clone(), from, variables }).await?;
+            println!("call {id} queued on {queue}");
+            Ok(())
+        }
         Command::Serve => {
             let rotation = herald_observe::Rotation { max_bytes: config.log.max_file_mib << 20, keep: config.log.keep_files };
             herald_observe::init(&config.data_dir.join("logs"), config.log.debug, rotation)?;
