@@ -250,14 +250,16 @@ fn required_scalar(fields: &BTreeMap<&str, &Element>, name: &str) -> Result<Stri
     if value.is_empty() { Err(ApiError::parameter_missing(name)) } else { Ok(value) }
 }
 
-/// An optional address (extension or number): absent or empty is `None`; otherwise no white
-/// space and at most [`MAX_ADDRESS_CHARS`].
+/// An optional address: absent or empty is `None`; otherwise at most [`MAX_ADDRESS_CHARS`].
+/// Extensions (`extension`, `fromAddress`, `targetMediaAddress`) hold no white space; a dialled
+/// `toAddress` may hold any character, as Finesse passes it on unchanged ("(555) 123-4567").
 fn address(fields: &BTreeMap<&str, &Element>, name: &str) -> Result<Option<String>, ApiError> {
     let Some(value) = fields.get(name).map(|e| scalar(e)).transpose()? else { return Ok(None) };
     if value.is_empty() {
         return Ok(None);
     }
-    if value.chars().count() > MAX_ADDRESS_CHARS || value.chars().any(char::is_whitespace) {
+    let dialled = name == "toAddress";
+    if value.chars().count() > MAX_ADDRESS_CHARS || (!dialled && value.chars().any(char::is_whitespace)) {
         return Err(ApiError::invalid_input(format!("Invalid {name}"), value));
     }
     Ok(Some(value))

@@ -12,6 +12,7 @@ use herald_cc::model::AgentView;
 use herald_cc::update::{UpdateEvent, notification, update};
 use herald_cti::{AgentState, CallSnapshot, CallState, CallType, Participant, ParticipantState, QueueRef, QueueStats};
 use herald_xml::{Element, Limits, parse_document};
+use proptest::prelude::*;
 
 /// The expected text with the line breaks and indentation between tags removed.
 fn compact(pretty: &str) -> String {
@@ -580,4 +581,53 @@ fn client_log_stored_event() {
            <storedTime>2012-03-01T17:58:21.234Z</storedTime><uri>/finesse/api/User/1234/ClientLog</uri>
          </clientLog></data><event>POST</event><requestId/><source>/finesse/api/User/1234/ClientLog</source></Update>",
     );
+}
+
+// ---- any text from outside still makes well-formed stanzas ----
+
+/// A document, wrapped as a notification, is well-formed XML twice over and holds only XML 1.0
+/// characters, and its text parses back to the document.
+fn well_formed_twice(doc: Element) -> Result<(), TestCaseError> {
+    let text = doc.to_xml();
+    prop_assert!(text.chars().all(herald_xml::is_xml_char));
+    let back = parse_document(text.as_bytes(), Limits { max_stanza_bytes: 1 << 20, max_token_bytes: 1 << 20, ..Limits::default() });
+    prop_assert_eq!(back.map(|b| b.to_xml()), Ok(text));
+    let payload = notification(&update(doc, UpdateEvent::Put, "", "/finesse/api/x")).to_xml();
+    let outer = parse_document(payload.as_bytes(), Limits { max_stanza_bytes: 1 << 20, max_token_bytes: 1 << 20, ..Limits::default() });
+    prop_assert!(outer.is_ok());
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn any_outside_text_gives_well_formed_documents(
+        texts in proptest::collection::vec(any::<String>(), 8),
+        vars in proptest::collection::vec((any::<String>(), any::<String>()), 0..6),
+    ) {
+        let t = |i: usize| texts.get(i).cloned().unwrap_or_default();
+        let mut dir = Directory::default();
+        dir.put_team(TeamRecord { id: t(0), name: t(1) });
+        dir.put_reason_code(ReasonCodeRecord { id: 3, category: ReasonCategory::Logout, code: 3, label: t(2), for_all: false, system: false });
+        let mut u = UserRecord::agent("a");
+        u.first_name = t(3);
+        u.last_name = t(4);
+        u.login_name = t(5);
+        u.team_id = Some(t(0));
+        u.role = Role::Supervisor;
+        u.supervised_teams = vec![t(0)];
+        dir.put_user(u);
+        let view = AgentView { reason_code_id: Some(3), extension: Some(t(6)), ..AgentView::default() };
+        let user = dir.user("a").expect("user");
+        well_formed_twice(documents::user(&dir, user, &view, Case::Notification))?;
+        well_formed_twice(documents::team(&dir, dir.team(&t(0)).expect("team"), &|_| view.clone()))?;
+        let mut call = alerting_call();
+        call.variables = vars;
+        call.from = t(6);
+        call.wrap_up_reason = Some(t(7));
+        call.queue = Some(QueueRef { id: t(0), name: t(1) });
+        well_formed_twice(documents::dialog(&call, &|_| true))?;
+        well_formed_twice(documents::queue(&QueueRecord { id: t(0), name: t(1), teams: vec![] }, None))?;
+        well_formed_twice(documents::api_errors_notification(&t(2), &t(3), &t(4)))?;
+        well_formed_twice(documents::api_errors_body(&ApiError::invalid_input(t(5), t(6))))?;
+    }
 }

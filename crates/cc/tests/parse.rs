@@ -147,6 +147,13 @@ fn dialog_actions_parse() {
         dialog("<Dialog><requestedAction>MAKE_CALL</requestedAction><fromAddress>1001</fromAddress><toAddress>1002</toAddress></Dialog>"),
         Ok(DialogRequest::MakeCall { from: "1001".into(), to: "1002".into() })
     );
+    // A dialled number goes on as typed, punctuation and spaces included.
+    assert_eq!(
+        dialog(
+            "<Dialog><requestedAction>MAKE_CALL</requestedAction><fromAddress>1001</fromAddress><toAddress> (555) 123-4567 </toAddress></Dialog>"
+        ),
+        Ok(DialogRequest::MakeCall { from: "1001".into(), to: "(555) 123-4567".into() })
+    );
     for (name, action) in [
         ("ANSWER", CallAction::Answer),
         ("HOLD", CallAction::Hold),
@@ -286,7 +293,18 @@ fn dialog_refusals() {
         "targetMediaAddress",
     );
     invalid(dialog("<Dialog><requestedAction>ANSWER</requestedAction><callId>1</callId></Dialog>"), "callId");
+    invalid(
+        dialog(
+            "<Dialog><requestedAction>MAKE_CALL</requestedAction><fromAddress>1</fromAddress><toAddress>2</toAddress><mediaProperties/></Dialog>",
+        ),
+        "mediaProperties",
+    );
     invalid(dialog("<User><state>READY</state></User>"), "User");
+    invalid(
+        dialog("<Dialog><requestedAction>MAKE_CALL</requestedAction><fromAddress>10 01</fromAddress><toAddress>2</toAddress></Dialog>"),
+        "10 01",
+    );
+    invalid(dialog("<Dialog><requestedAction>HOLD</requestedAction><targetMediaAddress>10 01</targetMediaAddress></Dialog>"), "10 01");
     let long = "1".repeat(65);
     invalid(
         dialog(&format!(
