@@ -110,6 +110,11 @@ fn forced_logout_from_any_state_and_when_logged_out() {
     let ev = h.forced_logout("1001");
     assert!(failure(&ev).is_none());
     assert_eq!(states_of(&ev, "1001"), [S::Logout]);
+    // So is an agent the simulator never saw; a plain logout of it is refused.
+    let ev = h.forced_logout("nobody");
+    assert_eq!(states_of(&ev, "nobody"), [S::Logout]);
+    assert!(h.sim.agent("nobody").is_none());
+    assert!(failure(&h.logout("nobody", None)).is_some());
 }
 
 #[test]

@@ -395,3 +395,28 @@ fn forced_logout_mid_call() {
     assert_eq!(offered_to(&ev, "1003"), Some(call));
     assert_eq!(h.state("1002"), S::Logout);
 }
+
+#[test]
+fn an_ended_call_is_kept_only_for_the_agents_wrapping_it_up() {
+    let mut h = Harness::new(config());
+    h.sign_in_ready("1001"); // wraps up after incoming calls
+    h.login("1002", "1002"); // does not
+    let call = h.inject("sales");
+    h.act("1001", call, CallAction::Answer);
+    let ev = h.act("1001", call, CallAction::ConsultCall { to: "1002".into() });
+    let consult = call_events(&ev).last().expect("consult").id;
+    h.act("1002", consult, CallAction::Answer);
+    h.act("1001", consult, CallAction::Conference);
+    // The customer hangs up; the agents stay connected.
+    h.advance(60_000);
+    assert_eq!(h.call(call).participants.len(), 2);
+    let ev = h.act("1001", call, CallAction::Drop);
+    assert_eq!(ended(&ev), [(call, vec!["1002".to_owned()])]);
+    let kept = h.call(call);
+    let parties: Vec<_> = kept.participants.iter().map(|p| (p.agent.clone(), p.state)).collect();
+    assert_eq!(parties, [(Some("1001".to_owned()), P::WrapUp), (Some("1002".to_owned()), P::Dropped)]);
+    assert_eq!((h.state("1001"), h.state("1002")), (S::WorkReady, S::NotReady));
+    let data = || CallAction::UpdateCallData { variables: vec![], wrap_up_reason: Some("x".into()) };
+    assert_eq!(failure(&h.act("1002", call, data())).map(|f| f.1), op("CF_INVALID_CALL", 3));
+    assert!(failure(&h.act("1001", call, data())).is_none());
+}

@@ -175,6 +175,18 @@ impl Simulator {
                     None => return self.fail(tag, CtiFailure::invalid_state()),
                 }
             }
+            None if forced && requested == RequestedState::Logout => {
+                // Never signed in here: already logged out, which a forced logout accepts.
+                let snapshot = AgentSnapshot {
+                    agent: agent.to_owned(),
+                    state: AgentState::Logout,
+                    pending: None,
+                    reason_code: reason,
+                    extension: None,
+                    since: now,
+                };
+                return self.push(CtiEvent::Agent { tag: Some(tag), snapshot });
+            }
             None => return self.fail(tag, CtiFailure::invalid_state()),
         };
         let Some(state) = self.agents.get(idx).map(|a| a.state) else { return };

@@ -151,7 +151,10 @@ impl Simulator {
         let Some(pos) = c.position(agent) else { return self.fail(tag, codes::invalid_call()) };
         let party = c.participants.get(pos).map(|p| p.state);
         if c.state == CallState::Dropped {
-            // Only the wrap-up's call data may still change.
+            // Kept only for the agents wrapping it up, whose call data may still change.
+            if !c.wrapping.contains(&idx) {
+                return self.fail(tag, codes::invalid_call());
+            }
             return match action {
                 CallAction::UpdateCallData { variables, wrap_up_reason } => self.update_call_data(tag, call, variables, wrap_up_reason),
                 _ => self.fail(tag, codes::invalid_call_state()),
