@@ -69,6 +69,19 @@ fn heartbeats_and_deadlines() {
 }
 
 #[test]
+fn a_request_comes_after_the_deadlines_it_follows() {
+    let mut h = Harness::new(config());
+    h.sign_in_ready("1002");
+    let call = h.inject("sales");
+    // The driver is late: the RONA deadline passed before this request arrives.
+    h.now += 20_000;
+    let ev = h.act("1002", call, CallAction::Answer);
+    assert_eq!(ended(&ev), [(call, vec!["1002".to_owned()])], "rang out first");
+    assert!(failure(&ev).is_some(), "then the answer finds no call to answer");
+    assert_eq!(h.agent("1002").reason_code, Some(32767));
+}
+
+#[test]
 fn queue_statistics_every_interval_when_changed() {
     let mut h = Harness::new(config());
     let stats = |ev: &[CtiEvent]| -> Vec<herald_cti::QueueStats> {

@@ -275,6 +275,9 @@ impl Simulator {
         }
         while let Some(&call) = self.agents.get(idx).and_then(|a| a.calls.first()) {
             self.agent_leaves(now, Some(tag), call, idx);
+            if let Some(a) = self.agents.get_mut(idx) {
+                a.calls.retain(|&c| c != call);
+            }
         }
         self.end_wrap_up(Some(tag), idx);
         self.sign_out(now, Some(tag), idx, reason);

@@ -239,9 +239,13 @@ impl Simulator {
         stats::check_invariants(self)
     }
 
-    /// Records the time, never going back.
+    /// Records the time (never going back) and fires the timers due by then, so that a
+    /// request is handled after everything that happened before it.
     fn tick(&mut self, now: EpochMs) -> EpochMs {
         self.clock = self.clock.max(now);
+        while let Some((at, timer)) = self.timers.pop_due(now) {
+            self.fire(at, timer);
+        }
         now
     }
 
@@ -290,9 +294,6 @@ impl CtiMachine for Simulator {
 
     fn handle_timeout(&mut self, now: EpochMs) {
         self.tick(now);
-        while let Some((at, timer)) = self.timers.pop_due(now) {
-            self.fire(at, timer);
-        }
     }
 
     fn poll_event(&mut self) -> Option<CtiEvent> {
