@@ -103,6 +103,9 @@ impl ContactCenterStore for AnyStore {
     async fn cc_put_users(&self, users: &[StoredCcUser]) -> Result<(), StoreError> {
         dispatch!(self, s => s.cc_put_users(users))
     }
+    async fn cc_create_accounts(&self, accounts: &[(String, Vec<StoredCredential>)]) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.cc_create_accounts(accounts))
+    }
     async fn cc_users(&self) -> Result<Vec<StoredCcUser>, StoreError> {
         dispatch!(self, s => s.cc_users())
     }

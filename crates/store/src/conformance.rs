@@ -230,12 +230,19 @@ fn cc_user(login_id: &str, role: &str, team: Option<&str>, supervises: &[&str]) 
 /// login id, and go with their account.
 pub async fn contact_center_users<S: AccountStore + ContactCenterStore>(store: &S) {
     assert!(store.cc_users().await.unwrap().is_empty());
+    // Bulk account creation keeps existing accounts as they are.
+    store.create_user("1001", &[credential("SHA-1", 1)]).await.unwrap();
+    let accounts = vec![("1001".to_owned(), vec![credential("SHA-1", 7)]), ("1002".to_owned(), vec![credential("SHA-256", 8)])];
+    assert_eq!(store.cc_create_accounts(&accounts).await.unwrap(), 1);
+    assert_eq!(store.cc_create_accounts(&accounts).await.unwrap(), 0);
+    assert_eq!(store.credentials("1001").await.unwrap(), Some(vec![credential("SHA-1", 1)]), "an existing account is kept");
+    assert_eq!(store.credentials("1002").await.unwrap(), Some(vec![credential("SHA-256", 8)]));
     let sup = cc_user("2001", "supervisor", Some("1"), &["2", "1"]);
     match store.cc_put_user(&sup).await {
         Err(StoreError::NoSuchUser(name)) => assert_eq!(name, "2001"),
         other => panic!("a cc user without an account must be refused, got {other:?}"),
     }
-    create_users(store, &["1001", "1002", "2001"]).await;
+    create_users(store, &["2001"]).await;
     store.cc_put_user(&sup).await.unwrap();
     let plain = StoredCcUser { extension: None, team_id: None, ..cc_user("1002", "agent", None, &[]) };
     // A batch with one user without an account changes nothing.

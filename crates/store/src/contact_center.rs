@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use crate::{RosterItem, StoreError};
+use crate::{RosterItem, StoreError, StoredCredential};
 
 /// A contact-center user (agent or supervisor), keyed by its account's username.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -80,6 +80,10 @@ pub trait ContactCenterStore: Send + Sync {
     /// [`Self::cc_put_user`] for many users in one transaction (thousands of agents at first
     /// start): all or nothing, the first user without an account named in the error.
     fn cc_put_users(&self, users: &[StoredCcUser]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Creates, in one transaction, each account `(username, credentials)` that does not exist
+    /// yet (existing ones keep their credentials): the scenario's thousands of agents at first
+    /// start, without a transaction each. Returns how many were created.
+    fn cc_create_accounts(&self, accounts: &[(String, Vec<StoredCredential>)]) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// Every contact-center user, by login id.
     fn cc_users(&self) -> impl Future<Output = Result<Vec<StoredCcUser>, StoreError>> + Send;
     /// Inserts or replaces a team.

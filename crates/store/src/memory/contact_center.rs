@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Data, MemoryStore};
-use crate::{ContactCenterStore, RosterItem, StoreError, StoredCcUser, StoredQueue, StoredReasonCode, StoredTeam};
+use crate::{ContactCenterStore, RosterItem, StoreError, StoredCcUser, StoredCredential, StoredQueue, StoredReasonCode, StoredTeam};
 
 /// The contact-center part of the memory store's data.
 #[derive(Default, Debug)]
@@ -36,6 +36,19 @@ impl ContactCenterStore for MemoryStore {
             }
             Ok(())
         })
+    }
+
+    async fn cc_create_accounts(&self, accounts: &[(String, Vec<StoredCredential>)]) -> Result<u64, StoreError> {
+        Ok(self.with(|d| {
+            let mut created = 0;
+            for (name, credentials) in accounts {
+                if !d.users.contains_key(name) {
+                    d.users.insert(name.clone(), credentials.clone());
+                    created += 1;
+                }
+            }
+            created
+        }))
     }
 
     async fn cc_users(&self) -> Result<Vec<StoredCcUser>, StoreError> {

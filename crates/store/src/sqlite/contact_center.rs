@@ -8,7 +8,7 @@ use sqlx::SqliteConnection;
 
 use super::roster::roster_item_from;
 use super::{SqliteStore, column, int_column};
-use crate::{ContactCenterStore, RosterItem, StoreError, StoredCcUser, StoredQueue, StoredReasonCode, StoredTeam};
+use crate::{ContactCenterStore, RosterItem, StoreError, StoredCcUser, StoredCredential, StoredQueue, StoredReasonCode, StoredTeam};
 
 const USERS: &str = "cc_users";
 const REASONS: &str = "cc_reason_codes";
@@ -94,6 +94,32 @@ impl ContactCenterStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn cc_create_accounts(&self, accounts: &[(String, Vec<StoredCredential>)]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut created = 0;
+        for (name, credentials) in accounts {
+            let inserted =
+                sqlx::query("INSERT INTO users (username) VALUES (?) ON CONFLICT DO NOTHING").bind(name).execute(&mut *tx).await?;
+            if inserted.rows_affected() == 0 {
+                continue;
+            }
+            created += 1;
+            for c in credentials {
+                sqlx::query("INSERT INTO credentials (username, hash, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)")
+                    .bind(name)
+                    .bind(&c.hash)
+                    .bind(&c.salt)
+                    .bind(i64::from(c.iterations))
+                    .bind(&c.stored_key)
+                    .bind(&c.server_key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(created)
     }
 
     async fn cc_users(&self) -> Result<Vec<StoredCcUser>, StoreError> {
