@@ -18,7 +18,7 @@ use std::time::Instant;
 use anyhow::Context;
 use herald_core::{CloseCause, Core, Origin, SessionEnd, SessionHandle, Transport};
 use herald_proto::{FullJid, Stanza, StanzaKind, ns};
-use herald_store::{ContactCenterStore, RosterItem, RosterStore, Store, StoreError, Subscription};
+use herald_store::{AccountStore, ContactCenterStore, RosterItem, RosterStore, Store, StoreError, Subscription};
 use herald_xml::Element;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -73,6 +73,22 @@ pub async fn provision<S: Store>(store: &S, domain: &str, logins: &[String]) -> 
     }
     tracing::info!(target: "notification", users = logins.len(), items_written = items.len(), "web-services user {finesse_jid} provisioned");
     Ok(())
+}
+
+/// Puts a user added while the server may be running (`herald user add`) and the web-services
+/// user in each other's rosters, mutually subscribed, if the web-services user exists (it is
+/// made at the first start); returns whether it did. Its initial presence then probes `finesse`
+/// from the fresh roster, so the new agent sees the web services without a restart.
+pub async fn link_user<S: AccountStore + ContactCenterStore>(store: &S, domain: &str, login: &str) -> anyhow::Result<bool> {
+    if login == USERNAME || store.credentials(USERNAME).await?.is_none() {
+        return Ok(false);
+    }
+    let items = [
+        (login.to_owned(), mutual(None, &format!("{USERNAME}@{domain}"))),
+        (USERNAME.to_owned(), mutual(None, &format!("{login}@{domain}"))),
+    ];
+    store.cc_put_roster_items(&items).await?;
+    Ok(true)
 }
 
 /// What the web-services user has received, counted by its mailbox task.

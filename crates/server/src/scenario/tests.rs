@@ -180,3 +180,30 @@ async fn login_ids_are_normalised_and_invalid_ones_refused() {
     assert!(!store.cc_scenario_applied().await.unwrap(), "a failed application is tried again at the next start");
     assert!(store.list_users().await.unwrap().is_empty() && store.cc_teams().await.unwrap().is_empty(), "nothing written");
 }
+
+/// The load test's 15,000 agents: applied and given the web-services user in seconds. Run in
+/// release (`cargo test --release -p herald --lib fifteen_thousand -- --ignored --nocapture`);
+/// a debug build's PBKDF2 is many times slower.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a timing check, meaningful in release builds"]
+async fn fifteen_thousand_agents_take_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = herald_store::SqliteStore::open(&dir.path().join("herald.db")).await.unwrap();
+    let s = parse(&format!("{MINIMAL}[[user_ranges]]\nstart = 100000\ncount = 15000\npassword = \"load\"\nteam = 1\n")).unwrap();
+    let started = std::time::Instant::now();
+    assert!(apply_first_start(&store, "example.com", &s).await.unwrap());
+    let applied = started.elapsed();
+    let logins: Vec<String> = store.cc_users().await.unwrap().into_iter().map(|u| u.login_id).collect();
+    assert_eq!(logins.len(), 15_000);
+    let started = std::time::Instant::now();
+    crate::webservices_user::provision(&store, "example.com", &logins).await.unwrap();
+    let provisioned = started.elapsed();
+    let started = std::time::Instant::now();
+    crate::webservices_user::provision(&store, "example.com", &logins).await.unwrap();
+    let again = started.elapsed();
+    let directory = crate::directory::load(&store).await.unwrap();
+    assert_eq!(directory.users().count(), 15_000);
+    println!("15,000 agents: applied in {applied:?}, provisioned in {provisioned:?}, provisioned again in {again:?}");
+    assert!(applied.as_secs() < 60 && provisioned.as_secs() < 30 && again.as_secs() < 10);
+}
