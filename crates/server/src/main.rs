@@ -268,6 +268,7 @@ async fn main() -> anyhow::Result<()> {
                     let options = args.options()?;
                     let name =
                         users::add_agent(&store, &config.domain, &args.account.login_id, &args.account.password()?, &options).await?;
+                    herald::webservices_user::link_user(&store, &config.domain, &name).await?;
                     println!("created {name}@{} ({})", config.domain, args.role);
                 }
                 UserCommand::Passwd(args) => {

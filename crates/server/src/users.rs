@@ -124,7 +124,8 @@ impl Default for AgentOptions {
 
 /// Creates an account that is also a contact-center user (every user is an agent; a
 /// supervisor too). A team named that does not exist yet is created with its id as its name.
-/// If the web-services user exists, the two are put in each other's rosters.
+/// `herald user add` then links it with the web-services user
+/// ([`crate::webservices_user::link_user`]).
 /// All or nothing: if the contact-center part fails, the new account is deleted again.
 pub async fn add_agent<S: AccountStore + ContactCenterStore>(
     store: &S,
@@ -156,8 +157,7 @@ pub async fn add_agent<S: AccountStore + ContactCenterStore>(
         {
             store.cc_put_team(&StoredTeam { id: team.clone(), name: team.clone() }).await?;
         }
-        store.cc_put_user(&crate::directory::stored_user(&record)).await?;
-        crate::webservices_user::link_user(store, domain, &name).await
+        store.cc_put_user(&crate::directory::stored_user(&record)).await
     };
     if let Err(err) = cc.await {
         if let Err(undo) = store.delete_user(&name).await {
@@ -208,20 +208,6 @@ mod tests {
         let agent = AgentOptions { team: Some("1".into()), ..AgentOptions::default() };
         add_agent(&store, "example.com", "1001", "pw", &agent).await.unwrap();
         assert_eq!(store.cc_teams().await.unwrap()[0].name, "Sales");
-    }
-
-    #[tokio::test]
-    async fn an_agent_added_after_the_first_start_gets_the_web_services_user() {
-        use herald_store::RosterStore;
-        let store = MemoryStore::new();
-        add_agent(&store, "example.com", "1001", "pw", &AgentOptions::default()).await.unwrap();
-        assert!(store.roster("1001").await.unwrap().is_empty(), "no web-services user yet");
-        crate::webservices_user::provision(&store, "example.com", &["1001".to_owned()]).await.unwrap();
-        add_agent(&store, "example.com", "1002", "pw", &AgentOptions::default()).await.unwrap();
-        let item = store.roster_item("1002", "finesse@example.com").await.unwrap().unwrap();
-        assert_eq!((item.subscription, item.visible), (herald_store::Subscription::Both, true));
-        let back = store.roster_item("finesse", "1002@example.com").await.unwrap().unwrap();
-        assert_eq!(back.subscription, herald_store::Subscription::Both);
     }
 
     #[tokio::test]

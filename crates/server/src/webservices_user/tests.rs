@@ -122,3 +122,19 @@ async fn provisioning_refuses_a_login_without_an_account() {
     assert!(format!("{err:#}").contains("ghost"), "{err:#}");
     assert!(store.roster(USERNAME).await.unwrap().is_empty(), "nothing written");
 }
+
+#[tokio::test]
+async fn an_agent_added_after_the_first_start_gets_the_web_services_user() {
+    let store = MemoryStore::new();
+    crate::users::add_agent(&store, "example.com", "1001", "pw", &crate::users::AgentOptions::default()).await.unwrap();
+    assert!(!link_user(&store, "example.com", "1001").await.unwrap(), "no web-services user yet");
+    assert!(store.roster("1001").await.unwrap().is_empty());
+    provision(&store, "example.com", &["1001".to_owned()]).await.unwrap();
+    crate::users::add_agent(&store, "example.com", "1002", "pw", &crate::users::AgentOptions::default()).await.unwrap();
+    assert!(link_user(&store, "example.com", "1002").await.unwrap());
+    assert!(!link_user(&store, "example.com", USERNAME).await.unwrap(), "not with itself");
+    let item = store.roster_item("1002", "finesse@example.com").await.unwrap().unwrap();
+    assert_eq!((item.subscription, item.visible), (herald_store::Subscription::Both, true));
+    let back = store.roster_item("finesse", "1002@example.com").await.unwrap().unwrap();
+    assert_eq!(back.subscription, herald_store::Subscription::Both);
+}
