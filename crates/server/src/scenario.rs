@@ -26,7 +26,10 @@ const MAX_RANGE: u64 = 1_000_000;
 /// An id written as a string or as a non-negative integer (`id = 1` and `id = "1"` are the same
 /// team): Finesse's ids are numbers, and TOML would otherwise make the operator quote them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Id(pub String);
+pub struct Id(
+    /// The id as text.
+    pub String,
+);
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -330,8 +333,7 @@ pub fn parse(text: &str) -> anyhow::Result<Scenario> {
     Ok(scenario)
 }
 
-/// The login id of number `n` of a range, and whether it is all digits (then it is the
-/// extension too).
+/// The login id of number `n` of a range.
 fn range_login(prefix: &str, n: u64) -> String {
     format!("{prefix}{n}")
 }
