@@ -3,9 +3,12 @@
 //! server can be embedded in a test. The `herald` binary is a thin CLI around it.
 
 pub mod config;
+pub mod directory;
+pub mod scenario;
 pub mod secret;
 pub mod sim_client;
 pub mod users;
+pub mod webservices_user;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};

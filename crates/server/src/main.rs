@@ -168,8 +168,8 @@ struct LoadArgs {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create an account.
-    Add(PasswordArgs),
+    /// Create an account, also a contact-center user (an agent unless --role supervisor).
+    Add(AddArgs),
     /// Change an account's password.
     Passwd(PasswordArgs),
     /// Delete an account with its roster and offline messages.
@@ -191,6 +191,40 @@ enum UserCommand {
         #[arg(long)]
         password: String,
     },
+}
+
+#[derive(Args)]
+struct AddArgs {
+    #[command(flatten)]
+    account: PasswordArgs,
+    /// `agent` or `supervisor` (a supervisor supervises --team).
+    #[arg(long, default_value = "agent", value_parser = ["agent", "supervisor"])]
+    role: String,
+    /// The user's team id; a team that does not exist yet is created, named by its id.
+    #[arg(long)]
+    team: Option<String>,
+    /// The extension the agent signs in on.
+    #[arg(long)]
+    extension: Option<String>,
+    /// First name.
+    #[arg(long, default_value = "")]
+    first_name: String,
+    /// Last name.
+    #[arg(long, default_value = "")]
+    last_name: String,
+}
+
+impl AddArgs {
+    fn options(&self) -> anyhow::Result<users::AgentOptions> {
+        let role = herald::directory::parse_role(&self.role).with_context(|| format!("unknown role {} (agent, supervisor)", self.role))?;
+        Ok(users::AgentOptions {
+            role,
+            team: self.team.clone(),
+            extension: self.extension.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+        })
+    }
 }
 
 #[derive(Args)]
@@ -264,8 +298,11 @@ async fn main() -> anyhow::Result<()> {
             let store = herald::open_store(&config).await?;
             match cmd {
                 UserCommand::Add(args) => {
-                    let name = users::add(&store, &config.domain, &args.login_id, &args.password()?).await?;
-                    println!("created {name}@{}", config.domain);
+                    let options = args.options()?;
+                    let name =
+                        users::add_agent(&store, &config.domain, &args.account.login_id, &args.account.password()?, &options).await?;
+                    herald::webservices_user::link_user(&store, &config.domain, &name).await?;
+                    println!("created {name}@{} ({})", config.domain, args.role);
                 }
                 UserCommand::Passwd(args) => {
                     users::passwd(&store, &config.domain, &args.login_id, &args.password()?).await?;
