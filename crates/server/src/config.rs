@@ -38,6 +38,18 @@ pub struct Config {
     pub log: Log,
     /// Storage backend.
     pub store: StoreConfig,
+    /// The contact center (PLACEHOLDER for the e2e slice; the lead's wiring replaces it).
+    pub cc: Cc,
+}
+
+/// `[cc]` (PLACEHOLDER for the e2e slice; the lead's wiring replaces it.)
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cc {
+    /// The scenario file; `None` uses the embedded sample.
+    pub scenario: Option<PathBuf>,
+    /// Where the simulator endpoint's bearer token is written (`None`: `<data_dir>/sim.token`).
+    pub sim_token_file: Option<PathBuf>,
 }
 
 /// `[listen]`
@@ -50,6 +62,8 @@ pub struct Listen {
     pub https: SocketAddr,
     /// Plain HTTP with the same endpoints; off unless set (like the port 7071 Finesse disabled).
     pub http: Option<SocketAddr>,
+    /// The Finesse REST web services (HTTPS). Default `0.0.0.0:8445`.
+    pub api: Option<SocketAddr>,
 }
 
 /// `[bosh]`
@@ -383,13 +397,19 @@ impl Default for Config {
             auth: Auth::default(),
             log: Log::default(),
             store: StoreConfig::default(),
+            cc: Cc::default(),
         }
     }
 }
 
 impl Default for Listen {
     fn default() -> Self {
-        Self { c2s: SocketAddr::from(([0, 0, 0, 0], 5222)), https: SocketAddr::from(([0, 0, 0, 0], 7443)), http: None }
+        Self {
+            c2s: SocketAddr::from(([0, 0, 0, 0], 5222)),
+            https: SocketAddr::from(([0, 0, 0, 0], 7443)),
+            http: None,
+            api: Some(SocketAddr::from(([0, 0, 0, 0], 8445))),
+        }
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Listeners {
     pub https: TcpListener,
     /// Optional plain HTTP for BOSH and WebSocket.
     pub http: Option<TcpListener>,
+    /// The Finesse REST web services (HTTPS) (PLACEHOLDER: not served yet).
+    pub api: Option<TcpListener>,
 }
 
 /// Binds with a listen backlog large enough for a login storm (the std and tokio default of 128
@@ -58,7 +60,11 @@ impl Listeners {
             Some(addr) => Some(bind(addr, backlog, "HTTP (BOSH, WebSocket)")?),
             None => None,
         };
-        Ok(Self { c2s, https, http })
+        let api = match config.listen.api {
+            Some(addr) => Some(bind(addr, backlog, "HTTPS (web services)")?),
+            None => None,
+        };
+        Ok(Self { c2s, https, http, api })
     }
 }
 
