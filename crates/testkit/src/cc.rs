@@ -250,6 +250,56 @@ impl TestServer {
         https_request_to(self, addr, source, method, path, &all, body.into()).await
     }
 
+    /// Sends a request whose body is `prefix` then `fill` up to `body_len` bytes to the REST listener over raw
+    /// TLS, writing the body while reading the answer, so a server that refuses an oversized
+    /// body early (without reading it) is heard rather than seen as a broken pipe. Returns the
+    /// raw HTTP response (head and body).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rest_streamed(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Auth<'_>,
+        headers: &[(&str, &str)],
+        prefix: &[u8],
+        fill: u8,
+        body_len: usize,
+    ) -> anyhow::Result<String> {
+        use tokio::io::AsyncWriteExt;
+        let addr = self.api.context("the test server has no REST listener (start it with start_cc)")?;
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        let tls = self.tls_connect(tcp).await?;
+        let (mut reader, mut writer) = tokio::io::split(tls);
+        let mut head = format!("{method} {path} HTTP/1.1\r\nhost: localhost:{}\r\ncontent-length: {body_len}\r\n", addr.port());
+        if let Some(value) = auth.header() {
+            head.push_str(&format!("authorization: {value}\r\n"));
+        }
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let prefix = prefix[..prefix.len().min(body_len)].to_vec();
+        let writing = tokio::spawn(async move {
+            writer.write_all(head.as_bytes()).await?;
+            writer.write_all(&prefix).await?;
+            let chunk = vec![fill; 64 * 1024];
+            let mut left = body_len - prefix.len();
+            while left > 0 {
+                let n = left.min(chunk.len());
+                writer.write_all(&chunk[..n]).await?;
+                left -= n;
+            }
+            writer.flush().await?;
+            // Keep the write half open until the answer has been read.
+            std::future::pending::<()>().await;
+            Ok::<_, std::io::Error>(writer)
+        });
+        let mut got = Vec::new();
+        let answer = tokio::time::timeout(WAIT, crate::http::read_http_response(&mut reader, &mut got)).await;
+        writing.abort();
+        answer.context("no answer to the streamed request")?
+    }
+
     /// `PUT` of an XML document as `user`, with a `requestId` header when given.
     pub async fn rest_put(&self, path: &str, user: &str, request_id: Option<&str>, xml: &str) -> anyhow::Result<HttpReply> {
         let mut headers = vec![("content-type", "application/xml")];
