@@ -135,7 +135,9 @@ async function runDesk(context, { tag, url, agent, queue, ani }) {
     try {
       const handle = await page.waitForFunction((s) => window.desk.find(s), spec, { timeout: WAIT_MS, polling: 50 });
       const update = await handle.jsonValue();
-      step(`${what}: ${update.event} ${update.source} ${update.state || update.dialogState || ''} requestId=${update.requestId}`);
+      const mine = (update.participants || []).find((p) => p.mediaAddress === agent);
+      const state = mine ? `${agent} ${mine.state} [${mine.actions.join(' ')}]` : (update.state || '');
+      step(`${what}: ${update.event} ${update.source} ${state} requestId=${update.requestId}`);
       return update;
     } catch (err) {
       throw new StepError(`${tag}: ${what}: no Update matching ${JSON.stringify(spec)} within ${WAIT_MS} ms (${err.message.split('\n')[0]})`);

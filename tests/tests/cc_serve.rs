@@ -10,6 +10,7 @@ async fn a_fresh_server_runs_the_sample_scenario() -> anyhow::Result<()> {
     let mut enabled = Ok(());
     let server = TestServer::start_with(|c| enabled = enable_cc(c, None)).await?;
     enabled?;
+    server.wait_api().await?;
     assert_eq!(server.config().cc.scenario, None, "nothing configured: the sample");
 
     let mut bosh = BoshClient::new(&server, true);

@@ -211,7 +211,25 @@ impl TestServer {
             adjust(config);
         })
         .await?;
-        failed.map_or(Ok(server), Err)
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        server.wait_api().await?;
+        Ok(server)
+    }
+
+    /// Waits until the REST listener answers (any status): the server applies the scenario and
+    /// starts the contact center before it serves the API, so the scenario's accounts exist
+    /// from then on.
+    pub async fn wait_api(&self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match self.rest("GET", "/finesse/api/SystemInfo", Auth::None, &[], Vec::new()).await {
+                Ok(_) => return Ok(()),
+                Err(err) if tokio::time::Instant::now() >= deadline => return Err(err.context("the REST listener never answered")),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     /// The REST listener's address, when the configuration turned it on.
