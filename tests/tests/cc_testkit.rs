@@ -1,18 +1,21 @@
-//! The contact-center test support itself, against a real server: `start_cc` turns the REST
+//! The contact-center test support itself, against a real server: `enable_cc` turns the REST
 //! listener on and writes the test scenario, and the HTTPS client speaks real TLS (trusting only
 //! the server's generated certificate) with HTTP Basic.
 
-use herald_testkit::cc::{TEST_SCENARIO_BASE, test_scenario};
+use herald_testkit::cc::{TEST_SCENARIO_BASE, enable_cc, test_scenario};
 use herald_testkit::{Auth, TestServer, https_request_to};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn start_cc_binds_the_api_listener_and_points_at_the_test_scenario() -> anyhow::Result<()> {
+async fn enable_cc_binds_the_api_listener_and_points_at_the_test_scenario() -> anyhow::Result<()> {
     let plain = TestServer::start().await?;
     assert_eq!(plain.api_addr(), None, "no REST listener unless asked: never the default port 8445");
     assert!(plain.rest("GET", "/finesse/api/SystemInfo", Auth::None, &[], Vec::new()).await.is_err());
     plain.stop().await?;
 
-    let server = TestServer::start_cc(|_| {}).await?;
+    // What start_cc does before it waits for the contact center to serve.
+    let mut enabled = Ok(());
+    let server = TestServer::start_with(|c| enabled = enable_cc(c, Some(&test_scenario()))).await?;
+    enabled?;
     let api = server.api_addr().expect("the REST listener is on");
     assert!(api.ip().is_loopback() && api.port() != 0 && api != server.https);
     let scenario = server.config().cc.scenario.clone().expect("a scenario is configured");
