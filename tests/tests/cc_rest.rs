@@ -105,6 +105,17 @@ async fn user_document_sign_in_and_state_changes_carry_the_request_id() -> anyho
     assert_eq!(element_text(&user.body, "state").as_deref(), Some("LOGOUT"));
     assert!(user.body.contains("<role>Agent</role>"), "{}", user.body);
 
+    // READY while signed out is accepted (202) and refused by the CTI side: an async apiErrors
+    // Update on the User node carrying the requestId, as Finesse does.
+    let early = server.rest_put("/finesse/api/User/1001", "1001", Some("req-early-ready"), "<User><state>READY</state></User>").await?;
+    assert_accepted(&early, Some("req-early-ready"), "READY while signed out");
+    let refusal = xmpp.wait_update(&mut got, |u| u.request_id == "req-early-ready").await?;
+    assert_eq!((refusal.node.as_str(), refusal.source.as_str()), ("/finesse/api/User/1001", "/finesse/api/User/1001"));
+    assert!(refusal.data.starts_with("<apiErrors><apiError>"), "camel-case apiErrors in the Update: {}", refusal.data);
+    assert_eq!(element_text(&refusal.data, "errorType").as_deref(), Some("Invalid State"), "{}", refusal.data);
+    assert_eq!(element_text(&refusal.data, "errorMessage").as_deref(), Some("CF_INVALID_OBJECT_STATE"), "{}", refusal.data);
+    assert_eq!(element_text(&refusal.data, "errorData").as_deref(), Some("22"), "{}", refusal.data);
+
     let login = server
         .rest_put("/finesse/api/User/1001", "1001", Some("req-login-1"), "<User><state>LOGIN</state><extension>1001</extension></User>")
         .await?;
@@ -433,6 +444,77 @@ async fn client_logs_are_stored_and_announced_and_oversized_ones_refused() -> an
     assert_api_error(&missing, 400, "ClientLog without logData");
     let other = server.rest("POST", "/finesse/api/User/1004/ClientLog", Auth::Basic("1005", DEMO_PASSWORD), &[XML], log("spoof")).await?;
     assert_api_error(&other, 401, "ClientLog for another agent");
+    server.stop().await?;
+    Ok(())
+}
+
+/// A call through REST with the authorisation around it: the participant reads and acts on its
+/// Dialog, another agent may do neither, the supervisor of the team reads it but may not act; a
+/// call variable carrying a character outside XML 1.0 arrives replaced and the session lives on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_served_only_to_its_participant_and_bad_call_data_is_replaced() -> anyhow::Result<()> {
+    let server = TestServer::start_cc(|_| {}).await?;
+    let mut xmpp = desktop(&server, "1002").await?;
+    let mut got = Received::default();
+    sign_in(&server, "1002").await?;
+    let ready = server.rest_put(&user_path("1002"), "1002", Some("ready"), "<User><state>READY</state></User>").await?;
+    assert_accepted(&ready, Some("ready"), "READY");
+    xmpp.wait_update(&mut got, |u| u.request_id == "ready").await?;
+
+    let bad = server.inject_call("100", Some("5550142"), &[("callVariable1", "bad\u{1}byte"), ("callVariable2", "a < b & c")]).await?;
+    assert_eq!(bad.status, 202, "{bad:?}");
+    let call_id = element_text(&bad.body, "id").unwrap_or_default();
+    let dialogs = "/finesse/api/User/1002/Dialogs";
+    let posted = xmpp
+        .wait_update(&mut got, |u| {
+            u.node == dialogs && u.event == "POST" && element_text(&u.data, "id").as_deref() == Some(call_id.as_str())
+        })
+        .await?;
+    assert!(posted.data.contains("bad\u{FFFD}byte"), "the character outside XML 1.0 is replaced: {}", posted.data);
+    assert!(posted.data.contains("a &lt; b &amp; c"), "text is escaped in the document: {}", posted.data);
+    assert_eq!(element_text(&posted.data, "fromAddress").as_deref(), Some("5550142"));
+
+    let dialog = format!("/finesse/api/Dialog/{call_id}");
+    let got_dialog = server.rest_get(&dialog, "1002").await?;
+    assert_eq!(got_dialog.status, 200, "{got_dialog:?}");
+    assert!(got_dialog.body.contains("<mediaAddress>1002</mediaAddress>"), "{}", got_dialog.body);
+    assert_api_error(&server.rest_get(&dialog, "1003").await?, 401, "another agent GET the Dialog");
+    assert_eq!(server.rest_get(&dialog, "2001").await?.status, 200, "the team's supervisor reads the Dialog");
+    assert_api_error(&server.rest_get(&dialog, "2002").await?, 401, "another team's supervisor GET the Dialog");
+    let answer =
+        |who: &str| format!("<Dialog><requestedAction>ANSWER</requestedAction><targetMediaAddress>{who}</targetMediaAddress></Dialog>");
+    assert_api_error(&server.rest_put(&dialog, "1003", None, &answer("1003")).await?, 401, "another agent ANSWER");
+    assert_api_error(&server.rest_put(&dialog, "2001", None, &answer("2001")).await?, 401, "the supervisor ANSWER");
+    let unknown = server.rest_put(&dialog, "1002", None, "<Dialog><requestedAction>FLY</requestedAction></Dialog>").await?;
+    assert_api_error(&unknown, 400, "unknown requestedAction");
+    let missing = server.rest_put(&dialog, "1002", None, "<Dialog><targetMediaAddress>1002</targetMediaAddress></Dialog>").await?;
+    assert_api_error(&missing, 400, "no requestedAction");
+
+    let accepted = server.rest_put(&dialog, "1002", Some("answer"), &answer("1002")).await?;
+    assert_accepted(&accepted, Some("answer"), "ANSWER");
+    let answered = xmpp.wait_update(&mut got, |u| u.request_id == "answer" && u.source == dialog).await?;
+    assert_eq!((answered.node.as_str(), answered.event.as_str()), (dialogs, "PUT"));
+    let drop_it = "<Dialog><requestedAction>DROP</requestedAction><targetMediaAddress>1002</targetMediaAddress></Dialog>";
+    assert_accepted(&server.rest_put(&dialog, "1002", Some("drop"), drop_it).await?, Some("drop"), "DROP");
+    xmpp.wait_update(&mut got, |u| u.node == dialogs && u.event == "DELETE").await?;
+    let after = server.rest_get(dialogs, "1002").await?;
+    assert_eq!(after.status, 200, "{after:?}");
+    assert!(!after.body.contains(&format!("<id>{call_id}</id>")), "the dropped call is gone from Dialogs: {}", after.body);
+
+    let refused = server.inject_call("999", None, &[]).await?;
+    assert_eq!(refused.status, 404, "unknown queue: {refused:?}");
+    let addr = server.api_addr().expect("REST listener");
+    let forged = herald_testkit::https_request_to(
+        &server,
+        addr,
+        None,
+        "POST",
+        "/herald/sim/call?queue=100",
+        &[("authorization", "Bearer forged")],
+        Vec::new(),
+    )
+    .await?;
+    assert_eq!(forged.status, 401, "a wrong simulator token: {forged:?}");
     server.stop().await?;
     Ok(())
 }
