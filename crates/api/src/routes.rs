@@ -102,9 +102,6 @@ async fn rest(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         Err(refusal) => return respond(error_answer(&refusal.api_error()), request_id.as_ref()),
     };
     let target = request.uri().path_and_query().map_or_else(|| request.uri().path().to_owned(), |pq| pq.as_str().to_owned());
-    if let Err(error) = path::parse(&target) {
-        return respond(error_answer(&error), request_id.as_ref());
-    }
     let method = method_of(request.method());
     let content_type = header_text(request.headers(), header::CONTENT_TYPE);
     let body = match read_body(request).await {
