@@ -26,6 +26,11 @@ use pending::PendingRequests;
 /// The base of every node and `source` name.
 const API: &str = crate::path::BASE;
 
+/// `xmppPort` reported until [`ContactCenter::set_xmpp_ports`] says otherwise.
+const DEFAULT_XMPP_PORT: u16 = 5222;
+/// `xmppSecurePort` reported until [`ContactCenter::set_xmpp_ports`] says otherwise.
+const DEFAULT_XMPP_SECURE_PORT: u16 = 5223;
+
 /// What the machine needs to know about its deployment (SystemInfo, limits).
 #[derive(Clone, Debug)]
 pub struct CcConfig {
@@ -154,6 +159,8 @@ pub struct ContactCenter {
     queue_stats: BTreeMap<String, QueueStats>,
     in_service: bool,
     status_reason: String,
+    /// `xmppPort` and `xmppSecurePort` in SystemInfo.
+    xmpp_ports: (u16, u16),
     pending: PendingRequests,
     effects: VecDeque<Effect>,
 }
@@ -170,9 +177,16 @@ impl ContactCenter {
             queue_stats: BTreeMap::new(),
             in_service: true,
             status_reason: String::new(),
+            xmpp_ports: (DEFAULT_XMPP_PORT, DEFAULT_XMPP_SECURE_PORT),
             pending: PendingRequests::default(),
             effects: VecDeque::new(),
         }
+    }
+
+    /// The client-to-server XMPP ports SystemInfo reports (plain, direct TLS); the defaults are
+    /// 5222 and 5223.
+    pub fn set_xmpp_ports(&mut self, xmpp_port: u16, xmpp_secure_port: u16) {
+        self.xmpp_ports = (xmpp_port, xmpp_secure_port);
     }
 
     /// The directory.
@@ -247,6 +261,8 @@ impl ContactCenter {
             primary_host: c.primary_host.clone(),
             secondary_host: c.secondary_host.clone(),
             https_port: c.https_port,
+            xmpp_port: self.xmpp_ports.0,
+            xmpp_secure_port: self.xmpp_ports.1,
             timezone_offset_minutes: c.timezone_offset_minutes,
             peripheral_id: c.peripheral_id.clone(),
         }
