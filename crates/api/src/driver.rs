@@ -55,7 +55,7 @@ impl<M> Clone for CtiHandle<M> {
 impl<M: CtiMachine + 'static> CtiHandle<M> {
     /// Runs `f` on the machine with the current time, then hands the events it caused to the
     /// contact center and re-arms the driver's timer. Works whether or not the driver still runs.
-    pub async fn with<R: Send + 'static>(&self, f: impl FnOnce(&mut M, EpochMs) -> R + Send + 'static) -> R {
+    pub async fn with<R>(&self, f: impl FnOnce(&mut M, EpochMs) -> R + Send + 'static) -> R {
         let now = now_ms();
         let result = {
             let mut cti = self.shared.cti();

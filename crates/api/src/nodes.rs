@@ -50,14 +50,35 @@ pub fn node_config(open: bool, max_items: usize) -> NodeConfig {
     config
 }
 
-/// Sets up every planned node, `concurrency` at a time.
+/// One change a node needs beyond its existence and configuration.
+enum Change {
+    /// Grant membership (whitelist access).
+    AddMember(String, BareJid),
+    /// Withdraw membership; the JID's subscriptions go with it.
+    RemoveMember(String, BareJid),
+    /// Subscribe the bare JID as the server.
+    Subscribe(String, BareJid),
+}
+
+/// Sets up every planned node, `concurrency` operations at a time: first the nodes themselves,
+/// then every membership and subscription they lack (look-ups decide, so a node that already
+/// matches costs no commit).
 pub async fn setup(core: &Core, plans: &[NodePlan], max_items: usize, concurrency: usize) -> Result<SetupReport, PubSubError> {
     let domain = core.domain().to_owned();
     let pubsub = core.pubsub();
-    let mut results =
-        futures_util::stream::iter(plans.iter().map(|plan| one(pubsub, &domain, plan, max_items))).buffer_unordered(concurrency.max(1));
+    let concurrency = concurrency.max(1);
     let mut report = SetupReport::default();
-    while let Some(result) = results.next().await {
+    let mut nodes = futures_util::stream::iter(plans.iter().map(|plan| ensure_node(pubsub, plan, max_items))).buffer_unordered(concurrency);
+    while let Some(result) = nodes.next().await {
+        report.add(result?);
+    }
+    drop(nodes);
+    let mut changes = Vec::new();
+    for plan in plans {
+        changes_of(pubsub, &domain, plan, &mut changes, &mut report)?;
+    }
+    let mut applied = futures_util::stream::iter(changes.into_iter().map(|change| apply(pubsub, change))).buffer_unordered(concurrency);
+    while let Some(result) = applied.next().await {
         report.add(result?);
     }
     Ok(report)
@@ -74,8 +95,8 @@ fn jid_of(login: &str, domain: &str, report: &mut SetupReport) -> Option<BareJid
     }
 }
 
-/// Sets up one node.
-async fn one(pubsub: &PubSub, domain: &str, plan: &NodePlan, max_items: usize) -> Result<SetupReport, PubSubError> {
+/// Creates the node, or corrects its configuration.
+async fn ensure_node(pubsub: &PubSub, plan: &NodePlan, max_items: usize) -> Result<SetupReport, PubSubError> {
     let mut report = SetupReport::default();
     let node = plan.node.as_str();
     let wanted = node_config(plan.open, max_items);
@@ -89,15 +110,19 @@ async fn one(pubsub: &PubSub, domain: &str, plan: &NodePlan, max_items: usize) -
         pubsub.configure_node(None, node, wanted).await?;
         report.reconfigured += 1;
     }
+    Ok(report)
+}
 
-    let members: Vec<BareJid> = plan.members.iter().filter_map(|m| jid_of(m, domain, &mut report)).collect();
+/// What `plan`'s node lacks or has too much of, by look-ups.
+fn changes_of(pubsub: &PubSub, domain: &str, plan: &NodePlan, out: &mut Vec<Change>, report: &mut SetupReport) -> Result<(), PubSubError> {
+    let node = &plan.node;
+    let members: Vec<BareJid> = plan.members.iter().filter_map(|m| jid_of(m, domain, report)).collect();
     let current = pubsub.affiliations(None, node)?;
     let wanted_members: HashSet<&str> = members.iter().map(|j| j.as_str()).collect();
-    for jid in &members {
+    for jid in members.iter() {
         let has = current.iter().find(|(j, _)| j == jid.as_str()).map_or(Affiliation::None, |(_, a)| *a);
         if has < Affiliation::Member && has != Affiliation::Outcast {
-            pubsub.set_affiliation(None, node, jid, Affiliation::Member).await?;
-            report.members_added += 1;
+            out.push(Change::AddMember(node.clone(), jid.clone()));
         }
     }
     for (jid, affiliation) in &current {
@@ -105,17 +130,34 @@ async fn one(pubsub: &PubSub, domain: &str, plan: &NodePlan, max_items: usize) -
             && !wanted_members.contains(jid.as_str())
             && let Ok(bare) = BareJid::new(jid)
         {
-            pubsub.set_affiliation(None, node, &bare, Affiliation::None).await?;
-            report.members_removed += 1;
+            out.push(Change::RemoveMember(node.clone(), bare));
         }
     }
-
     // Only a subscription of the bare JID itself counts: it reaches every resource.
     let subscribed: HashSet<String> = pubsub.node_subscriptions(None, node)?.into_iter().map(|(jid, _, _)| jid).collect();
     for login in &plan.subscribers {
-        let Some(jid) = jid_of(login, domain, &mut report) else { continue };
-        if !subscribed.contains(jid.as_str()) {
-            pubsub.subscribe(None, node, &Jid::from(jid)).await?;
+        if let Some(jid) = jid_of(login, domain, report)
+            && !subscribed.contains(jid.as_str())
+        {
+            out.push(Change::Subscribe(node.clone(), jid));
+        }
+    }
+    Ok(())
+}
+
+async fn apply(pubsub: &PubSub, change: Change) -> Result<SetupReport, PubSubError> {
+    let mut report = SetupReport::default();
+    match change {
+        Change::AddMember(node, jid) => {
+            pubsub.set_affiliation(None, &node, &jid, Affiliation::Member).await?;
+            report.members_added += 1;
+        }
+        Change::RemoveMember(node, jid) => {
+            pubsub.set_affiliation(None, &node, &jid, Affiliation::None).await?;
+            report.members_removed += 1;
+        }
+        Change::Subscribe(node, jid) => {
+            pubsub.subscribe(None, &node, &Jid::from(jid)).await?;
             report.subscribed += 1;
         }
     }
