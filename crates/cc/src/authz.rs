@@ -98,3 +98,94 @@ fn supervises_participant(dir: &Directory, caller: &UserRecord, call: &CallSnaps
         .filter_map(|a| dir.user(a))
         .any(|agent| agent.team_id.as_deref().is_some_and(|team| supervises(caller, team)))
 }
+
+#[cfg(test)]
+mod tests {
+    use herald_cti::{CallState, CallType, Participant, ParticipantState};
+
+    use super::*;
+
+    fn user(id: &str, team: &str) -> UserRecord {
+        UserRecord { team_id: Some(team.into()), ..UserRecord::agent(id) }
+    }
+
+    fn supervisor(id: &str, teams: &[&str]) -> UserRecord {
+        UserRecord { role: Role::Supervisor, supervised_teams: teams.iter().map(|t| (*t).to_owned()).collect(), ..user(id, teams[0]) }
+    }
+
+    fn call_with(agents: &[&str]) -> CallSnapshot {
+        let participant = |a: &&str| Participant {
+            address: (*a).into(),
+            agent: Some((*a).into()),
+            state: ParticipantState::Active,
+            cause: None,
+            start: 0,
+            state_changed: 0,
+        };
+        CallSnapshot {
+            id: 7,
+            associated: None,
+            from: "1".into(),
+            to: "2".into(),
+            state: CallState::Active,
+            call_type: CallType::AgentInside,
+            dialed_number: "2".into(),
+            queue: None,
+            variables: Vec::new(),
+            wrap_up_reason: None,
+            participants: agents.iter().map(participant).collect(),
+        }
+    }
+
+    #[test]
+    fn reach_of_users() {
+        let (a, b, c, s) = (user("a", "t1"), user("b", "t1"), user("c", "t2"), supervisor("s", &["t1"]));
+        assert_eq!(user_reach(&a, &a), Ok(Reach::Own));
+        assert_eq!(user_reach(&a, &b).map_err(|e| e.error_type), Err("Invalid Authorization User Specified".into()));
+        assert_eq!(user_reach(&s, &b), Ok(Reach::Supervised));
+        assert_eq!(user_reach(&s, &s), Ok(Reach::Own));
+        assert_eq!(user_reach(&s, &c).map_err(|e| e.error_type), Err("Invalid Supervisor".into()));
+        assert_eq!(super::user(&a, None, "x").map_err(|e| (e.status, e.data)), Err((401, "x".into())));
+        assert_eq!(super::user(&s, None, "x").map_err(|e| e.error_type), Err("Invalid Supervisor".into()));
+    }
+
+    fn user_reach(caller: &UserRecord, target: &UserRecord) -> Result<Reach, ApiError> {
+        super::user(caller, Some(target), &target.login_id)
+    }
+
+    #[test]
+    fn supervisors_may_only_ready_and_logout() {
+        assert!(state_change(Reach::Supervised, &UserRequest::Ready).is_ok());
+        assert!(state_change(Reach::Supervised, &UserRequest::Logout { reason_code_id: Some(2) }).is_ok());
+        assert!(state_change(Reach::Supervised, &UserRequest::NotReady { reason_code_id: None }).is_err());
+        assert!(state_change(Reach::Supervised, &UserRequest::Login { extension: "1".into() }).is_err());
+        assert!(state_change(Reach::Own, &UserRequest::Login { extension: "1".into() }).is_ok());
+        assert!(own_only(Reach::Own, "a").is_ok());
+        assert_eq!(own_only(Reach::Supervised, "a").map_err(|e| e.error_type), Err("Invalid Supervisor".into()));
+    }
+
+    #[test]
+    fn teams_queues_and_dialogs() {
+        let mut dir = Directory::default();
+        dir.put_queue(crate::directory::QueueRecord { id: "q1".into(), name: "Q".into(), teams: vec!["t1".into()] });
+        let (a, b, c, s) = (user("a", "t1"), user("b", "t1"), user("c", "t2"), supervisor("s", &["t1"]));
+        for u in [&a, &b, &c, &s] {
+            dir.put_user(u.clone());
+        }
+        assert!(team(&s, "t1").is_ok());
+        assert_eq!(team(&s, "t2").map_err(|e| e.error_type), Err("Invalid Supervisor".into()));
+        assert_eq!(team(&a, "t1").map_err(|e| e.error_type), Err("Invalid Authorization User Specified".into()));
+        assert!(queue(&dir, &a, "q1").is_ok());
+        assert!(queue(&dir, &s, "q1").is_ok());
+        assert!(queue(&dir, &c, "q1").is_err());
+
+        let call = call_with(&["a", "x"]);
+        assert!(in_call(&a, &call) && !in_call(&b, &call));
+        assert!(read_dialog(&dir, &a, &call).is_ok());
+        assert!(read_dialog(&dir, &s, &call).is_ok());
+        assert_eq!(read_dialog(&dir, &b, &call).map_err(|e| e.status), Err(401));
+        assert!(act_on_dialog(&dir, &a, &call).is_ok());
+        assert_eq!(act_on_dialog(&dir, &s, &call).map_err(|e| e.error_type), Err("Invalid Supervisor".into()));
+        assert_eq!(act_on_dialog(&dir, &c, &call).map_err(|e| e.error_type), Err("Invalid Authorization User Specified".into()));
+    }
+}

@@ -276,3 +276,54 @@ fn effects_come_out_in_order() {
         .collect();
     assert_eq!(kinds, ["cti", "publish", "publish"]);
 }
+
+#[test]
+fn a_held_call_is_republished_when_another_call_becomes_active() {
+    let mut cc = machine();
+    let held = a_call(
+        1,
+        CallState::Held,
+        vec![participant("1001", Some("1001"), ParticipantState::Held), participant("5550100", None, ParticipantState::Active)],
+    );
+    cc.handle_cti(T0, CtiEvent::Call { tag: None, snapshot: held });
+    assert_eq!(updates(&mut cc).len(), 1);
+    let dialing = a_call(2, CallState::Initiated, vec![participant("1001", Some("1001"), ParticipantState::Initiated)]);
+    cc.handle_cti(T0, CtiEvent::Call { tag: None, snapshot: dialing.clone() });
+    let posted = updates(&mut cc);
+    assert_eq!(posted.iter().map(|u| u.event.as_str()).collect::<Vec<_>>(), ["POST"]);
+    assert!(!posted[0].text.contains("TRANSFER"));
+    // The consult call is answered: the held call now offers TRANSFER and CONFERENCE.
+    let mut active = dialing;
+    active.state = CallState::Active;
+    active.participants[0].state = ParticipantState::Active;
+    cc.handle_cti(T0, CtiEvent::Call { tag: None, snapshot: active });
+    let both = updates(&mut cc);
+    let sources: Vec<_> = both.iter().map(|u| (u.event.as_str(), u.source.as_str())).collect();
+    assert_eq!(sources, [("PUT", "/finesse/api/Dialog/2"), ("PUT", "/finesse/api/Dialog/1")]);
+    assert!(both[1].text.contains("<action>TRANSFER</action>"), "{}", both[1].text);
+    // The consult call ends: the held call loses them again.
+    cc.handle_cti(T0, CtiEvent::CallEnded { tag: None, call: 2, agents: vec!["1001".into()] });
+    let after = updates(&mut cc);
+    let events: Vec<_> = after.iter().map(|u| (u.event.as_str(), u.source.as_str())).collect();
+    assert_eq!(events, [("DELETE", "/finesse/api/User/1001/Dialogs"), ("PUT", "/finesse/api/Dialog/1")]);
+    assert!(!after[1].text.contains("TRANSFER"));
+}
+
+#[test]
+fn an_agent_who_left_a_call_still_gets_its_changes_until_the_delete() {
+    let mut cc = machine();
+    let mut call = a_call(
+        9,
+        CallState::Active,
+        vec![participant("1001", Some("1001"), ParticipantState::Active), participant("1002", Some("1002"), ParticipantState::Active)],
+    );
+    cc.handle_cti(T0, CtiEvent::Call { tag: None, snapshot: call.clone() });
+    assert_eq!(updates(&mut cc).len(), 2);
+    call.participants.remove(0);
+    cc.handle_cti(T0, CtiEvent::Call { tag: None, snapshot: call });
+    let nodes: Vec<_> = updates(&mut cc).into_iter().map(|u| (u.node, u.event)).collect();
+    assert_eq!(
+        nodes,
+        [("/finesse/api/User/1001/Dialogs".to_string(), "PUT".to_string()), ("/finesse/api/User/1002/Dialogs".into(), "PUT".into())]
+    );
+}

@@ -155,6 +155,8 @@ pub struct ContactCenter {
     calls: BTreeMap<CallId, CallSnapshot>,
     /// The calls in each agent's Dialogs collection (what a POST added and no DELETE removed).
     dialogs_of: BTreeMap<String, BTreeSet<CallId>>,
+    /// The other way round: the agents whose Dialogs hold each call.
+    holders: BTreeMap<CallId, BTreeSet<String>>,
     /// Queue statistics as last reported.
     queue_stats: BTreeMap<String, QueueStats>,
     in_service: bool,
@@ -174,6 +176,7 @@ impl ContactCenter {
             agents: BTreeMap::new(),
             calls: BTreeMap::new(),
             dialogs_of: BTreeMap::new(),
+            holders: BTreeMap::new(),
             queue_stats: BTreeMap::new(),
             in_service: true,
             status_reason: String::new(),
@@ -273,10 +276,11 @@ impl ContactCenter {
         self.agents.get(login_id).cloned().unwrap_or_default()
     }
 
-    /// Whether `agent` is an ACTIVE participant of some call (TRANSFER and CONFERENCE are offered
-    /// on its held calls then).
+    /// Whether `agent` is an ACTIVE participant of one of its calls (TRANSFER and CONFERENCE are
+    /// offered on its held calls then). Looks only at the agent's own Dialogs.
     fn has_active_call(&self, agent: &str) -> bool {
-        self.calls.values().any(|call| {
+        let calls = self.dialogs_of.get(agent).or_else(|| self.directory.user(agent).and_then(|u| self.dialogs_of.get(&u.login_id)));
+        calls.into_iter().flatten().filter_map(|id| self.calls.get(id)).any(|call| {
             call.participants
                 .iter()
                 .any(|p| p.state == ParticipantState::Active && p.agent.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(agent)))

@@ -2,7 +2,7 @@
 //! §1.3–§1.8, §2): `User`, the Team summary user, `Dialog`, `Dialogs`, `Team`, `Queue`,
 //! `Queues`, `ReasonCode(s)`, `SystemInfo`, `ApiErrors` and the notification `apiErrors`. Every
 //! text that came from outside (names, call variables, labels) has characters outside XML 1.0
-//! replaced. The agent documents live in [`user`](self), calls in `dialog`, queues in `queue`;
+//! replaced. The agent documents live in `user`, calls in `dialog`, queues in `queue`;
 //! this module holds the small ones and the shared helpers.
 
 mod dialog;
