@@ -14,8 +14,10 @@ mod driver;
 mod nodes;
 mod routes;
 mod service;
+mod sim;
 
 pub use driver::CtiHandle;
 pub use nodes::{SetupReport, node_config, setup as setup_nodes};
 pub use routes::REQUEST_ID;
 pub use service::{CcService, ServiceConfig, start};
+pub use sim::{SIM_CALL_PATH, sim_router};

@@ -126,7 +126,7 @@ mod tests {
         assert_eq!(decode_component("%C3%A9"), "é");
         assert_eq!(decode_component("100%"), "100%");
         assert_eq!(decode_component("%zz%4"), "%zz%4");
-        assert_eq!(decode_component("%+1"), "%+1");
+        assert_eq!(decode_component("%+1"), "% 1", "a sign is not a hex digit");
         assert_eq!(decode_component("%FF"), "\u{FFFD}");
     }
 

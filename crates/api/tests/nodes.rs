@@ -55,7 +55,12 @@ async fn nodes_are_created_reconciled_and_left_alone_when_they_match() {
 #[tokio::test]
 async fn invalid_login_ids_are_skipped_not_fatal() {
     let core = common::core(&[]).await;
-    let plans = vec![NodePlan { node: "/finesse/api/User/x".into(), open: false, members: vec!["a b@c".into()], subscribers: vec!["a b@c".into()] }];
+    let plans = vec![NodePlan {
+        node: "/finesse/api/User/x".into(),
+        open: false,
+        members: vec!["a b@c".into()],
+        subscribers: vec!["a b@c".into()],
+    }];
     let report = setup_nodes(&core, &plans, 50, 8).await.unwrap();
     assert_eq!((report.created, report.invalid_logins, report.members_added), (1, 2, 0));
 }

@@ -139,7 +139,8 @@ async fn cors_preflight_allows_the_finesse_methods_and_headers_and_exposes_reque
     let get = bench.as_user("1001", "GET", SYSTEM_INFO, &[("origin", ORIGIN), ("requestId", "x")], "").await;
     assert_eq!(get.header("access-control-allow-origin"), Some(ORIGIN));
     assert!(get.header("access-control-expose-headers").unwrap_or_default().to_ascii_lowercase().contains("requestid"), "{get:?}");
-    let other = bench.request("OPTIONS", SYSTEM_INFO, &[("origin", "https://evil.example"), ("access-control-request-method", "PUT")], "").await;
+    let other =
+        bench.request("OPTIONS", SYSTEM_INFO, &[("origin", "https://evil.example"), ("access-control-request-method", "PUT")], "").await;
     assert_eq!(other.header("access-control-allow-origin"), None);
     bench.stop().await;
 }

@@ -68,8 +68,22 @@ pub fn directory() -> Directory {
     sup.extension = Some("2001".into());
     dir.put_user(sup);
     dir.put_queue(QueueRecord { id: "sales".into(), name: "Sales".into(), teams: vec!["1".into()] });
-    dir.put_reason_code(ReasonCodeRecord { id: 16, category: ReasonCategory::NotReady, code: 10, label: "Meeting".into(), for_all: true, system: false });
-    dir.put_reason_code(ReasonCodeRecord { id: 17, category: ReasonCategory::Logout, code: 20, label: "Home".into(), for_all: true, system: false });
+    dir.put_reason_code(ReasonCodeRecord {
+        id: 16,
+        category: ReasonCategory::NotReady,
+        code: 10,
+        label: "Meeting".into(),
+        for_all: true,
+        system: false,
+    });
+    dir.put_reason_code(ReasonCodeRecord {
+        id: 17,
+        category: ReasonCategory::Logout,
+        code: 20,
+        label: "Home".into(),
+        for_all: true,
+        system: false,
+    });
     dir
 }
 
@@ -116,7 +130,12 @@ impl<M: CtiMachine + 'static> Bench<M> {
         Self::start_with(cti, ServiceConfig::default()).await
     }
 
-    pub async fn start_with(cti: M, mut config: ServiceConfig) -> Self {
+    pub async fn start_with(cti: M, config: ServiceConfig) -> Self {
+        Self::start_routed(cti, config, |_| axum::Router::new()).await
+    }
+
+    /// [`Bench::start_with`], with `extra` routes (made from the CTI handle) merged in.
+    pub async fn start_routed(cti: M, mut config: ServiceConfig, extra: impl FnOnce(&CtiHandle<M>) -> axum::Router) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let core = core(&["1001", "1002", "2001", "carol", "xmpponly"]).await;
         config.client_log_dir = dir.path().join("logs/clientlogs");
@@ -144,7 +163,7 @@ impl<M: CtiMachine + 'static> Bench<M> {
             cors_origins: vec![ORIGIN.into()],
         });
         let (trigger, shutdown) = ShutdownTrigger::new();
-        let router = service.router();
+        let router = service.router().merge(extra(&handle));
         tokio::spawn(serve_http(listener, Some(tokio_rustls::TlsAcceptor::from(tls)), settings, router, None::<Arc<NoFastPath>>, shutdown));
         Self { core, service, cti: handle, addr, cert: files.cert, log_dir, trigger, _dir: dir }
     }
@@ -172,8 +191,7 @@ impl<M: CtiMachine + 'static> Bench<M> {
         }
         let response = sender.send_request(request.body(Full::new(body.into())).unwrap()).await.unwrap();
         let status = response.status().as_u16();
-        let headers =
-            response.headers().iter().map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect();
+        let headers = response.headers().iter().map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect();
         let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
         Reply { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
     }
