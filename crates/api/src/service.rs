@@ -79,6 +79,8 @@ pub(crate) struct Inner {
     pub(crate) core: Core,
     pub(crate) machine: Arc<Machine>,
     pub(crate) auth: BasicAuth,
+    node_max_items: usize,
+    setup_concurrency: usize,
 }
 
 /// The running contact-center service: serves the REST router, stops with [`CcService::stop`].
@@ -97,6 +99,14 @@ impl CcService {
     /// as any others.
     pub fn with_center<R>(&self, f: impl FnOnce(&mut ContactCenter) -> R) -> R {
         self.inner.machine.with(f)
+    }
+
+    /// Adds or replaces a contact-center user while running (`herald user add` on a live
+    /// server) and sets up the nodes it needs, as at start. The CTI side is told of the agent
+    /// by its owner (the simulator's `put_agent` through the [`CtiHandle`]).
+    pub async fn put_user(&self, user: herald_cc::UserRecord) -> anyhow::Result<nodes::SetupReport> {
+        let plans = self.inner.machine.with(|cc| cc.put_user(user));
+        Ok(nodes::setup(&self.inner.core, &plans, self.inner.node_max_items, self.inner.setup_concurrency).await?)
     }
 
     /// Stops the effect executor and the CTI driver. Publishes already queued to the pubsub
@@ -131,7 +141,7 @@ pub async fn start<M: CtiMachine + 'static>(
     let executor = tokio::spawn(execute(core.clone(), effects_rx, cti_tx, config.client_log_dir.clone()));
     let (handle, driver) = driver::spawn(cti, machine.clone(), cti_rx);
     let auth = BasicAuth::new(config.basic_cache, config.basic_cache_entries);
-    let inner = Arc::new(Inner { core, machine, auth });
+    let inner = Arc::new(Inner { core, machine, auth, node_max_items: config.node_max_items, setup_concurrency: config.setup_concurrency });
     Ok((CcService { inner, tasks: vec![executor, driver] }, handle))
 }
 

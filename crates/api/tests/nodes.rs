@@ -53,6 +53,20 @@ async fn nodes_are_created_reconciled_and_left_alone_when_they_match() {
 }
 
 #[tokio::test]
+async fn a_user_added_while_running_gets_its_nodes() {
+    let bench = common::Bench::start(herald_cti::sim::Simulator::new(Default::default(), 0)).await;
+    let mut user = UserRecord::agent("1003");
+    user.team_id = Some("1".into());
+    let report = bench.service.put_user(user).await.unwrap();
+    assert_eq!(report.created, 4, "{report:?}");
+    let pubsub = bench.core.pubsub();
+    let affiliations = pubsub.affiliations(None, "/finesse/api/User/1003").unwrap();
+    assert!(affiliations.contains(&(jid("2001").to_string(), Affiliation::Member)), "{affiliations:?}");
+    assert_eq!(pubsub.subscription_count("/finesse/api/SystemInfo"), 5, "the new user on SystemInfo too");
+    bench.stop().await;
+}
+
+#[tokio::test]
 async fn invalid_login_ids_are_skipped_not_fatal() {
     let core = common::core(&[]).await;
     let plans = vec![NodePlan {
