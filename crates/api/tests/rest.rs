@@ -184,3 +184,35 @@ async fn another_agents_user_object_is_refused() {
     assert_api_error(&reply, 401, "Invalid Authorization User Specified");
     bench.stop().await;
 }
+
+#[tokio::test]
+async fn a_banned_source_is_refused_even_with_a_cached_password() {
+    let bench = Bench::start(Recorder::default()).await;
+    assert_eq!(bench.as_user("1002", "GET", SYSTEM_INFO, &[], "").await.status, 200);
+    // Twenty failures from this address on names that do not exist ban it (the XMPP default).
+    for i in 0..20 {
+        let reply = bench.request("GET", SYSTEM_INFO, &[("authorization", &basic(&format!("ghost{i}"), "x"))], "").await;
+        assert_eq!(reply.status, 401);
+    }
+    let checks = bench.service.password_checks();
+    let banned = bench.as_user("1002", "GET", SYSTEM_INFO, &[], "").await;
+    assert_api_error(&banned, 401, "Authorization Failure");
+    assert_eq!(bench.service.password_checks(), checks, "a banned source costs no PBKDF2");
+    bench.stop().await;
+}
+
+#[tokio::test]
+async fn failed_xmpp_logins_lock_the_cached_rest_login_too() {
+    let bench = Bench::start(Recorder::default()).await;
+    assert_eq!(bench.as_user("1001", "GET", SYSTEM_INFO, &[], "").await.status, 200);
+    let checks = bench.service.password_checks();
+    // Five wrong SASL passwords from this address: the lock-out is shared with XMPP.
+    let here = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    for _ in 0..5 {
+        bench.core.auth_failed(Some("1001"), &herald_sasl::SaslError::NotAuthorized, here, std::time::Instant::now());
+    }
+    let locked = bench.as_user("1001", "GET", SYSTEM_INFO, &[], "").await;
+    assert_api_error(&locked, 401, "Authorization Failure");
+    assert_eq!(bench.service.password_checks(), checks + 1, "refused after the same PBKDF2 as a wrong password");
+    bench.stop().await;
+}
