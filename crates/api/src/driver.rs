@@ -9,12 +9,7 @@ use std::time::Duration;
 use herald_cti::{CtiEvent, CtiMachine, CtiRequest, EpochMs};
 use tokio::sync::{Notify, mpsc};
 
-use crate::service::Machine;
-
-/// Milliseconds since the Unix epoch by the wall clock: the `now` every sans-IO call gets.
-pub(crate) fn now_ms() -> EpochMs {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+use crate::machine::{Machine, now_ms};
 
 /// What the driver and the handles share: the CTI machine and the contact center its events go
 /// to. Lock order: the CTI machine, then the contact center.

@@ -11,6 +11,7 @@
 
 mod auth;
 mod driver;
+mod machine;
 mod nodes;
 mod routes;
 mod service;

@@ -16,7 +16,7 @@ use herald_cc::parse::MAX_BODY_BYTES;
 use herald_cc::{ApiError, Method, RestAnswer, RestCall, documents, path};
 use http_body_util::{BodyExt, Limited};
 
-use crate::driver::now_ms;
+use crate::machine::now_ms;
 use crate::service::{CcService, Inner};
 
 /// The request header Finesse clients tag requests with, echoed on the answer.

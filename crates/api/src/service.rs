@@ -4,7 +4,7 @@
 //! (`routes`) and the simulator's endpoint (`sim`) call into it.
 
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::BasicAuth;
 use crate::driver::{self, CtiHandle};
+use crate::machine::Machine;
 use crate::nodes;
 
 /// How the service runs.
@@ -50,27 +51,6 @@ impl Default for ServiceConfig {
             node_max_items: 50,
             setup_concurrency: 256,
         }
-    }
-}
-
-/// The contact center and the channel its effects leave by. Every call goes through
-/// [`Machine::with`], which drains the effects under the same lock: they reach the executor in
-/// the order the machine emitted them, whichever task caused them.
-pub(crate) struct Machine {
-    cc: Mutex<ContactCenter>,
-    effects: mpsc::UnboundedSender<Effect>,
-}
-
-impl Machine {
-    /// Runs `f` on the contact center, then queues the effects it emitted, in order.
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut ContactCenter) -> R) -> R {
-        let mut cc = self.cc.lock().unwrap_or_else(|e| e.into_inner());
-        let result = f(&mut cc);
-        while let Some(effect) = cc.poll_effect() {
-            // The executor only stops with the service; effects after that have nowhere to go.
-            let _ = self.effects.send(effect);
-        }
-        result
     }
 }
 
@@ -137,7 +117,7 @@ pub async fn start<M: CtiMachine + 'static>(
 
     let (effects_tx, effects_rx) = mpsc::unbounded_channel();
     let (cti_tx, cti_rx) = mpsc::unbounded_channel();
-    let machine = Arc::new(Machine { cc: Mutex::new(cc), effects: effects_tx });
+    let machine = Arc::new(Machine::new(cc, effects_tx));
     let executor = tokio::spawn(execute(core.clone(), effects_rx, cti_tx, config.client_log_dir.clone()));
     let (handle, driver) = driver::spawn(cti, machine.clone(), cti_rx);
     let auth = BasicAuth::new(config.basic_cache, config.basic_cache_entries);

@@ -54,7 +54,8 @@ async fn nodes_are_created_reconciled_and_left_alone_when_they_match() {
 
 #[tokio::test]
 async fn a_user_added_while_running_gets_its_nodes() {
-    let bench = common::Bench::start(herald_cti::sim::Simulator::new(Default::default(), 0)).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let bench = common::Bench::start(herald_cti::sim::Simulator::new(Default::default(), now)).await;
     let mut user = UserRecord::agent("1003");
     user.team_id = Some("1".into());
     let report = bench.service.put_user(user).await.unwrap();
