@@ -16,6 +16,10 @@ const TOKEN: &str = "s3cret-token";
 const XML: (&str, &str) = ("content-type", "application/xml");
 
 fn simulator() -> Simulator {
+    simulator_with(SimConfig::default())
+}
+
+fn simulator_with(base: SimConfig) -> Simulator {
     let agent = |id: &str| SimAgent {
         agent: id.into(),
         extension: Some(id.into()),
@@ -27,14 +31,18 @@ fn simulator() -> Simulator {
         queues: vec![SimQueue { id: "sales".into(), name: "Sales".into(), dialed_number: "5000".into(), calls_per_hour: 0.0 }],
         agents: vec![agent("1001"), agent("1002"), agent("carol"), agent("2001")],
         talk_time_ms: (600_000, 600_000),
-        ..SimConfig::default()
+        ..base
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     Simulator::new(config, now)
 }
 
 async fn bench() -> Bench<Simulator> {
-    Bench::start_routed(simulator(), ServiceConfig::default(), |handle| sim_router(handle.clone(), TOKEN.into())).await
+    bench_over(simulator()).await
+}
+
+async fn bench_over(sim: Simulator) -> Bench<Simulator> {
+    Bench::start_routed(sim, ServiceConfig::default(), |handle| sim_router(handle.clone(), TOKEN.into())).await
 }
 
 /// The value of `<name>` in an escaped Update (the notification's text).
@@ -153,4 +161,35 @@ async fn a_client_log_is_stored_in_its_directory_and_its_post_event_published() 
     let other = bench.as_user("1002", "POST", "/finesse/api/User/1001/ClientLog", &[XML], body).await;
     assert_eq!(other.status, 401, "{other:?}");
     bench.stop().await;
+}
+
+#[tokio::test]
+async fn the_driver_wakes_for_the_simulators_deadlines() {
+    // Ring-no-answer after 300 ms: only the driver's timer, re-armed after the injection through
+    // the handle, can make the agent NOT_READY.
+    let bench = bench_over(simulator_with(SimConfig { ring_no_answer_ms: 300, ..SimConfig::default() })).await;
+    let node = "/finesse/api/User/carol";
+    let login = "<User><state>LOGIN</state><extension>carol</extension></User>";
+    assert_eq!(bench.as_user("carol", "PUT", node, &[XML], login).await.status, 202);
+    bench.wait_item(node, &["NOT_READY"]).await;
+    assert_eq!(bench.as_user("carol", "PUT", node, &[XML, ("requestId", "r")], "<User><state>READY</state></User>").await.status, 202);
+    bench.wait_item(node, &["&lt;state&gt;READY&lt;/state&gt;"]).await;
+    let id = bench
+        .cti
+        .with(|sim, now| sim.inject_call(now, herald_cti::sim::InjectedCall { queue: "sales".into(), ..Default::default() }))
+        .await;
+    assert!(id.is_ok(), "{id:?}");
+    bench.wait_item(node, &["RESERVED"]).await;
+    let items = || async {
+        let page = bench.core.pubsub().items(None, node, herald_pubsub::ItemQuery::Latest(Some(1))).await.unwrap();
+        page.items.last().and_then(|i| i.payload.as_ref()).map(|p| p.to_xml()).unwrap_or_default()
+    };
+    for _ in 0..100 {
+        if items().await.contains("&lt;state&gt;NOT_READY&lt;/state&gt;") {
+            bench.stop().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no NOT_READY after ring-no-answer: {}", items().await);
 }
