@@ -60,6 +60,9 @@ enum Change {
     Subscribe(String, BareJid),
 }
 
+/// One set-up operation in flight.
+type Step<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<SetupReport, PubSubError>> + Send + 'a>>;
+
 /// Sets up every planned node, `concurrency` operations at a time: first the nodes themselves,
 /// then every membership and subscription they lack (look-ups decide, so a node that already
 /// matches costs no commit).
@@ -68,7 +71,10 @@ pub async fn setup(core: &Core, plans: &[NodePlan], max_items: usize, concurrenc
     let pubsub = core.pubsub();
     let concurrency = concurrency.max(1);
     let mut report = SetupReport::default();
-    let mut nodes = futures_util::stream::iter(plans.iter().map(|plan| ensure_node(pubsub, plan, max_items))).buffer_unordered(concurrency);
+    // Boxed one by one before they are streamed: a closure over `&NodePlan` handed to the stream
+    // would make this future impossible to prove `Send` inside `herald::run`.
+    let pending: Vec<Step<'_>> = plans.iter().map(|plan| Box::pin(ensure_node(pubsub, plan, max_items)) as Step<'_>).collect();
+    let mut nodes = futures_util::stream::iter(pending).buffer_unordered(concurrency);
     while let Some(result) = nodes.next().await {
         report.add(result?);
     }
@@ -77,7 +83,8 @@ pub async fn setup(core: &Core, plans: &[NodePlan], max_items: usize, concurrenc
     for plan in plans {
         changes_of(pubsub, &domain, plan, &mut changes, &mut report)?;
     }
-    let mut applied = futures_util::stream::iter(changes.into_iter().map(|change| apply(pubsub, change))).buffer_unordered(concurrency);
+    let pending: Vec<Step<'_>> = changes.into_iter().map(|change| Box::pin(apply(pubsub, change)) as Step<'_>).collect();
+    let mut applied = futures_util::stream::iter(pending).buffer_unordered(concurrency);
     while let Some(result) = applied.next().await {
         report.add(result?);
     }

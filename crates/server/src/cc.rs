@@ -21,6 +21,15 @@ use crate::config::{Config, CtiBackend};
 use crate::scenario::Scenario;
 use crate::{directory, scenario, sim_client, webservices_user};
 
+/// A future, boxed as `Send`. The futures of the store's generic trait methods borrow their
+/// arguments; the compiler cannot prove such a future `Send` for every lifetime when it is
+/// nested in `run`'s (rust-lang/rust#100013), but it can once coerced at a known lifetime here.
+pub(crate) fn sendable<'a, T>(
+    future: impl std::future::Future<Output = T> + Send + 'a,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>> {
+    Box::pin(future)
+}
+
 /// What is prepared in the store before the core starts (the core loads rosters and pubsub
 /// nodes as they are then).
 pub(crate) struct Prepared {

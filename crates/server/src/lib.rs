@@ -206,7 +206,7 @@ pub async fn run_with_status(
     events.register(status.bound.clone());
     // The contact center's accounts and rosters are in the store before the core loads them.
     let prepared = match listeners.api {
-        Some(_) => Some(cc::prepare(&config, &store).await.context("preparing the contact center")?),
+        Some(_) => Some(cc::sendable(cc::prepare(&config, &store)).await.context("preparing the contact center")?),
         None => None,
     };
     let core = Core::start(
@@ -321,7 +321,7 @@ pub async fn run_with_status(
                 max_body_bytes: herald_cc::parse::MAX_BODY_BYTES,
                 cors_origins: settings.cors_origins.clone(),
             };
-            Some(cc::start(&config, prepared, &core, api, acceptor.clone(), api_settings, stopping.clone()).await?)
+            Some(cc::sendable(cc::start(&config, prepared, &core, api, acceptor.clone(), api_settings, stopping.clone())).await?)
         }
         _ => None,
     };
