@@ -147,7 +147,7 @@ impl BasicAuth {
                 Ok(user)
             }
             Err(error) => {
-                tracing::info!(target: "notification", username = user, %source, reason = ?error, "HTTP Basic authentication failed");
+                tracing::info!(target: "webservices", username = user, %source, reason = ?error, "HTTP Basic authentication failed");
                 core.auth_failed(Some(&user), &error, source, Instant::now());
                 self.forget(&user);
                 Err(Refusal::Unauthenticated)

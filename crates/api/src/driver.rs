@@ -28,6 +28,9 @@ impl<M: CtiMachine> Shared<M> {
     /// Drains the machine's events into the contact center (the CTI lock held by the caller).
     fn drain(&self, cti: &mut M, now: EpochMs) {
         let events: Vec<CtiEvent> = std::iter::from_fn(|| cti.poll_event()).collect();
+        for event in &events {
+            log_event(event);
+        }
         if !events.is_empty() {
             self.cc.with(|cc| events.into_iter().for_each(|event| cc.handle_cti(now, event)));
         }
@@ -81,8 +84,10 @@ pub(crate) fn spawn<M: CtiMachine + 'static>(
                     let Some(first) = request else { break };
                     let now = now_ms();
                     let mut cti = shared.cti();
+                    tracing::debug!(target: "webservices", request = ?first, "to the CTI side");
                     cti.handle_request(now, first);
                     while let Ok(next) = requests.try_recv() {
+                        tracing::debug!(target: "webservices", request = ?next, "to the CTI side");
                         cti.handle_request(now, next);
                     }
                     shared.drain(&mut cti, now);
@@ -98,7 +103,38 @@ pub(crate) fn spawn<M: CtiMachine + 'static>(
                 () = shared.rearm.notified() => {}
             }
         }
-        tracing::debug!(target: "notification", "CTI driver stopped");
+        tracing::debug!(target: "webservices", "CTI driver stopped");
     });
     (handle, task)
+}
+
+/// The web-services log of what the CTI side reports: each agent state event (the decoded
+/// event the seed's troubleshooting reads) and call event at debug, as thousands a second would
+/// flood info; refusals, which an operator asks about, at info.
+fn log_event(event: &CtiEvent) {
+    match event {
+        CtiEvent::Agent { tag, snapshot } => tracing::debug!(
+            target: "webservices",
+            agent = snapshot.agent,
+            state = snapshot.state.name(),
+            pending = snapshot.pending.map_or("", |p| p.name()),
+            reason_code = snapshot.reason_code.map_or(-1, i64::from),
+            extension = snapshot.extension.as_deref().unwrap_or(""),
+            tag = tag.map(|t| t.0),
+            "agent state event from the CTI side"
+        ),
+        CtiEvent::Failure { tag, failure } => tracing::info!(
+            target: "webservices",
+            tag = tag.0,
+            error_type = failure.kind,
+            error_message = failure.constant,
+            error_data = failure.code,
+            "the CTI side refused a request"
+        ),
+        CtiEvent::Call { snapshot, .. } => {
+            tracing::debug!(target: "webservices", call = snapshot.id, state = snapshot.state.name(), "call event from the CTI side")
+        }
+        CtiEvent::CallEnded { call, agents, .. } => tracing::debug!(target: "webservices", call, ?agents, "call ended"),
+        CtiEvent::QueueStats(_) | CtiEvent::Heartbeat => {}
+    }
 }

@@ -95,7 +95,7 @@ fn jid_of(login: &str, domain: &str, report: &mut SetupReport) -> Option<BareJid
     match BareJid::new(&format!("{login}@{domain}")) {
         Ok(jid) => Some(jid),
         Err(err) => {
-            tracing::warn!(target: "notification", login, %err, "contact-center user is not a valid JID: no node access");
+            tracing::warn!(target: "webservices", login, %err, "contact-center user is not a valid JID: no node access");
             report.invalid_logins += 1;
             None
         }

@@ -108,8 +108,12 @@ async fn rest(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         Ok(body) => body,
         Err(error) => return respond(error_answer(&error), request_id.as_ref()),
     };
-    let call =
-        RestCall { method, target, request_id: request_id.as_ref().and_then(|v| v.to_str().ok()).map(str::to_owned), content_type, body };
+    let id = request_id.as_ref().and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let logged = tracing::enabled!(target: "webservices", tracing::Level::DEBUG).then(|| (method.name(), target.clone(), id.clone()));
+    let call = RestCall { method, target, request_id: id, content_type, body };
     let answer = inner.machine.with(|cc| cc.handle_rest(now_ms(), &caller, call));
+    if let Some((method, target, id)) = logged {
+        tracing::debug!(target: "webservices", %source, caller, method, target, request_id = id.as_deref().unwrap_or(""), status = answer.status, "REST request");
+    }
     respond(answer, request_id.as_ref())
 }

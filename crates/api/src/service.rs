@@ -112,7 +112,7 @@ pub async fn start<M: CtiMachine + 'static>(
     let began = std::time::Instant::now();
     let plans = cc.node_plan();
     let report = nodes::setup(&core, &plans, config.node_max_items, config.setup_concurrency).await?;
-    tracing::info!(target: "notification", nodes = plans.len(), ?report, elapsed_ms = began.elapsed().as_millis() as u64, "contact-center nodes ready");
+    tracing::info!(target: "webservices", nodes = plans.len(), ?report, elapsed_ms = began.elapsed().as_millis() as u64, "contact-center nodes ready");
     tokio::fs::create_dir_all(&config.client_log_dir).await?;
 
     let (effects_tx, effects_rx) = mpsc::unbounded_channel();
@@ -143,7 +143,7 @@ async fn execute(core: Core, mut effects: mpsc::UnboundedReceiver<Effect>, cti: 
             }
             Effect::Cti(request) => {
                 if cti.send(request).is_err() {
-                    tracing::error!(target: "notification", "CTI driver gone: request dropped");
+                    tracing::error!(target: "webservices", "CTI driver gone: request dropped");
                 }
             }
             Effect::StoreClientLog { file_name, text, node, payload } => {
@@ -151,12 +151,12 @@ async fn execute(core: Core, mut effects: mpsc::UnboundedReceiver<Effect>, cti: 
                 tokio::spawn(async move {
                     match store_client_log(&dir, &file_name, &text).await {
                         Ok(path) => {
-                            tracing::info!(target: "notification", path = %path.display(), bytes = text.len(), "client log stored");
+                            tracing::info!(target: "webservices", path = %path.display(), bytes = text.len(), "client log stored");
                             if let Some(commit) = publish(&core, &node, payload) {
                                 commit.await;
                             }
                         }
-                        Err(err) => tracing::error!(target: "notification", %err, file_name, "client log not stored"),
+                        Err(err) => tracing::error!(target: "webservices", %err, file_name, "client log not stored"),
                     }
                 });
             }
@@ -170,7 +170,7 @@ fn publish(core: &Core, node: &str, payload: Element) -> Option<impl Future<Outp
     match core.pubsub().publish_queued(None, node, None, Some(payload)) {
         Ok((_, committing)) => Some(log_commit(node.to_owned(), committing)),
         Err(err) => {
-            tracing::error!(target: "notification", %err, node, "contact-center publish refused");
+            tracing::error!(target: "webservices", %err, node, "contact-center publish refused");
             None
         }
     }
@@ -178,7 +178,7 @@ fn publish(core: &Core, node: &str, payload: Element) -> Option<impl Future<Outp
 
 async fn log_commit(node: String, committing: Committing) {
     if let Err(err) = committing.wait().await {
-        tracing::error!(target: "notification", %err, node, "contact-center publish not committed");
+        tracing::error!(target: "webservices", %err, node, "contact-center publish not committed");
     }
 }
 

@@ -109,7 +109,7 @@ async fn inject(State(state): State<Arc<SimState>>, request: Request) -> Respons
     match state.handle.with(move |sim, now| sim.inject_call(now, call)).await {
         Ok(id) => {
             let body = Element::new("Call", "").with_child(Element::new("id", "").with_text(id.to_string()));
-            tracing::info!(target: "notification", queue, call = id, "simulated call injected");
+            tracing::info!(target: "webservices", queue, call = id, "simulated call injected");
             xml(StatusCode::ACCEPTED, body.to_xml())
         }
         Err(SimError::UnknownQueue(q)) => refuse(&ApiError::not_found(q)),

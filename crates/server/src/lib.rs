@@ -310,7 +310,7 @@ pub async fn run_with_status(
     let web_services = match (listeners.api, prepared) {
         (Some(api), Some(prepared)) => {
             let api_settings = HttpSettings {
-                name: "Web services",
+                name: "REST API",
                 admission: settings.admission.clone(),
                 tls_handshake_timeout: settings.tls_handshake_timeout,
                 request_timeout: settings.request_timeout,
