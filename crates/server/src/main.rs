@@ -47,7 +47,8 @@ struct LoadArgs {
     /// `bosh` (plain HTTP), `websocket` (plain HTTP) or `tcp` (STARTTLS).
     #[arg(long, default_value = "bosh")]
     transport: String,
-    /// `idle`, `login-storm`, `fanout`, `soak` (BOSH only) or `http-baseline`.
+    /// `idle`, `login-storm`, `fanout`, `soak` (BOSH only), `http-baseline` or `agents`
+    /// (contact-center desktops: BOSH or WebSocket plus REST state changes).
     #[arg(long, default_value = "idle")]
     scenario: String,
     /// Sessions, one account each (`<user-prefix><n>`).
@@ -137,6 +138,24 @@ struct LoadArgs {
     /// Soak: Herald's info.log, to count the sessions still live at the end from its lines.
     #[arg(long)]
     server_log: Option<PathBuf>,
+    /// Agents: port of the REST web services (HTTPS trusting --ca when given, plain HTTP otherwise).
+    #[arg(long, default_value_t = 8445)]
+    api_port: u16,
+    /// Agents: state changes per second, all agents together.
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
+    /// Agents: how long state changes go on, seconds.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Agents: the NOT_READY reason code's id (none: NOT_READY without a reason).
+    #[arg(long)]
+    reason_code_id: Option<u32>,
+    /// Agents: most REST connections open at once.
+    #[arg(long, default_value_t = 64)]
+    rest_connections: usize,
+    /// Agents: skip the bare pubsub publish baseline (publisher --publisher).
+    #[arg(long)]
+    no_baseline: bool,
 }
 
 #[derive(Subcommand)]
@@ -273,7 +292,8 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
         "fanout" => herald_load::Scenario::Fanout,
         "http-baseline" => herald_load::Scenario::HttpBaseline,
         "soak" => herald_load::Scenario::Soak,
-        other => bail!("unknown scenario {other} (idle, login-storm, fanout, soak, http-baseline)"),
+        "agents" => herald_load::Scenario::Agents,
+        other => bail!("unknown scenario {other} (idle, login-storm, fanout, soak, http-baseline, agents)"),
     };
     let mechanism = match args.mechanism.as_str() {
         "scram-sha-1" => herald_load::Mechanism::ScramSha1,
@@ -313,6 +333,14 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
             drain: std::time::Duration::from_secs(args.drain_secs),
             server_log: args.server_log,
         },
+        agents: herald_load::AgentOptions {
+            api_port: args.api_port,
+            rate: args.rate,
+            duration: std::time::Duration::from_secs(args.duration),
+            reason_code_id: args.reason_code_id,
+            rest_connections: args.rest_connections,
+            baseline: !args.no_baseline,
+        },
     };
     let report = herald_load::run(opts.clone()).await?;
     println!("{}", report.to_table(&opts));
@@ -324,6 +352,9 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
     }
     if let Some(soak) = &report.soak {
         eprintln!("errors by kind: {:?}", soak.errors);
+    }
+    if let Some(agents) = &report.agents {
+        eprintln!("{}", agents.summary());
     }
     if report.failed > 0 {
         bail!("{} of {} sessions failed", report.failed, report.sessions);
