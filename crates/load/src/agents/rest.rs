@@ -175,6 +175,80 @@ mod tests {
         );
     }
 
+    /// A plain HTTP/1.1 server on loopback answering every request with `status`, counting the
+    /// connections it accepted and handing each request's method, path and headers out.
+    async fn server(
+        status: u16,
+    ) -> (u16, Arc<AtomicUsize>, tokio::sync::mpsc::UnboundedReceiver<(String, String, hyper::HeaderMap, String)>) {
+        use hyper::service::service_fn;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (seen_tx, seen) = tokio::sync::mpsc::unbounded_channel();
+        let counted = accepted.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                counted.fetch_add(1, Ordering::Relaxed);
+                let seen_tx = seen_tx.clone();
+                tokio::spawn(async move {
+                    let answer = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                        let seen_tx = seen_tx.clone();
+                        async move {
+                            let (parts, body) = request.into_parts();
+                            let body = String::from_utf8_lossy(&body.collect().await?.to_bytes()).into_owned();
+                            let _ = seen_tx.send((parts.method.to_string(), parts.uri.to_string(), parts.headers, body));
+                            let mut response = hyper::Response::new(http_body_util::Empty::<Bytes>::new());
+                            *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                            Ok::<_, hyper::Error>(response)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), answer).await;
+                });
+            }
+        });
+        (port, accepted, seen)
+    }
+
+    #[tokio::test]
+    async fn puts_carry_the_finesse_headers_and_reuse_the_connection() {
+        let (port, accepted, mut seen) = server(202).await;
+        let opts = Arc::new(Options { password: "pw".into(), ..Options::default() });
+        let pool = RestPool::new(opts, port, None, 4);
+        for n in 0..3 {
+            let status = pool.acquire().await.unwrap().put_user("agent1", "pw", &UserChange::Ready, &format!("r-{n}")).await.unwrap();
+            assert_eq!(status, 202);
+        }
+        assert_eq!(pool.opened(), 1, "one keep-alive connection served the three requests");
+        assert_eq!(accepted.load(Ordering::Relaxed), 1);
+        let (method, path, headers, body) = seen.recv().await.unwrap();
+        assert_eq!((method.as_str(), path.as_str()), ("PUT", "/finesse/api/User/agent1"));
+        assert_eq!(headers["requestid"], "r-0");
+        assert_eq!(headers["content-type"], "application/xml");
+        assert_eq!(headers["authorization"], basic_auth("agent1", "pw").as_str());
+        assert_eq!(body, "<User><state>READY</state></User>");
+    }
+
+    #[tokio::test]
+    async fn the_status_is_returned_and_the_pool_is_bounded() {
+        let (port, _, _seen) = server(401).await;
+        let pool = RestPool::new(Arc::new(Options::default()), port, None, 1);
+        let first = pool.acquire().await.unwrap();
+        let waiting = tokio::time::timeout(Duration::from_millis(100), pool.acquire()).await;
+        assert!(waiting.is_err(), "a pool of one has no second connection while the first is out");
+        assert_eq!(first.put_user("agent1", "bad", &UserChange::Ready, "r").await.unwrap(), 401);
+        assert!(tokio::time::timeout(Duration::from_secs(5), pool.acquire()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_api_is_an_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let pool = RestPool::new(Arc::new(Options::default()), port, None, 1);
+        assert!(matches!(pool.acquire().await, Err(LoadError::Io(_))));
+    }
+
     #[test]
     fn basic_credentials_are_base64_of_login_and_password() {
         assert_eq!(basic_auth("1001", "herald-demo"), "Basic MTAwMTpoZXJhbGQtZGVtbw==");
