@@ -343,7 +343,10 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
         },
     };
     let report = herald_load::run(opts.clone()).await?;
-    println!("{}", report.to_table(&opts));
+    match &report.agents {
+        Some(agents) => println!("{}", agents.summary()),
+        None => println!("{}", report.to_table(&opts)),
+    }
     if let Some(error) = &report.first_error {
         eprintln!("first failure: {error}");
     }
@@ -352,9 +355,6 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
     }
     if let Some(soak) = &report.soak {
         eprintln!("errors by kind: {:?}", soak.errors);
-    }
-    if let Some(agents) = &report.agents {
-        eprintln!("{}", agents.summary());
     }
     if report.failed > 0 {
         bail!("{} of {} sessions failed", report.failed, report.sessions);

@@ -7,6 +7,10 @@ use crate::fanout::FanoutFigures;
 /// The agents scenario's figures.
 #[derive(Clone, Debug, Default)]
 pub struct AgentFigures {
+    /// Desktops asked for.
+    pub desktops: usize,
+    /// Desktops logged in over XMPP.
+    pub logged_in: usize,
     /// Desktops signed in through REST (LOGIN and NOT_READY both confirmed by their Updates).
     pub signed_in: usize,
     /// Desktops logged in over XMPP whose REST sign-in failed.
@@ -88,7 +92,9 @@ impl AgentFigures {
     pub(crate) fn figures(&self) -> Vec<(&'static str, &'static str, Option<f64>, usize)> {
         let b = self.baseline.as_ref();
         vec![
-            ("signed_in", "signed in", Some(self.signed_in as f64), 0),
+            ("desktops", "desktops", Some(self.desktops as f64), 0),
+            ("xmpp_logged_in", "logged in (XMPP)", Some(self.logged_in as f64), 0),
+            ("signed_in", "signed in (REST)", Some(self.signed_in as f64), 0),
             ("sign_in_failed", "sign-in failed", Some(self.sign_in_failed as f64), 0),
             ("sign_in_seconds", "sign-in s", Some(self.sign_in_seconds), 1),
             ("changes", "changes", Some(self.attempted as f64), 0),

@@ -190,6 +190,8 @@ pub(crate) async fn run(opts: Options) -> Result<Report, LoadError> {
 
     let agents = run.ready_agents.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut figures = AgentFigures {
+        desktops: opts.sessions,
+        logged_in: report.logged_in,
         signed_in: agents.len(),
         sign_in_failed: run.sign_in_failed.load(Ordering::Relaxed),
         sign_in_seconds: report.login_time.as_secs_f64(),
