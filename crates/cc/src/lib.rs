@@ -13,6 +13,7 @@ mod center;
 pub mod directory;
 pub mod documents;
 pub mod error;
+pub mod fuzzing;
 pub mod model;
 pub mod parse;
 pub mod path;

@@ -19,6 +19,9 @@ pub enum Transport {
     WebSocket,
     /// BOSH (XEP-0124/XEP-0206).
     Bosh,
+    /// A session the server itself holds, with no connection (the web-services user
+    /// `finesse@<domain>`).
+    Internal,
 }
 
 impl Transport {
@@ -28,6 +31,7 @@ impl Transport {
             Self::Tcp => "tcp",
             Self::WebSocket => "websocket",
             Self::Bosh => "bosh",
+            Self::Internal => "internal",
         }
     }
 }

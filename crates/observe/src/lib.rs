@@ -1,5 +1,6 @@
 //! Herald's logs, laid out as the seed's troubleshooting expects: `logs/notification/info.log`
-//! always, `logs/notification/debug.log` when debug logging is on, and a copy on standard error.
+//! and `logs/webservices/info.log` always, their `debug.log` when debug logging is on, and a copy
+//! on standard error.
 //! Lines carry a UTC timestamp, the level, the target and the message.
 
 mod rotate;
@@ -11,7 +12,7 @@ use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
 use tracing_subscriber::fmt::time::UtcTime;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{Layer, fmt};
+use tracing_subscriber::{Layer, Registry, fmt};
 
 pub use rotate::{RotatingFile, Rotation};
 
@@ -42,28 +43,31 @@ fn open_log(path: &Path, rotation: Rotation) -> Result<RotatingFile, LogError> {
 /// Installs the global subscriber. `debug` adds `debug.log` with every debug line of Herald's
 /// crates (the seed warns that debug logging costs; so does ours). `RUST_LOG` overrides the
 /// standard-error filter. Each file rotates by size under `rotation`.
+///
+/// Lines go where the seed's troubleshooting looks for them: the notification service (targets
+/// `herald`, `notification`) to `logs/notification/`, the web services (target `webservices`:
+/// REST, agent state, CTI) to `logs/webservices/`.
 pub fn init(log_dir: &Path, debug: bool, rotation: Rotation) -> Result<(), LogError> {
-    let herald_only = |level: LevelFilter| {
-        Targets::new().with_target("herald", level).with_target("notification", level).with_target("webservices", level)
-    };
+    let notification = |level: LevelFilter| Targets::new().with_target("herald", level).with_target("notification", level);
+    let webservices = |level: LevelFilter| Targets::new().with_target("webservices", level);
     let timer = UtcTime::rfc_3339();
-    let info = fmt::layer()
-        .with_writer(Mutex::new(open_log(&log_dir.join("notification/info.log"), rotation)?))
-        .with_ansi(false)
-        .with_timer(timer.clone())
-        .with_filter(herald_only(LevelFilter::INFO));
-    let debug_layer = if debug {
-        Some(
-            fmt::layer()
-                .with_writer(Mutex::new(open_log(&log_dir.join("notification/debug.log"), rotation)?))
-                .with_ansi(false)
-                .with_timer(timer.clone())
-                .with_filter(herald_only(LevelFilter::DEBUG)),
-        )
-    } else {
-        None
+    let file = |path: &str, filter: Targets| -> Result<Box<dyn Layer<Registry> + Send + Sync>, LogError> {
+        Ok(fmt::layer()
+            .with_writer(Mutex::new(open_log(&log_dir.join(path), rotation)?))
+            .with_ansi(false)
+            .with_timer(timer.clone())
+            .with_filter(filter)
+            .boxed())
     };
+    let mut layers = vec![
+        file("notification/info.log", notification(LevelFilter::INFO))?,
+        file("webservices/info.log", webservices(LevelFilter::INFO))?,
+    ];
+    if debug {
+        layers.push(file("notification/debug.log", notification(LevelFilter::DEBUG))?);
+        layers.push(file("webservices/debug.log", webservices(LevelFilter::DEBUG))?);
+    }
     let stderr_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let stderr = fmt::layer().with_writer(std::io::stderr).with_timer(timer).with_filter(stderr_filter);
-    tracing_subscriber::registry().with(info).with(debug_layer).with(stderr).try_init().map_err(|_| LogError::AlreadyInitialised)
+    layers.push(fmt::layer().with_writer(std::io::stderr).with_timer(timer.clone()).with_filter(stderr_filter).boxed());
+    tracing_subscriber::registry().with(layers).try_init().map_err(|_| LogError::AlreadyInitialised)
 }

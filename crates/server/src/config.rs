@@ -6,6 +6,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod contact_center;
+
+pub use contact_center::{ContactCenter, CtiBackend};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -38,6 +41,8 @@ pub struct Config {
     pub log: Log,
     /// Storage backend.
     pub store: StoreConfig,
+    /// The contact-center layer (Finesse web services, CTI side).
+    pub cc: ContactCenter,
 }
 
 /// `[listen]`
@@ -50,6 +55,9 @@ pub struct Listen {
     pub https: SocketAddr,
     /// Plain HTTP with the same endpoints; off unless set (like the port 7071 Finesse disabled).
     pub http: Option<SocketAddr>,
+    /// HTTPS: the Finesse web services at `/finesse/api/` (and the simulator's control
+    /// endpoint). Default `0.0.0.0:8445`; unset to run the notification service alone.
+    pub api: Option<SocketAddr>,
 }
 
 /// `[bosh]`
@@ -383,13 +391,19 @@ impl Default for Config {
             auth: Auth::default(),
             log: Log::default(),
             store: StoreConfig::default(),
+            cc: ContactCenter::default(),
         }
     }
 }
 
 impl Default for Listen {
     fn default() -> Self {
-        Self { c2s: SocketAddr::from(([0, 0, 0, 0], 5222)), https: SocketAddr::from(([0, 0, 0, 0], 7443)), http: None }
+        Self {
+            c2s: SocketAddr::from(([0, 0, 0, 0], 5222)),
+            https: SocketAddr::from(([0, 0, 0, 0], 7443)),
+            http: None,
+            api: Some(SocketAddr::from(([0, 0, 0, 0], 8445))),
+        }
     }
 }
 

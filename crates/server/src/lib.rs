@@ -2,9 +2,14 @@
 //! (tests bind `127.0.0.1:0`) and stops cleanly when the `shutdown` future completes, so a whole
 //! server can be embedded in a test. The `herald` binary is a thin CLI around it.
 
+mod cc;
 pub mod config;
+pub mod directory;
+pub mod scenario;
 pub mod secret;
+pub mod sim_client;
 pub mod users;
+pub mod webservices_user;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,6 +40,9 @@ pub struct Listeners {
     pub https: TcpListener,
     /// Optional plain HTTP for BOSH and WebSocket.
     pub http: Option<TcpListener>,
+    /// HTTPS for the Finesse web services (`[listen] api`); none runs the notification service
+    /// alone.
+    pub api: Option<TcpListener>,
 }
 
 /// Binds with a listen backlog large enough for a login storm (the std and tokio default of 128
@@ -58,7 +66,11 @@ impl Listeners {
             Some(addr) => Some(bind(addr, backlog, "HTTP (BOSH, WebSocket)")?),
             None => None,
         };
-        Ok(Self { c2s, https, http })
+        let api = match config.listen.api {
+            Some(addr) => Some(bind(addr, backlog, "HTTPS (Finesse web services)")?),
+            None => None,
+        };
+        Ok(Self { c2s, https, http, api })
     }
 }
 
@@ -192,6 +204,11 @@ pub async fn run_with_status(
     tracing::info!(target: "notification", cert = %files.cert.display(), "TLS ready");
     let decoy_secret = secret::load_or_create(&config.data_dir)?;
     events.register(status.bound.clone());
+    // The contact center's accounts and rosters are in the store before the core loads them.
+    let prepared = match listeners.api {
+        Some(_) => Some(cc::sendable(cc::prepare(&config, &store)).await.context("preparing the contact center")?),
+        None => None,
+    };
     let core = Core::start(
         CoreConfig {
             domain: config.domain.clone(),
@@ -285,11 +302,29 @@ pub async fn run_with_status(
     });
     let mut tasks = vec![
         tokio::spawn(herald_net::xmpp::serve_c2s(listeners.c2s, c2s)),
-        tokio::spawn(serve_xmpp_http(listeners.https, Some(acceptor), settings.clone(), http.clone(), stopping.clone())),
+        tokio::spawn(serve_xmpp_http(listeners.https, Some(acceptor.clone()), settings.clone(), http.clone(), stopping.clone())),
     ];
     if let Some(plain) = listeners.http {
-        tasks.push(tokio::spawn(serve_xmpp_http(plain, None, settings, http.clone(), stopping.clone())));
+        tasks.push(tokio::spawn(serve_xmpp_http(plain, None, settings.clone(), http.clone(), stopping.clone())));
     }
+    let web_services = match (listeners.api, prepared) {
+        (Some(api), Some(prepared)) => {
+            let api_settings = HttpSettings {
+                name: "Web services",
+                admission: settings.admission.clone(),
+                tls_handshake_timeout: settings.tls_handshake_timeout,
+                request_timeout: settings.request_timeout,
+                first_request_timeout: settings.first_request_timeout,
+                idle_timeout: settings.idle_timeout,
+                // A client log may be 1,048,576 characters; the web services refuse larger bodies
+                // themselves, with an ApiErrors document.
+                max_body_bytes: herald_cc::parse::MAX_BODY_BYTES,
+                cors_origins: settings.cors_origins.clone(),
+            };
+            Some(cc::sendable(cc::start(&config, prepared, &core, api, acceptor.clone(), api_settings, stopping.clone())).await?)
+        }
+        _ => None,
+    };
     drop(stopping);
     let _ = status.http.set(Arc::downgrade(&http));
     tracing::info!(target: "notification", domain = %config.domain, "Herald notification service started");
@@ -301,6 +336,9 @@ pub async fn run_with_status(
     drop(http);
     for task in tasks {
         let _ = task.await;
+    }
+    if let Some(web_services) = web_services {
+        web_services.stop().await;
     }
     let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
     if !trigger.wait(grace).await {

@@ -40,6 +40,33 @@ enum Command {
     User(UserCommand),
     /// Generate load against an XMPP server (Herald or a peer) on this machine.
     Load(Box<LoadArgs>),
+    /// Drive the built-in CTI simulator of a running server.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand)]
+enum SimCommand {
+    /// Inject a call into a queue; it is routed to the READY agent who has waited longest.
+    Call {
+        /// The queue's id (scenario `queues[].id`).
+        #[arg(long)]
+        queue: String,
+        /// The caller's number (ANI); made up when absent.
+        #[arg(long)]
+        from: Option<String>,
+        /// A call variable, `name=value` (repeatable): `callVariable1=Chuck Smith`, `user.account=42`.
+        #[arg(long = "var", value_parser = parse_variable)]
+        variables: Vec<(String, String)>,
+    },
+}
+
+/// `name=value`.
+fn parse_variable(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("{s:?} is not name=value")),
+    }
 }
 
 #[derive(Args)]
@@ -160,8 +187,8 @@ struct LoadArgs {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create an account.
-    Add(PasswordArgs),
+    /// Create an account, also a contact-center user (an agent unless --role supervisor).
+    Add(AddArgs),
     /// Change an account's password.
     Passwd(PasswordArgs),
     /// Delete an account with its roster and offline messages.
@@ -183,6 +210,40 @@ enum UserCommand {
         #[arg(long)]
         password: String,
     },
+}
+
+#[derive(Args)]
+struct AddArgs {
+    #[command(flatten)]
+    account: PasswordArgs,
+    /// `agent` or `supervisor` (a supervisor supervises --team).
+    #[arg(long, default_value = "agent", value_parser = ["agent", "supervisor"])]
+    role: String,
+    /// The user's team id; a team that does not exist yet is created, named by its id.
+    #[arg(long)]
+    team: Option<String>,
+    /// The extension the agent signs in on.
+    #[arg(long)]
+    extension: Option<String>,
+    /// First name.
+    #[arg(long, default_value = "")]
+    first_name: String,
+    /// Last name.
+    #[arg(long, default_value = "")]
+    last_name: String,
+}
+
+impl AddArgs {
+    fn options(&self) -> anyhow::Result<users::AgentOptions> {
+        let role = herald::directory::parse_role(&self.role).with_context(|| format!("unknown role {} (agent, supervisor)", self.role))?;
+        Ok(users::AgentOptions {
+            role,
+            team: self.team.clone(),
+            extension: self.extension.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+        })
+    }
 }
 
 #[derive(Args)]
@@ -238,6 +299,12 @@ async fn main() -> anyhow::Result<()> {
     let config = load_config(&cli.common)?;
     match cli.command {
         Command::Load(args) => load(*args, &config).await,
+        Command::Sim(SimCommand::Call { queue, from, variables }) => {
+            let id =
+                herald::sim_client::inject(&config, &herald::sim_client::CallRequest { queue: queue.clone(), from, variables }).await?;
+            println!("call {id} queued on {queue}");
+            Ok(())
+        }
         Command::Serve => {
             let rotation = herald_observe::Rotation { max_bytes: config.log.max_file_mib << 20, keep: config.log.keep_files };
             herald_observe::init(&config.data_dir.join("logs"), config.log.debug, rotation)?;
@@ -250,8 +317,11 @@ async fn main() -> anyhow::Result<()> {
             let store = herald::open_store(&config).await?;
             match cmd {
                 UserCommand::Add(args) => {
-                    let name = users::add(&store, &config.domain, &args.login_id, &args.password()?).await?;
-                    println!("created {name}@{}", config.domain);
+                    let options = args.options()?;
+                    let name =
+                        users::add_agent(&store, &config.domain, &args.account.login_id, &args.account.password()?, &options).await?;
+                    herald::webservices_user::link_user(&store, &config.domain, &name).await?;
+                    println!("created {name}@{} ({})", config.domain, args.role);
                 }
                 UserCommand::Passwd(args) => {
                     users::passwd(&store, &config.domain, &args.login_id, &args.password()?).await?;

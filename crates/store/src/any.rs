@@ -2,8 +2,9 @@
 //! trait to it.
 
 use crate::{
-    AccountStore, MemoryStore, OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, PubSubOp, PubSubStore, RosterItem, RosterStore,
-    StoreError, StoredCredential, StoredNode, StoredOffline,
+    AccountStore, ContactCenterStore, MemoryStore, OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, PubSubOp, PubSubStore,
+    RosterItem, RosterStore, StoreError, StoredCcUser, StoredCredential, StoredNode, StoredOffline, StoredQueue, StoredReasonCode,
+    StoredTeam,
 };
 
 /// The store chosen at run time from configuration.
@@ -92,5 +93,50 @@ impl PubSubStore for AnyStore {
     }
     async fn pubsub_apply(&self, ops: &[PubSubOp]) -> Result<(), StoreError> {
         dispatch!(self, s => s.pubsub_apply(ops))
+    }
+}
+
+impl ContactCenterStore for AnyStore {
+    async fn cc_put_user(&self, user: &StoredCcUser) -> Result<(), StoreError> {
+        dispatch!(self, s => s.cc_put_user(user))
+    }
+    async fn cc_put_users(&self, users: &[StoredCcUser]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.cc_put_users(users))
+    }
+    async fn cc_create_accounts(&self, accounts: &[(String, Vec<StoredCredential>)]) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.cc_create_accounts(accounts))
+    }
+    async fn cc_users(&self) -> Result<Vec<StoredCcUser>, StoreError> {
+        dispatch!(self, s => s.cc_users())
+    }
+    async fn cc_put_team(&self, team: &StoredTeam) -> Result<(), StoreError> {
+        dispatch!(self, s => s.cc_put_team(team))
+    }
+    async fn cc_teams(&self) -> Result<Vec<StoredTeam>, StoreError> {
+        dispatch!(self, s => s.cc_teams())
+    }
+    async fn cc_put_queue(&self, queue: &StoredQueue) -> Result<(), StoreError> {
+        dispatch!(self, s => s.cc_put_queue(queue))
+    }
+    async fn cc_queues(&self) -> Result<Vec<StoredQueue>, StoreError> {
+        dispatch!(self, s => s.cc_queues())
+    }
+    async fn cc_put_reason_code(&self, code: &StoredReasonCode) -> Result<(), StoreError> {
+        dispatch!(self, s => s.cc_put_reason_code(code))
+    }
+    async fn cc_reason_codes(&self) -> Result<Vec<StoredReasonCode>, StoreError> {
+        dispatch!(self, s => s.cc_reason_codes())
+    }
+    async fn cc_scenario_applied(&self) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.cc_scenario_applied())
+    }
+    async fn cc_mark_scenario_applied(&self) -> Result<(), StoreError> {
+        dispatch!(self, s => s.cc_mark_scenario_applied())
+    }
+    async fn cc_put_roster_items(&self, items: &[(String, RosterItem)]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.cc_put_roster_items(items))
+    }
+    async fn cc_roster_items_naming(&self, contact: &str) -> Result<Vec<(String, RosterItem)>, StoreError> {
+        dispatch!(self, s => s.cc_roster_items_naming(contact))
     }
 }

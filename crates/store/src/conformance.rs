@@ -4,8 +4,9 @@
 //! store (see `tests/conformance.rs`). Each suite panics with the failed expectation.
 
 use crate::{
-    AccountStore, OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, PubSubOp, PubSubStore, RosterItem, RosterStore, Store,
-    StoreError, StoredCredential, StoredItem, StoredSubscription, Subscription, SubscriptionOptions,
+    AccountStore, ContactCenterStore, OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, PubSubOp, PubSubStore, RosterItem,
+    RosterStore, Store, StoreError, StoredCcUser, StoredCredential, StoredItem, StoredQueue, StoredReasonCode, StoredSubscription,
+    StoredTeam, Subscription, SubscriptionOptions,
 };
 
 fn credential(hash: &str, byte: u8) -> StoredCredential {
@@ -207,4 +208,130 @@ pub async fn deleting_a_user_removes_everything<S: Store>(store: &S) {
     store.create_user("alice", &[]).await.unwrap();
     assert!(take_all(store, "alice").await.is_empty());
     assert!(store.roster("alice").await.unwrap().is_empty());
+}
+
+fn cc_user(login_id: &str, role: &str, team: Option<&str>, supervises: &[&str]) -> StoredCcUser {
+    StoredCcUser {
+        login_id: login_id.into(),
+        login_name: format!("{login_id}-name"),
+        first_name: "Chris".into(),
+        last_name: "O'Neil <&>".into(),
+        extension: Some(format!("{login_id}0")),
+        role: role.into(),
+        team_id: team.map(str::to_owned),
+        supervised_teams: supervises.iter().map(|t| (*t).to_owned()).collect(),
+        wrap_up_incoming: "OPTIONAL".into(),
+        wrap_up_outgoing: "NOT_ALLOWED".into(),
+    }
+}
+
+/// Contact-center users: they need an account (one at a time and in bulk, where one missing
+/// account refuses the whole batch), are replaced whole (supervised teams included), listed by
+/// login id, and go with their account.
+pub async fn contact_center_users<S: AccountStore + ContactCenterStore>(store: &S) {
+    assert!(store.cc_users().await.unwrap().is_empty());
+    // Bulk account creation keeps existing accounts as they are.
+    store.create_user("1001", &[credential("SHA-1", 1)]).await.unwrap();
+    let accounts = vec![("1001".to_owned(), vec![credential("SHA-1", 7)]), ("1002".to_owned(), vec![credential("SHA-256", 8)])];
+    assert_eq!(store.cc_create_accounts(&accounts).await.unwrap(), 1);
+    assert_eq!(store.cc_create_accounts(&accounts).await.unwrap(), 0);
+    assert_eq!(store.credentials("1001").await.unwrap(), Some(vec![credential("SHA-1", 1)]), "an existing account is kept");
+    assert_eq!(store.credentials("1002").await.unwrap(), Some(vec![credential("SHA-256", 8)]));
+    let sup = cc_user("2001", "supervisor", Some("1"), &["2", "1"]);
+    match store.cc_put_user(&sup).await {
+        Err(StoreError::NoSuchUser(name)) => assert_eq!(name, "2001"),
+        other => panic!("a cc user without an account must be refused, got {other:?}"),
+    }
+    create_users(store, &["2001"]).await;
+    store.cc_put_user(&sup).await.unwrap();
+    let plain = StoredCcUser { extension: None, team_id: None, ..cc_user("1002", "agent", None, &[]) };
+    // A batch with one user without an account changes nothing.
+    let batch = vec![cc_user("1001", "agent", Some("1"), &[]), cc_user("9999", "agent", Some("1"), &[]), plain.clone()];
+    assert!(matches!(store.cc_put_users(&batch).await, Err(StoreError::NoSuchUser(name)) if name == "9999"));
+    assert_eq!(store.cc_users().await.unwrap(), vec![sup.clone()], "a refused batch writes nothing");
+    let agent = cc_user("1001", "agent", Some("1"), &[]);
+    store.cc_put_users(&[agent.clone(), plain.clone()]).await.unwrap();
+    assert_eq!(store.cc_users().await.unwrap(), vec![agent.clone(), plain.clone(), sup.clone()], "by login id");
+    // Replacing a user replaces its supervised teams too.
+    let demoted = StoredCcUser { role: "agent".into(), supervised_teams: vec!["3".into()], ..sup.clone() };
+    store.cc_put_user(&demoted).await.unwrap();
+    assert_eq!(store.cc_users().await.unwrap(), vec![agent.clone(), plain.clone(), demoted]);
+    store.cc_put_user(&sup).await.unwrap();
+    // Deleting the account deletes the cc user and its supervision.
+    assert!(store.delete_user("2001").await.unwrap());
+    assert_eq!(store.cc_users().await.unwrap(), vec![agent, plain]);
+    store.create_user("2001", &[]).await.unwrap();
+    let again = cc_user("2001", "agent", None, &[]);
+    store.cc_put_user(&again).await.unwrap();
+    assert!(store.cc_users().await.unwrap().iter().any(|u| u == &again), "a re-created account starts with no supervised teams");
+}
+
+/// Teams, queues and reason codes: insert, replace by key, list by key; the scenario mark.
+pub async fn contact_center_configuration<S: ContactCenterStore>(store: &S) {
+    assert!(store.cc_teams().await.unwrap().is_empty());
+    assert!(store.cc_queues().await.unwrap().is_empty());
+    assert!(store.cc_reason_codes().await.unwrap().is_empty());
+    assert!(!store.cc_scenario_applied().await.unwrap());
+    let team = |id: &str, name: &str| StoredTeam { id: id.into(), name: name.into() };
+    store.cc_put_team(&team("2", "Support")).await.unwrap();
+    store.cc_put_team(&team("1", "Sales")).await.unwrap();
+    store.cc_put_team(&team("2", "Support & Care")).await.unwrap();
+    assert_eq!(store.cc_teams().await.unwrap(), vec![team("1", "Sales"), team("2", "Support & Care")]);
+    let queue = |id: &str, teams: &[&str]| StoredQueue {
+        id: id.into(),
+        name: format!("Q{id}"),
+        teams: teams.iter().map(|t| (*t).to_owned()).collect(),
+    };
+    store.cc_put_queue(&queue("300", &["2", "1"])).await.unwrap();
+    store.cc_put_queue(&queue("100", &["1"])).await.unwrap();
+    assert_eq!(store.cc_queues().await.unwrap(), vec![queue("100", &["1"]), queue("300", &["2", "1"])], "teams keep their order");
+    store.cc_put_queue(&queue("300", &[])).await.unwrap();
+    assert_eq!(store.cc_queues().await.unwrap(), vec![queue("100", &["1"]), queue("300", &[])], "replacing a queue replaces its teams");
+    let reason = |id: u32, category: &str, code: u16, system: bool| StoredReasonCode {
+        id,
+        category: category.into(),
+        code,
+        label: format!("label {id}"),
+        for_all: !system,
+        system,
+    };
+    store.cc_put_reason_code(&reason(7, "LOGOUT", 255, true)).await.unwrap();
+    store.cc_put_reason_code(&reason(1, "NOT_READY", 65535, false)).await.unwrap();
+    store.cc_put_reason_code(&reason(2, "NOT_READY", 2, false)).await.unwrap();
+    store.cc_put_reason_code(&reason(2, "LOGOUT", 3, false)).await.unwrap();
+    assert_eq!(
+        store.cc_reason_codes().await.unwrap(),
+        vec![reason(1, "NOT_READY", 65535, false), reason(2, "LOGOUT", 3, false), reason(7, "LOGOUT", 255, true)]
+    );
+    store.cc_mark_scenario_applied().await.unwrap();
+    store.cc_mark_scenario_applied().await.unwrap();
+    assert!(store.cc_scenario_applied().await.unwrap());
+}
+
+/// Bulk roster writes (the web-services user and every agent): all or nothing, an owner without
+/// an account refused; and the read of everyone holding one contact.
+pub async fn contact_center_rosters<S: AccountStore + RosterStore + ContactCenterStore>(store: &S) {
+    create_users(store, &["finesse", "1001", "1002"]).await;
+    let item =
+        |contact: &str| RosterItem { contact: contact.into(), subscription: Subscription::Both, visible: true, ..Default::default() };
+    let refused = vec![("1001".to_owned(), item("finesse@x")), ("ghost".to_owned(), item("finesse@x"))];
+    assert!(matches!(store.cc_put_roster_items(&refused).await, Err(StoreError::NoSuchUser(name)) if name == "ghost"));
+    assert!(store.roster("1001").await.unwrap().is_empty(), "a refused batch writes nothing");
+    let items = vec![
+        ("1002".to_owned(), item("finesse@x")),
+        ("1001".to_owned(), item("finesse@x")),
+        ("finesse".to_owned(), item("1001@x")),
+        ("finesse".to_owned(), item("1002@x")),
+    ];
+    store.cc_put_roster_items(&items).await.unwrap();
+    assert_eq!(store.roster("finesse").await.unwrap(), vec![item("1001@x"), item("1002@x")]);
+    let other = RosterItem { contact: "carol@x".into(), ..Default::default() };
+    store.put_roster_item("1001", &other).await.unwrap();
+    let naming = store.cc_roster_items_naming("finesse@x").await.unwrap();
+    assert_eq!(naming, vec![("1001".to_owned(), item("finesse@x")), ("1002".to_owned(), item("finesse@x"))]);
+    assert!(store.cc_roster_items_naming("nobody@x").await.unwrap().is_empty());
+    // Replacing through the bulk path.
+    let pending = RosterItem { subscription: Subscription::To, ..item("finesse@x") };
+    store.cc_put_roster_items(&[("1001".to_owned(), pending.clone())]).await.unwrap();
+    assert_eq!(store.roster_item("1001", "finesse@x").await.unwrap(), Some(pending));
 }

@@ -41,6 +41,24 @@ macro_rules! conforms {
             }
 
             #[tokio::test]
+            async fn contact_center_users() {
+                let (store, _keep) = $open.await;
+                conformance::contact_center_users(&store).await;
+            }
+
+            #[tokio::test]
+            async fn contact_center_configuration() {
+                let (store, _keep) = $open.await;
+                conformance::contact_center_configuration(&store).await;
+            }
+
+            #[tokio::test]
+            async fn contact_center_rosters() {
+                let (store, _keep) = $open.await;
+                conformance::contact_center_rosters(&store).await;
+            }
+
+            #[tokio::test]
             async fn deleting_a_user_removes_everything() {
                 let (store, _keep) = $open.await;
                 conformance::deleting_a_user_removes_everything(&store).await;

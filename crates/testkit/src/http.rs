@@ -1,7 +1,7 @@
 //! HTTP-side test clients: one request over a fresh connection (HTTP or HTTPS), a BOSH client
 //! that keeps its rid and sid, and an RFC 7395 WebSocket client.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -80,6 +80,29 @@ pub async fn http_request_from(
     let tcp = crate::connect_from(addr, source).await?;
     let fut = async { if secure { exchange(server.tls_connect(tcp).await?, request).await } else { exchange(tcp, request).await } };
     tokio::time::timeout(WAIT * 7, fut).await.context("HTTP request timed out")?
+}
+
+/// Sends one request over HTTPS to `addr` (any of the server's TLS listeners, e.g. the REST
+/// one), trusting the server's certificate, from `source` (`None`: the system's choice).
+pub async fn https_request_to(
+    server: &TestServer,
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> anyhow::Result<HttpReply> {
+    let mut request = hyper::Request::builder().method(method).uri(path).header("host", format!("localhost:{}", addr.port()));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(Bytes::from(body)))?;
+    let fut = async {
+        let tcp = crate::connect_from(addr, source).await?;
+        exchange(server.tls_connect(tcp).await?, request).await
+    };
+    tokio::time::timeout(WAIT, fut).await.with_context(|| format!("HTTPS {method} {path} to {addr} timed out"))?
 }
 
 /// Reads one HTTP/1.1 response (head and `content-length` body) from a raw connection; `got`

@@ -4,9 +4,11 @@
 //! send exactly the bytes they mean, good or bad; a BOSH client over real HTTP(S) and a WebSocket
 //! client, both authenticating with SCRAM-SHA-256.
 
+pub mod cc;
 mod http;
 
-pub use http::{BoshClient, HttpReply, WsClient, http_request, http_request_from, read_http_response};
+pub use cc::{Auth, DEMO_PASSWORD, Update, updates};
+pub use http::{BoshClient, HttpReply, WsClient, http_request, http_request_from, https_request_to, read_http_response};
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -74,6 +76,8 @@ pub struct TestServer {
     pub https: SocketAddr,
     /// The plain HTTP address, when the configuration enabled it.
     pub http: Option<SocketAddr>,
+    /// The Finesse REST (HTTPS) address, when the configuration enabled it ([`TestServer::start_cc`]).
+    pub api: Option<SocketAddr>,
     /// The XMPP domain (`localhost`, which the generated certificate names).
     pub domain: String,
     /// The data directory (certificate, database, logs).
@@ -118,11 +122,14 @@ impl TestServer {
         let mut config = Config { domain: "localhost".into(), data_dir: data_dir.path().to_owned(), ..Config::default() };
         config.listen.c2s = "127.0.0.1:0".parse()?;
         config.listen.https = "127.0.0.1:0".parse()?;
+        // The REST listener only when a test asks for it (`cc::enable_cc`): never the default port.
+        config.listen.api = None;
         adjust(&mut config);
         let listeners = Listeners::bind(&config).await?;
         let c2s = listeners.c2s.local_addr()?;
         let https = listeners.https.local_addr()?;
         let http = listeners.http.as_ref().map(|l| l.local_addr()).transpose()?;
+        let api = listeners.api.as_ref().map(|l| l.local_addr()).transpose()?;
         // Load (or generate) the certificate now so clients can trust it before connecting.
         let configured = config.tls.cert.clone().zip(config.tls.key.clone()).map(|(cert, key)| herald_net::TlsFiles { cert, key });
         let (_, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
@@ -139,6 +146,7 @@ impl TestServer {
             c2s,
             https,
             http,
+            api,
             domain: config.domain.clone(),
             data_dir,
             store,

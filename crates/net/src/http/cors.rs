@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// The header Finesse clients tag REST requests with (lower case: header names are).
+const REQUEST_ID: &str = "requestid";
 
 /// The CORS layer around a listener's router.
 pub(crate) fn layer(origins: &[String]) -> CorsLayer {
@@ -15,8 +18,11 @@ pub(crate) fn layer(origins: &[String]) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(allow)
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE])
+        // PUT, `Authorization` and `requestId` for the Finesse REST API; `requestId` is echoed
+        // on its answers and must be readable by the page.
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, HeaderName::from_static(REQUEST_ID)])
+        .expose_headers([HeaderName::from_static(REQUEST_ID)])
         .max_age(Duration::from_secs(86_400))
 }
 

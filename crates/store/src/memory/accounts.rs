@@ -28,6 +28,7 @@ impl AccountStore for MemoryStore {
         Ok(self.with(|d| {
             d.rosters.remove(username);
             d.offline.remove(username);
+            d.cc.users.remove(username);
             d.users.remove(username).is_some()
         }))
     }

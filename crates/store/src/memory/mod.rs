@@ -1,8 +1,9 @@
 //! The in-memory store: the reference behaviour in the fewest lines, for tests. All domains
-//! share one lock, so that deleting a user removes its roster and offline messages atomically;
-//! each domain's trait is implemented in its own module.
+//! share one lock, so that deleting a user removes its roster, offline messages and
+//! contact-center user atomically; each domain's trait is implemented in its own module.
 
 mod accounts;
+mod contact_center;
 mod offline;
 mod pubsub;
 mod roster;
@@ -11,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::{RosterItem, StoredCredential, StoredNode, StoredOffline};
+use contact_center::CcData;
 
 #[derive(Default, Debug)]
 struct Data {
@@ -19,6 +21,7 @@ struct Data {
     offline: HashMap<String, Vec<StoredOffline>>,
     next_offline_id: i64,
     nodes: BTreeMap<String, StoredNode>,
+    cc: CcData,
 }
 
 /// A store that lives as long as the process.

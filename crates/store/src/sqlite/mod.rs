@@ -3,6 +3,7 @@
 //! here; each domain's queries in its own module.
 
 mod accounts;
+mod contact_center;
 mod offline;
 mod pubsub;
 mod roster;
@@ -51,6 +52,20 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE pubsub_subscriptions ADD COLUMN deliver INTEGER NOT NULL DEFAULT 1;
      UPDATE pubsub_subscriptions SET deliver = (instr(options, 'deliver=0') = 0);
      ALTER TABLE pubsub_subscriptions DROP COLUMN options;",
+    // The contact center (issue 11): its users belong to accounts and go with them; lists keep
+    // their order in a position column; `cc_meta` records that the scenario file was applied.
+    "CREATE TABLE cc_users (login_id TEXT PRIMARY KEY NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+        login_name TEXT NOT NULL, first_name TEXT NOT NULL, last_name TEXT NOT NULL, extension TEXT, role TEXT NOT NULL,
+        team_id TEXT, wrap_up_incoming TEXT NOT NULL, wrap_up_outgoing TEXT NOT NULL);
+     CREATE TABLE cc_supervision (login_id TEXT NOT NULL REFERENCES cc_users(login_id) ON DELETE CASCADE,
+        position INTEGER NOT NULL, team_id TEXT NOT NULL, PRIMARY KEY (login_id, position));
+     CREATE TABLE cc_teams (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL);
+     CREATE TABLE cc_queues (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL);
+     CREATE TABLE cc_queue_teams (queue_id TEXT NOT NULL REFERENCES cc_queues(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL, team_id TEXT NOT NULL, PRIMARY KEY (queue_id, position));
+     CREATE TABLE cc_reason_codes (id INTEGER PRIMARY KEY NOT NULL, category TEXT NOT NULL, code INTEGER NOT NULL,
+        label TEXT NOT NULL, for_all INTEGER NOT NULL, system INTEGER NOT NULL);
+     CREATE TABLE cc_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);",
 ];
 
 /// A SQLite database file.

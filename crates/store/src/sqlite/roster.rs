@@ -7,7 +7,7 @@ use crate::{RosterItem, RosterStore, StoreError, Subscription};
 
 const TABLE: &str = "roster";
 
-fn roster_item_from(row: &SqliteRow) -> Result<RosterItem, StoreError> {
+pub(super) fn roster_item_from(row: &SqliteRow) -> Result<RosterItem, StoreError> {
     let groups: String = column(row, TABLE, "groups")?;
     let subscription: &str = column(row, TABLE, "subscription")?;
     Ok(RosterItem {

@@ -1,0 +1,224 @@
+//! Every document the API serves and publishes, in Finesse's exact shapes (finesse-domain.md
+//! §1.3–§1.8, §2): `User`, the Team summary user, `Dialog`, `Dialogs`, `Team`, `Queue`,
+//! `Queues`, `ReasonCode(s)`, `SystemInfo`, `ApiErrors` and the notification `apiErrors`. Every
+//! text that came from outside (names, call variables, labels) has characters outside XML 1.0
+//! replaced. The agent documents live in `user`, calls in `dialog`, queues in `queue`;
+//! this module holds the small ones and the shared helpers.
+
+mod dialog;
+mod queue;
+mod user;
+
+pub use dialog::{dialog, dialogs, participant_actions};
+pub use queue::{queue, queues};
+pub use user::{team, team_member, user};
+
+use herald_xml::{Element, sanitize_text};
+
+use crate::directory::ReasonCodeRecord;
+use crate::path::BASE;
+use crate::{ApiError, EpochMs};
+
+/// Where a document goes: REST bodies have PascalCase roots (`<User>`, `<Dialogs>`),
+/// notifications lower-case data roots (`<user>`, `<dialogs>`; `<Dialog>` stays).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Case {
+    /// A REST GET body.
+    Rest,
+    /// Inside an Update's `<data>`.
+    Notification,
+}
+
+impl Case {
+    /// `rest` for a REST body, `notification` inside an Update.
+    fn pick(self, rest: &'static str, notification: &'static str) -> &'static str {
+        match self {
+            Self::Rest => rest,
+            Self::Notification => notification,
+        }
+    }
+}
+
+/// What `SystemInfo` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemInfo {
+    /// IN_SERVICE (true) or OUT_OF_SERVICE.
+    pub in_service: bool,
+    /// `statusReason` (empty when in service).
+    pub status_reason: String,
+    /// `currentTimestamp`.
+    pub now: EpochMs,
+    /// `deploymentType`: UCCE or UCCX.
+    pub deployment_type: String,
+    /// `xmppDomain`.
+    pub xmpp_domain: String,
+    /// `xmppPubSubDomain`.
+    pub pubsub_domain: String,
+    /// `primaryNode/host`.
+    pub primary_host: String,
+    /// `secondaryNode/host` (`None`: single node, element empty).
+    pub secondary_host: Option<String>,
+    /// `httpsPort` of the nodes (the API listener's port).
+    pub https_port: u16,
+    /// `xmppPort` of the nodes (client-to-server XMPP, usually 5222).
+    pub xmpp_port: u16,
+    /// `xmppSecurePort` of the nodes (direct TLS XMPP, usually 5223).
+    pub xmpp_secure_port: u16,
+    /// `timezoneOffset`, minutes east of GMT.
+    pub timezone_offset_minutes: i32,
+    /// `peripheralId`.
+    pub peripheral_id: String,
+}
+
+/// An element with no namespace (Finesse documents carry none) and no children.
+pub(crate) fn node(name: &str) -> Element {
+    Element::new(name, "")
+}
+
+/// `<name>text</name>`, the text cleared of characters outside XML 1.0; empty text gives an
+/// empty element (never an absent one).
+pub(crate) fn leaf(name: &str, text: &str) -> Element {
+    let e = node(name);
+    if text.is_empty() { e } else { e.with_text(sanitize_text(text).into_owned()) }
+}
+
+/// `<name>` holding `children` in order.
+pub(crate) fn parent(name: &str, children: impl IntoIterator<Item = Element>) -> Element {
+    let mut e = node(name);
+    for child in children {
+        e.push_child(child);
+    }
+    e
+}
+
+/// A time, or the empty string when it is unknown.
+pub(crate) fn time_or_empty(at: Option<EpochMs>) -> String {
+    at.map(timestamp).unwrap_or_default()
+}
+
+/// `/finesse/api/ReasonCode/{id}`.
+pub(crate) fn reason_code_uri(code: &ReasonCodeRecord) -> String {
+    format!("{BASE}/ReasonCode/{}", code.id)
+}
+
+/// `<ReasonCode>` (finesse-domain.md §1.4: uri, category, code, label, forAll, systemCode, id).
+pub fn reason_code(code: &ReasonCodeRecord) -> Element {
+    parent(
+        "ReasonCode",
+        [
+            leaf("uri", &reason_code_uri(code)),
+            leaf("category", code.category.name()),
+            leaf("code", &code.code.to_string()),
+            leaf("label", &code.label),
+            leaf("forAll", bool_name(code.for_all)),
+            leaf("systemCode", bool_name(code.system)),
+            leaf("id", &code.id.to_string()),
+        ],
+    )
+}
+
+/// `<ReasonCodes>` of these codes.
+pub fn reason_codes(codes: &[&ReasonCodeRecord]) -> Element {
+    parent("ReasonCodes", codes.iter().map(|c| reason_code(c)))
+}
+
+/// `true` / `false` as Finesse writes booleans.
+pub(crate) fn bool_name(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
+/// `<SystemInfo>` (finesse-domain.md §1.8 order). A single node has a `secondaryNode` whose
+/// `host` is empty, which is how the Finesse JS library tells it is single.
+pub fn system_info(info: &SystemInfo) -> Element {
+    let node_of = |name: &str, host: &str, ports: bool| {
+        let port = |p: u16| if ports { p.to_string() } else { String::new() };
+        parent(
+            name,
+            [
+                leaf("host", host),
+                leaf("httpsPort", &port(info.https_port)),
+                leaf("xmppPort", &port(info.xmpp_port)),
+                leaf("xmppSecurePort", &port(info.xmpp_secure_port)),
+            ],
+        )
+    };
+    let primary = node_of("primaryNode", &info.primary_host, true);
+    let secondary = match &info.secondary_host {
+        Some(host) => node_of("secondaryNode", host, true),
+        None => node_of("secondaryNode", "", false),
+    };
+    parent(
+        "SystemInfo",
+        [
+            leaf("currentTimestamp", &timestamp(info.now)),
+            leaf("deploymentType", &info.deployment_type),
+            leaf("status", if info.in_service { "IN_SERVICE" } else { "OUT_OF_SERVICE" }),
+            leaf("statusReason", &info.status_reason),
+            leaf("xmppDomain", &info.xmpp_domain),
+            leaf("xmppPubSubDomain", &info.pubsub_domain),
+            primary,
+            secondary,
+            leaf("peripheralId", &info.peripheral_id),
+            leaf("timezoneOffset", &info.timezone_offset_minutes.to_string()),
+            leaf("license", ""),
+            leaf("systemAuthMode", ""),
+            leaf("uri", &format!("{BASE}/SystemInfo")),
+        ],
+    )
+}
+
+/// The HTTP error body `<ApiErrors><ApiError><ErrorType/><ErrorMessage/><ErrorData/>`.
+pub fn api_errors_body(error: &ApiError) -> Element {
+    let one =
+        parent("ApiError", [leaf("ErrorType", &error.error_type), leaf("ErrorMessage", &error.message), leaf("ErrorData", &error.data)]);
+    parent("ApiErrors", [one])
+}
+
+/// The notification error data `<apiErrors><apiError><errorType/><errorMessage/><errorData/>`.
+pub fn api_errors_notification(error_type: &str, message: &str, data: &str) -> Element {
+    let one = parent("apiError", [leaf("errorType", error_type), leaf("errorMessage", message), leaf("errorData", data)]);
+    parent("apiErrors", [one])
+}
+
+/// The data of the POST event on `User/{id}/ClientLog` after a log is stored:
+/// `<clientLog><fileName/><loginId/><storedTime/><uri/></clientLog>`. Finesse's own payload is
+/// not public (finesse-domain.md §7.3); the desktop only waits for a POST on the node.
+pub fn client_log_stored(login_id: &str, file_name: &str, at: EpochMs) -> Element {
+    parent(
+        "clientLog",
+        [
+            leaf("fileName", file_name),
+            leaf("loginId", login_id),
+            leaf("storedTime", &timestamp(at)),
+            leaf("uri", &format!("{BASE}/User/{login_id}/ClientLog")),
+        ],
+    )
+}
+
+/// ISO 8601 UTC with milliseconds (`2012-03-01T17:58:21.234Z`), as Finesse writes times.
+pub fn timestamp(at: EpochMs) -> String {
+    let millis = at % 1000;
+    let secs = at / 1000;
+    let (days, day_secs) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z", day_secs / 3600, day_secs % 3600 / 60, day_secs % 60)
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01: shift the epoch to 0000-03-01 so that
+/// leap days end each 400-year era's years, then split into era, year of era, day of year.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    const DAYS_PER_ERA: u64 = 146_097;
+    let shifted = days + 719_468; // days from 0000-03-01 to 1970-01-01
+    let era = shifted / DAYS_PER_ERA;
+    let day_of_era = shifted % DAYS_PER_ERA;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,174 @@
+//! Wiring of the contact-center layer: the scenario applied on the first start, the directory
+//! loaded from the store, the `finesse` web-services user, the CTI side (the simulator), the
+//! contact-center machine and its REST listener. Nothing here decides anything: each part lives
+//! in its own crate or module; this composes them for [`crate::run_with_status`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use herald_api::{CcService, ServiceConfig};
+use herald_cc::{CcConfig, ContactCenter, Directory};
+use herald_core::Core;
+use herald_cti::sim::{SimAgent, SimConfig, SimQueue, Simulator};
+use herald_net::Shutdown;
+use herald_net::http::{HttpSettings, NoFastPath, serve_http};
+use herald_store::AnyStore;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::{Config, CtiBackend};
+use crate::scenario::Scenario;
+use crate::{directory, scenario, sim_client, webservices_user};
+
+/// A future, boxed as `Send`. The futures of the store's generic trait methods borrow their
+/// arguments; the compiler cannot prove such a future `Send` for every lifetime when it is
+/// nested in `run`'s (rust-lang/rust#100013), but it can once coerced at a known lifetime here.
+pub(crate) fn sendable<'a, T>(
+    future: impl std::future::Future<Output = T> + Send + 'a,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>> {
+    Box::pin(future)
+}
+
+/// What is prepared in the store before the core starts (the core loads rosters and pubsub
+/// nodes as they are then).
+pub(crate) struct Prepared {
+    scenario: Scenario,
+    directory: Directory,
+}
+
+/// Applies the scenario on a first start, loads the directory and provisions the `finesse`
+/// user's rosters.
+pub(crate) async fn prepare(config: &Config, store: &AnyStore) -> anyhow::Result<Prepared> {
+    let scenario = scenario::load(config.cc.scenario.as_deref())?;
+    if scenario::apply_first_start(store, &config.domain, &scenario).await? {
+        tracing::info!(target: "webservices", "first start: scenario applied (teams, queues, reason codes, users)");
+    }
+    let directory = directory::load(store).await?;
+    let logins: Vec<String> = directory.users().map(|u| u.login_id.clone()).collect();
+    webservices_user::provision(store, &config.domain, &logins).await?;
+    Ok(Prepared { scenario, directory })
+}
+
+/// The running contact-center layer.
+pub(crate) struct Running {
+    service: CcService,
+    user: webservices_user::WebServicesUser,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops the REST listener's service and takes `finesse` offline.
+    pub(crate) async fn stop(self) {
+        let _ = self.task.await;
+        self.service.stop().await;
+        if let Err(err) = self.user.stop().await {
+            tracing::warn!(target: "webservices", %err, "the web-services user did not sign off cleanly");
+        }
+    }
+}
+
+fn simulator(config: &Config, prepared: &Prepared) -> Simulator {
+    let sim = &prepared.scenario.simulator;
+    let ms = |secs: u64| secs.saturating_mul(1000);
+    let queues = prepared
+        .scenario
+        .queues
+        .iter()
+        .map(|q| SimQueue {
+            id: q.id.0.clone(),
+            name: q.name.clone(),
+            dialed_number: q.dialed_number.as_ref().map_or_else(|| q.id.0.clone(), |d| d.0.clone()),
+            calls_per_hour: q.calls_per_hour,
+        })
+        .collect();
+    let agents = prepared
+        .directory
+        .users()
+        .map(|u| SimAgent {
+            agent: u.login_id.clone(),
+            extension: u.extension.clone(),
+            queues: prepared.directory.user_queues(u).map(|q| q.id.clone()).collect(),
+            wrap_up_incoming: !matches!(u.wrap_up_incoming, herald_cc::WrapUpMode::NotAllowed),
+            wrap_up_outgoing: !matches!(u.wrap_up_outgoing, herald_cc::WrapUpMode::NotAllowed),
+        })
+        .collect();
+    let seed = config.cc.sim_seed.or(sim.seed).unwrap_or_else(rand::random);
+    let config = SimConfig {
+        seed,
+        queues,
+        agents,
+        talk_time_ms: (ms(sim.talk_time_secs[0]), ms(sim.talk_time_secs[1])),
+        wrap_up_ms: ms(sim.wrap_up_secs),
+        ring_no_answer_ms: ms(sim.ring_no_answer_secs),
+        outside_answer_ms: (ms(sim.outside_answer_secs[0]), ms(sim.outside_answer_secs[1])),
+        stats_interval_ms: ms(sim.stats_interval_secs),
+        heartbeat_interval_ms: ms(sim.heartbeat_interval_secs),
+    };
+    Simulator::new(config, now_ms())
+}
+
+/// The wall clock, in the machines' unit.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Writes a fresh random token for the simulator's control endpoint, readable by the owner only.
+fn write_token(config: &Config) -> anyhow::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let token: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+    let path = config.data_dir.join(sim_client::TOKEN_FILE);
+    let _ = std::fs::remove_file(&path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(token.as_bytes())?;
+    Ok(token)
+}
+
+/// Starts the machine, the CTI side and the REST listener.
+pub(crate) async fn start(
+    config: &Config,
+    prepared: Prepared,
+    core: &Core,
+    listener: TcpListener,
+    tls: TlsAcceptor,
+    settings: HttpSettings,
+    shutdown: Shutdown,
+) -> anyhow::Result<Running> {
+    let CtiBackend::Simulator = config.cc.cti;
+    let sim = simulator(config, &prepared);
+    let cc_config = CcConfig {
+        xmpp_domain: config.domain.clone(),
+        pubsub_domain: format!("pubsub.{}", config.domain),
+        deployment_type: prepared.scenario.contact_center.deployment_type.name().to_owned(),
+        primary_host: config.cc.primary_host.clone().unwrap_or_else(|| config.domain.clone()),
+        secondary_host: config.cc.secondary_host.clone(),
+        https_port: listener.local_addr()?.port(),
+        timezone_offset_minutes: config.cc.timezone_offset_minutes,
+        peripheral_id: config.cc.peripheral_id.clone(),
+    };
+    let machine = ContactCenter::new(cc_config, prepared.directory);
+    let user = webservices_user::start(core).await?;
+    let started = std::time::Instant::now();
+    let (service, handle) = herald_api::start(
+        core.clone(),
+        machine,
+        sim,
+        ServiceConfig {
+            client_log_dir: config.data_dir.join(&config.cc.client_log_dir),
+            basic_cache: Duration::from_secs(config.cc.basic_auth_cache_secs),
+            ..ServiceConfig::default()
+        },
+    )
+    .await?;
+    tracing::info!(target: "webservices", "web services ready in {} ms", started.elapsed().as_millis());
+    let token = write_token(config)?;
+    let router = service.router().merge(herald_api::sim_router(handle, token));
+    let task = tokio::spawn(serve_http(listener, Some(tls), Arc::new(settings), router, None::<Arc<NoFastPath>>, shutdown));
+    Ok(Running { service, user, task })
+}
