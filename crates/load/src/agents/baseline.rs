@@ -1,8 +1,9 @@
 //! The baseline the REST layer is judged against, measured in the same run: a bare pubsub
 //! publish to one subscriber. The fan-out machinery's publisher publishes to one node at the
-//! run's rate for its duration; the one subscriber is the publisher's account on a second
-//! resource over the desktops' transport, so that the delivery path is the desktops' own. The
-//! server's CPU per publish is measured the same way as per state change.
+//! run's rate for its duration; the one subscriber is the first agent's account on a second
+//! resource over the desktops' transport, so that the delivery path is the desktops' own (no
+//! state changes go on meanwhile, so its User node is quiet). The server's CPU per publish is
+//! measured the same way as per state change.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -16,21 +17,23 @@ use crate::ws::WsClient;
 use crate::xmpp::{SaltCache, login};
 use crate::{LoadError, Options, Transport};
 
-/// The subscriber's resource (the publisher's session uses `load`).
+/// The subscriber's resource (the agent's desktop session uses `load`).
 const RESOURCE: &str = "baseline";
 
-/// Publishes at `opts.agents.rate` for `opts.agents.duration` to one node with one subscriber.
+/// Publishes at `opts.agents.rate` for `opts.agents.duration` to one node with one subscriber,
+/// `subscriber`'s account.
 pub(crate) async fn measure(
     opts: &Options,
     tls: Option<&tokio_rustls::TlsConnector>,
     cache: &SaltCache,
+    subscriber: &str,
 ) -> Result<FanoutFigures, LoadError> {
     let base = Options { nodes: 1, publish_rate: opts.agents.rate, hold: opts.agents.duration, ..opts.clone() };
     let fanout = Arc::new(Fanout::new(&base));
     let mut publishing = publisher(&base, tls, cache).await?;
     fanout.create_nodes(&mut publishing).await?;
     let n = base.sessions + 1;
-    let mut subscriber = match base.transport {
+    let mut session = match base.transport {
         Transport::WebSocket => Session::WebSocket(Box::new(WsClient::connect(&base, n).await?)),
         Transport::Bosh | Transport::Tcp => {
             let mut client = BoshClient::connect(&base, n, tls.filter(|_| base.https)).await?;
@@ -38,12 +41,12 @@ pub(crate) async fn measure(
             Session::Bosh(client)
         }
     };
-    login(&mut subscriber, &base, &base.publisher, RESOURCE, cache).await?;
-    fanout.subscribe(&mut subscriber, &base, &base.publisher, Some(RESOURCE), 0).await?;
+    login(&mut session, &base, subscriber, RESOURCE, cache).await?;
+    fanout.subscribe(&mut session, &base, subscriber, Some(RESOURCE), 0).await?;
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let receiving = fanout.clone();
     let held = tokio::spawn(async move {
-        hold(subscriber, &mut stop_rx, &AtomicU64::new(0), |stanza| receiving.record(0, &stanza)).await;
+        hold(session, &mut stop_rx, &AtomicU64::new(0), |stanza| receiving.record(0, &stanza)).await;
     });
     let outcome = fanout.publish(&mut publishing, &base, false).await;
     let _ = stop_tx.send(true);

@@ -12,8 +12,9 @@ use tokio::sync::{OwnedSemaphorePermit, watch};
 use super::Run;
 use super::change::{Outcome, send};
 use super::rest::UserChange;
+use crate::LoadError;
 use crate::session::{establish, hold};
-use crate::xmpp::SaltCache;
+use crate::xmpp::{SaltCache, XmppIo, next_named};
 
 /// Longest an XMPP login may take.
 const LOGIN_LIMIT: Duration = Duration::from_secs(60);
@@ -29,7 +30,15 @@ pub(crate) async fn desktop(
     permit: OwnedSemaphorePermit,
 ) {
     let login = run.login_id(n);
-    let session = match tokio::time::timeout(LOGIN_LIMIT, establish(&run.opts, n, &login, tls.as_ref(), &cache, None)).await {
+    let establishing = async {
+        let mut session = establish(&run.opts, n, &login, tls.as_ref(), &cache, None).await?;
+        // The initial presence must be in before the sign-in, as a desktop's is: a ping goes out
+        // behind it and its answer comes back after the server has handled it.
+        session.send_soon("<iq xmlns='jabber:client' type='get' id='presence-in'><ping xmlns='urn:xmpp:ping'/></iq>").await?;
+        next_named(&mut session, "iq").await?;
+        Ok::<_, LoadError>(session)
+    };
+    let session = match tokio::time::timeout(LOGIN_LIMIT, establishing).await {
         Ok(Ok(session)) => session,
         Ok(Err(e)) => {
             run.login_failed.fetch_add(1, Ordering::Relaxed);

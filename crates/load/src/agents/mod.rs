@@ -208,7 +208,6 @@ pub(crate) async fn run(opts: Options) -> Result<Report, LoadError> {
             .zip(after)
             .filter(|_| figures.accepted > 0)
             .map(|(b, a)| a.cpu.saturating_sub(b.cpu).as_secs_f64() * 1e6 / figures.accepted as f64);
-        report.end = after;
     }
     figures.rest_connections = run.rest.opened();
     if opts.agents.baseline && Instant::now() < deadline {
@@ -217,7 +216,7 @@ pub(crate) async fn run(opts: Options) -> Result<Report, LoadError> {
             opts.agents.rate,
             opts.agents.duration.as_secs()
         );
-        match baseline::measure(&opts, tls.as_ref(), &cache).await {
+        match baseline::measure(&opts, tls.as_ref(), &cache, &run.login_id(0)).await {
             Ok(base) => figures.set_baseline(base),
             Err(e) => figures.baseline_error = Some(e.to_string()),
         }
