@@ -183,6 +183,9 @@ struct LoadArgs {
     /// Agents: skip the bare pubsub publish baseline (publisher --publisher).
     #[arg(long)]
     no_baseline: bool,
+    /// Agents: the baseline's subscriber account (default: the first agent, on a second resource).
+    #[arg(long)]
+    baseline_subscriber: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -410,6 +413,7 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
             reason_code_id: args.reason_code_id,
             rest_connections: args.rest_connections,
             baseline: !args.no_baseline,
+            baseline_subscriber: args.baseline_subscriber,
         },
     };
     let report = herald_load::run(opts.clone()).await?;

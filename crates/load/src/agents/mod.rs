@@ -52,11 +52,21 @@ pub struct AgentOptions {
     pub rest_connections: usize,
     /// Measure the bare pubsub publish baseline after the changes (publisher `Options::publisher`).
     pub baseline: bool,
+    /// The baseline's subscriber account (`None`: the first agent's, on a second resource).
+    pub baseline_subscriber: Option<String>,
 }
 
 impl Default for AgentOptions {
     fn default() -> Self {
-        Self { api_port: 8445, rate: 100.0, duration: Duration::from_secs(10), reason_code_id: None, rest_connections: 64, baseline: true }
+        Self {
+            api_port: 8445,
+            rate: 100.0,
+            duration: Duration::from_secs(10),
+            reason_code_id: None,
+            rest_connections: 64,
+            baseline: true,
+            baseline_subscriber: None,
+        }
     }
 }
 
@@ -216,7 +226,8 @@ pub(crate) async fn run(opts: Options) -> Result<Report, LoadError> {
             opts.agents.rate,
             opts.agents.duration.as_secs()
         );
-        match baseline::measure(&opts, tls.as_ref(), &cache, &run.login_id(0)).await {
+        let subscriber = opts.agents.baseline_subscriber.clone().unwrap_or_else(|| run.login_id(0));
+        match baseline::measure(&opts, tls.as_ref(), &cache, &subscriber).await {
             Ok(base) => figures.set_baseline(base),
             Err(e) => figures.baseline_error = Some(e.to_string()),
         }
