@@ -59,10 +59,12 @@ impl AgentFigures {
         self.baseline = Some(baseline);
     }
 
-    /// Server CPU per bare publish to one subscriber, microseconds (each publish is one delivery).
+    /// Server CPU per bare publish to one subscriber, microseconds (each publish is one delivery);
+    /// `None` when nothing was delivered (the figure would mean nothing).
     pub fn baseline_cpu_us_per_publish(&self) -> Option<f64> {
+        let baseline = self.baseline.as_ref().filter(|b| b.delivered > 0)?;
         // Milliseconds per 1,000 deliveries are microseconds per delivery.
-        self.baseline.as_ref()?.cpu_ms_per_1000
+        baseline.cpu_ms_per_1000
     }
 
     /// CPU per change over CPU per bare publish (the target is at most 2).
@@ -128,11 +130,14 @@ mod tests {
     fn the_ratio_sets_cpu_per_change_against_cpu_per_publish() {
         let mut figures = AgentFigures { cpu_us_per_change: Some(90.0), ..AgentFigures::default() };
         assert_eq!(figures.cpu_ratio(), None, "no baseline, no ratio");
-        figures.set_baseline(FanoutFigures { cpu_ms_per_1000: Some(60.0), ..FanoutFigures::default() });
+        figures.set_baseline(FanoutFigures { cpu_ms_per_1000: Some(60.0), delivered: 100, ..FanoutFigures::default() });
         assert_eq!(figures.baseline_cpu_us_per_publish(), Some(60.0));
         assert_eq!(figures.cpu_ratio(), Some(1.5));
-        figures.set_baseline(FanoutFigures { cpu_ms_per_1000: Some(0.0), ..FanoutFigures::default() });
+        figures.set_baseline(FanoutFigures { cpu_ms_per_1000: Some(0.0), delivered: 100, ..FanoutFigures::default() });
         assert_eq!(figures.cpu_ratio(), None, "a baseline that cost nothing gives no ratio");
+        figures.set_baseline(FanoutFigures { cpu_ms_per_1000: Some(6_000.0), delivered: 0, lost: 100, ..FanoutFigures::default() });
+        assert_eq!(figures.baseline_cpu_us_per_publish(), None, "a baseline that delivered nothing measures nothing");
+        assert_eq!(figures.cpu_ratio(), None);
     }
 
     #[test]
