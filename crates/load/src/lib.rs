@@ -4,6 +4,7 @@
 //! whatever else the machine is doing. Every loop is bounded in count and time, and targets are
 //! loopback addresses only.
 
+mod agents;
 mod baseline;
 mod bosh;
 mod fanout;
@@ -21,6 +22,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use agents::{AgentFigures, AgentOptions};
 pub use baseline::serve as serve_http_baseline;
 pub use fanout::FanoutFigures;
 pub use measure::{LogBalance, ProcSample, log_balance, sample, tcp_connections};
@@ -98,6 +100,10 @@ pub enum Scenario {
     /// No XMPP: each connection POSTs an empty BOSH body every `wait` seconds to a plain HTTP
     /// server, the ceiling a BOSH round trip is compared with.
     HttpBaseline,
+    /// Contact-center desktops: log in over BOSH or WebSocket, sign in through the REST web
+    /// services, then change state at a fixed total rate; each change's latency runs to its
+    /// Update at the desktop, and its server CPU is set against a bare pubsub publish.
+    Agents,
 }
 
 /// The SASL mechanism the clients use.
@@ -163,6 +169,8 @@ pub struct Options {
     pub deadline: Duration,
     /// Soak: how sessions churn and how the end is checked.
     pub soak: SoakOptions,
+    /// Agents: the REST side and the state changes.
+    pub agents: AgentOptions,
 }
 
 impl Default for Options {
@@ -195,6 +203,7 @@ impl Default for Options {
             server_pid: None,
             deadline: Duration::from_secs(600),
             soak: SoakOptions::default(),
+            agents: AgentOptions::default(),
         }
     }
 }
@@ -216,6 +225,12 @@ impl Options {
         }
         if self.scenario == Scenario::Soak {
             self.soak.validate(self.transport)?;
+        }
+        if self.scenario == Scenario::Agents {
+            if self.transport == Transport::Tcp {
+                return Err(LoadError::Config("agent desktops connect over BOSH or WebSocket".into()));
+            }
+            self.agents.validate()?;
         }
         if matches!(self.scenario, Scenario::Fanout | Scenario::Soak) && !(self.publish_rate > 0.0 && self.publish_rate <= 100_000.0) {
             return Err(LoadError::Config("the publish rate must be between 0 and 100000 per second".into()));

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::Options;
+use crate::agents::AgentFigures;
 use crate::fanout::FanoutFigures;
 use crate::measure::{LogBalance, ProcSample};
 
@@ -35,6 +36,8 @@ pub struct Report {
     pub fanout: Option<FanoutFigures>,
     /// The soak's figures, for that scenario.
     pub soak: Option<SoakFigures>,
+    /// The agents scenario's figures.
+    pub agents: Option<AgentFigures>,
 }
 
 impl Report {
@@ -106,6 +109,9 @@ impl Report {
         }
         if let Some(soak) = &self.soak {
             figures.extend(soak.figures());
+        }
+        if let Some(agents) = &self.agents {
+            figures.extend(agents.figures());
         }
         figures
     }

@@ -23,6 +23,7 @@ pub async fn run(opts: Options) -> Result<Report, LoadError> {
     match opts.scenario {
         Scenario::HttpBaseline => return crate::baseline::run(opts).await,
         Scenario::Soak => return crate::soak::run(opts).await,
+        Scenario::Agents => return crate::agents::run(opts).await,
         _ => {}
     }
     let opts = Arc::new(opts);

@@ -74,7 +74,8 @@ struct LoadArgs {
     /// `bosh` (plain HTTP), `websocket` (plain HTTP) or `tcp` (STARTTLS).
     #[arg(long, default_value = "bosh")]
     transport: String,
-    /// `idle`, `login-storm`, `fanout`, `soak` (BOSH only) or `http-baseline`.
+    /// `idle`, `login-storm`, `fanout`, `soak` (BOSH only), `http-baseline` or `agents`
+    /// (contact-center desktops: BOSH or WebSocket plus REST state changes).
     #[arg(long, default_value = "idle")]
     scenario: String,
     /// Sessions, one account each (`<user-prefix><n>`).
@@ -164,6 +165,27 @@ struct LoadArgs {
     /// Soak: Herald's info.log, to count the sessions still live at the end from its lines.
     #[arg(long)]
     server_log: Option<PathBuf>,
+    /// Agents: port of the REST web services (HTTPS trusting --ca when given, plain HTTP otherwise).
+    #[arg(long, default_value_t = 8445)]
+    api_port: u16,
+    /// Agents: state changes per second, all agents together.
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
+    /// Agents: how long state changes go on, seconds.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Agents: the NOT_READY reason code's id (none: NOT_READY without a reason).
+    #[arg(long)]
+    reason_code_id: Option<u32>,
+    /// Agents: most REST connections open at once.
+    #[arg(long, default_value_t = 64)]
+    rest_connections: usize,
+    /// Agents: skip the bare pubsub publish baseline (publisher --publisher).
+    #[arg(long)]
+    no_baseline: bool,
+    /// Agents: the baseline's subscriber account (default: the first agent, on a second resource).
+    #[arg(long)]
+    baseline_subscriber: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -343,7 +365,8 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
         "fanout" => herald_load::Scenario::Fanout,
         "http-baseline" => herald_load::Scenario::HttpBaseline,
         "soak" => herald_load::Scenario::Soak,
-        other => bail!("unknown scenario {other} (idle, login-storm, fanout, soak, http-baseline)"),
+        "agents" => herald_load::Scenario::Agents,
+        other => bail!("unknown scenario {other} (idle, login-storm, fanout, soak, http-baseline, agents)"),
     };
     let mechanism = match args.mechanism.as_str() {
         "scram-sha-1" => herald_load::Mechanism::ScramSha1,
@@ -383,9 +406,21 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
             drain: std::time::Duration::from_secs(args.drain_secs),
             server_log: args.server_log,
         },
+        agents: herald_load::AgentOptions {
+            api_port: args.api_port,
+            rate: args.rate,
+            duration: std::time::Duration::from_secs(args.duration),
+            reason_code_id: args.reason_code_id,
+            rest_connections: args.rest_connections,
+            baseline: !args.no_baseline,
+            baseline_subscriber: args.baseline_subscriber,
+        },
     };
     let report = herald_load::run(opts.clone()).await?;
-    println!("{}", report.to_table(&opts));
+    match &report.agents {
+        Some(agents) => println!("{}", agents.summary()),
+        None => println!("{}", report.to_table(&opts)),
+    }
     if let Some(error) = &report.first_error {
         eprintln!("first failure: {error}");
     }

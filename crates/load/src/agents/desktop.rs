@@ -1,0 +1,91 @@
+//! One simulated agent desktop: it logs in over XMPP as a desktop does, holds its session
+//! (every stanza it receives goes to the run's [`Matcher`](super::matcher::Matcher)), and signs
+//! in through REST: LOGIN on its extension, then NOT_READY with the run's reason code, each
+//! confirmed by its Update before the next.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, watch};
+
+use super::Run;
+use super::change::{Outcome, send};
+use super::rest::UserChange;
+use crate::LoadError;
+use crate::session::{establish, hold};
+use crate::xmpp::{SaltCache, XmppIo, next_named};
+
+/// Longest an XMPP login may take.
+const LOGIN_LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs desktop `n` until `stop`: login, sign-in (releasing `permit` once signed in or failed,
+/// so that the ramp's concurrency bounds logins and sign-ins together), then holding.
+pub(crate) async fn desktop(
+    run: Arc<Run>,
+    n: usize,
+    tls: Option<tokio_rustls::TlsConnector>,
+    cache: SaltCache,
+    mut stop: watch::Receiver<bool>,
+    permit: OwnedSemaphorePermit,
+) {
+    let login = run.login_id(n);
+    let establishing = async {
+        let mut session = establish(&run.opts, n, &login, tls.as_ref(), &cache, None).await?;
+        // The initial presence must be in before the sign-in, as a desktop's is: a ping goes out
+        // behind it and its answer comes back after the server has handled it.
+        session.send_soon("<iq xmlns='jabber:client' type='get' id='presence-in'><ping xmlns='urn:xmpp:ping'/></iq>").await?;
+        next_named(&mut session, "iq").await?;
+        Ok::<_, LoadError>(session)
+    };
+    let session = match tokio::time::timeout(LOGIN_LIMIT, establishing).await {
+        Ok(Ok(session)) => session,
+        Ok(Err(e)) => {
+            run.login_failed.fetch_add(1, Ordering::Relaxed);
+            run.note_error(format!("{login} XMPP login: {e}"));
+            return;
+        }
+        Err(_) => {
+            run.login_failed.fetch_add(1, Ordering::Relaxed);
+            run.note_error(format!("{login} XMPP login took longer than {} s", LOGIN_LIMIT.as_secs()));
+            return;
+        }
+    };
+    run.logged_in.fetch_add(1, Ordering::Relaxed);
+    let round_trips = AtomicU64::new(0);
+    let receiving = run.clone();
+    let held = hold(session, &mut stop, &round_trips, move |stanza| {
+        receiving.matcher.received(n, &stanza, Instant::now());
+    });
+    let signing = async {
+        match sign_in(&run, n).await {
+            Ok(()) => {
+                run.signed_in.fetch_add(1, Ordering::Relaxed);
+                run.ready_agents.lock().unwrap_or_else(|e| e.into_inner()).push(n);
+            }
+            Err(e) => {
+                run.sign_in_failed.fetch_add(1, Ordering::Relaxed);
+                run.note_error(e);
+            }
+        }
+        drop(permit);
+    };
+    tokio::join!(held, signing);
+}
+
+/// LOGIN with extension = login id, then NOT_READY with the reason code; each must come back
+/// as an Update (not an `apiErrors` one) at this desktop.
+async fn sign_in(run: &Run, n: usize) -> Result<(), String> {
+    let login = run.login_id(n);
+    let steps = [UserChange::Login { extension: login.clone() }, UserChange::NotReady { reason_code_id: run.opts.agents.reason_code_id }];
+    for change in steps {
+        match send(run, n, &change).await {
+            Outcome::Seen { refused: false, .. } => {}
+            Outcome::Seen { refused: true, .. } => return Err(format!("{login} sign-in {change:?}: refused by an apiErrors Update")),
+            Outcome::Lost => return Err(format!("{login} sign-in {change:?}: 202 but no Update within 10 s")),
+            Outcome::Status(status) => return Err(format!("{login} sign-in {change:?}: HTTP {status}")),
+            Outcome::Failed(e) => return Err(format!("{login} sign-in {change:?}: {e}")),
+        }
+    }
+    Ok(())
+}
