@@ -118,16 +118,26 @@ impl BasicAuth {
             core.auth_failed(None, &SaslError::UsernameTooLong, source, Instant::now());
             return Err(Refusal::Unauthenticated);
         }
+        let hashed = digest(&password);
+        if self.cached(&user, &hashed, Instant::now()) {
+            // A remembered password: only the ban and the lock are checked, without a store read.
+            return match core.standing(&user, source, Instant::now()) {
+                Ok(()) => {
+                    core.auth_succeeded(&user, source);
+                    Ok(user)
+                }
+                Err(error) => {
+                    tracing::info!(target: "webservices", username = user, %source, reason = ?error, "HTTP Basic authentication refused");
+                    self.forget(&user);
+                    Err(Refusal::Unauthenticated)
+                }
+            };
+        }
         let account = match core.credentials(&user, source, Instant::now()).await {
             Ok(account) => account,
             Err(SaslError::SourceBanned(_)) => return Err(Refusal::Unauthenticated),
             Err(_) => return Err(Refusal::Unavailable),
         };
-        let hashed = digest(&password);
-        if matches!(account, Account::Existing(_)) && self.cached(&user, &hashed, Instant::now()) {
-            core.auth_succeeded(&user, source);
-            return Ok(user);
-        }
         let (credentials, standing) = match account {
             Account::Existing(c) => (c, Ok(())),
             Account::Locked(c) => (c, Err(SaslError::AccountLocked)),

@@ -88,6 +88,19 @@ impl Core {
         }
     }
 
+    /// Whether a login whose password the caller has already verified (the web services remember
+    /// an HTTP Basic password for a short while) may go ahead now: the source is not banned and
+    /// the account is not locked for it. Reads no store, so a remembered password costs no
+    /// look-up; the full check ([`Core::credentials`]) runs when the memory expires.
+    pub fn standing(&self, username: &str, source: IpAddr, now: Instant) -> Result<(), SaslError> {
+        let mut lockout = self.lockout();
+        lockout.check_source(source, now)?;
+        if lockout.is_locked(username, source, now) {
+            return Err(SaslError::AccountLocked);
+        }
+        Ok(())
+    }
+
     /// Clears the account's failures from `source` after a successful login.
     pub fn auth_succeeded(&self, username: &str, source: IpAddr) {
         self.lockout().record_success(username, source);
