@@ -33,6 +33,7 @@ fn options(server: &TestServer, transport: Transport, scenario: Scenario) -> Opt
         server_pid: Some(std::process::id()),
         deadline: Duration::from_secs(60),
         soak: Default::default(),
+        agents: Default::default(),
     }
 }
 
@@ -165,5 +166,66 @@ async fn http_baseline_round_trips() -> anyhow::Result<()> {
     assert!((30..=70).contains(&report.round_trips), "{} round trips", report.round_trips);
     let _ = stop.send(());
     server.await??;
+    Ok(())
+}
+
+/// The `agents` scenario end to end on a small scale: desktops log in over BOSH, sign in through
+/// the REST listener (HTTPS), and every state change's Update reaches its desktop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_sign_in_through_rest_and_every_change_reaches_the_desktop() -> anyhow::Result<()> {
+    let scenario = r#"
+[[teams]]
+id = "1"
+name = "Load"
+
+[[queues]]
+id = "100"
+name = "Load"
+teams = ["1"]
+calls_per_hour = 0
+
+[[reason_codes]]
+id = 1
+category = "NOT_READY"
+code = 1
+label = "Break"
+for_all = true
+
+[[user_ranges]]
+prefix = "agent"
+start = 0
+count = 12
+password = "pw"
+role = "agent"
+team = "1"
+"#;
+    let mut failed = None;
+    let server = TestServer::start_with(|c| {
+        c.listen.http = Some("127.0.0.1:0".parse().unwrap());
+        failed = herald_testkit::cc::enable_cc(c, Some(scenario)).err();
+    })
+    .await?;
+    if let Some(err) = failed {
+        return Err(err);
+    }
+    server.wait_api().await?;
+    let mut opts = options(&server, Transport::Bosh, Scenario::Agents);
+    opts.sessions = 12;
+    opts.user_prefix = "agent".into();
+    opts.agents = herald_load::AgentOptions {
+        api_port: server.api_addr().expect("API listener").port(),
+        rate: 20.0,
+        duration: Duration::from_secs(1),
+        reason_code_id: Some(1),
+        rest_connections: 4,
+        baseline: false,
+        baseline_subscriber: None,
+    };
+    let report = herald_load::run(opts).await?;
+    let agents = report.agents.expect("the agents figures");
+    assert_eq!((agents.logged_in, agents.signed_in, agents.sign_in_failed), (12, 12, 0), "{:?}", report.first_error);
+    assert!(agents.accepted >= 10, "{agents:?}");
+    assert_eq!((agents.seen, agents.lost, agents.errors, agents.refused), (agents.accepted, 0, 0, 0), "{agents:?}");
+    server.stop().await;
     Ok(())
 }
