@@ -226,6 +226,6 @@ team = "1"
     assert_eq!((agents.logged_in, agents.signed_in, agents.sign_in_failed), (12, 12, 0), "{:?}", report.first_error);
     assert!(agents.accepted >= 10, "{agents:?}");
     assert_eq!((agents.seen, agents.lost, agents.errors, agents.refused), (agents.accepted, 0, 0, 0), "{agents:?}");
-    server.stop().await;
+    server.stop().await?;
     Ok(())
 }
