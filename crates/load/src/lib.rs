@@ -4,6 +4,7 @@
 //! whatever else the machine is doing. Every loop is bounded in count and time, and targets are
 //! loopback addresses only.
 
+mod agent_figures;
 mod agents;
 mod baseline;
 mod bosh;
@@ -22,7 +23,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use agents::{AgentFigures, AgentOptions};
+pub use agent_figures::AgentFigures;
+pub use agents::AgentOptions;
 pub use baseline::serve as serve_http_baseline;
 pub use fanout::FanoutFigures;
 pub use measure::{LogBalance, ProcSample, log_balance, sample, tcp_connections};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::Options;
-use crate::agents::AgentFigures;
+use crate::agent_figures::AgentFigures;
 use crate::fanout::FanoutFigures;
 use crate::measure::{LogBalance, ProcSample};
 

@@ -10,7 +10,6 @@
 mod baseline;
 mod change;
 mod desktop;
-mod figures;
 mod matcher;
 mod pace;
 mod rest;
@@ -21,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, watch};
 
-pub use figures::AgentFigures;
+pub(crate) use crate::agent_figures::AgentFigures;
 
 use crate::measure::sample;
 use crate::progress::login_slot;
