@@ -372,8 +372,8 @@ async fn abandoned_sessions_give_their_memory_back_for_reuse() -> anyhow::Result
     let server = server(|c| c.bosh.unauthenticated_inactivity_secs = 1).await?;
     let addr = server.http.unwrap();
     let mut peaks = Vec::new();
-    // Three times the global cap's worth of abandoned sessions, from twenty addresses each round.
-    for round in 0..3u8 {
+    // Four times the global cap's worth of abandoned sessions, from twenty addresses each round.
+    for round in 0..4u8 {
         let rounds = (1..=20u8).map(|n| tokio::spawn(create_many(addr, IpAddr::from([127, 0, 2 + round, n]), 500)));
         let mut created = 0;
         for made in futures_join(rounds).await {
@@ -384,11 +384,13 @@ async fn abandoned_sessions_give_their_memory_back_for_reuse() -> anyhow::Result
         // Closed after 1 s without a request, forgotten 1 s later.
         tokio::time::sleep(Duration::from_millis(3000)).await;
     }
-    // The third round lives in the memory the earlier ones freed: nothing was kept. (The second
+    // The later rounds live in the memory the earlier ones freed: nothing was kept. (The second
     // round may still peak higher than the first: the allocator can serve it from another
     // thread's arena while the first one's free memory sits in its own; from then on the peak is
-    // steady, where a leak would add a round's worth, some 20 MiB, every time.)
-    assert!(peaks[2] < peaks[1] + 12 * 1024, "resident KiB at each round's peak: {peaks:?}");
+    // steady, where a leak would add a round's worth, some 20 MiB, every time — 40 MiB over the
+    // last two rounds. The margin leaves room for the other tests of this binary, which run
+    // beside this one in the same process.)
+    assert!(peaks[3] < peaks[1] + 24 * 1024, "resident KiB at each round's peak: {peaks:?}");
     others_are_served(&server, host(1)).await
 }
 
