@@ -61,9 +61,11 @@ pub(crate) async fn measure(
     let fanout = Arc::new(Fanout::new(&base));
     let mut publishing = publisher(&base, tls, cache).await?;
     fanout.create_nodes(&mut publishing).await?;
-    // The subscriber's first request after its login is sometimes cancelled by the server closing
-    // the connection (seen from 200 desktops up, not understood yet): its setup is tried again,
-    // on a new connection, and each failure is told.
+    // The subscriber's setup sometimes fails with hyper's "operation was canceled" (seen from 200
+    // desktops up). The server's debug log of such a run shows each attempt cut off by this
+    // client within a millisecond, mid-login, with no close or error on the server's side: a
+    // fault of this client's connection handling, not yet found. The setup is tried again, on a
+    // new connection, and each failure is told.
     let mut attempt = 0;
     let session = loop {
         attempt += 1;
