@@ -18,6 +18,7 @@ mod service;
 mod sim;
 
 pub use driver::CtiHandle;
+pub use machine::now_ms;
 pub use nodes::{SetupReport, node_config, setup as setup_nodes};
 pub use routes::REQUEST_ID;
 pub use service::{CcService, ServiceConfig, start};

@@ -7,8 +7,9 @@ use herald_cc::{ContactCenter, Effect};
 use herald_cti::EpochMs;
 use tokio::sync::mpsc;
 
-/// Milliseconds since the Unix epoch by the wall clock: the `now` every sans-IO call gets.
-pub(crate) fn now_ms() -> EpochMs {
+/// Milliseconds since the Unix epoch by the wall clock: the `now` every sans-IO call gets (and
+/// the one a CTI machine is built with).
+pub fn now_ms() -> EpochMs {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 

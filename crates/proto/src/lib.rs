@@ -8,6 +8,7 @@ pub mod ns;
 pub mod redact;
 pub mod stanza;
 pub mod throttle;
+pub mod time;
 
 pub use error::{StanzaError, StanzaErrorType, StreamErrorCondition};
 pub use jid::{BareJid, Error as JidError, FullJid, Jid};

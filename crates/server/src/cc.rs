@@ -105,12 +105,7 @@ fn simulator(config: &Config, prepared: &Prepared) -> Simulator {
         stats_interval_ms: ms(sim.stats_interval_secs),
         heartbeat_interval_ms: ms(sim.heartbeat_interval_secs),
     };
-    Simulator::new(config, now_ms())
-}
-
-/// The wall clock, in the machines' unit.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    Simulator::new(config, herald_api::now_ms())
 }
 
 /// Writes a fresh random token for the simulator's control endpoint, readable by the owner only.

@@ -195,29 +195,10 @@ pub fn client_log_stored(login_id: &str, file_name: &str, at: EpochMs) -> Elemen
     )
 }
 
-/// ISO 8601 UTC with milliseconds (`2012-03-01T17:58:21.234Z`), as Finesse writes times.
+/// ISO 8601 UTC with milliseconds (`2012-03-01T17:58:21.234Z`), as Finesse writes times: the
+/// XEP-0082 form the XMPP side already writes.
 pub fn timestamp(at: EpochMs) -> String {
-    let millis = at % 1000;
-    let secs = at / 1000;
-    let (days, day_secs) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z", day_secs / 3600, day_secs % 3600 / 60, day_secs % 60)
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01: shift the epoch to 0000-03-01 so that
-/// leap days end each 400-year era's years, then split into era, year of era, day of year.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    const DAYS_PER_ERA: u64 = 146_097;
-    let shifted = days + 719_468; // days from 0000-03-01 to 1970-01-01
-    let era = shifted / DAYS_PER_ERA;
-    let day_of_era = shifted % DAYS_PER_ERA;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
-    let year = era * 400 + year_of_era + u64::from(month <= 2);
-    (year, month, day)
+    herald_proto::time::format_timestamp(i64::try_from(at).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

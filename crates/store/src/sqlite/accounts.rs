@@ -6,7 +6,8 @@ use crate::{AccountStore, StoreError, StoredCredential};
 const TABLE: &str = "credentials";
 
 impl SqliteStore {
-    async fn write_credentials(
+    /// Replaces `username`'s credentials inside the caller's transaction.
+    pub(super) async fn write_credentials(
         tx: &mut sqlx::SqliteConnection,
         username: &str,
         credentials: &[StoredCredential],

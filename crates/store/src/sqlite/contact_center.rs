@@ -6,20 +6,12 @@ use std::collections::HashMap;
 
 use sqlx::SqliteConnection;
 
-use super::roster::roster_item_from;
-use super::{SqliteStore, column, int_column};
+use super::roster::{roster_item_from, write_roster_item};
+use super::{SqliteStore, column, int_column, no_such_user};
 use crate::{ContactCenterStore, RosterItem, StoreError, StoredCcUser, StoredCredential, StoredQueue, StoredReasonCode, StoredTeam};
 
 const USERS: &str = "cc_users";
 const REASONS: &str = "cc_reason_codes";
-
-/// A foreign-key failure on a row of `owner` means its account does not exist.
-fn no_such_user(owner: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
-    move |e| match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NoSuchUser(owner.into()),
-        _ => e.into(),
-    }
-}
 
 async fn write_user(tx: &mut SqliteConnection, u: &StoredCcUser) -> Result<(), StoreError> {
     sqlx::query(
@@ -41,35 +33,35 @@ async fn write_user(tx: &mut SqliteConnection, u: &StoredCcUser) -> Result<(), S
     .execute(&mut *tx)
     .await
     .map_err(no_such_user(&u.login_id))?;
-    sqlx::query("DELETE FROM cc_supervision WHERE login_id = ?").bind(&u.login_id).execute(&mut *tx).await?;
-    for (position, team) in u.supervised_teams.iter().enumerate() {
-        sqlx::query("INSERT INTO cc_supervision (login_id, position, team_id) VALUES (?, ?, ?)")
-            .bind(&u.login_id)
-            .bind(position as i64)
-            .bind(team)
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(())
+    write_team_list(tx, &SUPERVISION, &u.login_id, &u.supervised_teams).await
 }
 
-async fn write_roster_item(tx: &mut SqliteConnection, owner: &str, item: &RosterItem) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO roster (owner, contact, name, subscription, ask_out, pending_in, visible, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (owner, contact) DO UPDATE SET name = excluded.name, subscription = excluded.subscription,
-         ask_out = excluded.ask_out, pending_in = excluded.pending_in, visible = excluded.visible, groups = excluded.groups",
-    )
-    .bind(owner)
-    .bind(&item.contact)
-    .bind(&item.name)
-    .bind(item.subscription.as_str())
-    .bind(item.ask_out)
-    .bind(item.pending_in)
-    .bind(item.visible)
-    .bind(item.groups.join("\n"))
-    .execute(&mut *tx)
-    .await
-    .map_err(no_such_user(owner))?;
+/// A position-ordered list of team ids kept in a child table (`key`, `position`, `team_id`).
+struct TeamList {
+    /// Removes a key's list.
+    delete: &'static str,
+    /// Adds one entry: key, position, team id.
+    insert: &'static str,
+}
+
+/// The teams a supervisor supervises.
+const SUPERVISION: TeamList = TeamList {
+    delete: "DELETE FROM cc_supervision WHERE login_id = ?",
+    insert: "INSERT INTO cc_supervision (login_id, position, team_id) VALUES (?, ?, ?)",
+};
+
+/// The teams that take a queue's calls.
+const QUEUE_TEAMS: TeamList = TeamList {
+    delete: "DELETE FROM cc_queue_teams WHERE queue_id = ?",
+    insert: "INSERT INTO cc_queue_teams (queue_id, position, team_id) VALUES (?, ?, ?)",
+};
+
+/// Replaces `key`'s list in `list`'s table with `teams`, keeping their order.
+async fn write_team_list(tx: &mut SqliteConnection, list: &TeamList, key: &str, teams: &[String]) -> Result<(), StoreError> {
+    sqlx::query(list.delete).bind(key).execute(&mut *tx).await?;
+    for (position, team) in teams.iter().enumerate() {
+        sqlx::query(list.insert).bind(key).bind(position as i64).bind(team).execute(&mut *tx).await?;
+    }
     Ok(())
 }
 
@@ -106,17 +98,7 @@ impl ContactCenterStore for SqliteStore {
                 continue;
             }
             created += 1;
-            for c in credentials {
-                sqlx::query("INSERT INTO credentials (username, hash, salt, iterations, stored_key, server_key) VALUES (?, ?, ?, ?, ?, ?)")
-                    .bind(name)
-                    .bind(&c.hash)
-                    .bind(&c.salt)
-                    .bind(i64::from(c.iterations))
-                    .bind(&c.stored_key)
-                    .bind(&c.server_key)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            Self::write_credentials(&mut tx, name, credentials).await?;
         }
         tx.commit().await?;
         Ok(created)
@@ -168,15 +150,7 @@ impl ContactCenterStore for SqliteStore {
             .bind(&queue.name)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM cc_queue_teams WHERE queue_id = ?").bind(&queue.id).execute(&mut *tx).await?;
-        for (position, team) in queue.teams.iter().enumerate() {
-            sqlx::query("INSERT INTO cc_queue_teams (queue_id, position, team_id) VALUES (?, ?, ?)")
-                .bind(&queue.id)
-                .bind(position as i64)
-                .bind(team)
-                .execute(&mut *tx)
-                .await?;
-        }
+        write_team_list(&mut tx, &QUEUE_TEAMS, &queue.id, &queue.teams).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -124,6 +124,15 @@ impl SqliteStore {
     }
 }
 
+/// Maps a foreign-key failure on a row of `owner` to [`StoreError::NoSuchUser`]: its account
+/// does not exist.
+fn no_such_user(owner: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NoSuchUser(owner.into()),
+        _ => e.into(),
+    }
+}
+
 /// Reads one column of a `table` row; a value of the wrong type is corrupt data, named by table
 /// and column, instead of the panic `Row::get` would raise.
 fn column<'r, T>(row: &'r SqliteRow, table: &'static str, name: &'static str) -> Result<T, StoreError>

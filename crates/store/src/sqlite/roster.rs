@@ -1,8 +1,9 @@
 //! Rosters in SQLite (`roster`).
 
+use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
-use super::{SqliteStore, column, int_column};
+use super::{SqliteStore, column, int_column, no_such_user};
 use crate::{RosterItem, RosterStore, StoreError, Subscription};
 
 const TABLE: &str = "roster";
@@ -22,6 +23,28 @@ pub(super) fn roster_item_from(row: &SqliteRow) -> Result<RosterItem, StoreError
     })
 }
 
+/// Inserts or replaces one roster item on `connection` (a pooled connection or a transaction of
+/// many items); an owner with no account is [`StoreError::NoSuchUser`].
+pub(super) async fn write_roster_item(connection: &mut SqliteConnection, owner: &str, item: &RosterItem) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO roster (owner, contact, name, subscription, ask_out, pending_in, visible, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (owner, contact) DO UPDATE SET name = excluded.name, subscription = excluded.subscription,
+         ask_out = excluded.ask_out, pending_in = excluded.pending_in, visible = excluded.visible, groups = excluded.groups",
+    )
+    .bind(owner)
+    .bind(&item.contact)
+    .bind(&item.name)
+    .bind(item.subscription.as_str())
+    .bind(item.ask_out)
+    .bind(item.pending_in)
+    .bind(item.visible)
+    .bind(item.groups.join("\n"))
+    .execute(&mut *connection)
+    .await
+    .map_err(no_such_user(owner))?;
+    Ok(())
+}
+
 impl RosterStore for SqliteStore {
     async fn roster(&self, owner: &str) -> Result<Vec<RosterItem>, StoreError> {
         let rows = sqlx::query("SELECT * FROM roster WHERE owner = ? ORDER BY contact").bind(owner).fetch_all(&self.pool).await?;
@@ -38,26 +61,8 @@ impl RosterStore for SqliteStore {
     }
 
     async fn put_roster_item(&self, owner: &str, item: &RosterItem) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO roster (owner, contact, name, subscription, ask_out, pending_in, visible, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (owner, contact) DO UPDATE SET name = excluded.name, subscription = excluded.subscription,
-             ask_out = excluded.ask_out, pending_in = excluded.pending_in, visible = excluded.visible, groups = excluded.groups",
-        )
-        .bind(owner)
-        .bind(&item.contact)
-        .bind(&item.name)
-        .bind(item.subscription.as_str())
-        .bind(item.ask_out)
-        .bind(item.pending_in)
-        .bind(item.visible)
-        .bind(item.groups.join("\n"))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NoSuchUser(owner.into()),
-            _ => e.into(),
-        })?;
-        Ok(())
+        let mut connection = self.pool.acquire().await?;
+        write_roster_item(&mut connection, owner, item).await
     }
 
     async fn delete_roster_item(&self, owner: &str, contact: &str) -> Result<bool, StoreError> {
