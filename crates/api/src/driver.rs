@@ -135,6 +135,7 @@ fn log_event(event: &CtiEvent) {
             tracing::debug!(target: "webservices", call = snapshot.id, state = snapshot.state.name(), "call event from the CTI side")
         }
         CtiEvent::CallEnded { call, agents, .. } => tracing::debug!(target: "webservices", call, ?agents, "call ended"),
-        CtiEvent::QueueStats(_) | CtiEvent::Heartbeat => {}
+        CtiEvent::QueueStats(_) | CtiEvent::Heartbeat | CtiEvent::Snapshot { .. } => {}
+        CtiEvent::LinkLost => tracing::warn!(target: "webservices", "the CTI adapter lost its connection"),
     }
 }

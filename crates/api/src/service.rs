@@ -146,6 +146,7 @@ async fn execute(core: Core, mut effects: mpsc::UnboundedReceiver<Effect>, cti: 
                     tracing::error!(target: "webservices", "CTI driver gone: request dropped");
                 }
             }
+            Effect::Log(line) => tracing::info!(target: "webservices", "{line}"),
             Effect::StoreClientLog { file_name, text, node, payload } => {
                 let (core, dir) = (core.clone(), log_dir.clone());
                 tokio::spawn(async move {

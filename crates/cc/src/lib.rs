@@ -18,8 +18,10 @@ pub mod model;
 pub mod parse;
 pub mod path;
 pub mod update;
+pub mod watch;
 
 pub use center::{CcConfig, ContactCenter, Effect, Method, NodePlan, RestAnswer, RestCall};
 pub use directory::{Directory, QueueRecord, ReasonCategory, ReasonCodeRecord, Role, TeamRecord, UserRecord, WrapUpMode};
 pub use error::ApiError;
 pub use herald_cti::EpochMs;
+pub use watch::{LinkConfig, LinkDownCause, LogoutAction, LogoutMode, PresenceLogoutConfig, WsLog};

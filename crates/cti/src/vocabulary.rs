@@ -379,6 +379,20 @@ pub enum CtiEvent {
     },
     /// Queue statistics, when they changed (at most every few seconds).
     QueueStats(QueueStats),
-    /// The CTI link is alive (issue 12 supervises it).
+    /// The CTI link is alive: sent every few seconds; the web services declare the link lost
+    /// after a number of them go missing.
     Heartbeat,
+    /// The adapter lost its connection to the CTI side (socket closed, peer reset): the link is
+    /// down at once, without waiting for missed heartbeats. Nothing arrives until a
+    /// [`CtiEvent::Snapshot`] says it is back.
+    LinkLost,
+    /// The CTI side's whole state, sent when the link comes up (at start and after an outage):
+    /// every known agent and every live call. Calls the web services mirror but that are absent
+    /// here ended meanwhile.
+    Snapshot {
+        /// Every agent the CTI side knows, signed in or not.
+        agents: Vec<AgentSnapshot>,
+        /// Every live call.
+        calls: Vec<CallSnapshot>,
+    },
 }

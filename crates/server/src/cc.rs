@@ -146,6 +146,8 @@ pub(crate) async fn start(
         https_port: listener.local_addr()?.port(),
         timezone_offset_minutes: config.cc.timezone_offset_minutes,
         peripheral_id: config.cc.peripheral_id.clone(),
+        presence_logout: Default::default(),
+        link: Default::default(),
     };
     let machine = ContactCenter::new(cc_config, prepared.directory);
     let user = webservices_user::start(core).await?;

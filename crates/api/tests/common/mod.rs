@@ -97,6 +97,8 @@ pub fn cc_config() -> CcConfig {
         https_port: 8445,
         timezone_offset_minutes: 0,
         peripheral_id: "5000".into(),
+        presence_logout: Default::default(),
+        link: Default::default(),
     }
 }
 

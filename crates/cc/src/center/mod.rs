@@ -20,6 +20,7 @@ use crate::directory::{Directory, UserRecord};
 use crate::documents::{self, SystemInfo};
 use crate::model::AgentView;
 use crate::update::{self, UpdateEvent};
+use crate::watch::{LinkConfig, PresenceLogoutConfig, WsLog};
 
 use pending::PendingRequests;
 
@@ -50,6 +51,10 @@ pub struct CcConfig {
     pub timezone_offset_minutes: i32,
     /// `peripheralId`.
     pub peripheral_id: String,
+    /// `[presence_logout]`.
+    pub presence_logout: PresenceLogoutConfig,
+    /// `[cti]`: the link's supervision.
+    pub link: LinkConfig,
 }
 
 /// An HTTP method as far as the API cares.
@@ -129,6 +134,8 @@ pub enum Effect {
         /// The payload to publish.
         payload: Element,
     },
+    /// Write a line to the web-services log (info).
+    Log(WsLog),
 }
 
 /// A node the server creates (or reconfigures) at start: whitelist access, these members, and
@@ -230,7 +237,32 @@ impl ContactCenter {
             CtiEvent::Failure { tag, failure } => self.on_failure(tag, &failure),
             CtiEvent::QueueStats(stats) => self.on_queue_stats(stats),
             CtiEvent::Heartbeat => {}
+            CtiEvent::LinkLost | CtiEvent::Snapshot { .. } => todo!("issue 12: link supervision"),
         }
+    }
+
+    /// A presence from an agent's resource, as the web-services user received it: `user` is the
+    /// JID's localpart (a login id), `resource` its resource. Drives the presence-driven logout.
+    pub fn presence(&mut self, now: EpochMs, user: &str, resource: &str, available: bool) {
+        let _ = (now, user, resource, available);
+        todo!("issue 12: presence monitor")
+    }
+
+    /// When [`ContactCenter::handle_timeout`] must next be called (a grace ending, a heartbeat
+    /// overdue).
+    pub fn poll_timeout(&self) -> Option<EpochMs> {
+        todo!("issue 12: timers")
+    }
+
+    /// The clock reached (or passed) the deadline [`ContactCenter::poll_timeout`] gave.
+    pub fn handle_timeout(&mut self, now: EpochMs) {
+        let _ = now;
+        todo!("issue 12: timers")
+    }
+
+    /// Whether the web services are in service (the CTI link is up).
+    pub fn in_service(&self) -> bool {
+        self.in_service
     }
 
     /// In or out of service (CTI link up/down, issue 12): publishes SystemInfo when it changes;

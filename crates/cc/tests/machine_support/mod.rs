@@ -24,6 +24,8 @@ pub fn config() -> CcConfig {
         https_port: 8445,
         timezone_offset_minutes: 60,
         peripheral_id: "5000".into(),
+        presence_logout: Default::default(),
+        link: Default::default(),
     }
 }
 
@@ -124,8 +126,9 @@ pub fn parse_update(node: &str, payload: &Element) -> Update {
 pub fn updates(cc: &mut ContactCenter) -> Vec<Update> {
     effects(cc)
         .iter()
-        .map(|e| match e {
-            Effect::Publish { node, payload } | Effect::StoreClientLog { node, payload, .. } => parse_update(node, payload),
+        .filter_map(|e| match e {
+            Effect::Publish { node, payload } | Effect::StoreClientLog { node, payload, .. } => Some(parse_update(node, payload)),
+            Effect::Log(_) => None,
             Effect::Cti(r) => panic!("unexpected CTI request {r:?}"),
         })
         .collect()

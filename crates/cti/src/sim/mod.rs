@@ -120,6 +120,18 @@ pub enum SimError {
     UnknownQueue(String),
 }
 
+/// The state of the simulator's link to the web services ([`Simulator::set_link`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SimLink {
+    /// Connected: events and heartbeats flow.
+    #[default]
+    Up,
+    /// Gone quiet: no heartbeat, no event; the web services notice from missed heartbeats.
+    Silent,
+    /// Closed: the adapter reported [`CtiEvent::LinkLost`]; then as [`SimLink::Silent`].
+    Closed,
+}
+
 /// The simulator: a [`CtiMachine`] over agents, queues and calls.
 pub struct Simulator {
     cfg: Timing,
@@ -231,6 +243,23 @@ impl Simulator {
     /// The calls an agent is a party of now (not counting a call kept for its wrap-up).
     pub fn agent_calls(&self, agent: &str) -> Vec<CallId> {
         self.agent_index.get(agent).and_then(|&i| self.agents.get(i)).map(|a| a.calls.clone()).unwrap_or_default()
+    }
+
+    /// Drops or restores the link between the simulator and the web services, as a CTI
+    /// server's connection would break: [`SimLink::Silent`] stops heartbeats and delivers no
+    /// event (the ACD goes on: calls arrive, ring, end, unseen) and ignores requests;
+    /// [`SimLink::Closed`] does the same but first reports [`CtiEvent::LinkLost`], as an adapter
+    /// that saw its socket close; [`SimLink::Up`] reports a [`CtiEvent::Snapshot`] of every
+    /// agent and live call, then a heartbeat, and heartbeats resume. Setting the current state
+    /// again does nothing.
+    pub fn set_link(&mut self, now: EpochMs, link: SimLink) {
+        let _ = (now, link);
+        todo!("issue 12: the simulator's link")
+    }
+
+    /// The link's state.
+    pub fn link(&self) -> SimLink {
+        todo!("issue 12: the simulator's link")
     }
 
     /// Checks the simulator's internal consistency (agents ↔ calls ↔ queues ↔ extensions);
