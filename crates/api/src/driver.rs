@@ -76,6 +76,12 @@ pub(crate) fn spawn<M: CtiMachine + 'static>(
     let shared = Arc::new(Shared { cti: Mutex::new(cti), cc, rearm: Notify::new() });
     let handle = CtiHandle { shared: shared.clone() };
     let task = tokio::spawn(async move {
+        // What the machine reported before the driver ran (the snapshot a CTI side sends when
+        // its link comes up) goes to the contact center at once.
+        {
+            let mut cti = shared.cti();
+            shared.drain(&mut cti, now_ms());
+        }
         loop {
             let deadline = shared.cti().poll_timeout();
             let sleep = deadline.map(|at| Duration::from_millis(at.saturating_sub(now_ms())));

@@ -21,5 +21,5 @@ pub use driver::CtiHandle;
 pub use machine::now_ms;
 pub use nodes::{SetupReport, node_config, setup as setup_nodes};
 pub use routes::REQUEST_ID;
-pub use service::{CcService, ServiceConfig, start};
+pub use service::{CcService, PresenceInput, ServiceConfig, start};
 pub use sim::{SIM_CALL_PATH, sim_router};

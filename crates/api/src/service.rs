@@ -63,6 +63,21 @@ pub(crate) struct Inner {
     setup_concurrency: usize,
 }
 
+/// The contact center's presence input, cheap to clone: the presence-driven logout watches
+/// what arrives here.
+#[derive(Clone)]
+pub struct PresenceInput {
+    machine: Arc<Machine>,
+}
+
+impl PresenceInput {
+    /// A presence the web-services user received from `user`'s resource `resource` (available
+    /// or not).
+    pub fn presence(&self, user: &str, resource: &str, available: bool) {
+        self.machine.with(|cc| cc.presence(crate::now_ms(), user, resource, available));
+    }
+}
+
 /// The running contact-center service: serves the REST router, stops with [`CcService::stop`].
 pub struct CcService {
     pub(crate) inner: Arc<Inner>,
@@ -81,6 +96,11 @@ impl CcService {
         self.inner.machine.with(f)
     }
 
+    /// What the web-services user hands the presence it receives to.
+    pub fn presence_watcher(&self) -> PresenceInput {
+        PresenceInput { machine: self.inner.machine.clone() }
+    }
+
     /// Adds or replaces a contact-center user while running (`herald user add` on a live
     /// server) and sets up the nodes it needs, as at start. The CTI side is told of the agent
     /// by its owner (the simulator's `put_agent` through the [`CtiHandle`]).
@@ -89,7 +109,7 @@ impl CcService {
         Ok(nodes::setup(&self.inner.core, &plans, self.inner.node_max_items, self.inner.setup_concurrency).await?)
     }
 
-    /// Stops the effect executor and the CTI driver. Publishes already queued to the pubsub
+    /// Stops the effect executor, the CTI driver and the timer task. Publishes already queued to the pubsub
     /// writer still complete; effects emitted afterwards are dropped.
     pub async fn stop(self) {
         for task in &self.tasks {
@@ -120,9 +140,13 @@ pub async fn start<M: CtiMachine + 'static>(
     let machine = Arc::new(Machine::new(cc, effects_tx));
     let executor = tokio::spawn(execute(core.clone(), effects_rx, cti_tx, config.client_log_dir.clone()));
     let (handle, driver) = driver::spawn(cti, machine.clone(), cti_rx);
+    let timers = tokio::spawn({
+        let machine = machine.clone();
+        async move { machine.run_timers().await }
+    });
     let auth = BasicAuth::new(config.basic_cache, config.basic_cache_entries);
     let inner = Arc::new(Inner { core, machine, auth, node_max_items: config.node_max_items, setup_concurrency: config.setup_concurrency });
-    Ok((CcService { inner, tasks: vec![executor, driver] }, handle))
+    Ok((CcService { inner, tasks: vec![executor, driver, timers] }, handle))
 }
 
 /// The effect executor: publishes are queued to pubsub one after another (so their order is

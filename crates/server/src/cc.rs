@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use herald_api::{CcService, ServiceConfig};
-use herald_cc::{CcConfig, ContactCenter, Directory};
+use herald_cc::{CcConfig, ContactCenter, Directory, LinkConfig, LogoutMode, PresenceLogoutConfig};
 use herald_core::Core;
 use herald_cti::sim::{SimAgent, SimConfig, SimQueue, Simulator};
 use herald_net::Shutdown;
@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Config, CtiBackend};
-use crate::scenario::Scenario;
+use crate::scenario::{DeploymentType, Scenario};
 use crate::{directory, scenario, sim_client, webservices_user};
 
 /// A future, boxed as `Send`. The futures of the store's generic trait methods borrow their
@@ -70,7 +70,6 @@ impl Running {
 
 fn simulator(config: &Config, prepared: &Prepared) -> Simulator {
     let sim = &prepared.scenario.simulator;
-    let ms = |secs: u64| secs.saturating_mul(1000);
     let queues = prepared
         .scenario
         .queues
@@ -103,9 +102,26 @@ fn simulator(config: &Config, prepared: &Prepared) -> Simulator {
         ring_no_answer_ms: ms(sim.ring_no_answer_secs),
         outside_answer_ms: (ms(sim.outside_answer_secs[0]), ms(sim.outside_answer_secs[1])),
         stats_interval_ms: ms(sim.stats_interval_secs),
-        heartbeat_interval_ms: ms(sim.heartbeat_interval_secs),
+        heartbeat_interval_ms: ms(config.cti.heartbeat_secs),
     };
     Simulator::new(config, herald_api::now_ms())
+}
+
+/// Seconds to milliseconds.
+fn ms(secs: u64) -> u64 {
+    secs.saturating_mul(1000)
+}
+
+/// `[presence_logout]` for the machine; the mode defaults to the deployment type.
+fn presence_logout(config: &Config, deployment: DeploymentType) -> PresenceLogoutConfig {
+    let p = &config.presence_logout;
+    let mode = match p.mode {
+        Some(crate::config::LogoutMode::Uccx) => LogoutMode::Uccx,
+        Some(crate::config::LogoutMode::Ucce) => LogoutMode::Ucce,
+        None if deployment == DeploymentType::Uccx => LogoutMode::Uccx,
+        None => LogoutMode::Ucce,
+    };
+    PresenceLogoutConfig { enabled: p.enabled, mode, grace_ms: ms(p.grace_secs), logout_on_disconnect: p.logout_on_disconnect }
 }
 
 /// Writes a fresh random token for the simulator's control endpoint, readable by the owner only.
@@ -146,11 +162,10 @@ pub(crate) async fn start(
         https_port: listener.local_addr()?.port(),
         timezone_offset_minutes: config.cc.timezone_offset_minutes,
         peripheral_id: config.cc.peripheral_id.clone(),
-        presence_logout: Default::default(),
-        link: Default::default(),
+        presence_logout: presence_logout(config, prepared.scenario.contact_center.deployment_type),
+        link: LinkConfig { heartbeat_ms: ms(config.cti.heartbeat_secs), missed_heartbeats: config.cti.missed_heartbeats },
     };
     let machine = ContactCenter::new(cc_config, prepared.directory);
-    let user = webservices_user::start(core).await?;
     let started = std::time::Instant::now();
     let (service, handle) = herald_api::start(
         core.clone(),
@@ -161,6 +176,14 @@ pub(crate) async fn start(
             basic_cache: Duration::from_secs(config.cc.basic_auth_cache_secs),
             ..ServiceConfig::default()
         },
+    )
+    .await?;
+    // The web services are up: `finesse` becomes available (desktops wait for it) and watches
+    // every agent's presence for the presence-driven logout.
+    let watcher = service.presence_watcher();
+    let user = webservices_user::start(
+        core,
+        Arc::new(move |user: &str, resource: &str, available: bool| watcher.presence(user, resource, available)),
     )
     .await?;
     tracing::info!(target: "webservices", "web services ready in {} ms", started.elapsed().as_millis());

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 mod contact_center;
 
-pub use contact_center::{ContactCenter, CtiBackend};
+pub use contact_center::{ContactCenter, Cti, CtiBackend, LogoutMode, PresenceLogout};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,10 @@ pub struct Config {
     pub store: StoreConfig,
     /// The contact-center layer (Finesse web services, CTI side).
     pub cc: ContactCenter,
+    /// Presence-driven logout.
+    pub presence_logout: PresenceLogout,
+    /// The CTI link's supervision.
+    pub cti: Cti,
 }
 
 /// `[listen]`
@@ -392,6 +396,8 @@ impl Default for Config {
             log: Log::default(),
             store: StoreConfig::default(),
             cc: ContactCenter::default(),
+            presence_logout: PresenceLogout::default(),
+            cti: Cti::default(),
         }
     }
 }
@@ -517,6 +523,12 @@ impl Config {
         }
         if self.pubsub.max_nodes_per_owner == 0 || self.pubsub.max_subscriptions_per_jid == 0 {
             return Err(ConfigError::Range("pubsub.max_nodes_per_owner and pubsub.max_subscriptions_per_jid must be positive".into()));
+        }
+        if self.presence_logout.grace_secs == 0 {
+            return Err(ConfigError::Range("presence_logout.grace_secs must be positive".into()));
+        }
+        if self.cti.heartbeat_secs == 0 || self.cti.missed_heartbeats == 0 {
+            return Err(ConfigError::Range("cti.heartbeat_secs and cti.missed_heartbeats must be positive".into()));
         }
         if self.log.session_stats_secs == 0 {
             return Err(ConfigError::Range("log.session_stats_secs must be positive".into()));

@@ -259,13 +259,11 @@ pub struct SimulatorSpec {
     pub outside_answer_secs: [u64; 2],
     /// Interval of queue statistics, seconds.
     pub stats_interval_secs: u64,
-    /// Interval of CTI heartbeats, seconds.
-    pub heartbeat_interval_secs: u64,
 }
 
 impl Default for SimulatorSpec {
     /// Talk 30–180 s, wrap-up 15 s, ring-no-answer 15 s, outside answer 2–6 s, statistics every
-    /// 10 s, heartbeats every 5 s, random seed.
+    /// 10 s, random seed. (Its heartbeats follow `[cti] heartbeat_secs`.)
     fn default() -> Self {
         Self {
             seed: None,
@@ -274,7 +272,6 @@ impl Default for SimulatorSpec {
             ring_no_answer_secs: 15,
             outside_answer_secs: [2, 6],
             stats_interval_secs: 10,
-            heartbeat_interval_secs: 5,
         }
     }
 }
@@ -413,10 +410,8 @@ impl Scenario {
                 bail!("simulator.{field}: the minimum {min} is above the maximum {max}");
             }
         }
-        for (field, v) in [("stats_interval_secs", s.stats_interval_secs), ("heartbeat_interval_secs", s.heartbeat_interval_secs)] {
-            if v == 0 {
-                bail!("simulator.{field}: must be at least 1");
-            }
+        if s.stats_interval_secs == 0 {
+            bail!("simulator.stats_interval_secs: must be at least 1");
         }
         Ok(())
     }

@@ -6,8 +6,9 @@
 //! [`provision`] makes its account (with a random password nobody knows) and puts it and every
 //! contact-center user in each other's rosters with a mutual subscription, in bulk. [`start`]
 //! binds its session inside the core, with no connection, and makes it available; its mailbox is
-//! drained by a task that counts the presence it receives. [`WebServicesUser::stop`] makes it
-//! unavailable and unbinds it.
+//! drained by a task that counts the presence it receives and hands each agent resource's
+//! available/unavailable presence to a [`PresenceWatcher`] (the presence-driven logout).
+//! [`WebServicesUser::stop`] makes it unavailable and unbinds it.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -91,6 +92,10 @@ pub async fn link_user<S: AccountStore + ContactCenterStore>(store: &S, domain: 
     Ok(true)
 }
 
+/// Told of every available or unavailable presence from a resource of this domain's users:
+/// `(localpart, resource, available)`.
+pub type PresenceWatcher = Arc<dyn Fn(&str, &str, bool) + Send + Sync>;
+
 /// What the web-services user has received, counted by its mailbox task.
 #[derive(Debug, Default)]
 pub struct Seen {
@@ -115,18 +120,26 @@ impl Seen {
         self.other.load(Ordering::Relaxed)
     }
 
-    fn count(&self, own: &FullJid, stanza: &Element) {
+    fn count(&self, own: &FullJid, stanza: &Element, watcher: &PresenceWatcher) {
         // Its own presence comes back to it (RFC 6121 §4.2.2): not an agent's.
         if stanza.attr("from") == Some(own.as_str()) {
             return;
         }
-        let counter = match stanza.stanza_kind() {
-            Some(StanzaKind::Presence) if stanza.stanza_type() == "available" => &self.available,
-            Some(StanzaKind::Presence) if stanza.stanza_type() == "unavailable" => &self.unavailable,
-            _ => &self.other,
+        let (counter, available) = match stanza.stanza_kind() {
+            Some(StanzaKind::Presence) if stanza.stanza_type() == "available" => (&self.available, Some(true)),
+            Some(StanzaKind::Presence) if stanza.stanza_type() == "unavailable" => (&self.unavailable, Some(false)),
+            _ => (&self.other, None),
         };
         counter.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(target: "notification", from = stanza.attr("from").unwrap_or_default(), name = %stanza.name, kind = stanza.stanza_type(), "web-services user received");
+        let Some(available) = available else { return };
+        // Only a full JID of this domain is an agent's desktop session.
+        let from = stanza.attr("from").and_then(|from| FullJid::new(from).ok());
+        if let Some(from) = from.filter(|f| f.domain() == own.domain())
+            && let Some(user) = from.node()
+        {
+            watcher(user.as_str(), from.resource().as_str(), available);
+        }
     }
 }
 
@@ -142,8 +155,9 @@ pub struct WebServicesUser {
 
 /// Binds `finesse@<domain>/webservices` in `core` (an internal session from 127.0.0.1), sends
 /// its initial available presence (its contacts see it; it probes theirs) and drains its
-/// mailbox in a task. Its account and roster must have been made by [`provision`].
-pub async fn start(core: &Core) -> anyhow::Result<WebServicesUser> {
+/// mailbox in a task, which tells `watcher` of the agents' presence. Its account and roster
+/// must have been made by [`provision`].
+pub async fn start(core: &Core, watcher: PresenceWatcher) -> anyhow::Result<WebServicesUser> {
     let origin = Origin { transport: Transport::Internal, source: IpAddr::V4(Ipv4Addr::LOCALHOST) };
     let handle = core
         .bind(USERNAME, Some(RESOURCE.to_owned()), origin)
@@ -151,7 +165,7 @@ pub async fn start(core: &Core) -> anyhow::Result<WebServicesUser> {
     let (jid, session) = (handle.jid.clone(), handle.id);
     let seen = Arc::new(Seen::default());
     let (stop, stopped) = oneshot::channel();
-    let mailbox = tokio::spawn(drain(handle, seen.clone(), stopped));
+    let mailbox = tokio::spawn(drain(handle, seen.clone(), watcher, stopped));
     let presence = Element::new("presence", ns::CLIENT).with_attr("from", jid.to_string());
     core.route(&jid, session, presence).await;
     tracing::info!(target: "notification", jid = %jid, "web-services user available");
@@ -160,12 +174,12 @@ pub async fn start(core: &Core) -> anyhow::Result<WebServicesUser> {
 
 /// Takes what arrives for the web-services user until told to stop (or its queue ends), then
 /// hands the session back for unbinding.
-async fn drain(mut handle: SessionHandle, seen: Arc<Seen>, mut stop: oneshot::Receiver<()>) -> SessionHandle {
+async fn drain(mut handle: SessionHandle, seen: Arc<Seen>, watcher: PresenceWatcher, mut stop: oneshot::Receiver<()>) -> SessionHandle {
     loop {
         tokio::select! {
             _ = &mut stop => break,
             next = handle.inbox.recv() => match next {
-                Some(stanza) => seen.count(&handle.jid, &stanza),
+                Some(stanza) => seen.count(&handle.jid, &stanza, &watcher),
                 None => {
                     tracing::warn!(target: "notification", jid = %handle.jid, "the web-services user's session queue ended");
                     // Wait for stop, so that the session is unbound once, by stop.

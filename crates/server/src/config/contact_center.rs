@@ -57,3 +57,53 @@ impl Default for ContactCenter {
         }
     }
 }
+
+/// `[presence_logout] mode`: what a presence-driven logout does (finesse-domain.md §5).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogoutMode {
+    /// Unified CCX: the agent is logged out.
+    Uccx,
+    /// Unified CCE: NOT_READY, or LOGOUT with `logout_on_disconnect` (LOAD=1).
+    Ucce,
+}
+
+/// `[presence_logout]`: the web services log out an agent whose desktop went away and did not
+/// come back within the grace, as Finesse does.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PresenceLogout {
+    /// Off: presence changes are still logged, nobody is logged out (default on).
+    pub enabled: bool,
+    /// `uccx` or `ucce` (default: the scenario's deployment type).
+    pub mode: Option<LogoutMode>,
+    /// Seconds between the agent's last resource going unavailable and the forced request
+    /// (default 60, as Finesse; it also covers a browser refresh).
+    pub grace_secs: u64,
+    /// UCCE's "Logout on Agent Disconnect" (LOAD=1): LOGOUT at once, even mid-call, instead of
+    /// NOT_READY (default off).
+    pub logout_on_disconnect: bool,
+}
+
+impl Default for PresenceLogout {
+    fn default() -> Self {
+        Self { enabled: true, mode: None, grace_secs: 60, logout_on_disconnect: false }
+    }
+}
+
+/// `[cti]`: the supervision of the link to the CTI side.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cti {
+    /// The CTI side's heartbeat interval, seconds (default 5, as Finesse's CTI server); the
+    /// built-in simulator sends its heartbeats this often.
+    pub heartbeat_secs: u64,
+    /// The link is declared lost after this many heartbeats in a row are missed (default 3).
+    pub missed_heartbeats: u32,
+}
+
+impl Default for Cti {
+    fn default() -> Self {
+        Self { heartbeat_secs: 5, missed_heartbeats: 3 }
+    }
+}

@@ -107,7 +107,8 @@ fn simulator_timings_must_make_sense() {
     refused("[simulator]\ntalk_time_secs = [10, 5]\n", &["simulator.talk_time_secs"]);
     refused("[simulator]\noutside_answer_secs = [3, 1]\n", &["simulator.outside_answer_secs"]);
     refused("[simulator]\nstats_interval_secs = 0\n", &["simulator.stats_interval_secs"]);
-    refused("[simulator]\nheartbeat_interval_secs = 0\n", &["simulator.heartbeat_interval_secs"]);
+    // The heartbeat interval is the link's setting (`[cti] heartbeat_secs`), not the scenario's.
+    refused("[simulator]\nheartbeat_interval_secs = 5\n", &["heartbeat_interval_secs"]);
     refused("[simulator]\ntalk_time_secs = [10]\n", &["talk_time_secs"]);
 }
 

@@ -41,6 +41,16 @@ fn finesse_presence(handle: &mut SessionHandle) -> Vec<String> {
     found
 }
 
+/// A watcher that records what it is told.
+fn recorder() -> (PresenceWatcher, Arc<std::sync::Mutex<Vec<(String, String, bool)>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let watcher: PresenceWatcher = Arc::new(move |user: &str, resource: &str, available: bool| {
+        sink.lock().unwrap().push((user.to_owned(), resource.to_owned(), available));
+    });
+    (watcher, seen)
+}
+
 /// Lets the mailbox task run until `done` holds (bounded, no sleeping).
 async fn settle(done: impl Fn() -> bool) {
     for _ in 0..1000 {
@@ -55,7 +65,7 @@ async fn settle(done: impl Fn() -> bool) {
 #[tokio::test]
 async fn an_agent_signing_in_sees_finesse_available_and_then_unavailable_after_stop() {
     let (core, _store) = core_with_agents(&["1001"]).await;
-    let finesse = start(&core).await.unwrap();
+    let finesse = start(&core, recorder().0).await.unwrap();
     assert_eq!(finesse.jid().to_string(), "finesse@example.com/webservices");
     let mut agent = sign_in(&core, "1001").await;
     assert_eq!(finesse_presence(&mut agent), ["available"], "the probe of finesse is answered");
@@ -70,7 +80,8 @@ async fn an_agent_already_signed_in_sees_finesse_come_and_finesse_sees_it() {
     let (core, _store) = core_with_agents(&["1001", "1002"]).await;
     let mut agent = sign_in(&core, "1001").await;
     assert!(finesse_presence(&mut agent).is_empty(), "no web services yet");
-    let finesse = start(&core).await.unwrap();
+    let (watcher, told) = recorder();
+    let finesse = start(&core, watcher).await.unwrap();
     assert_eq!(finesse_presence(&mut agent), ["available"]);
     // Its probes bring the presence of the agents already available.
     settle(|| finesse.seen().available() == 1).await;
@@ -79,6 +90,10 @@ async fn an_agent_already_signed_in_sees_finesse_come_and_finesse_sees_it() {
     core.unbind(agent, Vec::new(), end).await;
     settle(|| finesse.seen().unavailable() == 1).await;
     finesse.stop().await.unwrap();
+    // The watcher was told of the agent's resource, by localpart and resource, in order (its
+    // own presence coming back is not an agent's).
+    let told = told.lock().unwrap().clone();
+    assert_eq!(told, [("1001".to_owned(), "desk".to_owned(), true), ("1001".to_owned(), "desk".to_owned(), false)]);
 }
 
 #[tokio::test]
