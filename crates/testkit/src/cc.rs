@@ -103,6 +103,14 @@ label = "Forced logout"
 for_all = true
 system = true
 
+[[reason_codes]]
+id = 256
+category = "NOT_READY"
+code = 255
+label = "Desktop disconnected"
+for_all = true
+system = true
+
 [[users]]
 login_id = "1011"
 password = "herald-demo"
