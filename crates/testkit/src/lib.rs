@@ -5,6 +5,7 @@
 //! client, both authenticating with SCRAM-SHA-256.
 
 pub mod cc;
+pub mod desk;
 mod http;
 
 pub use cc::{Auth, DEMO_PASSWORD, Update, updates};
