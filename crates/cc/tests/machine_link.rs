@@ -320,3 +320,28 @@ fn rest_requests_other_than_state_changes_are_refused_while_down_too() {
     let answer = cc.handle_rest(T0 + 2, "1001", call(Method::Get, "/finesse/api/User/1001", ""));
     assert_eq!(answer.status, 503);
 }
+
+#[test]
+fn a_logout_held_on_a_call_whose_call_ended_during_the_outage_is_sent_once_after_recovery() {
+    let mut cc = busy_center();
+    // 1002 is TALKING (UCCX): its grace ends on the call.
+    cc.presence(T0 + 1_000, "1002", "desktop", false);
+    for at in (T0 + 5_000..=T0 + 1_000 + GRACE).step_by(5_000) {
+        cc.handle_cti(at, CtiEvent::Heartbeat);
+        run_until(&mut cc, at);
+    }
+    let steps = run_until(&mut cc, T0 + 1_000 + GRACE);
+    assert!(steps.iter().all(|(_, o)| o.cti.is_empty()));
+    cc.handle_cti(T0 + 70_000, CtiEvent::LinkLost);
+    drain(&mut cc);
+    // The call ended unseen; the recovery snapshot shows 1002 in WORK with no call.
+    cc.handle_cti(T0 + 90_000, CtiEvent::Snapshot { agents: vec![snapshot("1002", AgentState::Work, Some("1002"), None)], calls: vec![] });
+    let out = drain(&mut cc);
+    let requests: Vec<_> = out.cti.iter().collect();
+    assert!(
+        matches!(requests.as_slice(), [CtiRequest::AgentState { agent, state: RequestedState::Logout, forced: true, .. }] if agent == "1002"),
+        "{out:?}"
+    );
+    assert!(out.updates.iter().any(|u| u.node == "/finesse/api/User/1002/Dialogs" && u.event == "DELETE"));
+    assert!(matches!(out.logs.last(), Some(WsLog::LinkUp { released: 1, .. })), "{:?}", out.logs);
+}
