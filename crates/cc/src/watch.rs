@@ -9,6 +9,8 @@ use std::fmt;
 
 use herald_cti::{AgentState, EpochMs};
 
+use crate::documents::timestamp;
+
 /// What a presence-driven logout asks of the CTI side: the deployment's behaviour.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LogoutMode {
@@ -198,9 +200,187 @@ pub enum WsLog {
     },
 }
 
+impl LogoutAction {
+    /// The state asked for, as Finesse names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Logout => "LOGOUT",
+            Self::NotReady => "NOT_READY",
+        }
+    }
+}
+
+impl fmt::Display for LinkDownCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissedHeartbeats(n) => write!(f, "{n} heartbeats missed"),
+            Self::ConnectionLost => f.write_str("connection lost"),
+        }
+    }
+}
+
+/// A time in the log: the documents' XEP-0082 format.
+fn ts(at: EpochMs) -> String {
+    timestamp(at)
+}
+
 impl fmt::Display for WsLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = f;
-        todo!("issue 12: the web-services log lines")
+        match self {
+            Self::PresenceUnavailable { agent, jid, at } => {
+                write!(f, "PRESENCE: agent {agent} presence changed to unavailable: {jid} at {}", ts(*at))
+            }
+            Self::Unsubscribe { agent, jid, remaining } => write!(
+                f,
+                "UNSUBSCRIBE: agent {agent} desktop session {jid} removed from the presence monitor; {remaining} available resources left"
+            ),
+            Self::MonitorStarted { agent, at, deadline, state } => write!(
+                f,
+                "AGENT_PRESENCE_MONITOR: agent {agent} ({}) has no available resource since {}; presence-driven logout at {} unless it comes back",
+                state.name(),
+                ts(*at),
+                ts(*deadline)
+            ),
+            Self::TimerCancelled { agent, jid, at, deadline } => {
+                if jid.is_empty() {
+                    write!(f, "AGENT_PRESENCE_MONITOR: agent {agent} signed in again at {}", ts(*at))?;
+                } else {
+                    write!(f, "AGENT_PRESENCE_MONITOR: agent {agent} available again ({jid}) at {}", ts(*at))?;
+                }
+                write!(f, "; presence-driven logout timer cancelled (it would have fired at {})", ts(*deadline))
+            }
+            Self::PresenceDrivenLogout { agent, state, action, at, unavailable_since } => write!(
+                f,
+                "PRESENCE DRIVEN LOGOUT: agent {agent} ({}) unavailable since {}, grace ended at {}: forcing {} with reason code 255",
+                state.name(),
+                ts(*unavailable_since),
+                ts(*at),
+                action.name()
+            ),
+            Self::AlreadyLoggedOut { agent, at } => {
+                write!(f, "PRESENCE DRIVEN LOGOUT: agent {agent} already logged out at {}; no request sent", ts(*at))
+            }
+            Self::LogoutHeld { agent, at, why } => write!(f, "PRESENCE DRIVEN LOGOUT: agent {agent} held at {}: {why}", ts(*at)),
+            Self::MessageToCti { agent, action, reason_code, forced, extension, at } => write!(
+                f,
+                "MESSAGE_TO_CTI_SERVER: SetAgentState agentid: {agent}, agentext: {}, agentstate: {}, reason code: {reason_code}, forceflag: {} at {}",
+                extension.as_deref().unwrap_or(""),
+                action.name(),
+                u8::from(*forced),
+                ts(*at)
+            ),
+            Self::Decoded { agent, state, pending, reason_code, at } => write!(
+                f,
+                "DECODED_MESSAGE: AgentStateEvent agentid: {agent}, agentState={}, pendingState={}, eventReasonCode={} at {}: Decoded Message to Finesse from backend cti server",
+                state.name(),
+                pending.map_or("none", |p| p.name()),
+                reason_code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
+                ts(*at)
+            ),
+            Self::LinkDown { cause, last_heard, at } => write!(
+                f,
+                "CTI_LINK: link to the CTI server lost ({cause}), last heard at {}; OUT_OF_SERVICE at {}",
+                ts(*last_heard),
+                ts(*at)
+            ),
+            Self::LinkUp { down_since, at, agents, calls, released } => {
+                let down = at.saturating_sub(*down_since);
+                write!(
+                    f,
+                    "CTI_LINK: link to the CTI server restored at {} after {}.{} s down; republished {agents} agents and {calls} calls; IN_SERVICE; {released} presence-driven logouts released",
+                    ts(*at),
+                    down / 1000,
+                    down % 1000 / 100
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2023-11-14T22:13:20.000Z.
+    const T: EpochMs = 1_700_000_000_000;
+
+    #[test]
+    fn the_seed_story_lines() {
+        let a = || "1001".to_owned();
+        let jid = || "1001@fin1.example/desktop".to_owned();
+        assert_eq!(
+            WsLog::PresenceUnavailable { agent: a(), jid: jid(), at: T }.to_string(),
+            "PRESENCE: agent 1001 presence changed to unavailable: 1001@fin1.example/desktop at 2023-11-14T22:13:20.000Z"
+        );
+        assert_eq!(
+            WsLog::Unsubscribe { agent: a(), jid: jid(), remaining: 0 }.to_string(),
+            "UNSUBSCRIBE: agent 1001 desktop session 1001@fin1.example/desktop removed from the presence monitor; 0 available resources left"
+        );
+        assert_eq!(
+            WsLog::MonitorStarted { agent: a(), at: T, deadline: T + 60_000, state: AgentState::Ready }.to_string(),
+            "AGENT_PRESENCE_MONITOR: agent 1001 (READY) has no available resource since 2023-11-14T22:13:20.000Z; presence-driven logout at 2023-11-14T22:14:20.000Z unless it comes back"
+        );
+        assert_eq!(
+            WsLog::MessageToCti {
+                agent: a(),
+                action: LogoutAction::Logout,
+                reason_code: 255,
+                forced: true,
+                extension: Some("1001".into()),
+                at: T
+            }
+            .to_string(),
+            "MESSAGE_TO_CTI_SERVER: SetAgentState agentid: 1001, agentext: 1001, agentstate: LOGOUT, reason code: 255, forceflag: 1 at 2023-11-14T22:13:20.000Z"
+        );
+        assert_eq!(
+            WsLog::Decoded { agent: a(), state: AgentState::Logout, pending: None, reason_code: Some(255), at: T }.to_string(),
+            "DECODED_MESSAGE: AgentStateEvent agentid: 1001, agentState=LOGOUT, pendingState=none, eventReasonCode=255 at 2023-11-14T22:13:20.000Z: Decoded Message to Finesse from backend cti server"
+        );
+        assert_eq!(
+            WsLog::PresenceDrivenLogout {
+                agent: a(),
+                state: AgentState::Ready,
+                action: LogoutAction::NotReady,
+                at: T + 60_000,
+                unavailable_since: T
+            }
+            .to_string(),
+            "PRESENCE DRIVEN LOGOUT: agent 1001 (READY) unavailable since 2023-11-14T22:13:20.000Z, grace ended at 2023-11-14T22:14:20.000Z: forcing NOT_READY with reason code 255"
+        );
+    }
+
+    #[test]
+    fn cancelled_held_and_already_out() {
+        let a = || "1001".to_owned();
+        assert_eq!(
+            WsLog::TimerCancelled { agent: a(), jid: "1001@d/ws".into(), at: T, deadline: T + 1_500 }.to_string(),
+            "AGENT_PRESENCE_MONITOR: agent 1001 available again (1001@d/ws) at 2023-11-14T22:13:20.000Z; presence-driven logout timer cancelled (it would have fired at 2023-11-14T22:13:21.500Z)"
+        );
+        assert!(
+            WsLog::TimerCancelled { agent: a(), jid: String::new(), at: T, deadline: T }
+                .to_string()
+                .contains("agent 1001 signed in again at")
+        );
+        assert_eq!(
+            WsLog::AlreadyLoggedOut { agent: a(), at: T }.to_string(),
+            "PRESENCE DRIVEN LOGOUT: agent 1001 already logged out at 2023-11-14T22:13:20.000Z; no request sent"
+        );
+        assert_eq!(
+            WsLog::LogoutHeld { agent: a(), at: T, why: "CTI link down" }.to_string(),
+            "PRESENCE DRIVEN LOGOUT: agent 1001 held at 2023-11-14T22:13:20.000Z: CTI link down"
+        );
+    }
+
+    #[test]
+    fn link_lines() {
+        assert_eq!(
+            WsLog::LinkDown { cause: LinkDownCause::MissedHeartbeats(3), last_heard: T, at: T + 17_500 }.to_string(),
+            "CTI_LINK: link to the CTI server lost (3 heartbeats missed), last heard at 2023-11-14T22:13:20.000Z; OUT_OF_SERVICE at 2023-11-14T22:13:37.500Z"
+        );
+        assert!(WsLog::LinkDown { cause: LinkDownCause::ConnectionLost, last_heard: T, at: T }.to_string().contains("(connection lost)"));
+        assert_eq!(
+            WsLog::LinkUp { down_since: T, at: T + 12_345, agents: 10, calls: 2, released: 1 }.to_string(),
+            "CTI_LINK: link to the CTI server restored at 2023-11-14T22:13:32.345Z after 12.3 s down; republished 10 agents and 2 calls; IN_SERVICE; 1 presence-driven logouts released"
+        );
     }
 }

@@ -1,11 +1,14 @@
 //! The contact-center machine: REST calls and CTI events in, answers and effects out. This
 //! module holds the public types and the machine's state; [`rest`] answers REST calls, [`cti`]
 //! mirrors CTI events and publishes them, [`nodes`] plans the pubsub nodes, [`pending`]
-//! remembers which request caused which events.
+//! remembers which request caused which events, [`presence`] runs the presence-driven logout
+//! and [`link`] supervises the CTI link (issue 12).
 
 mod cti;
+mod link;
 mod nodes;
 mod pending;
+mod presence;
 mod rest;
 mod rest_change;
 mod rest_get;
@@ -20,9 +23,11 @@ use crate::directory::{Directory, UserRecord};
 use crate::documents::{self, SystemInfo};
 use crate::model::AgentView;
 use crate::update::{self, UpdateEvent};
-use crate::watch::{LinkConfig, PresenceLogoutConfig, WsLog};
+use crate::watch::{LinkConfig, LinkDownCause, PresenceLogoutConfig, WsLog};
 
+use link::LinkWatch;
 use pending::PendingRequests;
+use presence::PresenceWatch;
 
 /// The base of every node and `source` name.
 const API: &str = crate::path::BASE;
@@ -171,6 +176,10 @@ pub struct ContactCenter {
     /// `xmppPort` and `xmppSecurePort` in SystemInfo.
     xmpp_ports: (u16, u16),
     pending: PendingRequests,
+    /// The presence monitor: resources, graces, held logouts.
+    watch: PresenceWatch,
+    /// The CTI link's supervision.
+    link: LinkWatch,
     effects: VecDeque<Effect>,
 }
 
@@ -189,6 +198,8 @@ impl ContactCenter {
             status_reason: String::new(),
             xmpp_ports: (DEFAULT_XMPP_PORT, DEFAULT_XMPP_SECURE_PORT),
             pending: PendingRequests::default(),
+            watch: PresenceWatch::default(),
+            link: LinkWatch::default(),
             effects: VecDeque::new(),
         }
     }
@@ -227,39 +238,54 @@ impl ContactCenter {
         }
     }
 
-    /// An event from the CTI side.
+    /// An event from the CTI side. Every event but [`CtiEvent::LinkLost`] says the link is
+    /// alive; the first one after an outage brings the web services back in service.
     pub fn handle_cti(&mut self, now: EpochMs, event: CtiEvent) {
         self.pending.expire(now);
+        if matches!(event, CtiEvent::LinkLost) {
+            self.link_lost(now, LinkDownCause::ConnectionLost);
+            return;
+        }
+        let down_since = self.link_heard(now);
         match event {
-            CtiEvent::Agent { tag, snapshot } => self.on_agent(tag, snapshot),
+            CtiEvent::Agent { tag, snapshot } => self.agent_event(now, tag, snapshot),
             CtiEvent::Call { tag, snapshot } => self.on_call(tag, snapshot),
             CtiEvent::CallEnded { tag, call, agents } => self.on_call_ended(tag, call, &agents),
-            CtiEvent::Failure { tag, failure } => self.on_failure(tag, &failure),
+            CtiEvent::Failure { tag, failure } => {
+                self.forced_refused(tag);
+                self.on_failure(tag, &failure);
+            }
             CtiEvent::QueueStats(stats) => self.on_queue_stats(stats),
-            CtiEvent::Heartbeat => {}
-            // Issue 12 contract: filled by the link supervision.
-            CtiEvent::LinkLost | CtiEvent::Snapshot { .. } => {}
+            CtiEvent::Snapshot { agents, calls } => self.on_snapshot(now, agents, calls),
+            CtiEvent::Heartbeat | CtiEvent::LinkLost => {}
+        }
+        if let Some(down_since) = down_since {
+            self.link_restored(now, down_since);
         }
     }
 
     /// A presence from an agent's resource, as the web-services user received it: `user` is the
     /// JID's localpart (a login id), `resource` its resource. Drives the presence-driven logout.
     pub fn presence(&mut self, now: EpochMs, user: &str, resource: &str, available: bool) {
-        // Issue 12 contract: filled by the presence monitor.
-        let _ = (now, user, resource, available);
+        self.on_presence(now, user, resource, available);
     }
 
     /// When [`ContactCenter::handle_timeout`] must next be called (a grace ending, a heartbeat
     /// overdue).
     pub fn poll_timeout(&self) -> Option<EpochMs> {
-        // Issue 12 contract: filled by the timers.
-        None
+        let link = self.link.deadline(self.config.link);
+        match (self.watch.next_deadline(), link) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// The clock reached (or passed) the deadline [`ContactCenter::poll_timeout`] gave.
+    /// The clock reached (or passed) the deadline [`ContactCenter::poll_timeout`] gave. The
+    /// link is judged first, so a grace ending at the same instant sees it down.
     pub fn handle_timeout(&mut self, now: EpochMs) {
-        // Issue 12 contract: filled by the timers.
-        let _ = now;
+        self.pending.expire(now);
+        self.link_due(now);
+        self.graces_due(now);
     }
 
     /// Whether the web services are in service (the CTI link is up).

@@ -173,3 +173,48 @@ pub fn a_call(id: u64, state: CallState, participants: Vec<Participant>) -> Call
         participants,
     }
 }
+
+/// What a step of the machine produced, split by kind (order kept within each kind).
+#[derive(Debug, Default)]
+pub struct Out {
+    pub logs: Vec<herald_cc::WsLog>,
+    pub cti: Vec<CtiRequest>,
+    pub updates: Vec<Update>,
+}
+
+/// Drains every effect queued, split by kind.
+pub fn drain(cc: &mut ContactCenter) -> Out {
+    let mut out = Out::default();
+    for effect in effects(cc) {
+        match effect {
+            Effect::Log(line) => out.logs.push(line),
+            Effect::Cti(request) => out.cti.push(request),
+            Effect::Publish { node, payload } | Effect::StoreClientLog { node, payload, .. } => {
+                out.updates.push(parse_update(&node, &payload))
+            }
+        }
+    }
+    out
+}
+
+/// A machine with these presence-logout and link settings.
+pub fn machine_with(presence: herald_cc::PresenceLogoutConfig, link: herald_cc::LinkConfig) -> ContactCenter {
+    ContactCenter::new(CcConfig { presence_logout: presence, link, ..config() }, directory())
+}
+
+/// Runs the fake clock up to `until`: every deadline `poll_timeout` gives on the way is handled
+/// at exactly that time. Returns what happened, with the time of each step.
+pub fn run_until(cc: &mut ContactCenter, until: u64) -> Vec<(u64, Out)> {
+    let mut steps = Vec::new();
+    while let Some(deadline) = cc.poll_timeout().filter(|d| *d <= until) {
+        cc.handle_timeout(deadline);
+        steps.push((deadline, drain(cc)));
+    }
+    steps
+}
+
+/// Puts `agent` in `state` on its own extension, as the CTI side reports it (no request).
+pub fn in_state(cc: &mut ContactCenter, at: u64, agent: &str, state: AgentState) {
+    cc.handle_cti(at, agent_event(None, snapshot(agent, state, Some(agent), None)));
+    effects(cc);
+}
