@@ -5,7 +5,7 @@
 //!   (publishes in order, CTI requests, client logs) and the CTI driver; it returns the
 //!   [`CcService`] and a [`CtiHandle`] to the CTI machine.
 //! - [`CcService::router`] serves `/finesse/api/…` (HTTP Basic with the XMPP accounts' lock-out
-//!   and a short cache); [`sim_router`] serves the simulator's call injection.
+//!   and a short cache); [`sim_router`] serves the simulator's call injection and link control.
 //! - Both are served with `herald_net::http::serve_http`, which brings TLS, admission, deadlines
 //!   and CORS.
 
@@ -22,4 +22,4 @@ pub use machine::now_ms;
 pub use nodes::{SetupReport, node_config, setup as setup_nodes};
 pub use routes::REQUEST_ID;
 pub use service::{CcService, PresenceInput, ServiceConfig, start};
-pub use sim::{SIM_CALL_PATH, sim_router};
+pub use sim::{SIM_CALL_PATH, SIM_LINK_PATH, sim_router};

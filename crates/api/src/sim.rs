@@ -1,6 +1,8 @@
-//! The simulator's endpoint: `POST /herald/sim/call?queue=Q&from=ANI&var=name%3Dvalue…` with
-//! `Authorization: Bearer <token>` puts a call into a queue of the running built-in simulator
-//! (what `herald sim call` sends). The token is the server's; it is compared in constant time.
+//! The simulator's endpoints, with `Authorization: Bearer <token>` (the server's token, compared
+//! in constant time): `POST /herald/sim/call?queue=Q&from=ANI&var=name%3Dvalue…` puts a call
+//! into a queue of the running built-in simulator (what `herald sim call` sends);
+//! `POST /herald/sim/link?state=down|closed|up` drops, closes or restores the simulator's link
+//! to the web services (what `herald sim link` sends), answering the link's state.
 
 use std::sync::Arc;
 
@@ -10,7 +12,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use herald_cc::ApiError;
-use herald_cti::sim::{InjectedCall, SimError, Simulator};
+use herald_cti::sim::{InjectedCall, SimError, SimLink, Simulator};
 use herald_xml::Element;
 use subtle::ConstantTimeEq;
 
@@ -20,14 +22,17 @@ use crate::routes::error_answer;
 /// The path of the call-injection endpoint.
 pub const SIM_CALL_PATH: &str = "/herald/sim/call";
 
+/// The path of the endpoint that drops, closes or restores the simulator's link.
+pub const SIM_LINK_PATH: &str = "/herald/sim/link";
+
 struct SimState {
     handle: CtiHandle<Simulator>,
     token: String,
 }
 
-/// The router of the simulator's endpoint, to be merged into the API listener's router.
+/// The router of the simulator's endpoints (call injection, link), to be merged into the API listener's router.
 pub fn sim_router(handle: CtiHandle<Simulator>, token: String) -> Router {
-    Router::new().route(SIM_CALL_PATH, post(inject)).with_state(Arc::new(SimState { handle, token }))
+    Router::new().route(SIM_CALL_PATH, post(inject)).route(SIM_LINK_PATH, post(link)).with_state(Arc::new(SimState { handle, token }))
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space, `%XX` a byte;
@@ -81,6 +86,34 @@ pub(crate) fn injected_call(query: &str) -> Result<InjectedCall, ApiError> {
     Ok(call)
 }
 
+/// The word for a link state in `?state=` and in the answer (`Silent` is `down`).
+pub(crate) fn link_name(link: SimLink) -> &'static str {
+    match link {
+        SimLink::Up => "up",
+        SimLink::Silent => "down",
+        SimLink::Closed => "closed",
+    }
+}
+
+/// The link state a query string asks for, or the parameter that is wrong.
+pub(crate) fn requested_link(query: &str) -> Result<SimLink, ApiError> {
+    let mut state = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match decode_component(key).as_str() {
+            "state" => state = Some(decode_component(value)),
+            other => return Err(ApiError::invalid_input("Unknown parameter", other.to_owned())),
+        }
+    }
+    match state.as_deref() {
+        None | Some("") => Err(ApiError::parameter_missing("state")),
+        Some("up") => Ok(SimLink::Up),
+        Some("down") => Ok(SimLink::Silent),
+        Some("closed") => Ok(SimLink::Closed),
+        Some(other) => Err(ApiError::invalid_input("state must be down, closed or up", other.to_owned())),
+    }
+}
+
 fn xml(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"))], body).into_response()
 }
@@ -95,10 +128,34 @@ fn refuse(error: &ApiError) -> Response {
     response
 }
 
-async fn inject(State(state): State<Arc<SimState>>, request: Request) -> Response {
+/// Whether the request carries the server's token.
+fn authorised(state: &SimState, request: &Request) -> bool {
     let presented = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let authorised = !state.token.is_empty() && presented.is_some_and(|p| bool::from(p.trim().as_bytes().ct_eq(state.token.as_bytes())));
-    if !authorised {
+    !state.token.is_empty() && presented.is_some_and(|p| bool::from(p.trim().as_bytes().ct_eq(state.token.as_bytes())))
+}
+
+async fn link(State(state): State<Arc<SimState>>, request: Request) -> Response {
+    if !authorised(&state, &request) {
+        return refuse(&ApiError::unauthenticated());
+    }
+    let link = match requested_link(request.uri().query().unwrap_or_default()) {
+        Ok(link) => link,
+        Err(error) => return refuse(&error),
+    };
+    let current = state
+        .handle
+        .with(move |sim, now| {
+            sim.set_link(now, link);
+            sim.link()
+        })
+        .await;
+    tracing::info!(target: "webservices", state = link_name(current), "simulator link set");
+    let body = Element::new("SimLink", "").with_child(Element::new("state", "").with_text(link_name(current)));
+    xml(StatusCode::OK, body.to_xml())
+}
+
+async fn inject(State(state): State<Arc<SimState>>, request: Request) -> Response {
+    if !authorised(&state, &request) {
         return refuse(&ApiError::unauthenticated());
     }
     let call = match injected_call(request.uri().query().unwrap_or_default()) {
@@ -142,5 +199,25 @@ mod tests {
         assert_eq!(injected_call("queue=q&var=novalue").unwrap_err().status, 400);
         assert_eq!(injected_call("queue=q&var=%3Dx").unwrap_err().status, 400);
         assert_eq!(injected_call("queue=q&colour=red").unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn queries_become_link_states() {
+        assert_eq!(requested_link("state=up"), Ok(SimLink::Up));
+        assert_eq!(requested_link("state=down"), Ok(SimLink::Silent));
+        assert_eq!(requested_link("state=closed"), Ok(SimLink::Closed));
+        for (query, title) in [
+            ("", "Parameter Missing"),
+            ("state=", "Parameter Missing"),
+            ("state=sideways", "Invalid Input"),
+            ("state=UP", "Invalid Input"),
+            ("state=up&x=1", "Invalid Input"),
+        ] {
+            let error = requested_link(query).unwrap_err();
+            assert_eq!((error.status, error.error_type.as_str()), (400, title), "{query}");
+        }
+        for link in [SimLink::Up, SimLink::Silent, SimLink::Closed] {
+            assert_eq!(requested_link(&format!("state={}", link_name(link))), Ok(link), "names round-trip");
+        }
     }
 }

@@ -1,11 +1,13 @@
 //! Property test: random request sequences against the simulator never panic, keep its
 //! invariants (an agent is on at most the calls it should be, a READY agent has no call, a
 //! queue never has both waiting calls and READY agents, statistics add up), and tag only the
-//! events of the request being handled.
+//! events of the request being handled — also across link drops, while which nothing at all is
+//! reported, and after which the snapshot is exactly the simulator's state.
 
 mod common;
 
 use common::*;
+use herald_cti::sim::SimLink;
 use herald_cti::{CallAction, CtiEvent, CtiRequest, RequestTag, RequestedState};
 use proptest::prelude::*;
 
@@ -22,6 +24,7 @@ enum Op {
     Act(usize, usize, u8, usize),
     Inject(bool),
     Advance(u64),
+    Link(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -34,6 +37,7 @@ fn op() -> impl Strategy<Value = Op> {
         10 => (0..5usize, 0..8usize, 0..16u8, 0..7usize).prop_map(|(a, c, x, t)| Op::Act(a, c, x, t)),
         2 => any::<bool>().prop_map(Op::Inject),
         3 => (0..90_000u64).prop_map(Op::Advance),
+        1 => (0..3u8).prop_map(Op::Link),
     ]
 }
 
@@ -95,8 +99,32 @@ proptest! {
                 }
                 Op::Inject(sales) => h.inject_events(if sales { "sales" } else { "support" }).1,
                 Op::Advance(ms) => h.advance(ms),
+                Op::Link(l) => {
+                    let was = h.sim.link();
+                    let link = [SimLink::Up, SimLink::Silent, SimLink::Closed][usize::from(l)];
+                    h.sim.set_link(h.now, link);
+                    h.sim.check_invariants().map_err(TestCaseError::fail)?;
+                    let events = h.drain();
+                    if link == SimLink::Up && was != SimLink::Up {
+                        let agents: Vec<_> = AGENTS.iter().filter_map(|a| h.sim.agent(a)).collect();
+                        let snapshot = events.iter().find(|e| matches!(e, CtiEvent::Snapshot { .. }));
+                        let Some(CtiEvent::Snapshot { agents: seen, calls: live }) = snapshot else {
+                            return Err(TestCaseError::fail(format!("no snapshot: {events:?}")));
+                        };
+                        prop_assert_eq!(seen, &agents);
+                        prop_assert!(live.iter().all(|c| h.sim.call(c.id).as_ref() == Some(c)));
+                        let on_calls = AGENTS[..4].iter().flat_map(|a| h.sim.agent_calls(a));
+                        for call in on_calls {
+                            prop_assert!(live.iter().any(|c| c.id == call), "call {} missing from the snapshot", call);
+                        }
+                    }
+                    events
+                }
             };
-            if !matches!(op, Op::Advance(_) | Op::Inject(_)) {
+            if h.sim.link() != SimLink::Up && !matches!(op, Op::Link(_)) {
+                prop_assert!(events.is_empty(), "silent while down: {events:?}");
+            }
+            if !matches!(op, Op::Advance(_) | Op::Inject(_) | Op::Link(_)) {
                 prop_assert!(tags_ok(&events, h.last_tag()), "{events:?}");
             } else {
                 prop_assert!(tags_ok(&events, RequestTag(u64::MAX)), "timers tag nothing: {events:?}");
@@ -124,6 +152,7 @@ proptest! {
         }
         // Whatever happened, a drained simulator keeps running: every call ends eventually
         // when everyone is logged out.
+        h.sim.set_link(h.now, SimLink::Up);
         for a in &AGENTS[..4] {
             h.request(|tag| CtiRequest::AgentState {
                 tag, agent: (*a).to_owned(), state: RequestedState::Logout, reason_code: Some(255), forced: true,

@@ -125,6 +125,7 @@ fn queue_statistics_every_interval_when_changed() {
 #[test]
 fn inject_into_an_unknown_queue() {
     let mut sim = Simulator::new(config(), T0);
+    assert!(matches!(sim.poll_event(), Some(CtiEvent::Snapshot { .. })), "the link came up");
     let err = sim.inject_call(T0, InjectedCall { queue: "nope".into(), ..InjectedCall::default() });
     assert_eq!(err, Err(SimError::UnknownQueue("nope".into())));
     assert!(sim.poll_event().is_none());

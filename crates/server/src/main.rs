@@ -59,6 +59,26 @@ enum SimCommand {
         #[arg(long = "var", value_parser = parse_variable)]
         variables: Vec<(String, String)>,
     },
+    /// Drop or restore the simulator's link to the web services (CTI failover, issue 12).
+    Link {
+        /// `down`: heartbeats and events stop while the ACD goes on; `up`: a snapshot of the
+        /// CTI side's state, then heartbeats again.
+        #[arg(value_enum)]
+        state: LinkState,
+        /// With `down`: the adapter also reports the connection closed, so the web services
+        /// go out of service at once instead of after missed heartbeats.
+        #[arg(long)]
+        closed: bool,
+    },
+}
+
+/// `herald sim link`'s states.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LinkState {
+    /// Drop the link.
+    Down,
+    /// Restore it.
+    Up,
 }
 
 /// `name=value`.
@@ -306,6 +326,18 @@ async fn main() -> anyhow::Result<()> {
             let id =
                 herald::sim_client::inject(&config, &herald::sim_client::CallRequest { queue: queue.clone(), from, variables }).await?;
             println!("call {id} queued on {queue}");
+            Ok(())
+        }
+        Command::Sim(SimCommand::Link { state, closed }) => {
+            use herald::sim_client::LinkRequest;
+            let request = match (state, closed) {
+                (LinkState::Down, false) => LinkRequest::Down,
+                (LinkState::Down, true) => LinkRequest::Closed,
+                (LinkState::Up, false) => LinkRequest::Up,
+                (LinkState::Up, true) => anyhow::bail!("--closed goes with `down` only"),
+            };
+            let answered = herald::sim_client::set_link(&config, request).await?;
+            println!("simulator link {answered}");
             Ok(())
         }
         Command::Serve => {

@@ -1,6 +1,7 @@
-//! `herald sim call`: injects a call into a running server's simulator through the API
-//! listener's control endpoint, authenticated by the token the server wrote to
-//! `<data_dir>/sim.token` (readable by whoever may run the server, nobody else).
+//! `herald sim call` and `herald sim link`: inject a call into a running server's simulator, or
+//! drop, close and restore its link to the web services, through the API listener's control
+//! endpoints, authenticated by the token the server wrote to `<data_dir>/sim.token` (readable by
+//! whoever may run the server, nobody else).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -64,8 +65,61 @@ fn tls_connector(cert: &Path) -> anyhow::Result<tokio_rustls::TlsConnector> {
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
+/// The simulator's link state `herald sim link` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkRequest {
+    /// Gone quiet: no heartbeat, no event.
+    Down,
+    /// Closed: the adapter reports the connection lost, then as [`LinkRequest::Down`].
+    Closed,
+    /// Restored: a snapshot, then heartbeats again.
+    Up,
+}
+
+impl LinkRequest {
+    /// The word the endpoint takes and answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Down => "down",
+            Self::Closed => "closed",
+            Self::Up => "up",
+        }
+    }
+}
+
+/// The request target for setting the link to `state`.
+pub fn link_target(state: LinkRequest) -> String {
+    format!("{}?state={}", herald_api::SIM_LINK_PATH, state.as_str())
+}
+
+/// Sets the simulator's link of the server `config` describes; returns the state it answered.
+pub async fn set_link(config: &Config, state: LinkRequest) -> anyhow::Result<String> {
+    let (status, body) = post(config, &link_target(state)).await?;
+    if status != hyper::StatusCode::OK {
+        bail!("the server refused the link change: {status}: {body}");
+    }
+    let answered = herald_xml::parse_document(body.as_bytes(), herald_xml::Limits::default())
+        .ok()
+        .and_then(|doc| doc.child("state", "").map(|s| s.text()))
+        .unwrap_or_default();
+    Ok(answered)
+}
+
 /// Injects `call` into the server `config` describes; returns the call id it answered.
 pub async fn inject(config: &Config, call: &CallRequest) -> anyhow::Result<String> {
+    let (status, body) = post(config, &target(call)).await?;
+    if status != hyper::StatusCode::ACCEPTED {
+        bail!("the server refused the call: {status}: {body}");
+    }
+    let id = herald_xml::parse_document(body.as_bytes(), herald_xml::Limits::default())
+        .ok()
+        .and_then(|doc| doc.child("id", "").map(|id| id.text()))
+        .unwrap_or_default();
+    Ok(id)
+}
+
+/// POSTs to `target` on the API listener with the server's token; the status and body.
+async fn post(config: &Config, target: &str) -> anyhow::Result<(hyper::StatusCode, String)> {
     let Some(mut addr) = config.listen.api else { bail!("listen.api is not set: the server has no API listener") };
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
@@ -79,22 +133,14 @@ pub async fn inject(config: &Config, call: &CallRequest) -> anyhow::Result<Strin
     let tls = tls_connector(&cert)?.connect(name, tcp).await.context("TLS handshake with the API listener failed")?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
     tokio::spawn(connection);
-    let request = hyper::Request::post(target(call))
+    let request = hyper::Request::post(target)
         .header("host", config.domain.as_str())
         .header("authorization", format!("Bearer {}", token.trim()))
         .body(Full::new(Bytes::new()))?;
     let response = sender.send_request(request).await.context("the server did not answer")?;
     let status = response.status();
     let body = response.into_body().collect().await?.to_bytes();
-    let body = String::from_utf8_lossy(&body);
-    if status != hyper::StatusCode::ACCEPTED {
-        bail!("the server refused the call: {status}: {body}");
-    }
-    let id = herald_xml::parse_document(body.as_bytes(), herald_xml::Limits::default())
-        .ok()
-        .and_then(|doc| doc.child("id", "").map(|id| id.text()))
-        .unwrap_or_default();
-    Ok(id)
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 #[cfg(test)]
@@ -109,5 +155,12 @@ mod tests {
             variables: vec![("callVariable1".into(), "Chuck & Smith".into())],
         };
         assert_eq!(target(&call), "/herald/sim/call?queue=100&from=%2B1%20555&var=callVariable1%3DChuck%20%26%20Smith");
+    }
+
+    #[test]
+    fn link_targets_name_the_state() {
+        assert_eq!(link_target(LinkRequest::Down), "/herald/sim/link?state=down");
+        assert_eq!(link_target(LinkRequest::Closed), "/herald/sim/link?state=closed");
+        assert_eq!(link_target(LinkRequest::Up), "/herald/sim/link?state=up");
     }
 }

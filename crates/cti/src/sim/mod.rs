@@ -12,13 +12,15 @@
 //! Modules: `agents` (agent state machine, wrap-up, pending), `calls` (call records, call
 //! control on an existing call, ending calls), `dial` (MAKE_CALL, consult, transfer,
 //! conference), `acd` (queues, the READY index, routing, arrivals, RONA), `stats` (queue
-//! statistics), `timers` (deadlines), `codes` (the CTI constants).
+//! statistics), `timers` (deadlines), `codes` (the CTI constants), `link` (the link to the web
+//! services: dropped, closed, restored with a snapshot).
 
 mod acd;
 mod agents;
 mod calls;
 mod codes;
 mod dial;
+mod link;
 mod stats;
 mod timers;
 
@@ -31,7 +33,7 @@ use crate::{AgentId, AgentSnapshot, CallId, CallSnapshot, CtiEvent, CtiFailure, 
 use acd::QueueRt;
 use agents::AgentRt;
 use calls::CallRt;
-use timers::{Timer, Timers};
+use timers::{Timer, TimerKey, Timers};
 
 /// The simulator's configuration: the scenario's queues and agents and the ACD's timings.
 #[derive(Clone, Debug, PartialEq)]
@@ -153,6 +155,10 @@ pub struct Simulator {
     ready_seq: u64,
     /// Queues whose statistics may have changed since the last report.
     dirty: BTreeSet<usize>,
+    /// The link to the web services: events and heartbeats flow only while it is up.
+    link: SimLink,
+    /// The next heartbeat (none while the link is down or heartbeats are off).
+    heartbeat: Option<TimerKey>,
 }
 
 /// The timing part of [`SimConfig`], kept after start.
@@ -168,7 +174,8 @@ struct Timing {
 
 impl Simulator {
     /// A simulator at `now`: every agent logged out, no call, arrivals, statistics and
-    /// heartbeats scheduled.
+    /// heartbeats scheduled, the link up; its first event is a [`CtiEvent::Snapshot`] of the
+    /// configured agents, as the web services learn the CTI side's state when they connect.
     pub fn new(config: SimConfig, now: EpochMs) -> Self {
         let mut sim = Self {
             cfg: Timing {
@@ -193,6 +200,8 @@ impl Simulator {
             next_call: codes::FIRST_CALL_ID,
             ready_seq: 0,
             dirty: BTreeSet::new(),
+            link: SimLink::Up,
+            heartbeat: None,
         };
         for queue in config.queues {
             sim.add_queue(now, queue);
@@ -203,9 +212,9 @@ impl Simulator {
         if sim.cfg.stats_interval_ms > 0 {
             sim.timers.add(now.saturating_add(sim.cfg.stats_interval_ms), Timer::Stats);
         }
-        if sim.cfg.heartbeat_interval_ms > 0 {
-            sim.timers.add(now.saturating_add(sim.cfg.heartbeat_interval_ms), Timer::Heartbeat);
-        }
+        sim.arm_heartbeat(now);
+        let snapshot = sim.snapshot();
+        sim.push(snapshot);
         sim
     }
 
@@ -251,15 +260,16 @@ impl Simulator {
     /// [`SimLink::Closed`] does the same but first reports [`CtiEvent::LinkLost`], as an adapter
     /// that saw its socket close; [`SimLink::Up`] reports a [`CtiEvent::Snapshot`] of every
     /// agent and live call, then a heartbeat, and heartbeats resume. Setting the current state
-    /// again does nothing.
+    /// again does nothing. Events queued but not yet polled when the link drops are lost with
+    /// it; [`SimLink::Up`] also reports every queue's statistics, which may have changed unseen.
     pub fn set_link(&mut self, now: EpochMs, link: SimLink) {
-        let _ = (now, link);
-        todo!("issue 12: the simulator's link")
+        let now = self.tick(now);
+        self.switch_link(now, link);
     }
 
     /// The link's state.
     pub fn link(&self) -> SimLink {
-        todo!("issue 12: the simulator's link")
+        self.link
     }
 
     /// Checks the simulator's internal consistency (agents ↔ calls ↔ queues ↔ extensions);
@@ -278,8 +288,12 @@ impl Simulator {
         now
     }
 
+    /// Queues an event for the web services; discarded while the link is down (the CTI side
+    /// does not queue what it could not send).
     fn push(&mut self, event: CtiEvent) {
-        self.events.push_back(event);
+        if self.link == SimLink::Up {
+            self.events.push_back(event);
+        }
     }
 
     fn fail(&mut self, tag: RequestTag, failure: CtiFailure) {
@@ -294,16 +308,18 @@ impl Simulator {
             Timer::OutsideAnswer(call) => self.outside_answers(at, call),
             Timer::WrapUp(agent) => self.wrap_up_ends(at, agent),
             Timer::Stats => {
-                self.report_stats();
+                // While the link is down the queues stay dirty; `Up` reports them all anyway.
+                if self.link == SimLink::Up {
+                    self.report_stats();
+                }
                 if self.cfg.stats_interval_ms > 0 {
                     self.timers.add(at.saturating_add(self.cfg.stats_interval_ms), Timer::Stats);
                 }
             }
             Timer::Heartbeat => {
+                self.heartbeat = None;
                 self.push(CtiEvent::Heartbeat);
-                if self.cfg.heartbeat_interval_ms > 0 {
-                    self.timers.add(at.saturating_add(self.cfg.heartbeat_interval_ms), Timer::Heartbeat);
-                }
+                self.arm_heartbeat(at);
             }
         }
     }
@@ -312,6 +328,11 @@ impl Simulator {
 impl CtiMachine for Simulator {
     fn handle_request(&mut self, now: EpochMs, request: CtiRequest) {
         let now = self.tick(now);
+        if self.link != SimLink::Up {
+            // Lost on the broken link: no event, no failure (the web services refuse requests
+            // while out of service; one in flight is simply gone).
+            return;
+        }
         match request {
             CtiRequest::AgentState { tag, agent, state, reason_code, forced } => {
                 self.agent_state(now, tag, &agent, state, reason_code, forced);

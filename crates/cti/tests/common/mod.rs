@@ -48,8 +48,20 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// A simulator at [`T0`], its first event (the snapshot of the configured agents, all
+    /// logged out, and no call) checked and consumed.
     pub fn new(config: SimConfig) -> Self {
-        Self { sim: Simulator::new(config, T0), now: T0, tag: 0 }
+        let ids: Vec<String> = config.agents.iter().map(|a| a.agent.clone()).collect();
+        let mut sim = Simulator::new(config, T0);
+        match sim.poll_event() {
+            Some(CtiEvent::Snapshot { agents, calls }) => {
+                assert_eq!(agents.iter().map(|a| a.agent.clone()).collect::<Vec<_>>(), ids, "every configured agent, in order");
+                assert!(agents.iter().all(|a| a.state == AgentState::Logout && a.extension.is_none()));
+                assert!(calls.is_empty());
+            }
+            other => panic!("the first event is not a snapshot: {other:?}"),
+        }
+        Self { sim, now: T0, tag: 0 }
     }
 
     pub fn drain(&mut self) -> Vec<CtiEvent> {
