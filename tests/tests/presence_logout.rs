@@ -75,7 +75,8 @@ async fn desktop_returns(server: &TestServer, log: &Path, agent: &str) -> anyhow
 
 /// The lines of `log` that mention `agent` and one of the steps, in order.
 fn story(log: &str, agent: &str) -> Vec<String> {
-    let steps = ["PRESENCE:", "UNSUBSCRIBE:", "AGENT_PRESENCE_MONITOR:", "PRESENCE DRIVEN LOGOUT:", "MESSAGE_TO_CTI_SERVER:", "DECODED_MESSAGE:"];
+    let steps =
+        ["PRESENCE:", "UNSUBSCRIBE:", "AGENT_PRESENCE_MONITOR:", "PRESENCE DRIVEN LOGOUT:", "MESSAGE_TO_CTI_SERVER:", "DECODED_MESSAGE:"];
     log.lines()
         .filter(|line| steps.iter().any(|s| line.contains(s)))
         .filter(|line| line.contains(&format!("agent {agent} ")) || line.contains(&format!("agentid: {agent},")))
@@ -125,7 +126,13 @@ async fn a_vanished_desktop_is_logged_out_and_a_returning_one_is_not() -> anyhow
                 &["UNSUBSCRIBE:", &jid, "0 available"],
                 &["AGENT_PRESENCE_MONITOR:", "(READY)", "no available resource"],
                 &["PRESENCE DRIVEN LOGOUT:", &format!("forcing {state}"), "255"],
-                &["MESSAGE_TO_CTI_SERVER:", &format!("agentid: {agent},"), &format!("agentstate: {state}"), "reason code: 255", "forceflag: 1"],
+                &[
+                    "MESSAGE_TO_CTI_SERVER:",
+                    &format!("agentid: {agent},"),
+                    &format!("agentstate: {state}"),
+                    "reason code: 255",
+                    "forceflag: 1",
+                ],
                 &["DECODED_MESSAGE:", &format!("agentid: {agent},"), &format!("agentState={state}"), "eventReasonCode=255"],
             ],
         );
