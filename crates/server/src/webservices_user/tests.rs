@@ -41,8 +41,11 @@ fn finesse_presence(handle: &mut SessionHandle) -> Vec<String> {
     found
 }
 
+/// What a recording watcher was told: `(localpart, resource, available)`, in order.
+type Told = Arc<std::sync::Mutex<Vec<(String, String, bool)>>>;
+
 /// A watcher that records what it is told.
-fn recorder() -> (PresenceWatcher, Arc<std::sync::Mutex<Vec<(String, String, bool)>>>) {
+fn recorder() -> (PresenceWatcher, Told) {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = seen.clone();
     let watcher: PresenceWatcher = Arc::new(move |user: &str, resource: &str, available: bool| {
