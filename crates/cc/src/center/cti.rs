@@ -66,13 +66,7 @@ impl ContactCenter {
         let answers = self.pending.knows(tag);
         let id = snapshot.id;
         let unchanged = self.calls.get(&id) == Some(&snapshot);
-        let participants: BTreeSet<String> = snapshot
-            .participants
-            .iter()
-            .filter_map(|p| p.agent.as_deref())
-            .filter_map(|a| self.directory.user(a))
-            .map(|u| u.login_id.clone())
-            .collect();
+        let participants = self.agents_on(&snapshot);
         let mut affected = participants.clone();
         affected.extend(self.holders.get(&id).into_iter().flatten().cloned());
         let before = self.activity(&affected);
@@ -115,6 +109,16 @@ impl ContactCenter {
             self.calls.remove(&call);
         }
         self.refresh_held_calls(before, call);
+    }
+
+    /// The login ids of the directory's agents among `call`'s participants.
+    pub(super) fn agents_on(&self, call: &CallSnapshot) -> BTreeSet<String> {
+        call.participants
+            .iter()
+            .filter_map(|p| p.agent.as_deref())
+            .filter_map(|a| self.directory.user(a))
+            .map(|u| u.login_id.clone())
+            .collect()
     }
 
     /// Adds `call` to `agent`'s Dialogs; whether it was new there.

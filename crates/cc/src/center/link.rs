@@ -133,13 +133,7 @@ impl ContactCenter {
         let live: BTreeSet<CallId> = calls.iter().map(|c| c.id).collect();
         for call in calls {
             let id = call.id;
-            let participants: BTreeSet<String> = call
-                .participants
-                .iter()
-                .filter_map(|p| p.agent.as_deref())
-                .filter_map(|a| self.directory.user(a))
-                .map(|u| u.login_id.clone())
-                .collect();
+            let participants = self.agents_on(&call);
             self.on_call(None, call);
             let gone: Vec<String> = self.holders.get(&id).into_iter().flatten().filter(|a| !participants.contains(*a)).cloned().collect();
             if !gone.is_empty() {
