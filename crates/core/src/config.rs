@@ -19,6 +19,8 @@ pub struct CoreConfig {
     pub pubsub: herald_pubsub::PubSubConfig,
     /// Who is told the core's [`crate::CoreEvent`]s (no one by default).
     pub events: crate::Subscribers,
+    /// The server's metrics, which every layer holding the core updates ([`crate::Core::metrics`]).
+    pub metrics: herald_metrics::Metrics,
 }
 
 impl CoreConfig {
@@ -34,6 +36,7 @@ impl CoreConfig {
             decoy_secret: herald_sasl::DecoySecret::new(rand::random()),
             pubsub: Default::default(),
             events: Default::default(),
+            metrics: herald_metrics::Metrics::new(),
         }
     }
 }

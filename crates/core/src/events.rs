@@ -65,6 +65,8 @@ pub enum CloseCause {
     /// The client broke its transport's rules below the stream (BOSH: a bad rid or key, a
     /// malformed request, too many requests); the name says which.
     TransportError(&'static str),
+    /// An administrator closed it (`herald ctl kick`).
+    Kicked,
 }
 
 impl CloseCause {
@@ -89,6 +91,7 @@ impl CloseCause {
             Self::ServerShutdown => "server-shutdown",
             Self::StreamError(condition) => condition.name(),
             Self::TransportError(name) => name,
+            Self::Kicked => "kicked",
         }
     }
 }
@@ -142,6 +145,9 @@ pub enum CoreEvent {
         last_activity: Instant,
         /// Stanzas dropped during its life because its queue was full.
         dropped: u64,
+        /// The session as it ended: origin, open time, the transport's counters (the close
+        /// record's raw material).
+        info: Box<crate::SessionInfo>,
     },
 }
 

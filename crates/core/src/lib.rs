@@ -23,5 +23,5 @@ pub use auth::stored_credentials;
 pub use config::{CoreConfig, StateLimits};
 pub use events::{CloseCause, CoreEvent, EventSink, Origin, SessionEnd, Subscribers, Transport};
 pub use router::Core;
-pub use sessions::{Control, SessionHandle};
+pub use sessions::{Control, SessionHandle, SessionInfo, SessionStats};
 pub use time::format_timestamp;

@@ -85,6 +85,16 @@ impl<T> QueueSender<T> {
         Ok(())
     }
 
+    /// Items waiting now.
+    pub fn len(&self) -> usize {
+        self.shared.state().items.len()
+    }
+
+    /// Whether nothing waits now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Closes the queue: nothing more is accepted, and the receiver gets `None` once it has
     /// taken what is queued.
     pub fn close(&self) {

@@ -10,7 +10,7 @@ use herald_sasl::Lockout;
 use herald_store::AnyStore;
 use herald_xml::Element;
 
-use crate::sessions::{Session, SessionHandle, Shared, Table};
+use crate::sessions::{Session, SessionHandle, SessionInfo, Shared, Table};
 use crate::throttle::LimitKind;
 use crate::{CoreConfig, CoreEvent, Origin, SessionEnd};
 
@@ -87,9 +87,43 @@ impl Core {
         self.inner.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The server's metrics (`/metrics`).
+    pub fn metrics(&self) -> &herald_metrics::Metrics {
+        &self.inner.config.metrics
+    }
+
     /// Number of bound sessions.
     pub fn session_count(&self) -> usize {
         self.table().count()
+    }
+
+    /// Every bound session (of `user`, a localpart, when given), for the admin listing.
+    pub fn sessions(&self, user: Option<&str>) -> Vec<SessionInfo> {
+        let table = self.table();
+        let mut out = Vec::new();
+        for (bare, sessions) in &table.accounts {
+            let local = bare.split('@').next().unwrap_or(bare);
+            if user.is_some_and(|u| !u.eq_ignore_ascii_case(local)) {
+                continue;
+            }
+            out.extend(sessions.iter().filter_map(|s| s.info(bare)));
+        }
+        out.sort_by_key(|info| info.id);
+        out
+    }
+
+    /// Closes the session bound to `jid` as an administrator's order: its driver closes the
+    /// stream with `<policy-violation/>` and the session ends with [`crate::CloseCause::Kicked`].
+    /// Whether such a session was bound.
+    pub fn kick(&self, jid: &FullJid) -> bool {
+        let table = self.table();
+        let bare = jid.to_bare().to_string();
+        let Some(session) = table.by_resource(&bare, jid.resource().as_str()) else { return false };
+        session.shared.kicked.store(true, Ordering::Release);
+        // The driver's queue ends: it takes what is queued, then sees it was kicked.
+        session.inbox.close();
+        tracing::info!(target: "notification", jid = %jid, "session kicked by an administrator");
+        true
     }
 
     /// Registers a session for `username`, come from `origin`. A session already bound to the
@@ -102,7 +136,7 @@ impl Core {
             .map_err(|_| StanzaError::bad_request().with_text("invalid resource"))?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (inbox_tx, inbox) = crate::queue::queue(self.inner.config.session_queue.max(1));
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared::new(origin));
         let bare = jid.to_bare().to_string();
         let resource = jid.resource().to_string();
         let mut table = self.table();
@@ -180,12 +214,14 @@ impl Core {
             tracing::info!(target: "notification", "A session is closed for {jid}");
         }
         let dropped = shared.dropped.load(Ordering::Relaxed);
+        let info = crate::sessions::info_of(id, jid.clone(), &shared, 0, false);
         self.inner.config.events.emit(|| CoreEvent::SessionUnbound {
             session: id,
             jid,
             cause: end.cause,
             last_activity: end.last_activity,
             dropped,
+            info: Box::new(info),
         });
     }
 

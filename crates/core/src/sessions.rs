@@ -2,9 +2,9 @@
 //! queue each transport drains. Locks are held only for table lookups, never across an await.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::queue::{QueueError, QueueReceiver, QueueSender};
 use herald_proto::{FullJid, LogThrottle};
@@ -15,12 +15,114 @@ use herald_xml::Element;
 pub enum Control {
     /// Another connection bound the same full JID: close with `<conflict/>`.
     Replaced,
+    /// An administrator closed the session (`herald ctl kick`): close with
+    /// `<policy-violation/>` and report [`crate::CloseCause::Kicked`].
+    Kicked,
+}
+
+/// Milliseconds since the Unix epoch, by the wall clock (what operators read in records).
+pub(crate) fn epoch_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// What a session's transport counts while it runs, read by the admin listing
+/// ([`crate::Core::sessions`]) and kept in the close record ([`crate::CoreEvent::SessionUnbound`]).
+/// Atomics: the transport updates them without a lock, readers take a snapshot.
+#[derive(Debug, Default)]
+pub struct SessionStats {
+    stanzas_sent: AtomicU64,
+    bytes_sent: AtomicU64,
+    /// When the client last sent a request or data (epoch ms; 0: not yet).
+    last_request_ms: AtomicU64,
+    held_requests: AtomicU32,
+    /// The transport's own name for the session: the BOSH sid, or the connection's peer.
+    label: OnceLock<String>,
+}
+
+impl SessionStats {
+    /// `stanzas` stanzas (in `bytes` bytes on the wire) were written to the client.
+    pub fn sent(&self, stanzas: u64, bytes: u64) {
+        self.stanzas_sent.fetch_add(stanzas, Ordering::Relaxed);
+        self.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// The client sent a request (BOSH) or data (TCP, WebSocket) now.
+    pub fn client_request(&self) {
+        self.last_request_ms.store(epoch_ms(), Ordering::Relaxed);
+    }
+
+    /// The number of the client's requests the server holds now (BOSH long polls; 0 for
+    /// streams).
+    pub fn set_held(&self, held: u32) {
+        self.held_requests.store(held, Ordering::Relaxed);
+    }
+
+    /// Names the session as its transport knows it (set once: later calls are ignored).
+    pub fn set_label(&self, label: impl Into<String>) {
+        let _ = self.label.set(label.into());
+    }
+
+    /// Stanzas written to the client.
+    pub fn stanzas_sent(&self) -> u64 {
+        self.stanzas_sent.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written to the client.
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent.load(Ordering::Relaxed)
+    }
+
+    /// When the client last sent anything (epoch ms; 0: never since the bind).
+    pub fn last_request_ms(&self) -> u64 {
+        self.last_request_ms.load(Ordering::Relaxed)
+    }
+
+    /// Requests held now.
+    pub fn held_requests(&self) -> u32 {
+        self.held_requests.load(Ordering::Relaxed)
+    }
+
+    /// The transport's name for the session (empty until set).
+    pub fn label(&self) -> &str {
+        self.label.get().map_or("", String::as_str)
+    }
+}
+
+/// One bound session as the admin listing shows it, and as its close record keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The binding's id.
+    pub id: u64,
+    /// The bound full JID.
+    pub jid: FullJid,
+    /// The transport's name for it (BOSH sid, connection peer).
+    pub label: String,
+    /// Its transport.
+    pub transport: crate::Transport,
+    /// The client's address.
+    pub source: std::net::IpAddr,
+    /// When it bound (epoch ms).
+    pub opened_ms: u64,
+    /// When the client last sent anything (epoch ms; 0: never since the bind).
+    pub last_request_ms: u64,
+    /// Stanzas written to the client.
+    pub stanzas_sent: u64,
+    /// Stanzas waiting in its queue.
+    pub queued: usize,
+    /// Stanzas dropped because its queue was full.
+    pub dropped: u64,
+    /// Bytes written to the client.
+    pub bytes_sent: u64,
+    /// Requests held now (BOSH).
+    pub held_requests: u32,
+    /// Whether it sent available presence.
+    pub available: bool,
 }
 
 /// What the core and a session's driver share besides the queue: whether the session was
 /// replaced, and its drops (counted for [`crate::CoreEvent::SessionUnbound`], summarised in the
 /// log). What the driver sends is the driver's to count.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     /// Stanzas dropped because the session's queue was full.
     pub(crate) dropped: AtomicU64,
@@ -31,6 +133,29 @@ pub(crate) struct Shared {
     /// Summarises this session's drop warnings: a flood into a full queue writes a line per
     /// 10 s with a count, not a line per stanza.
     pub(crate) drop_log: Mutex<LogThrottle>,
+    /// Set when an administrator kicked the session; its inbox is closed at the same moment.
+    pub(crate) kicked: AtomicBool,
+    /// What the transport counts.
+    pub(crate) stats: SessionStats,
+    /// Where the session came from.
+    pub(crate) origin: crate::Origin,
+    /// When it bound (epoch ms).
+    pub(crate) opened_ms: u64,
+}
+
+impl Shared {
+    /// A session's shared part, bound now from `origin`.
+    pub(crate) fn new(origin: crate::Origin) -> Self {
+        Self {
+            dropped: AtomicU64::new(0),
+            replaced: AtomicBool::new(false),
+            drop_log: Mutex::default(),
+            kicked: AtomicBool::new(false),
+            stats: SessionStats::default(),
+            origin,
+            opened_ms: epoch_ms(),
+        }
+    }
 }
 
 /// What a transport driver holds for its bound session.
@@ -51,6 +176,17 @@ impl SessionHandle {
     /// inbox has ended, and closes the stream with `<conflict/>` if so.
     pub fn take_replaced(&self) -> bool {
         self.shared.replaced.swap(false, Ordering::AcqRel)
+    }
+
+    /// Whether an administrator kicked this session, said once (asked, like
+    /// [`SessionHandle::take_replaced`], when the inbox has ended).
+    pub fn take_kicked(&self) -> bool {
+        self.shared.kicked.swap(false, Ordering::AcqRel)
+    }
+
+    /// The counters the transport keeps up to date.
+    pub fn stats(&self) -> &SessionStats {
+        &self.shared.stats
     }
 }
 
@@ -74,9 +210,36 @@ impl Session {
         self.mailbox().deliver(el)
     }
 
+    /// What the admin listing shows of it, as of now.
+    pub(crate) fn info(&self, bare: &str) -> Option<SessionInfo> {
+        let jid = FullJid::new(&format!("{bare}/{}", self.resource)).ok()?;
+        Some(info_of(self.id, jid, &self.shared, self.inbox.len(), self.presence.is_some()))
+    }
+
     /// A handle to this session's queue that outlives the table lock.
     pub(crate) fn mailbox(&self) -> Mailbox {
         Mailbox { inbox: self.inbox.clone(), shared: self.shared.clone() }
+    }
+}
+
+/// A [`SessionInfo`] from a session's parts.
+pub(crate) fn info_of(id: u64, jid: FullJid, shared: &Shared, queued: usize, available: bool) -> SessionInfo {
+    let stats = &shared.stats;
+    let (origin, opened_ms) = (shared.origin, shared.opened_ms);
+    SessionInfo {
+        id,
+        jid,
+        label: stats.label().to_owned(),
+        transport: origin.transport,
+        source: origin.source,
+        opened_ms,
+        last_request_ms: stats.last_request_ms(),
+        stanzas_sent: stats.stanzas_sent(),
+        queued,
+        dropped: shared.dropped.load(Ordering::Relaxed),
+        bytes_sent: stats.bytes_sent(),
+        held_requests: stats.held_requests(),
+        available,
     }
 }
 
@@ -164,7 +327,8 @@ mod tests {
     #[test]
     fn a_full_queue_counts_every_drop_and_warns_once_per_interval() {
         let (inbox, _rx) = crate::queue::queue(1);
-        let shared = Arc::new(Shared::default());
+        let origin = crate::Origin { transport: crate::Transport::Tcp, source: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST) };
+        let shared = Arc::new(Shared::new(origin));
         let mailbox = Mailbox { inbox, shared: shared.clone() };
         let message = || Element::new("message", herald_proto::ns::CLIENT);
         assert!(mailbox.deliver(message()));

@@ -21,7 +21,15 @@ struct Recorder(Mutex<Vec<CoreEvent>>);
 
 impl EventSink for Recorder {
     fn event(&self, event: &CoreEvent) {
-        self.0.lock().unwrap().push(event.clone());
+        let mut event = event.clone();
+        // The session's summary carries wall-clock times: checked here, then made comparable.
+        if let CoreEvent::SessionUnbound { session, jid, dropped, info, .. } = &mut event {
+            assert_eq!((info.id, &info.jid, info.dropped), (*session, &*jid, *dropped), "{info:?}");
+            assert!(info.opened_ms > 1_600_000_000_000, "{info:?}");
+            info.opened_ms = 0;
+            info.last_request_ms = 0;
+        }
+        self.0.lock().unwrap().push(event);
     }
 }
 
@@ -54,7 +62,22 @@ fn presence_changed(session: u64, full: &str, available: bool, last_resource: bo
 }
 
 fn unbound(session: u64, full: &str, cause: CloseCause, last_activity: Instant, dropped: u64) -> CoreEvent {
-    CoreEvent::SessionUnbound { session, jid: jid(full), cause, last_activity, dropped }
+    let info = herald_core::SessionInfo {
+        id: session,
+        jid: jid(full),
+        label: String::new(),
+        transport: BOSH.transport,
+        source: BOSH.source,
+        opened_ms: 0,
+        last_request_ms: 0,
+        stanzas_sent: 0,
+        queued: 0,
+        dropped,
+        bytes_sent: 0,
+        held_requests: 0,
+        available: false,
+    };
+    CoreEvent::SessionUnbound { session, jid: jid(full), cause, last_activity, dropped, info: Box::new(info) }
 }
 
 #[tokio::test]

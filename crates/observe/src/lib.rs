@@ -47,7 +47,64 @@ fn open_log(path: &Path, rotation: Rotation) -> Result<RotatingFile, LogError> {
 /// Lines go where the seed's troubleshooting looks for them: the notification service (targets
 /// `herald`, `notification`) to `logs/notification/`, the web services (target `webservices`:
 /// REST, agent state, CTI) to `logs/webservices/`.
-pub fn init(log_dir: &Path, debug: bool, rotation: Rotation) -> Result<(), LogError> {
+pub fn init(log_dir: &Path, debug: bool, rotation: Rotation) -> Result<LogControl, LogError> {
+    init_with(log_dir, LogOptions { debug, rotation, format: LogFormat::Text })
+}
+
+/// How lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// The seed's style: `2017.04.14 21:34:21 <level> <target>: <message> key=value…`.
+    #[default]
+    Text,
+    /// One JSON object per line with the same events as fields.
+    Json,
+}
+
+/// What [`init_with`] sets up.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogOptions {
+    /// Debug logging on at start (`debug.log` files written).
+    pub debug: bool,
+    /// Size rotation of every file.
+    pub rotation: Rotation,
+    /// Text or JSON lines.
+    pub format: LogFormat,
+}
+
+/// Switches debug logging on and off while the server runs (`herald ctl logging enable`), as
+/// the seed's `utils finesse notification logging enable` does. Cheap to clone. A control
+/// made with [`LogControl::default`] is attached to no subscriber (an embedded server in a
+/// test): it keeps the flag, which the session statistics lines also follow.
+#[derive(Clone, Debug, Default)]
+pub struct LogControl {
+    debug: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LogControl {
+    /// Whether debug logging is on.
+    pub fn debug(&self) -> bool {
+        self.debug.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Turns debug logging on or off (`debug.log` files start or stop growing).
+    pub fn set_debug(&self, on: bool) -> Result<(), LogError> {
+        // Issue 13 contract: the subscriber's reload is filled by the logs slice.
+        self.debug.store(on, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Installs the global subscriber with `options`; returns the control of its debug logging.
+pub fn init_with(log_dir: &Path, options: LogOptions) -> Result<LogControl, LogError> {
+    let LogOptions { debug, rotation, format: _ } = options;
+    let control = LogControl::default();
+    control.set_debug(debug)?;
+    init_layers(log_dir, debug, rotation)?;
+    Ok(control)
+}
+
+fn init_layers(log_dir: &Path, debug: bool, rotation: Rotation) -> Result<(), LogError> {
     let notification = |level: LevelFilter| Targets::new().with_target("herald", level).with_target("notification", level);
     let webservices = |level: LevelFilter| Targets::new().with_target("webservices", level);
     let timer = UtcTime::rfc_3339();

@@ -62,6 +62,9 @@ pub struct Listen {
     /// HTTPS: the Finesse web services at `/finesse/api/` (and the simulator's control
     /// endpoint). Default `0.0.0.0:8445`; unset to run the notification service alone.
     pub api: Option<SocketAddr>,
+    /// HTTP: the admin API (`herald ctl`, `herald doctor`, token in `<data_dir>/admin.token`)
+    /// and `/metrics` (no token). Default `127.0.0.1:9090`, loopback only; unset to turn it off.
+    pub admin: Option<SocketAddr>,
 }
 
 /// `[bosh]`
@@ -341,11 +344,34 @@ pub struct Log {
     /// Rotated files kept of each log (default 10), so each log takes at most
     /// `max_file_mib × (keep_files + 1)` of disk.
     pub keep_files: usize,
+    /// `text` (the seed's style, default) or `json` (one object per line, the same events as
+    /// fields).
+    pub format: LogFormatName,
+    /// Session close records kept in the store for diagnosis, newest first (default 100,000).
+    pub close_records_keep: u64,
+}
+
+/// `[log] format`.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormatName {
+    /// The seed's style.
+    #[default]
+    Text,
+    /// JSON lines.
+    Json,
 }
 
 impl Default for Log {
     fn default() -> Self {
-        Self { debug: false, session_stats_secs: 30, max_file_mib: 100, keep_files: 10 }
+        Self {
+            debug: false,
+            session_stats_secs: 30,
+            max_file_mib: 100,
+            keep_files: 10,
+            format: LogFormatName::Text,
+            close_records_keep: 100_000,
+        }
     }
 }
 
@@ -409,6 +435,7 @@ impl Default for Listen {
             https: SocketAddr::from(([0, 0, 0, 0], 7443)),
             http: None,
             api: Some(SocketAddr::from(([0, 0, 0, 0], 8445))),
+            admin: Some(SocketAddr::from(([127, 0, 0, 1], 9090))),
         }
     }
 }

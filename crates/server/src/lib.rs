@@ -226,6 +226,7 @@ pub async fn run_with_status(
                 max_subscriptions_per_jid: config.pubsub.max_subscriptions_per_jid,
             },
             events,
+            metrics: herald_metrics::Metrics::new(),
         },
         store.clone(),
     )

@@ -125,6 +125,7 @@ impl TestServer {
         config.listen.https = "127.0.0.1:0".parse()?;
         // The REST listener only when a test asks for it (`cc::enable_cc`): never the default port.
         config.listen.api = None;
+        config.listen.admin = None;
         adjust(&mut config);
         let listeners = Listeners::bind(&config).await?;
         let c2s = listeners.c2s.local_addr()?;

@@ -275,6 +275,7 @@ async fn run(
                     }
                 }
                 FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new login with the same resource", Instant::now()),
+                FromCore::Control(Control::Kicked) => machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT, Instant::now()),
             },
             () = &mut timer, if armed.is_some() => {
                 armed = None;

@@ -150,6 +150,7 @@ impl Connection {
                 Event::Control(Control::Replaced) => {
                     self.machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource")
                 }
+                Event::Control(Control::Kicked) => self.machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT),
                 Event::Shutdown => {
                     self.stopping = true;
                     self.machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down");

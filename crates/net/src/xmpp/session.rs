@@ -79,6 +79,9 @@ pub(crate) async fn finish(core: &Core, session: Option<SessionHandle>, more: Ve
     }
 }
 
+/// The text of the stream error a kicked session is closed with.
+pub(crate) const KICKED_TEXT: &str = "session closed by an administrator";
+
 /// What the core sends a bound session.
 pub(crate) enum FromCore {
     /// A stanza to deliver.
@@ -94,6 +97,7 @@ pub(crate) async fn from_core(session: &mut Option<SessionHandle>) -> FromCore {
         Some(el) => FromCore::Stanza(*el),
         // The queue ends when the core drops the session: replaced (said once), or unbinding.
         None if s.take_replaced() => FromCore::Control(Control::Replaced),
+        None if s.take_kicked() => FromCore::Control(Control::Kicked),
         None => std::future::pending().await,
     }
 }

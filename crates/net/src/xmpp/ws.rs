@@ -114,6 +114,7 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
                     }
                 }
                 FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource"),
+                FromCore::Control(Control::Kicked) => machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT),
             },
             () = session::sleep_until_opt(machine.poll_timeout()) => machine.handle_timeout(Instant::now()),
             _ = ping.tick() => {
