@@ -8,6 +8,13 @@
 
 use serde::Serialize;
 
+mod agents;
+mod closes;
+mod logs;
+mod report;
+mod rules;
+mod time;
+
 /// One ended session, as the close records keep it (times in epoch ms).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Disconnect {
@@ -88,6 +95,8 @@ pub enum VerdictKind {
     BadInput,
     /// Overload: queue drops, overactivity.
     Overload,
+    /// An administrator ended the session (`herald ctl kick`).
+    Kicked,
     /// Nothing wrong found.
     Healthy,
 }
@@ -115,8 +124,7 @@ pub struct Diagnosis {
 impl Diagnosis {
     /// The report for people: a short verdict per cause first, then the evidence.
     pub fn to_text(&self) -> String {
-        // Issue 13 contract: filled by the doctor slice.
-        String::new()
+        report::text(self)
     }
 
     /// The report for tools.
@@ -127,7 +135,5 @@ impl Diagnosis {
 
 /// Names the cause of every disconnect in `evidence` that `query` selects.
 pub fn diagnose(evidence: &Evidence, query: &Query) -> Diagnosis {
-    // Issue 13 contract: filled by the doctor slice.
-    let _ = (evidence, query);
-    Diagnosis::default()
+    Diagnosis { verdicts: rules::run(evidence, query) }
 }
