@@ -60,9 +60,9 @@ fn every_line_the_doctor_reads() {
         Event::StreamError { peer: "10.0.0.7:50123".into(), condition: "not-well-formed".into(), text: "invalid character in XML".into() }
     );
     assert_eq!(
-        ev(&format!(
+        ev(
             "2026-12-01T18:59:31.615Z  WARN notification: session queue full; stanzas dropped (one line per session per 10 s at most) to=1002@localhost/desktop dropped=17"
-        )),
+        ),
         Event::QueueDrop { jid: "1002@localhost/desktop".into(), dropped: 17 }
     );
     assert_eq!(
