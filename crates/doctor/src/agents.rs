@@ -27,7 +27,6 @@ pub(crate) fn is_bad_input(cause: &str) -> bool {
 pub(crate) fn verdicts(remaining: &[&Close], all: &[Close], events: &[LogEvent], outages: &[Outage], query: &Query) -> Vec<Timed> {
     let in_window: Vec<&LogEvent> = events.iter().filter(|e| e.at_ms >= query.since_ms).collect();
     let mut used_errors = vec![false; in_window.len()];
-    let mut covered_logouts: Vec<u64> = Vec::new();
     let mut out = Vec::new();
     for c in remaining {
         let v = if is_bad_input(&c.cause) {
@@ -43,7 +42,7 @@ pub(crate) fn verdicts(remaining: &[&Close], all: &[Close], events: &[LogEvent],
             let summary = format!("{} was kicked by an administrator at {}", c.jid, time::format(c.at_ms));
             verdict(VerdictKind::Kicked, &c.user, summary, c.evidence.clone())
         } else {
-            client_side(c, all, &in_window, outages, &mut covered_logouts)
+            client_side(c, all, &in_window, outages)
         };
         out.push((c.at_ms, v));
     }
@@ -60,10 +59,15 @@ pub(crate) fn verdicts(remaining: &[&Close], all: &[Close], events: &[LogEvent],
         }
     }
     out.extend(overload(all, &in_window, query));
+    // A logout after a close in the window belongs to that close's verdict (per agent, or the
+    // server-side one that explained it); only a logout whose close is unknown stands alone.
+    let follows_a_close = |agent: &str, at: u64| {
+        all.iter().any(|c| c.user == agent && c.at_ms >= query.since_ms && c.at_ms <= at + 1_000 && at <= c.at_ms.saturating_add(FOLLOW_MS))
+    };
     for e in &in_window {
         if let Event::PresenceLogout { agent } = &e.event
             && wanted(query, agent)
-            && !covered_logouts.contains(&e.at_ms)
+            && !follows_a_close(agent, e.at_ms)
         {
             let summary = format!(
                 "{agent} was signed out by a presence-driven logout at {}: its desktop had no available resource for the grace time (no record of its session's close was found)",
@@ -98,7 +102,7 @@ fn bad_input(c: &Close, events: &[&LogEvent], used: &mut [bool]) -> crate::Verdi
 }
 
 /// Why one client's session ended on its own side, what followed, who else was affected.
-fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage], covered: &mut Vec<u64>) -> crate::Verdict {
+fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage]) -> crate::Verdict {
     let at = time::format(c.at_ms);
     let last = c.last_request_ms.map(time::format);
     let mut summary = match (c.cause.as_str(), &last) {
@@ -130,7 +134,7 @@ fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage
         summary.push_str(&format!("; {others} other session(s) closed within 60 s"));
     }
     if matches!(c.cause.as_str(), "inactivity" | "connection-lost") {
-        summary.push_str(": network, sleeping PC, closed or hung browser");
+        summary.push_str("; the agent's side: network, sleeping PC, closed or hung browser");
     }
     if let Some(o) = outages.iter().find(|o| o.from_ms <= c.at_ms && o.until_ms.is_none_or(|u| u >= c.at_ms)) {
         summary.push_str(&format!("; during the CTI link outage from {}", time::format(o.from_ms)));
@@ -152,9 +156,6 @@ fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage
         lines.push(e.line.clone());
         if let Some(logout) = end {
             outcome = Some((logout, e.at_ms));
-            if logout {
-                covered.push(e.at_ms);
-            }
         }
     }
     match outcome {

@@ -92,7 +92,7 @@ fn one_agent_idle_is_client_side_with_its_logout() {
     let v = &d.verdicts[0];
     assert!(v.summary.contains("requests stopped at 2026-12-01 18:58:31.000Z (last request)"), "{}", v.summary);
     assert!(v.summary.contains("closed by inactivity at 2026-12-01 18:59:31.000Z (60.0 s later)"), "{}", v.summary);
-    assert!(v.summary.contains("others unaffected: network, sleeping PC, closed or hung browser"), "{}", v.summary);
+    assert!(v.summary.contains("others unaffected; the agent's side: network, sleeping PC, closed or hung browser"), "{}", v.summary);
     assert!(v.summary.contains("a presence-driven logout followed at 2026-12-01 19:00:31.004Z"), "{}", v.summary);
     assert_eq!(v.evidence.len(), 6, "{:?}", v.evidence);
     assert!(v.evidence[0].starts_with("close record: 1001@localhost/desktop bosh"));
