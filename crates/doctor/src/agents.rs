@@ -3,7 +3,7 @@
 //! the presence-driven logout did next and whether a CTI outage was going on.
 
 use crate::closes::{Close, user_of};
-use crate::logs::{Event, LogEvent};
+use crate::logs::{Event, LogEvent, Logout};
 use crate::rules::{Outage, Timed, verdict, wanted};
 use crate::{Query, VerdictKind, time};
 
@@ -65,7 +65,7 @@ pub(crate) fn verdicts(remaining: &[&Close], all: &[Close], events: &[LogEvent],
         all.iter().any(|c| c.user == agent && c.at_ms >= query.since_ms && c.at_ms <= at + 1_000 && at <= c.at_ms.saturating_add(FOLLOW_MS))
     };
     for e in &in_window {
-        if let Event::PresenceLogout { agent } = &e.event
+        if let Event::PresenceLogout { agent, what: Logout::Forced { .. } } = &e.event
             && wanted(query, agent)
             && !follows_a_close(agent, e.at_ms)
         {
@@ -142,26 +142,40 @@ fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage
     let next = all.iter().filter(|o| o.user == c.user && o.at_ms > c.at_ms).map(|o| o.at_ms).min();
     let until = next.unwrap_or(u64::MAX).min(c.at_ms.saturating_add(FOLLOW_MS));
     let mut lines = c.evidence.clone();
-    let mut outcome = None;
+    let mut outcome: Option<String> = None;
+    let mut held = String::new();
     for e in events.iter().filter(|e| e.at_ms + 1_000 >= c.at_ms && e.at_ms < until) {
+        let t = time::format(e.at_ms);
         let (agent, end) = match &e.event {
             Event::GraceStarted { agent } | Event::ToCti { agent } => (agent, None),
-            Event::PresenceLogout { agent } => (agent, Some(true)),
-            Event::LogoutCancelled { agent } => (agent, Some(false)),
+            Event::PresenceLogout { agent, what: Logout::Forced { action } } => {
+                (agent, Some(format!("a presence-driven logout followed at {t} (forcing {action}, reason code 255)")))
+            }
+            Event::PresenceLogout { agent, what: Logout::AlreadyOut } => {
+                (agent, Some(format!("the agent had already signed out: no presence-driven logout request ({t})")))
+            }
+            Event::PresenceLogout { agent, what: Logout::Held { why } } => {
+                if user_of(agent) == c.user && outcome.is_none() && held.is_empty() {
+                    held = format!("; the presence-driven logout was held at {t} ({why})");
+                    lines.push(e.line.clone());
+                }
+                continue;
+            }
+            Event::LogoutCancelled { agent } => (agent, Some(format!("the desktop came back at {t} (presence-driven logout cancelled)"))),
             _ => continue,
         };
         if user_of(agent) != c.user || (outcome.is_some() && end.is_some()) {
             continue;
         }
         lines.push(e.line.clone());
-        if let Some(logout) = end {
-            outcome = Some((logout, e.at_ms));
+        if end.is_some() {
+            outcome = end;
         }
     }
-    match outcome {
-        Some((true, t)) => summary.push_str(&format!("; a presence-driven logout followed at {}", time::format(t))),
-        Some((false, t)) => summary.push_str(&format!("; the desktop came back at {} (presence-driven logout cancelled)", time::format(t))),
-        None => {}
+    summary.push_str(&held);
+    if let Some(outcome) = outcome {
+        summary.push_str("; ");
+        summary.push_str(&outcome);
     }
     verdict(VerdictKind::ClientSide, &c.user, summary, lines)
 }

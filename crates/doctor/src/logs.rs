@@ -29,7 +29,7 @@ pub(crate) enum Event {
     /// `CTI_LINK: link to the CTI server restored …`.
     CtiRestored,
     /// `PRESENCE DRIVEN LOGOUT: agent <id> …`.
-    PresenceLogout { agent: String },
+    PresenceLogout { agent: String, what: Logout },
     /// `AGENT_PRESENCE_MONITOR: agent <id> … timer cancelled …`.
     LogoutCancelled { agent: String },
     /// `AGENT_PRESENCE_MONITOR: agent <id> … has no available resource …` (the grace started).
@@ -42,6 +42,17 @@ pub(crate) enum Event {
     ServiceStopped { name: String },
     /// `shutting down: closing every client stream`.
     ShuttingDown,
+}
+
+/// What a `PRESENCE DRIVEN LOGOUT` line says was done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Logout {
+    /// The grace ended: a forced request (`LOGOUT`, `NOT_READY`) went to the CTI side.
+    Forced { action: String },
+    /// The agent had signed out already: no request.
+    AlreadyOut,
+    /// Held (the CTI link is down); decided again later.
+    Held { why: String },
 }
 
 /// A recognised line with its time.
@@ -197,7 +208,16 @@ fn recognise(text: &str) -> Option<Event> {
         return rest.contains(" restored").then_some(Event::CtiRestored);
     }
     if text.contains("PRESENCE DRIVEN LOGOUT:") {
-        return Some(Event::PresenceLogout { agent: word_after(text, "PRESENCE DRIVEN LOGOUT: agent")? });
+        let agent = word_after(text, "PRESENCE DRIVEN LOGOUT: agent")?;
+        let what = if text.contains(" already logged out") {
+            Logout::AlreadyOut
+        } else if let Some((_, after)) = text.split_once(" held at ") {
+            let why = after.split_once("Z: ").map_or("", |(_, why)| why).trim().to_owned();
+            Logout::Held { why }
+        } else {
+            Logout::Forced { action: word_after(text, "forcing").unwrap_or_default() }
+        };
+        return Some(Event::PresenceLogout { agent, what });
     }
     if text.contains("AGENT_PRESENCE_MONITOR:") {
         let agent = word_after(text, "AGENT_PRESENCE_MONITOR: agent")?;

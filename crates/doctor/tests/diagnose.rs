@@ -427,3 +427,33 @@ proptest! {
         let _ = (d.to_text(), d.to_json());
     }
 }
+
+#[test]
+fn a_held_logout_and_an_agent_already_signed_out() {
+    let lines = vec![
+        line(T, "notification", "Closing idle session (id=1): 1001@localhost/desktop after inactivity for more than threshold value of 60"),
+        line(T + 60_000, "webservices", "PRESENCE DRIVEN LOGOUT: agent 1001 held at 2026-12-01T19:00:31.000Z: CTI link down"),
+        line(
+            T + 90_000,
+            "webservices",
+            "PRESENCE DRIVEN LOGOUT: agent 1001 (READY) unavailable since x, grace ended at y: forcing LOGOUT with reason code 255",
+        ),
+        line(
+            T + 1_000,
+            "notification",
+            "Closing idle session (id=2): 1002@localhost/desktop after inactivity for more than threshold value of 60",
+        ),
+        line(
+            T + 61_000,
+            "webservices",
+            "PRESENCE DRIVEN LOGOUT: agent 1002 already logged out at 2026-12-01T19:00:32.000Z; no request sent",
+        ),
+    ];
+    let d = diagnose(&evidence(vec![], lines), &Query::default());
+    assert_eq!(kinds(&d), vec![(VerdictKind::ClientSide, "1001".to_owned()), (VerdictKind::ClientSide, "1002".to_owned())]);
+    let s = &d.verdicts[0].summary;
+    assert!(s.contains("the presence-driven logout was held at 2026-12-01 19:00:31.000Z (CTI link down)"), "{s}");
+    assert!(s.contains("a presence-driven logout followed at 2026-12-01 19:01:01.000Z (forcing LOGOUT, reason code 255)"), "{s}");
+    assert_eq!(d.verdicts[0].evidence.len(), 3);
+    assert!(d.verdicts[1].summary.contains("the agent had already signed out"), "{}", d.verdicts[1].summary);
+}

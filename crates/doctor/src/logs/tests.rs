@@ -89,7 +89,15 @@ fn every_line_the_doctor_reads() {
         ev(&format!(
             "{w}PRESENCE DRIVEN LOGOUT: agent 1001 (NOT_READY) unavailable since x, grace ended at y: forcing NOT_READY with reason code 255"
         )),
-        Event::PresenceLogout { agent: "1001".into() }
+        Event::PresenceLogout { agent: "1001".into(), what: Logout::Forced { action: "NOT_READY".into() } }
+    );
+    assert_eq!(
+        ev(&format!("{w}PRESENCE DRIVEN LOGOUT: agent 1001 already logged out at 2026-12-01T18:59:31.615Z; no request sent")),
+        Event::PresenceLogout { agent: "1001".into(), what: Logout::AlreadyOut }
+    );
+    assert_eq!(
+        ev(&format!("{w}PRESENCE DRIVEN LOGOUT: agent 1001 held at 2026-12-01T18:59:31.615Z: CTI link down")),
+        Event::PresenceLogout { agent: "1001".into(), what: Logout::Held { why: "CTI link down".into() } }
     );
     assert_eq!(
         ev(&format!(
