@@ -36,9 +36,9 @@ pub(crate) enum Event {
     GraceStarted { agent: String },
     /// `MESSAGE_TO_CTI_SERVER: … agentid: <id>, …`.
     ToCti { agent: String },
-    /// `<name> service started`, `Herald notification service started`.
+    /// `<name> service started`, `Herald notification service started`, `c2s listener started`.
     ServiceStarted { name: String },
-    /// `<name> service stopped`.
+    /// `<name> service stopped`, `c2s listener stopped`.
     ServiceStopped { name: String },
     /// `shutting down: closing every client stream`.
     ShuttingDown,
@@ -232,7 +232,8 @@ fn recognise(text: &str) -> Option<Event> {
     if text.contains("shutting down: closing every client stream") {
         return Some(Event::ShuttingDown);
     }
-    for (suffix, started) in [(" service started", true), (" service stopped", false)] {
+    let suffixes = [(" service started", true), (" service stopped", false), (" listener started", true), (" listener stopped", false)];
+    for (suffix, started) in suffixes {
         if let Some(at) = text.find(suffix) {
             let before = text.get(..at)?;
             let name = service_name(before)?;

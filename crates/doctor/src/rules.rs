@@ -58,7 +58,7 @@ pub(crate) fn run(evidence: &Evidence, query: &Query) -> Vec<Verdict> {
     out.extend(service_down(evidence, &events));
     let mut explained = vec![false; all.len()];
     out.extend(stops(&events, &all, since, &mut explained));
-    out.extend(clusters(&all, since, &mut explained));
+    out.extend(clusters(&all, query, &mut explained));
     for o in outages.iter().filter(|o| o.until_ms.unwrap_or(u64::MAX) >= since) {
         out.push((o.from_ms, cti_verdict(o, evidence.now_ms)));
     }
@@ -177,8 +177,10 @@ fn open_at(all: &[Close], t: u64) -> usize {
 }
 
 /// Many sessions closed within [`CLUSTER_MS`] (at least [`CLUSTER_MIN`] and half of those open),
-/// or any closed with a shutdown cause: the server's side.
-fn clusters(all: &[Close], since: u64, explained: &mut [bool]) -> Vec<Timed> {
+/// or any closed with a shutdown cause: the server's side. With a user asked for, only the
+/// clusters that closed one of that user's sessions are told.
+fn clusters(all: &[Close], query: &Query, explained: &mut [bool]) -> Vec<Timed> {
+    let since = query.since_ms;
     let mut out = Vec::new();
     let candidate = |c: &Close, done: bool| !done && c.at_ms >= since && !is_own_doing(&c.cause);
     let mut i = 0;
@@ -227,7 +229,9 @@ fn clusters(all: &[Close], since: u64, explained: &mut [bool]) -> Vec<Timed> {
             causes.join("/"),
         );
         let lines = picked.iter().flat_map(|c| c.evidence.iter().cloned()).collect();
-        out.push((first.at_ms, verdict(VerdictKind::ServerSide, "everyone", summary, lines)));
+        if picked.iter().any(|c| wanted(query, &c.user)) {
+            out.push((first.at_ms, verdict(VerdictKind::ServerSide, "everyone", summary, lines)));
+        }
         for j in chosen {
             if let Some(done) = explained.get_mut(j) {
                 *done = true;

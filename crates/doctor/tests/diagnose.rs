@@ -192,6 +192,28 @@ fn many_closes_at_once_are_server_side_few_are_not() {
     // Explained by the cluster: no verdict of their own (1004 signed out later, its own doing).
     assert_eq!(kinds(&d)[1..], [(VerdictKind::ClientSide, "1004".to_owned())]);
 
+    // Asked about one of them, the cluster is told; about someone else, it is not.
+    let d = diagnose(&evidence(records.clone(), vec![]), &Query { user: Some("1002".into()), since_ms: T - 1 });
+    assert_eq!(kinds(&d), vec![(VerdictKind::ServerSide, "everyone".to_owned())]);
+    let d = diagnose(&evidence(records.clone(), vec![]), &Query { user: Some("1004".into()), since_ms: T - 1 });
+    assert_eq!(kinds(&d), vec![(VerdictKind::ClientSide, "1004".to_owned())]);
+
+    // Their presence-driven logouts a minute later belong to that verdict, not to three more.
+    let logouts = ["1001", "1002", "1003"]
+        .iter()
+        .map(|a| {
+            line(
+                T + 61_000,
+                "webservices",
+                &format!(
+                    "PRESENCE DRIVEN LOGOUT: agent {a} (READY) unavailable since x, grace ended at y: forcing LOGOUT with reason code 255"
+                ),
+            )
+        })
+        .collect();
+    let d = diagnose(&evidence(records.clone(), logouts), &Query { user: None, since_ms: T - 1 });
+    assert_eq!(kinds(&d).len(), 2, "{:?}", kinds(&d));
+
     // The same three among ten open sessions: less than half, so each is its own client's.
     for u in ["1005", "1006", "1007", "1008", "1009", "1010"] {
         records.push(open_long(u));

@@ -121,6 +121,7 @@ fn every_line_the_doctor_reads() {
     );
     assert_eq!(ev(&format!("{p}REST API service stopped addr=0.0.0.0:8445")), Event::ServiceStopped { name: "REST API".into() });
     assert_eq!(ev("2017.04.14 21:34:21 Herald notification service stopped"), Event::ServiceStopped { name: "Herald notification".into() });
+    assert_eq!(ev(&format!("{p}c2s listener stopped")), Event::ServiceStopped { name: "c2s".into() });
     assert_eq!(ev(&format!("{p}shutting down: closing every client stream")), Event::ShuttingDown);
     assert_eq!(parse_line(&format!("{w}CTI_LINK: link to the CTI server flapping")), None);
 }
