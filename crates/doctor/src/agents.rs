@@ -18,7 +18,16 @@ const SAME_MS: u64 = 2_000;
 pub(crate) fn is_bad_input(cause: &str) -> bool {
     matches!(
         cause,
-        "not-well-formed" | "restricted-xml" | "policy-violation" | "invalid-xml" | "bad-format" | "invalid-from" | "bad-request"
+        "not-well-formed"
+            | "restricted-xml"
+            | "policy-violation"
+            | "invalid-xml"
+            | "bad-format"
+            | "invalid-from"
+            | "invalid-namespace"
+            | "unsupported-stanza-type"
+            | "unsupported-version"
+            | "bad-request"
     )
 }
 
