@@ -3,8 +3,9 @@
 //! the presence-driven logout did next and whether a CTI outage was going on.
 
 use crate::closes::{Close, user_of};
+use crate::cti::Outage;
 use crate::logs::{Event, LogEvent, Logout};
-use crate::rules::{Outage, Timed, verdict, wanted};
+use crate::verdict::{Timed, verdict, wanted};
 use crate::{Query, VerdictKind, time};
 
 /// How long after a close (ms) a presence-driven logout is still its consequence.

@@ -10,10 +10,12 @@ use serde::Serialize;
 
 mod agents;
 mod closes;
+mod cti;
 mod logs;
 mod report;
 mod rules;
 mod time;
+mod verdict;
 
 /// One ended session, as the close records keep it (times in epoch ms).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

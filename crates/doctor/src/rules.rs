@@ -4,7 +4,9 @@
 //! when nothing was found.
 
 use crate::closes::{self, Close};
+use crate::cti::{cti_verdict, is_listener, outages};
 use crate::logs::{self, Event, LogEvent};
+use crate::verdict::{Timed, verdict, wanted};
 use crate::{Evidence, Query, Verdict, VerdictKind, agents, time};
 
 /// The longest span (ms) of closes counted as "at the same time".
@@ -23,27 +25,6 @@ pub(crate) fn is_shutdown(cause: &str) -> bool {
 fn is_own_doing(cause: &str) -> bool {
     matches!(cause, "client-terminate" | "client-closed" | "conflict" | "replaced" | "kicked" | "overactivity")
         || agents::is_bad_input(cause)
-}
-
-/// A CTI link outage: lost at, restored at (None: still down), the lines.
-#[derive(Clone, Debug)]
-pub(crate) struct Outage {
-    /// When the link was declared lost.
-    pub(crate) from_ms: u64,
-    /// When it came back.
-    pub(crate) until_ms: Option<u64>,
-    /// Why (`3 heartbeats missed`, `connection lost`).
-    pub(crate) why: String,
-    /// The lines.
-    pub(crate) lines: Vec<String>,
-}
-
-/// A verdict with the time it is about, for ordering.
-pub(crate) type Timed = (u64, Verdict);
-
-/// Builds a verdict.
-pub(crate) fn verdict(kind: VerdictKind, subject: &str, summary: String, evidence: Vec<String>) -> Verdict {
-    Verdict { kind, subject: subject.to_owned(), summary, evidence }
 }
 
 /// The whole diagnosis.
@@ -76,11 +57,6 @@ pub(crate) fn run(evidence: &Evidence, query: &Query) -> Vec<Verdict> {
     verdicts
 }
 
-/// Whether the query selects this user.
-pub(crate) fn wanted(query: &Query, user: &str) -> bool {
-    query.user.as_deref().is_none_or(|u| u == user)
-}
-
 /// The order of the verdicts about everyone.
 fn rank(kind: VerdictKind) -> u8 {
     match kind {
@@ -89,11 +65,6 @@ fn rank(kind: VerdictKind) -> u8 {
         VerdictKind::CtiLink => 2,
         _ => 3,
     }
-}
-
-/// Whether a service is a listener (everything but the CTI link, which connects out).
-fn is_listener(name: &str) -> bool {
-    !name.to_ascii_uppercase().contains("CTI")
 }
 
 /// The server not answering, a service down or a listener not listening.
@@ -240,48 +211,6 @@ fn clusters(all: &[Close], query: &Query, explained: &mut [bool]) -> Vec<Timed> 
         i += 1;
     }
     out
-}
-
-/// The CTI link's outages, in order, from its lines (and the live status when no line says so).
-pub(crate) fn outages(events: &[LogEvent], evidence: &Evidence) -> Vec<Outage> {
-    let mut out: Vec<Outage> = Vec::new();
-    for e in events {
-        match &e.event {
-            Event::CtiLost { why } => match out.last_mut().filter(|o| o.until_ms.is_none()) {
-                Some(open) => open.lines.push(e.line.clone()),
-                None => out.push(Outage { from_ms: e.at_ms, until_ms: None, why: why.clone(), lines: vec![e.line.clone()] }),
-            },
-            Event::CtiRestored => {
-                if let Some(open) = out.last_mut().filter(|o| o.until_ms.is_none()) {
-                    open.until_ms = Some(e.at_ms);
-                    open.lines.push(e.line.clone());
-                }
-            }
-            _ => {}
-        }
-    }
-    let cti_down = evidence.services.iter().find(|s| !is_listener(&s.name) && !s.up);
-    if let Some(s) = cti_down
-        && out.last().is_none_or(|o| o.until_ms.is_some())
-    {
-        let line = format!("status: {} up=false", s.name);
-        out.push(Outage { from_ms: evidence.now_ms, until_ms: None, why: "the status reports it down".to_owned(), lines: vec![line] });
-    }
-    out
-}
-
-/// One outage as a verdict.
-fn cti_verdict(o: &Outage, now: u64) -> Verdict {
-    let back = match o.until_ms {
-        Some(t) => format!("restored at {} after {}", time::format(t), time::secs(t.saturating_sub(o.from_ms))),
-        None => format!("still down ({} so far)", time::secs(now.saturating_sub(o.from_ms))),
-    };
-    let why = if o.why.is_empty() { String::new() } else { format!(" ({})", o.why) };
-    let summary = format!(
-        "the link to the CTI server was lost at {}{why}: OUT_OF_SERVICE for every desktop, REST requests refused, presence-driven logouts held; {back}",
-        time::format(o.from_ms)
-    );
-    verdict(VerdictKind::CtiLink, "CTI link", summary, o.lines.clone())
 }
 
 /// Nothing found: says what was looked at.
