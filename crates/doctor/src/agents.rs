@@ -72,7 +72,9 @@ pub(crate) fn verdicts(remaining: &[&Close], all: &[Close], events: &[LogEvent],
     // A logout after a close in the window belongs to that close's verdict (per agent, or the
     // server-side one that explained it); only a logout whose close is unknown stands alone.
     let follows_a_close = |agent: &str, at: u64| {
-        all.iter().any(|c| c.user == agent && c.at_ms >= query.since_ms && c.at_ms <= at + 1_000 && at <= c.at_ms.saturating_add(FOLLOW_MS))
+        all.iter().any(|c| {
+            c.user == agent && c.at_ms >= query.since_ms && c.at_ms <= at.saturating_add(1_000) && at <= c.at_ms.saturating_add(FOLLOW_MS)
+        })
     };
     for e in &in_window {
         if let Event::PresenceLogout { agent, what: Logout::Forced { .. } } = &e.event
@@ -154,7 +156,7 @@ fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage
     let mut lines = c.evidence.clone();
     let mut outcome: Option<String> = None;
     let mut held = String::new();
-    for e in events.iter().filter(|e| e.at_ms + 1_000 >= c.at_ms && e.at_ms < until) {
+    for e in events.iter().filter(|e| e.at_ms.saturating_add(1_000) >= c.at_ms && e.at_ms < until) {
         let t = time::format(e.at_ms);
         let (agent, end) = match &e.event {
             Event::GraceStarted { agent } | Event::ToCti { agent } => (agent, None),

@@ -110,7 +110,7 @@ fn stops(events: &[LogEvent], all: &[Close], since: u64, explained: &mut [bool])
         }
         let mut lines = Vec::new();
         let mut end = first.at_ms;
-        while let Some(e) = events.get(i).filter(|e| e.at_ms <= end + STOP_MS) {
+        while let Some(e) = events.get(i).filter(|e| e.at_ms <= end.saturating_add(STOP_MS)) {
             if is_stop(e) {
                 lines.push(e.line.clone());
                 end = e.at_ms;
@@ -119,7 +119,7 @@ fn stops(events: &[LogEvent], all: &[Close], since: u64, explained: &mut [bool])
         }
         let mut closed = 0;
         for (c, done) in all.iter().zip(explained.iter_mut()) {
-            let near = c.at_ms + 2_000 >= first.at_ms && c.at_ms <= end + STOP_MS;
+            let near = c.at_ms.saturating_add(2_000) >= first.at_ms && c.at_ms <= end.saturating_add(STOP_MS);
             if !*done && near && (is_shutdown(&c.cause) || !is_own_doing(&c.cause)) {
                 *done = true;
                 closed += 1;
@@ -162,7 +162,9 @@ fn clusters(all: &[Close], query: &Query, explained: &mut [bool]) -> Vec<Timed> 
         };
         let members: Vec<usize> = (i..all.len())
             .filter(|&j| {
-                all.get(j).is_some_and(|c| c.at_ms <= first.at_ms + CLUSTER_MS && candidate(c, explained.get(j).copied().unwrap_or(true)))
+                all.get(j).is_some_and(|c| {
+                    c.at_ms <= first.at_ms.saturating_add(CLUSTER_MS) && candidate(c, explained.get(j).copied().unwrap_or(true))
+                })
             })
             .collect();
         let group: Vec<&Close> = members.iter().filter_map(|&j| all.get(j)).collect();
@@ -179,7 +181,8 @@ fn clusters(all: &[Close], query: &Query, explained: &mut [bool]) -> Vec<Timed> 
             continue;
         };
         let picked: Vec<&Close> = chosen.iter().filter_map(|&j| all.get(j)).collect();
-        let last = picked.iter().map(|c| c.at_ms).max().unwrap_or(first.at_ms);
+        let start = picked.iter().map(|c| c.at_ms).min().unwrap_or(first.at_ms);
+        let last = picked.iter().map(|c| c.at_ms).max().unwrap_or(start);
         let mut causes: Vec<&str> = picked.iter().map(|c| c.cause.as_str()).collect();
         causes.sort_unstable();
         causes.dedup();
@@ -195,13 +198,13 @@ fn clusters(all: &[Close], query: &Query, explained: &mut [bool]) -> Vec<Timed> 
             "{} sessions ({}) closed within {} from {} with cause {}: {why}",
             picked.len(),
             users.join(", "),
-            time::secs(last - first.at_ms),
-            time::format(first.at_ms),
+            time::secs(last.saturating_sub(start)),
+            time::format(start),
             causes.join("/"),
         );
         let lines = picked.iter().flat_map(|c| c.evidence.iter().cloned()).collect();
         if picked.iter().any(|c| wanted(query, &c.user)) {
-            out.push((first.at_ms, verdict(VerdictKind::ServerSide, "everyone", summary, lines)));
+            out.push((start, verdict(VerdictKind::ServerSide, "everyone", summary, lines)));
         }
         for j in chosen {
             if let Some(done) = explained.get_mut(j) {

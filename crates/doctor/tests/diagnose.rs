@@ -435,6 +435,28 @@ fn seed_web_services_and_json_shapes_give_the_same_verdict() {
     }
 }
 
+#[test]
+fn extreme_times_do_not_overflow() {
+    let records = vec![
+        record("1001", 0, u64::MAX, "server-shutdown", u64::MAX),
+        record("1002", u64::MAX, u64::MAX - 1, "inactivity", u64::MAX),
+        record("1003", 0, 0, "connection-lost", 0),
+    ];
+    let lines = vec![
+        "9999-12-31T23:59:59.999Z INFO notification: shutting down: closing every client stream".to_owned(),
+        "9999-12-31T23:59:59.999Z INFO webservices: PRESENCE DRIVEN LOGOUT: agent 1002 (READY) unavailable since x: forcing LOGOUT"
+            .to_owned(),
+        "1970-01-01T00:00:00Z INFO webservices: CTI_LINK: link to the CTI server lost (connection lost)".to_owned(),
+    ];
+    let mut e = evidence(records, lines);
+    e.now_ms = 0;
+    for since in [0, u64::MAX] {
+        let d = diagnose(&e, &Query { user: None, since_ms: since });
+        assert!(!d.verdicts.is_empty());
+        assert!(!d.to_text().is_empty());
+    }
+}
+
 proptest! {
     #[test]
     fn garbage_evidence_never_panics(
