@@ -288,7 +288,13 @@ pub async fn run_with_status(
         cors_origins: config.http.cors_origins.clone(),
         max_body_bytes: config.http.max_body_bytes,
         admission: admission.clone(),
-        session_stats: config.log.debug.then(|| Duration::from_secs(config.log.session_stats_secs)),
+        session_stats: Duration::from_secs(config.log.session_stats_secs),
+        // Issue 13: a placeholder following `[log] debug`; the admin slice threads the real one.
+        log: {
+            let log = herald_observe::LogControl::default();
+            let _ = log.set_debug(config.log.debug);
+            log
+        },
         registry: Registry::default(),
         shutdown: stopping.clone(),
     });
