@@ -167,6 +167,12 @@ impl Status {
     pub fn bosh_sessions(&self) -> Option<usize> {
         self.http().map(|h| h.registry.len())
     }
+
+    /// The running server's HTTP transports' context (its core, its debug-logging control), for
+    /// tests that watch the live counters; `None` unless the server is running.
+    pub fn http_context(&self) -> Option<Arc<HttpContext>> {
+        self.http()
+    }
 }
 
 /// BOSH and XMPP over WebSocket on one HTTP listener (HTTPS when `tls` is given): their routes
