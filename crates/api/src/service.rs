@@ -289,6 +289,20 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn presence_driven_logouts_are_counted_by_mode_and_action() {
+        let store = herald_store::AnyStore::Memory(herald_store::MemoryStore::new());
+        let core = Core::start(herald_core::CoreConfig::new("example.com"), store).await.unwrap();
+        let sent = |action| WsLog::MessageToCti { agent: "1001".into(), action, reason_code: 255, forced: true, extension: None, at: 0 };
+        count_logout(&core, &sent(LogoutAction::NotReady), logout_mode_name(LogoutMode::Ucce));
+        count_logout(&core, &sent(LogoutAction::Logout), logout_mode_name(LogoutMode::Uccx));
+        count_logout(&core, &WsLog::LogoutHeld { agent: "1001".into(), at: 0, why: "on a call" }, "uccx");
+        let text = core.metrics().encode();
+        assert!(text.contains("herald_presence_logouts_total{mode=\"ucce\",action=\"NOT_READY\"} 1"), "{text}");
+        assert!(text.contains("herald_presence_logouts_total{mode=\"uccx\",action=\"LOGOUT\"} 1"), "{text}");
+        assert_eq!(text.matches("herald_presence_logouts_total{").count(), 2, "a held logout is not a logout sent");
+    }
+
+    #[tokio::test]
     async fn client_logs_never_leave_their_directory() {
         let dir = tempfile::tempdir().unwrap();
         let logs = dir.path().join("logs/clientlogs");
