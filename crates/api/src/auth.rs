@@ -128,6 +128,8 @@ impl BasicAuth {
                 }
                 Err(error) => {
                     tracing::info!(target: "webservices", username = user, %source, reason = ?error, "HTTP Basic authentication refused");
+                    // Counted, not charged again: the ban or the lock already stands.
+                    core.metrics().auth_failed(herald_core::failure_kind(&error));
                     self.forget(&user);
                     Err(Refusal::Unauthenticated)
                 }
@@ -135,7 +137,11 @@ impl BasicAuth {
         }
         let account = match core.credentials(&user, source, Instant::now()).await {
             Ok(account) => account,
-            Err(SaslError::SourceBanned(_)) => return Err(Refusal::Unauthenticated),
+            Err(error @ SaslError::SourceBanned(_)) => {
+                // Counted only: a banned source's refusals are not charged against it.
+                core.auth_failed(None, &error, source, Instant::now());
+                return Err(Refusal::Unauthenticated);
+            }
             Err(_) => return Err(Refusal::Unavailable),
         };
         let (credentials, standing) = match account {

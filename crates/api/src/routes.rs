@@ -94,26 +94,84 @@ async fn read_body(request: Request) -> Result<Vec<u8>, ApiError> {
 
 /// Every request under `/finesse/api`.
 async fn rest(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+    let route = route_of(request.uri().path());
     let request_id = request.headers().get(REQUEST_ID).cloned();
+    let answer = answer(&inner, request, request_id.as_ref()).await;
+    inner.core.metrics().rest_request(route, answer.status);
+    respond(answer, request_id.as_ref())
+}
+
+/// The resource pattern of a request path, ids replaced (`User/{id}/Dialogs`), for the
+/// `route` label of `herald_rest_requests_total`: a fixed set, `other` for anything else, so
+/// that a client making up paths cannot grow the metric without bound.
+pub(crate) fn route_of(path: &str) -> &'static str {
+    let Some(rest) = path.strip_prefix(path::BASE) else { return "other" };
+    let mut segments = rest.trim_matches('/').split('/');
+    let parts: [Option<&str>; 5] = std::array::from_fn(|_| segments.next());
+    match parts {
+        [Some("User"), Some(_), None, ..] => "User/{id}",
+        [Some("User"), Some(_), Some("Dialogs"), None, _] => "User/{id}/Dialogs",
+        [Some("User"), Some(_), Some("ReasonCodes"), None, _] => "User/{id}/ReasonCodes",
+        [Some("User"), Some(_), Some("ReasonCode"), Some(_), None] => "User/{id}/ReasonCode/{id}",
+        [Some("User"), Some(_), Some("Queues"), None, _] => "User/{id}/Queues",
+        [Some("User"), Some(_), Some("ClientLog"), None, _] => "User/{id}/ClientLog",
+        [Some("Dialog"), Some(_), None, ..] => "Dialog/{id}",
+        [Some("Team"), Some(_), None, ..] => "Team/{id}",
+        [Some("Queue"), Some(_), None, ..] => "Queue/{id}",
+        [Some("ReasonCodes"), None, ..] => "ReasonCodes",
+        [Some("ReasonCode"), Some(_), None, ..] => "ReasonCode/{id}",
+        [Some("SystemInfo"), None, ..] => "SystemInfo",
+        _ => "other",
+    }
+}
+
+/// Authenticates, reads and hands one request to the contact center: its answer.
+async fn answer(inner: &Inner, request: Request, request_id: Option<&HeaderValue>) -> RestAnswer {
     let source = source_of(&request);
     let authorization = header_text(request.headers(), header::AUTHORIZATION);
     let caller = match inner.auth.authenticate(&inner.core, authorization.as_deref(), source).await {
         Ok(caller) => caller,
-        Err(refusal) => return respond(error_answer(&refusal.api_error()), request_id.as_ref()),
+        Err(refusal) => return error_answer(&refusal.api_error()),
     };
     let target = request.uri().path_and_query().map_or_else(|| request.uri().path().to_owned(), |pq| pq.as_str().to_owned());
     let method = method_of(request.method());
     let content_type = header_text(request.headers(), header::CONTENT_TYPE);
     let body = match read_body(request).await {
         Ok(body) => body,
-        Err(error) => return respond(error_answer(&error), request_id.as_ref()),
+        Err(error) => return error_answer(&error),
     };
-    let id = request_id.as_ref().and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let id = request_id.and_then(|v| v.to_str().ok()).map(str::to_owned);
     let logged = tracing::enabled!(target: "webservices", tracing::Level::DEBUG).then(|| (method.name(), target.clone(), id.clone()));
     let call = RestCall { method, target, request_id: id, content_type, body };
     let answer = inner.machine.with(|cc| cc.handle_rest(now_ms(), &caller, call));
     if let Some((method, target, id)) = logged {
         tracing::debug!(target: "webservices", %source, caller, method, target, request_id = id.as_deref().unwrap_or(""), status = answer.status, "REST request");
     }
-    respond(answer, request_id.as_ref())
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_of;
+
+    #[test]
+    fn routes_name_the_resource_pattern_never_the_ids() {
+        for (path, route) in [
+            ("/finesse/api/User/1001", "User/{id}"),
+            ("/finesse/api/User/1001/", "User/{id}"),
+            ("/finesse/api/User/1001/Dialogs", "User/{id}/Dialogs"),
+            ("/finesse/api/User/1001/ReasonCode/12", "User/{id}/ReasonCode/{id}"),
+            ("/finesse/api/User/1001/ClientLog", "User/{id}/ClientLog"),
+            ("/finesse/api/Dialog/16777217", "Dialog/{id}"),
+            ("/finesse/api/Team/5", "Team/{id}"),
+            ("/finesse/api/ReasonCodes", "ReasonCodes"),
+            ("/finesse/api/SystemInfo", "SystemInfo"),
+            ("/finesse/api/User/1001/Dialogs/extra", "other"),
+            ("/finesse/api/Whatever/1", "other"),
+            ("/finesse/api", "other"),
+            ("/elsewhere", "other"),
+        ] {
+            assert_eq!(route_of(path), route, "{path}");
+        }
+    }
 }

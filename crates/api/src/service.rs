@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use herald_cc::{ContactCenter, Effect};
+use herald_cc::{ContactCenter, Effect, LogoutAction, LogoutMode, WsLog};
 use herald_core::Core;
 use herald_cti::{CtiMachine, CtiRequest};
 use herald_pubsub::Committing;
@@ -96,6 +96,16 @@ impl CcService {
         self.inner.machine.with(f)
     }
 
+    /// Sets the gauges only the contact center knows, `herald_agents{state}` and
+    /// `herald_cti_link_up`, from its state now. The admin listener calls it before each scrape
+    /// of `/metrics`: cheaper than after every call into the machine, and as fresh.
+    pub fn refresh_metrics(&self) {
+        let (agents, up) = self.inner.machine.with(|cc| (cc.agents_by_state(), cc.in_service()));
+        let metrics = self.inner.core.metrics();
+        metrics.set_agents(&agents);
+        metrics.cti_link_up.set(i64::from(up));
+    }
+
     /// What the web-services user hands the presence it receives to.
     pub fn presence_watcher(&self) -> PresenceInput {
         PresenceInput { machine: self.inner.machine.clone() }
@@ -137,8 +147,9 @@ pub async fn start<M: CtiMachine + 'static>(
 
     let (effects_tx, effects_rx) = mpsc::unbounded_channel();
     let (cti_tx, cti_rx) = mpsc::unbounded_channel();
+    let mode = logout_mode_name(cc.logout_mode());
     let machine = Arc::new(Machine::new(cc, effects_tx));
-    let executor = tokio::spawn(execute(core.clone(), effects_rx, cti_tx, config.client_log_dir.clone()));
+    let executor = tokio::spawn(execute(core.clone(), effects_rx, cti_tx, config.client_log_dir.clone(), mode));
     let (handle, driver) = driver::spawn(cti, machine.clone(), cti_rx);
     let timers = tokio::spawn({
         let machine = machine.clone();
@@ -152,7 +163,37 @@ pub async fn start<M: CtiMachine + 'static>(
 /// The effect executor: publishes are queued to pubsub one after another (so their order is
 /// kept) and their commits awaited together; CTI requests go to the driver; client logs are
 /// written, then published.
-async fn execute(core: Core, mut effects: mpsc::UnboundedReceiver<Effect>, cti: mpsc::UnboundedSender<CtiRequest>, log_dir: PathBuf) {
+/// The `mode` label of `herald_presence_logouts_total`.
+fn logout_mode_name(mode: LogoutMode) -> &'static str {
+    match mode {
+        LogoutMode::Uccx => "uccx",
+        LogoutMode::Ucce => "ucce",
+    }
+}
+
+/// The `action` label of `herald_presence_logouts_total`: the state requested, as Finesse names it.
+fn logout_action_name(action: LogoutAction) -> &'static str {
+    match action {
+        LogoutAction::Logout => "LOGOUT",
+        LogoutAction::NotReady => "NOT_READY",
+    }
+}
+
+/// Counts a presence-driven logout when its request to the CTI side is logged (`mode`: the
+/// contact center's logout mode).
+fn count_logout(core: &Core, line: &WsLog, mode: &str) {
+    if let WsLog::MessageToCti { action, .. } = line {
+        core.metrics().presence_logout(mode, logout_action_name(*action));
+    }
+}
+
+async fn execute(
+    core: Core,
+    mut effects: mpsc::UnboundedReceiver<Effect>,
+    cti: mpsc::UnboundedSender<CtiRequest>,
+    log_dir: PathBuf,
+    logout_mode: &'static str,
+) {
     let mut commits: FuturesUnordered<futures_util::future::BoxFuture<'static, ()>> = FuturesUnordered::new();
     loop {
         let effect = tokio::select! {
@@ -170,7 +211,10 @@ async fn execute(core: Core, mut effects: mpsc::UnboundedReceiver<Effect>, cti: 
                     tracing::error!(target: "webservices", "CTI driver gone: request dropped");
                 }
             }
-            Effect::Log(line) => tracing::info!(target: "webservices", "{line}"),
+            Effect::Log(line) => {
+                count_logout(&core, &line, logout_mode);
+                tracing::info!(target: "webservices", "{line}");
+            }
             Effect::StoreClientLog { file_name, text, node, payload } => {
                 let (core, dir) = (core.clone(), log_dir.clone());
                 tokio::spawn(async move {
@@ -243,6 +287,20 @@ pub(crate) async fn store_client_log(dir: &Path, file_name: &str, text: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn presence_driven_logouts_are_counted_by_mode_and_action() {
+        let store = herald_store::AnyStore::Memory(herald_store::MemoryStore::new());
+        let core = Core::start(herald_core::CoreConfig::new("example.com"), store).await.unwrap();
+        let sent = |action| WsLog::MessageToCti { agent: "1001".into(), action, reason_code: 255, forced: true, extension: None, at: 0 };
+        count_logout(&core, &sent(LogoutAction::NotReady), logout_mode_name(LogoutMode::Ucce));
+        count_logout(&core, &sent(LogoutAction::Logout), logout_mode_name(LogoutMode::Uccx));
+        count_logout(&core, &WsLog::LogoutHeld { agent: "1001".into(), at: 0, why: "on a call" }, "uccx");
+        let text = core.metrics().encode();
+        assert!(text.contains("herald_presence_logouts_total{mode=\"ucce\",action=\"NOT_READY\"} 1"), "{text}");
+        assert!(text.contains("herald_presence_logouts_total{mode=\"uccx\",action=\"LOGOUT\"} 1"), "{text}");
+        assert_eq!(text.matches("herald_presence_logouts_total{").count(), 2, "a held logout is not a logout sent");
+    }
 
     #[tokio::test]
     async fn client_logs_never_leave_their_directory() {

@@ -26,6 +26,25 @@ pub fn stored_credentials(credentials: Credentials) -> Vec<StoredCredential> {
         .collect()
 }
 
+/// The `kind` label of `herald_auth_failures_total` for a refusal: the reason the log gives,
+/// which the client's answer hides (a fixed set, so the label stays bounded).
+pub fn failure_kind(error: &SaslError) -> &'static str {
+    match error {
+        SaslError::InvalidMechanism => "invalid-mechanism",
+        SaslError::MalformedRequest(_) => "malformed-request",
+        SaslError::IncorrectEncoding => "incorrect-encoding",
+        SaslError::InvalidAuthzid => "invalid-authzid",
+        SaslError::NotAuthorized => "not-authorized",
+        SaslError::UnknownAccount => "unknown-account",
+        SaslError::AccountLocked => "account-locked",
+        SaslError::SourceBanned(_) => "source-banned",
+        SaslError::UsernameTooLong => "username-too-long",
+        SaslError::Aborted => "aborted",
+        SaslError::TemporaryFailure => "temporary-failure",
+        SaslError::Prohibited => "prohibited",
+    }
+}
+
 impl Core {
     fn lockout(&self) -> MutexGuard<'_, Lockout> {
         self.inner.lockout.lock().unwrap_or_else(|e| e.into_inner())
@@ -69,6 +88,7 @@ impl Core {
     /// login (existing account or not) and every over-long username. Logs the lock and the ban
     /// once each, when they begin.
     pub fn auth_failed(&self, username: Option<&str>, error: &SaslError, source: IpAddr, now: Instant) {
+        self.metrics().auth_failed(failure_kind(error));
         if let Some(user) = username {
             self.lockout().end_attempt(user, source, now);
         }
@@ -103,6 +123,7 @@ impl Core {
 
     /// Clears the account's failures from `source` after a successful login.
     pub fn auth_succeeded(&self, username: &str, source: IpAddr) {
+        self.metrics().logins.inc();
         self.lockout().record_success(username, source);
     }
 }

@@ -19,7 +19,7 @@ mod sessions;
 mod throttle;
 mod time;
 
-pub use auth::stored_credentials;
+pub use auth::{failure_kind, stored_credentials};
 pub use config::{CoreConfig, StateLimits};
 pub use events::{CloseCause, CoreEvent, EventSink, Origin, SessionEnd, Subscribers, Transport};
 pub use router::Core;

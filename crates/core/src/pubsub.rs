@@ -15,6 +15,9 @@ use crate::sessions::Table;
 pub(crate) struct SessionDelivery {
     /// The core's session table. Weak: the core owns the service, which owns this.
     pub(crate) table: Weak<Mutex<Table>>,
+    /// `herald_pubsub_publishes_total`, `herald_pubsub_deliveries_total` and the delivery
+    /// latency, held rather than looked up per notification.
+    pub(crate) metrics: herald_metrics::Metrics,
 }
 
 impl Delivery for SessionDelivery {
@@ -40,9 +43,19 @@ impl Delivery for SessionDelivery {
             }
             out
         };
+        let mut queued = 0u64;
         for (mailbox, to, index) in recipients {
-            mailbox.deliver(notification.message(to, &notification.targets[index]));
+            queued += u64::from(mailbox.deliver(notification.message(to, &notification.targets[index])));
         }
+        if queued > 0 {
+            self.metrics.deliveries.inc_by(queued);
+            // One clock read per notification: the latency of its last recipient, the slowest.
+            self.metrics.delivery_latency.observe(notification.at.elapsed().as_secs_f64());
+        }
+    }
+
+    fn published(&self) {
+        self.metrics.publishes.inc();
     }
 }
 

@@ -59,7 +59,7 @@ impl Core {
                 config.pubsub.clone(),
                 loaded,
                 Arc::new(store.clone()),
-                Arc::new(crate::pubsub::SessionDelivery { table: Arc::downgrade(&table) }),
+                Arc::new(crate::pubsub::SessionDelivery { table: Arc::downgrade(&table), metrics: config.metrics.clone() }),
                 Arc::new(crate::pubsub::StoredRosters { store: store.clone() }),
             ),
             config,
@@ -136,7 +136,7 @@ impl Core {
             .map_err(|_| StanzaError::bad_request().with_text("invalid resource"))?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (inbox_tx, inbox) = crate::queue::queue(self.inner.config.session_queue.max(1));
-        let shared = Arc::new(Shared::new(origin));
+        let shared = Arc::new(Shared::new(origin, self.metrics().queue_drops.clone()));
         let bare = jid.to_bare().to_string();
         let resource = jid.resource().to_string();
         let mut table = self.table();
@@ -167,6 +167,7 @@ impl Core {
             shared: shared.clone(),
         });
         drop(table);
+        self.metrics().session_delta(origin.transport.name(), 1);
         tracing::info!(target: "notification", jid = %jid, "session bound");
         self.inner.config.events.emit(|| CoreEvent::SessionBound { session: id, jid: jid.clone(), origin });
         Ok(SessionHandle { id, jid, inbox, shared })
@@ -214,6 +215,9 @@ impl Core {
             tracing::info!(target: "notification", "A session is closed for {jid}");
         }
         let dropped = shared.dropped.load(Ordering::Relaxed);
+        let metrics = self.metrics();
+        metrics.session_delta(shared.origin.transport.name(), -1);
+        metrics.session_closed(end.cause.name());
         let info = crate::sessions::info_of(id, jid.clone(), &shared, 0, false);
         self.inner.config.events.emit(|| CoreEvent::SessionUnbound {
             session: id,

@@ -141,11 +141,13 @@ pub(crate) struct Shared {
     pub(crate) origin: crate::Origin,
     /// When it bound (epoch ms).
     pub(crate) opened_ms: u64,
+    /// The server-wide `herald_queue_drops_total`, held so that a drop costs no look-up.
+    pub(crate) queue_drops: herald_metrics::Counter,
 }
 
 impl Shared {
-    /// A session's shared part, bound now from `origin`.
-    pub(crate) fn new(origin: crate::Origin) -> Self {
+    /// A session's shared part, bound now from `origin`; its drops also count in `queue_drops`.
+    pub(crate) fn new(origin: crate::Origin, queue_drops: herald_metrics::Counter) -> Self {
         Self {
             dropped: AtomicU64::new(0),
             replaced: AtomicBool::new(false),
@@ -154,6 +156,7 @@ impl Shared {
             stats: SessionStats::default(),
             origin,
             opened_ms: epoch_ms(),
+            queue_drops,
         }
     }
 }
@@ -258,6 +261,7 @@ impl Mailbox {
             Ok(()) => true,
             Err(err) => {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                self.shared.queue_drops.inc();
                 let summary = self.shared.drop_log.lock().unwrap_or_else(|e| e.into_inner()).hit(Instant::now());
                 if let Some(dropped) = summary {
                     let el = match err {
@@ -328,7 +332,8 @@ mod tests {
     fn a_full_queue_counts_every_drop_and_warns_once_per_interval() {
         let (inbox, _rx) = crate::queue::queue(1);
         let origin = crate::Origin { transport: crate::Transport::Tcp, source: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST) };
-        let shared = Arc::new(Shared::new(origin));
+        let drops = herald_metrics::Counter::default();
+        let shared = Arc::new(Shared::new(origin, drops.clone()));
         let mailbox = Mailbox { inbox, shared: shared.clone() };
         let message = || Element::new("message", herald_proto::ns::CLIENT);
         assert!(mailbox.deliver(message()));
@@ -336,6 +341,7 @@ mod tests {
             assert!(!mailbox.deliver(message()));
         }
         assert_eq!(shared.dropped.load(Ordering::Relaxed), 100);
+        assert_eq!(drops.get(), 100, "the server-wide counter moves with the session's");
         // The first drop was written at once; the 99 after it wait for the next line, 10 s on.
         let later = Instant::now() + herald_proto::throttle::WARN_EVERY;
         assert_eq!(shared.drop_log.lock().unwrap().hit(later), Some(100));

@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+pub use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
+pub use prometheus_client::metrics::gauge::Gauge;
+pub use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// A label set with one `transport` label (`tcp`, `websocket`, `bosh`, `internal`).
@@ -87,7 +87,8 @@ pub struct Inner {
     /// `herald_pubsub_deliveries_total`: notifications handed to sessions.
     pub deliveries: Counter,
     /// `herald_pubsub_delivery_latency_seconds`: from a publish to its notification being
-    /// queued for a subscriber's session.
+    /// queued for its subscribers' sessions, one observation per notification delivered to any
+    /// (measured when the last of them had it queued).
     pub delivery_latency: Histogram,
     /// `herald_queue_drops_total`: stanzas dropped because a session's queue was full.
     pub queue_drops: Counter,
@@ -99,6 +100,10 @@ pub struct Inner {
     pub cti_link_up: Gauge,
     /// `herald_presence_logouts_total{mode,action}`: presence-driven logouts sent to the CTI side.
     pub presence_logouts: Family<LogoutLabel, Counter>,
+    /// `bosh_responses{kind="empty"}` and `{kind="data"}`, held: one is counted per answer, and
+    /// a family look-up takes a lock.
+    bosh_empty: Counter,
+    bosh_data: Counter,
     registry: Registry,
 }
 
@@ -148,7 +153,7 @@ impl Metrics {
         let delivery_latency = Histogram::new(LATENCY_BUCKETS);
         registry.register(
             "pubsub_delivery_latency_seconds",
-            "From a publish to its notification queued for a subscriber's session",
+            "From a publish to its notification queued for its subscribers' sessions (the last of them)",
             delivery_latency.clone(),
         );
         let queue_drops = Counter::default();
@@ -161,6 +166,8 @@ impl Metrics {
         registry.register("cti_link_up", "1 while the CTI link is up", cti_link_up.clone());
         let presence_logouts = Family::<LogoutLabel, Counter>::default();
         registry.register("presence_logouts", "Presence-driven logouts sent to the CTI side", presence_logouts.clone());
+        let bosh_kind = |kind: &str| bosh_responses.get_or_create(&KindLabel { kind: kind.to_owned() }).clone();
+        let (bosh_empty, bosh_data) = (bosh_kind("empty"), bosh_kind("data"));
         Self {
             inner: Arc::new(Inner {
                 sessions,
@@ -177,6 +184,8 @@ impl Metrics {
                 agents,
                 cti_link_up,
                 presence_logouts,
+                bosh_empty,
+                bosh_data,
                 registry,
             }),
         }
@@ -220,7 +229,7 @@ impl Metrics {
 
     /// A BOSH response: with data or empty.
     pub fn bosh_response(&self, data: bool) {
-        self.bosh_responses.get_or_create(&KindLabel { kind: if data { "data" } else { "empty" }.to_owned() }).inc();
+        if data { &self.bosh_data } else { &self.bosh_empty }.inc();
     }
 
     /// A presence-driven logout sent.
@@ -243,6 +252,9 @@ mod tests {
         m.delivery_latency.observe(0.002);
         m.set_agents(&[("READY", 3)]);
         m.cti_link_up.set(1);
+        m.bosh_response(false);
+        m.bosh_response(false);
+        m.bosh_response(true);
         let text = m.encode();
         for line in [
             "herald_sessions{transport=\"bosh\"} 1",
@@ -251,6 +263,8 @@ mod tests {
             "herald_pubsub_delivery_latency_seconds_count 1",
             "herald_agents{state=\"READY\"} 3",
             "herald_cti_link_up 1",
+            "herald_bosh_responses_total{kind=\"empty\"} 2",
+            "herald_bosh_responses_total{kind=\"data\"} 1",
         ] {
             assert!(text.contains(line), "{line} missing from:\n{text}");
         }

@@ -3,6 +3,7 @@
 //! the core knows sessions).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use herald_proto::ns as xmpp;
 use herald_xml::{Element, Node as XmlNode};
@@ -15,6 +16,10 @@ pub trait Delivery: Send + Sync + 'static {
     /// Queues `notification` to the sessions of each of its targets bound now: a bare target's
     /// available sessions, a full target's session with that resource. Never blocks.
     fn deliver(&self, notification: &Notification);
+
+    /// An item was published (accepted and queued to be stored): for the service's counters.
+    /// Nothing by default.
+    fn published(&self) {}
 }
 
 /// One committed-then-delivered notification.
@@ -28,6 +33,9 @@ pub struct Notification {
     pub event: Arc<str>,
     /// The message id.
     pub id: String,
+    /// When the change was made (the publish call): what delivery latency is measured from,
+    /// read once per change, not once per recipient.
+    pub at: Instant,
 }
 
 /// One recipient of a notification.

@@ -16,7 +16,7 @@ use crate::ns;
 impl crate::PubSub {
     /// A notification from this service.
     pub(crate) fn notification(&self, targets: Vec<Target>, event: Arc<str>, id: String) -> Notification {
-        Notification { targets, from: self.shared.jid.clone(), event, id }
+        Notification { targets, from: self.shared.jid.clone(), event, id, at: std::time::Instant::now() }
     }
 
     /// Delivers a notification at once (not tied to a commit).

@@ -106,6 +106,7 @@ impl PubSub {
             (notification, op, Undo::Changed(undo), id)
         };
         let committing = self.enqueue(vec![op], Some(notification), Some(undo))?;
+        self.shared.delivery.published();
         Ok((item_id, committing))
     }
 

@@ -167,6 +167,12 @@ impl Status {
     pub fn bosh_sessions(&self) -> Option<usize> {
         self.http().map(|h| h.registry.len())
     }
+
+    /// The running server's HTTP transports' context (its core, its debug-logging control), for
+    /// tests that watch the live counters; `None` unless the server is running.
+    pub fn http_context(&self) -> Option<Arc<HttpContext>> {
+        self.http()
+    }
 }
 
 /// BOSH and XMPP over WebSocket on one HTTP listener (HTTPS when `tls` is given): their routes
@@ -288,7 +294,13 @@ pub async fn run_with_status(
         cors_origins: config.http.cors_origins.clone(),
         max_body_bytes: config.http.max_body_bytes,
         admission: admission.clone(),
-        session_stats: config.log.debug.then(|| Duration::from_secs(config.log.session_stats_secs)),
+        session_stats: Duration::from_secs(config.log.session_stats_secs),
+        // Issue 13: a placeholder following `[log] debug`; the admin slice threads the real one.
+        log: {
+            let log = herald_observe::LogControl::default();
+            let _ = log.set_debug(config.log.debug);
+            log
+        },
         registry: Registry::default(),
         shutdown: stopping.clone(),
     });

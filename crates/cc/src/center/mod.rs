@@ -293,6 +293,21 @@ impl ContactCenter {
         self.in_service
     }
 
+    /// How many agents are in each state, as last reported by the CTI side (agents never
+    /// reported are not counted): the `herald_agents{state}` gauge, read before a scrape.
+    pub fn agents_by_state(&self) -> Vec<(&'static str, i64)> {
+        let mut counts: BTreeMap<&'static str, i64> = BTreeMap::new();
+        for view in self.agents.values() {
+            *counts.entry(view.state.name()).or_default() += 1;
+        }
+        counts.into_iter().collect()
+    }
+
+    /// The presence-driven logout's mode (`[presence_logout] mode`).
+    pub fn logout_mode(&self) -> crate::LogoutMode {
+        self.config.presence_logout.mode
+    }
+
     /// In or out of service (CTI link up/down, issue 12): publishes SystemInfo when it changes;
     /// while out of service every REST call but GET SystemInfo is 503.
     pub fn set_in_service(&mut self, now: EpochMs, in_service: bool, reason: &str) {

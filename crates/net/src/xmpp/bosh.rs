@@ -141,6 +141,7 @@ fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, St
         Some(BoshOutput::Respond { response, .. }) => response,
         _ => return (500, String::new()),
     };
+    ctx.core.metrics().bosh_response(carries_data(&first));
     // Unbounded: the machine itself refuses more than `requests` outstanding requests, and the
     // connection limit bounds how many can be on their way.
     let (tx, rx) = queue(usize::MAX);
@@ -161,6 +162,52 @@ impl session::Answers for BoshSession {
 
     fn bound(&mut self, result: Result<FullJid, StanzaError>) {
         self.handle_bind(result, Instant::now());
+    }
+}
+
+/// Whether a BOSH answer carries anything (`herald_bosh_responses_total{kind="data"}`), or is
+/// a `<body/>` with nothing inside (`kind="empty"`: a long poll answered when `wait` ran out, a
+/// request answered at once with nothing to say, a bare terminate).
+fn carries_data(response: &BoshResponse) -> bool {
+    response.body.ends_with("</body>")
+}
+
+/// What a session's task reports of itself to the session listing and the metrics: one source,
+/// the machine's own counters (those of the debug statistics line), copied after each turn.
+#[derive(Default)]
+struct Reported {
+    msgs_sent: u64,
+    bytes_sent: u64,
+    held: usize,
+}
+
+impl Reported {
+    /// Copies what changed since the last turn: sent counts (into the bound session's stats,
+    /// including what was sent before the bind, so both agree with the statistics line) and the
+    /// requests held now (into the stats and `herald_bosh_held_requests`).
+    fn update(&mut self, ctx: &HttpContext, machine: &BoshSession, handle: &Option<SessionHandle>, held: usize) {
+        if held != self.held {
+            ctx.core.metrics().bosh_held_requests.inc_by(held as i64 - self.held as i64);
+            self.held = held;
+        }
+        let Some(handle) = handle else { return };
+        let stats = machine.stats();
+        let (msgs, bytes) = (stats.msgs_sent.saturating_sub(self.msgs_sent), stats.bytes_sent.saturating_sub(self.bytes_sent));
+        if msgs != 0 || bytes != 0 {
+            handle.stats().sent(msgs, bytes);
+            (self.msgs_sent, self.bytes_sent) = (stats.msgs_sent, stats.bytes_sent);
+        }
+        handle.stats().set_held(u32::try_from(held).unwrap_or(u32::MAX));
+    }
+}
+
+/// The statistics lines' timer, made while debug logging is on and dropped when it is off
+/// (checked on each turn of the session's loop: an idle session pays nothing for it when off).
+fn stats_timer(ctx: &HttpContext, timer: &mut Option<tokio::time::Interval>) {
+    let on = ctx.log.debug();
+    if on != timer.is_some() {
+        let every = ctx.session_stats;
+        *timer = on.then(|| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
     }
 }
 
@@ -193,13 +240,16 @@ async fn run(
     // Summarise this session's drop and over-budget lines (a flood must not flood the log).
     let (mut drop_log, mut throttle_log) = (LogThrottle::default(), LogThrottle::default());
     // Only with debug logging on: a timer per idle session is not free.
-    let mut stats = ctx.session_stats.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
+    let mut stats = None;
+    let mut reported = Reported::default();
+    let mut kicked = false;
     loop {
         while let Some(output) = machine.poll_output() {
             match output {
                 BoshOutput::Respond { request, response } => {
                     if let Some(at) = replies.iter().position(|(id, _)| *id == request) {
                         let (_, reply) = replies.swap_remove(at);
+                        core.metrics().bosh_response(carries_data(&response));
                         let (status, body) = logged(machine.sid(), response);
                         reply.send(status, body);
                     }
@@ -226,13 +276,17 @@ async fn run(
                             ctx.bosh.inactivity.as_secs()
                         );
                     }
+                    let cause = if kicked { CoreCause::Kicked } else { session::core_cause_of_bosh(&cause) };
                     session::record_close("bosh", &sid, handle.as_ref().map(|_| jid.as_str()), cause.name(), last_request);
-                    let end = SessionEnd { cause: session::core_cause_of_bosh(&cause), last_activity: last_request };
+                    reported.update(&ctx, &machine, &handle, replies.len());
+                    let end = SessionEnd { cause, last_activity: last_request };
                     let finishing = Box::pin(session::finish(&core, handle.take(), undelivered, end));
                     finishing.await;
                 }
             }
         }
+        reported.update(&ctx, &machine, &handle, replies.len());
+        stats_timer(&ctx, &mut stats);
         let now = Instant::now();
         if machine.is_closed() && (stopping || machine.poll_timeout().is_none_or(|t| t <= now)) {
             break;
@@ -258,6 +312,9 @@ async fn run(
                     let id = next_request;
                     next_request += 1;
                     replies.push((id, reply));
+                    if let Some(h) = &handle {
+                        h.stats().client_request();
+                    }
                     machine.handle_request(id, body, bytes, Instant::now());
                     session::paused_until(machine.stream(), &mut throttle_log, || jid_of(&handle));
                 }
@@ -275,13 +332,16 @@ async fn run(
                     }
                 }
                 FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new login with the same resource", Instant::now()),
-                FromCore::Control(Control::Kicked) => machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT, Instant::now()),
+                FromCore::Control(Control::Kicked) => {
+                    kicked = true;
+                    machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT, Instant::now());
+                }
             },
             () = &mut timer, if armed.is_some() => {
                 armed = None;
                 machine.handle_timeout(Instant::now());
             }
-            () = session::next_tick(&mut stats), if !machine.is_closed() => {
+            () = session::next_tick(&mut stats), if !machine.is_closed() && ctx.log.debug() => {
                 let s = machine.stats();
                 let (jid, sid) = (jid_of(&handle), machine.sid());
                 tracing::debug!(target: "notification", "Session (id={sid}) was last active {} ms ago: {jid}", machine.last_request().elapsed().as_millis());
@@ -294,6 +354,8 @@ async fn run(
         }
     }
     ctx.registry.remove(machine.sid());
+    // Its held requests are answered below: no longer held.
+    reported.update(&ctx, &machine, &handle, 0);
     // Requests still unanswered, held or still queued (the queue closed first, so that none
     // slips in behind), get what an unknown session's would.
     requests.close();

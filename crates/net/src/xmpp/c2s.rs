@@ -76,6 +76,8 @@ struct Connection {
     throttle_log: LogThrottle,
     /// Whether the server's stop has been heard (it is acted on once).
     stopping: bool,
+    /// Whether an administrator kicked the session (its close is then recorded as `kicked`).
+    kicked: bool,
 }
 
 async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2sContext>) {
@@ -90,6 +92,7 @@ async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2s
         core_cause: CloseCause::ConnectionLost,
         throttle_log: LogThrottle::default(),
         stopping: false,
+        kicked: false,
     };
     tracing::debug!(target: "notification", %peer, "c2s connection opened");
     if let Flow::UpgradeTls = conn.run(&mut socket).await
@@ -140,6 +143,7 @@ impl Connection {
                 }
                 Event::Read(Ok(n)) => {
                     self.last_activity = Instant::now();
+                    session::count_request(&self.session);
                     self.machine.handle_input(&buf[..n], self.last_activity);
                 }
                 Event::Deliver(el) => {
@@ -150,7 +154,10 @@ impl Connection {
                 Event::Control(Control::Replaced) => {
                     self.machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource")
                 }
-                Event::Control(Control::Kicked) => self.machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT),
+                Event::Control(Control::Kicked) => {
+                    self.kicked = true;
+                    self.machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT)
+                }
                 Event::Shutdown => {
                     self.stopping = true;
                     self.machine.close(StreamErrorCondition::SystemShutdown, "the server is shutting down");
@@ -170,7 +177,12 @@ impl Connection {
     }
 
     async fn write_stanza<S: AsyncWrite + Unpin>(&self, io: &mut S, el: &herald_xml::Element) -> bool {
-        self.write(io, el.to_xml_in(ns::CLIENT).as_bytes()).await
+        let text = el.to_xml_in(ns::CLIENT);
+        let written = self.write(io, text.as_bytes()).await;
+        if written {
+            session::count_sent(&self.session, 1, text.len());
+        }
+        written
     }
 
     /// Carries out every pending output; returns how the connection goes on, if it does not.
@@ -181,12 +193,16 @@ impl Connection {
         while let Some(output) = self.machine.poll_output() {
             match session::apply(&core, &mut self.machine, &mut self.session, output, &peer, origin).await {
                 None => {}
-                Some(Output::Send(data)) if !self.write(io, data.as_bytes()).await => return Some(Flow::Closed),
+                Some(Output::Send(data)) => {
+                    if !self.write(io, data.as_bytes()).await {
+                        return Some(Flow::Closed);
+                    }
+                    session::count_sent(&self.session, 1, data.len());
+                }
                 Some(Output::StartTls) => return Some(Flow::UpgradeTls),
                 Some(Output::Close(reason)) => {
                     session::log_close(&peer, &reason);
-                    self.cause = session::cause_of(&reason);
-                    self.core_cause = session::core_cause_of(&reason);
+                    (self.cause, self.core_cause) = session::stream_end(&reason, self.kicked);
                     // Shutting down the writer sends TLS close_notify before the FIN.
                     let _ = tokio::time::timeout(Duration::from_secs(2), io.shutdown()).await;
                     return Some(Flow::Closed);

@@ -38,8 +38,12 @@ pub struct HttpContext {
     /// The limits on BOSH sessions that have not authenticated (and the connection limits
     /// shared with every listener).
     pub admission: Arc<Admission>,
-    /// How often each BOSH session writes its statistics lines to the debug log (`None`: never).
-    pub session_stats: Option<Duration>,
+    /// How often each BOSH session writes its statistics lines to the debug log, while debug
+    /// logging is on.
+    pub session_stats: Duration,
+    /// Whether debug logging is on now (`herald ctl logging enable|disable`): the sessions'
+    /// statistics lines start and stop with it, without a restart.
+    pub log: herald_observe::LogControl,
     /// Live BOSH sessions.
     pub registry: Registry,
     /// The server's stop signal. Every task holding this context (WebSocket streams, BOSH

@@ -56,6 +56,9 @@ pub(crate) async fn apply(
         Output::Authenticated { username } => core.auth_succeeded(&username, source),
         Output::Bind { username, resource } => match core.bind(&username, resource, origin) {
             Ok(handle) => {
+                // The bind came in a request from the client: its last request is now.
+                handle.stats().set_label(peer);
+                handle.stats().client_request();
                 machine.bound(Ok(handle.jid.clone()));
                 *session = Some(handle);
             }
@@ -115,6 +118,27 @@ pub(crate) async fn next_tick(interval: &mut Option<tokio::time::Interval>) {
     match interval {
         Some(i) => drop(i.tick().await),
         None => std::future::pending().await,
+    }
+}
+
+/// A stream's end as the session record names it and as the core records it: a stream an
+/// administrator kicked closes with `<policy-violation/>` like any policy breach, so the driver
+/// says which (`kicked`) rather than the condition.
+pub(crate) fn stream_end(reason: &CloseReason, kicked: bool) -> (&'static str, CloseCause) {
+    if kicked { (CloseCause::Kicked.name(), CloseCause::Kicked) } else { (cause_of(reason), core_cause_of(reason)) }
+}
+
+/// Counts what a stream driver wrote to its bound client (`stanzas` elements in `bytes` bytes).
+pub(crate) fn count_sent(session: &Option<SessionHandle>, stanzas: u64, bytes: usize) {
+    if let Some(s) = session {
+        s.stats().sent(stanzas, bytes as u64);
+    }
+}
+
+/// Notes that the bound client sent something now.
+pub(crate) fn count_request(session: &Option<SessionHandle>) {
+    if let Some(s) = session {
+        s.stats().client_request();
     }
 }
 

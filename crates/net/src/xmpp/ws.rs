@@ -2,7 +2,7 @@
 //! message, server pings to keep idle connections alive, `see-other-uri` redirection, and the
 //! same c2s machine as every other transport.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -48,11 +48,12 @@ pub(crate) async fn upgrade(
     ws.protocols(["xmpp"]).max_message_size(max).max_frame_size(max).on_upgrade(move |socket| async move {
         // The connection's place under the limits, held for as long as the WebSocket lives.
         let _permit = permit;
-        run(app.ctx, app.listener.websocket.clone(), socket, peer.ip()).await
+        run(app.ctx, app.listener.websocket.clone(), socket, peer).await
     })
 }
 
-async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSocket, source: IpAddr) {
+async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSocket, peer: SocketAddr) {
+    let source = peer.ip();
     if let Some(uri) = &ctx.websocket.see_other_uri {
         // Answer the client's <open/> with a redirection and end the connection.
         let _ = socket.recv().await;
@@ -70,6 +71,8 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
     let mut ping = tokio::time::interval(ctx.websocket.ping_interval);
     ping.tick().await;
     let label = "websocket";
+    let peer = peer.to_string();
+    let mut kicked = false;
     let mut last_activity = Instant::now();
     let mut cause = "connection-lost";
     let mut core_cause = CloseCause::ConnectionLost;
@@ -77,17 +80,18 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
     let mut throttle_log = LogThrottle::default();
     'connection: loop {
         while let Some(output) = machine.poll_output() {
-            match session::apply(&ctx.core, &mut machine, &mut handle, output, label, origin).await {
+            match session::apply(&ctx.core, &mut machine, &mut handle, output, &peer, origin).await {
                 Some(Output::Send(text)) => {
+                    let bytes = text.len();
                     let sent = socket.send(Message::Text(text.into())).await;
                     if sent.is_err() {
                         break 'connection;
                     }
+                    session::count_sent(&handle, 1, bytes);
                 }
                 Some(Output::Close(reason)) => {
                     session::log_close(label, &reason);
-                    cause = session::cause_of(&reason);
-                    core_cause = session::core_cause_of(&reason);
+                    (cause, core_cause) = session::stream_end(&reason, kicked);
                     let _ = socket.send(Message::Close(None)).await;
                     break 'connection;
                 }
@@ -101,20 +105,30 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
             message = socket.recv(), if paused.is_none() => match message {
                 Some(Ok(Message::Text(text))) => {
                     last_activity = Instant::now();
+                    session::count_request(&handle);
                     machine.handle_frame(text.as_bytes(), last_activity);
                 }
                 Some(Ok(Message::Binary(_))) => machine.close(StreamErrorCondition::BadFormat, "XMPP over WebSocket uses text messages"),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_activity = Instant::now(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                    last_activity = Instant::now();
+                    session::count_request(&handle);
+                }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
             },
             from_core = session::from_core(&mut handle) => match from_core {
                 FromCore::Stanza(el) => {
-                    if socket.send(Message::Text(el.to_xml().into())).await.is_err() {
+                    let text = el.to_xml();
+                    let bytes = text.len();
+                    if socket.send(Message::Text(text.into())).await.is_err() {
                         break;
                     }
+                    session::count_sent(&handle, 1, bytes);
                 }
                 FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource"),
-                FromCore::Control(Control::Kicked) => machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT),
+                FromCore::Control(Control::Kicked) => {
+                    kicked = true;
+                    machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT);
+                }
             },
             () = session::sleep_until_opt(machine.poll_timeout()) => machine.handle_timeout(Instant::now()),
             _ = ping.tick() => {
