@@ -76,6 +76,10 @@ pub(crate) fn spawn<M: CtiMachine + 'static>(
     let shared = Arc::new(Shared { cti: Mutex::new(cti), cc, rearm: Notify::new() });
     let handle = CtiHandle { shared: shared.clone() };
     let task = tokio::spawn(async move {
+        // The seed's troubleshooting greps every service's start and stop lines; the stop line
+        // is written however the task ends (its channel closed, or aborted by the service's stop).
+        tracing::info!(target: "webservices", "CTI link service started");
+        let _stopped = StopLine;
         // What the machine reported before the driver ran (the snapshot a CTI side sends when
         // its link comes up) goes to the contact center at once.
         {
@@ -109,9 +113,17 @@ pub(crate) fn spawn<M: CtiMachine + 'static>(
                 () = shared.rearm.notified() => {}
             }
         }
-        tracing::debug!(target: "webservices", "CTI driver stopped");
     });
     (handle, task)
+}
+
+/// Writes `CTI link service stopped` when the driver task ends or is dropped.
+struct StopLine;
+
+impl Drop for StopLine {
+    fn drop(&mut self) {
+        tracing::info!(target: "webservices", "CTI link service stopped");
+    }
 }
 
 /// The web-services log of what the CTI side reports: each agent state event (the decoded

@@ -342,7 +342,13 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve => {
             let rotation = herald_observe::Rotation { max_bytes: config.log.max_file_mib << 20, keep: config.log.keep_files };
-            herald_observe::init(&config.data_dir.join("logs"), config.log.debug, rotation)?;
+            let format = match config.log.format {
+                herald::config::LogFormatName::Text => herald_observe::LogFormat::Text,
+                herald::config::LogFormatName::Json => herald_observe::LogFormat::Json,
+            };
+            let options = herald_observe::LogOptions { debug: config.log.debug, rotation, format };
+            // The control switches debug logging at run time (`herald ctl logging …`, the admin slice).
+            let _log_control = herald_observe::init_with(&config.data_dir.join("logs"), options)?;
             let listeners = Listeners::bind(&config).await?;
             let store = herald::open_store(&config).await?;
             tracing::info!(target: "notification", c2s = %config.listen.c2s, data_dir = %config.data_dir.display(), "starting Herald for {}", config.domain);
