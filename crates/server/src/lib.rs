@@ -2,9 +2,12 @@
 //! (tests bind `127.0.0.1:0`) and stops cleanly when the `shutdown` future completes, so a whole
 //! server can be embedded in a test. The `herald` binary is a thin CLI around it.
 
+pub mod admin;
 mod cc;
 pub mod config;
+pub mod ctl_client;
 pub mod directory;
+mod records;
 pub mod scenario;
 pub mod secret;
 pub mod sim_client;
@@ -23,8 +26,9 @@ use herald_bosh::BoshConfig;
 /// The core's event seam, for whoever embeds the server ([`run_with_status`]).
 pub use herald_core::{CloseCause, CoreEvent, EventSink, Origin, Subscribers, Transport};
 use herald_core::{Core, CoreConfig};
-use herald_net::http::{HttpSettings, serve_http};
+use herald_net::http::{HttpSettings, NoFastPath, serve_http};
 use herald_net::xmpp::{C2sContext, HttpContext, Registry, WebSocketConfig, XmppHttp};
+pub use herald_observe::LogControl;
 use herald_net::{Admission, AdmissionConfig, Shutdown, ShutdownTrigger, TlsFiles};
 use herald_pubsub::PubSubConfig;
 use herald_store::{AnyStore, MemoryStore};
@@ -43,6 +47,8 @@ pub struct Listeners {
     /// HTTPS for the Finesse web services (`[listen] api`); none runs the notification service
     /// alone.
     pub api: Option<TcpListener>,
+    /// Plain HTTP for the admin API (`[listen] admin`); none runs without it.
+    pub admin: Option<TcpListener>,
 }
 
 /// Binds with a listen backlog large enough for a login storm (the std and tokio default of 128
@@ -70,7 +76,11 @@ impl Listeners {
             Some(addr) => Some(bind(addr, backlog, "HTTPS (Finesse web services)")?),
             None => None,
         };
-        Ok(Self { c2s, https, http, api })
+        let admin = match config.listen.admin {
+            Some(addr) => Some(bind(addr, backlog, "the admin API")?),
+            None => None,
+        };
+        Ok(Self { c2s, https, http, api, admin })
     }
 }
 
@@ -186,11 +196,12 @@ async fn serve_xmpp_http(
 /// Runs Herald on `listeners` until `shutdown` completes; then every client is sent
 /// `<system-shutdown/>`, connections are given a few seconds to close, and the store is closed.
 pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    run_with_status(listeners, config, store, shutdown, Status::default(), Subscribers::default()).await
+    run_with_status(listeners, config, store, shutdown, Status::default(), Subscribers::default(), LogControl::default()).await
 }
 
 /// [`run`], with `status` showing what the server holds live while it runs and `events` told
-/// what happens to sessions (besides the server's own subscribers).
+/// what happens to sessions (besides the server's own subscribers); `log` is the debug-logging
+/// switch the admin API turns (the one `herald_observe::init_with` returned).
 pub async fn run_with_status(
     listeners: Listeners,
     config: Config,
@@ -198,12 +209,16 @@ pub async fn run_with_status(
     shutdown: impl Future<Output = ()>,
     status: Status,
     mut events: Subscribers,
+    log: LogControl,
 ) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let configured = config.tls.cert.clone().zip(config.tls.key.clone()).map(|(cert, key)| TlsFiles { cert, key });
     let (tls, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
     tracing::info!(target: "notification", cert = %files.cert.display(), "TLS ready");
     let decoy_secret = secret::load_or_create(&config.data_dir)?;
     events.register(status.bound.clone());
+    let (recorder, record_writer) = records::start(store.clone(), config.log.close_records_keep);
+    events.register(recorder);
     // The contact center's accounts and rosters are in the store before the core loads them.
     let prepared = match listeners.api {
         Some(_) => Some(cc::sendable(cc::prepare(&config, &store)).await.context("preparing the contact center")?),
@@ -301,6 +316,10 @@ pub async fn run_with_status(
         tls_handshake_timeout: Duration::from_secs(config.limits.tls_handshake_timeout_secs),
         shutdown: stopping.clone(),
     });
+    let local = |l: &TcpListener| l.local_addr().ok();
+    let (c2s_addr, https_addr) = (local(&listeners.c2s), local(&listeners.https));
+    let http_addr = listeners.http.as_ref().and_then(local);
+    let api_addr = listeners.api.as_ref().and_then(local);
     let mut tasks = vec![
         tokio::spawn(herald_net::xmpp::serve_c2s(listeners.c2s, c2s)),
         tokio::spawn(serve_xmpp_http(listeners.https, Some(acceptor.clone()), settings.clone(), http.clone(), stopping.clone())),
@@ -326,6 +345,34 @@ pub async fn run_with_status(
         }
         _ => None,
     };
+    if let Some(listener) = listeners.admin {
+        let mut services = vec![("c2s", c2s_addr), ("http-bind", https_addr), ("http-bind-plain", http_addr), ("rest-api", api_addr)];
+        services.push(("admin", listener.local_addr().ok()));
+        let token = admin::write_token(&config.data_dir)?;
+        let state = Arc::new(admin::AdminState {
+            token,
+            core: core.clone(),
+            store: store.clone(),
+            log,
+            config: Arc::new(config.clone()),
+            started,
+            services,
+            cc: web_services.as_ref().map(|w| w.service()),
+        });
+        let admin_settings = Arc::new(HttpSettings {
+            name: "admin",
+            admission: settings.admission.clone(),
+            tls_handshake_timeout: settings.tls_handshake_timeout,
+            request_timeout: settings.request_timeout,
+            first_request_timeout: settings.first_request_timeout,
+            idle_timeout: settings.idle_timeout,
+            max_body_bytes: settings.max_body_bytes,
+            // No browser is meant to call it.
+            cors_origins: Vec::new(),
+        });
+        let router = admin::router(state);
+        tasks.push(tokio::spawn(serve_http(listener, None, admin_settings, router, None::<Arc<NoFastPath>>, stopping.clone())));
+    }
     drop(stopping);
     let _ = status.http.set(Arc::downgrade(&http));
     tracing::info!(target: "notification", domain = %config.domain, "Herald notification service started");
@@ -346,6 +393,9 @@ pub async fn run_with_status(
         tracing::warn!(target: "notification", "some connections did not close within {} s", grace.as_secs());
     }
     core.flush().await;
+    // The core and its seam go with this function; the recorder's last records are written.
+    drop(core);
+    let _ = record_writer.await;
     store.close().await;
     tracing::info!(target: "notification", "Herald notification service stopped");
     Ok(())

@@ -1,0 +1,165 @@
+//! The admin API on `[listen] admin` (plain HTTP, loopback by default): status, the session
+//! listing, kicking a session, debug logging on and off, the log bundle and `/metrics`. Every
+//! route but `/metrics` needs `Authorization: Bearer <token>`, the token written fresh at each
+//! start to `<data_dir>/admin.token` (owner-only). `herald ctl` is its client.
+
+mod bundle;
+mod status;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use herald_api::CcService;
+use herald_core::Core;
+use herald_observe::LogControl;
+use herald_store::AnyStore;
+use serde::Deserialize;
+use subtle::ConstantTimeEq as _;
+
+use crate::Config;
+pub use status::{ServiceStatus, SessionRow, StatusReport};
+
+/// The token file, under the data directory.
+pub const TOKEN_FILE: &str = "admin.token";
+
+/// What `herald ctl logging enable` answers: debug logging costs.
+pub const DEBUG_WARNING: &str = "Debug logging is on: it writes every stanza and request to logs/*/debug.log and slows the server \
+     under load. Turn it off with `herald ctl logging disable` once the problem is captured (a restart also turns it off).";
+
+/// What the admin routes read: the running server's parts.
+pub(crate) struct AdminState {
+    pub(crate) token: String,
+    pub(crate) core: Core,
+    pub(crate) store: AnyStore,
+    pub(crate) log: LogControl,
+    pub(crate) config: Arc<Config>,
+    pub(crate) started: Instant,
+    /// Each service's name and the address it listens on (none: not running).
+    pub(crate) services: Vec<(&'static str, Option<SocketAddr>)>,
+    /// The contact-center service, while it runs.
+    pub(crate) cc: Option<std::sync::Weak<CcService>>,
+}
+
+type Shared = State<Arc<AdminState>>;
+
+/// The admin routes over `state`.
+pub(crate) fn router(state: Arc<AdminState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/admin/status", get(status_route))
+        .route("/admin/sessions", get(sessions))
+        .route("/admin/logging", get(logging).post(logging))
+        .route("/admin/kick", post(kick))
+        .route("/admin/collect-logs", get(bundle::collect))
+        .with_state(state)
+}
+
+/// Refuses a request without the admin token (compared in constant time).
+fn authorize(state: &AdminState, headers: &HeaderMap) -> Result<(), Response> {
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(token) if bool::from(token.trim().as_bytes().ct_eq(state.token.as_bytes())) => Ok(()),
+        _ => Err((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "admin token required\n").into_response()),
+    }
+}
+
+fn json(status: StatusCode, value: &impl serde::Serialize) -> Response {
+    let body = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body + "\n").into_response()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    json(status, &serde_json::json!({ "error": message }))
+}
+
+/// Sets the contact-center gauges from the machine, then encodes every family (no token: a
+/// scraper holds none).
+async fn metrics(State(state): Shared) -> Response {
+    let metrics = state.core.metrics();
+    if let Some(cc) = state.cc.as_ref().and_then(std::sync::Weak::upgrade) {
+        let up = cc.with_center(|c| c.in_service());
+        metrics.cti_link_up.set(i64::from(up));
+    }
+    let body = metrics.encode();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+}
+
+async fn status_route(State(state): Shared, headers: HeaderMap) -> Response {
+    if let Err(refused) = authorize(&state, &headers) {
+        return refused;
+    }
+    json(StatusCode::OK, &status::report(&state))
+}
+
+/// `?user=ID`: one account's sessions only.
+#[derive(Deserialize)]
+struct UserQuery {
+    user: Option<String>,
+}
+
+async fn sessions(State(state): Shared, headers: HeaderMap, Query(q): Query<UserQuery>) -> Response {
+    if let Err(refused) = authorize(&state, &headers) {
+        return refused;
+    }
+    json(StatusCode::OK, &status::sessions(&state.core, q.user.as_deref()))
+}
+
+/// `?action=enable|disable|status` (GET: status).
+#[derive(Deserialize)]
+struct LoggingQuery {
+    action: Option<String>,
+}
+
+async fn logging(State(state): Shared, method: axum::http::Method, headers: HeaderMap, Query(q): Query<LoggingQuery>) -> Response {
+    if let Err(refused) = authorize(&state, &headers) {
+        return refused;
+    }
+    let action = q.action.as_deref().unwrap_or("status");
+    let wanted = match (method == axum::http::Method::POST, action) {
+        (_, "status") => None,
+        (true, "enable") => Some(true),
+        (true, "disable") => Some(false),
+        (false, "enable" | "disable") => return error(StatusCode::METHOD_NOT_ALLOWED, "enable and disable are POSTs"),
+        _ => return error(StatusCode::BAD_REQUEST, "action must be enable, disable or status"),
+    };
+    if let Some(on) = wanted {
+        if let Err(err) = state.log.set_debug(on) {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string());
+        }
+        tracing::info!(target: "notification", "debug logging {} through the admin API", if on { "enabled" } else { "disabled" });
+    }
+    let debug = state.log.debug();
+    let warning = debug.then_some(DEBUG_WARNING);
+    json(StatusCode::OK, &serde_json::json!({ "debug": debug, "warning": warning }))
+}
+
+/// `?jid=user@domain/resource`.
+#[derive(Deserialize)]
+struct KickQuery {
+    jid: Option<String>,
+}
+
+async fn kick(State(state): Shared, headers: HeaderMap, Query(q): Query<KickQuery>) -> Response {
+    if let Err(refused) = authorize(&state, &headers) {
+        return refused;
+    }
+    let Some(raw) = q.jid else { return error(StatusCode::BAD_REQUEST, "jid is required") };
+    let Ok(jid) = raw.parse::<herald_proto::FullJid>() else { return error(StatusCode::BAD_REQUEST, "jid must be a full JID") };
+    if state.core.kick(&jid) {
+        tracing::info!(target: "notification", %jid, "session kicked through the admin API");
+        json(StatusCode::OK, &serde_json::json!({ "kicked": jid.to_string() }))
+    } else {
+        error(StatusCode::NOT_FOUND, "no such session")
+    }
+}
+
+/// Writes a fresh random token for the admin API, readable by the owner only.
+pub(crate) fn write_token(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    crate::secret::write_token(data_dir, TOKEN_FILE)
+}
