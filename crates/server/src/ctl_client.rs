@@ -59,8 +59,10 @@ pub fn admin_addr(config: &Config) -> anyhow::Result<std::net::SocketAddr> {
     Ok(addr)
 }
 
-/// Sends `method target` to the admin API of the server `config` describes, with its token.
-pub async fn request(config: &Config, method: hyper::Method, target: &str) -> anyhow::Result<Answer> {
+/// Sends `method target` (`GET`, `POST`) to the admin API of the server `config` describes, with
+/// its token.
+pub async fn request(config: &Config, method: &str, target: &str) -> anyhow::Result<Answer> {
+    let method = hyper::Method::from_bytes(method.as_bytes()).context("not an HTTP method")?;
     let addr = admin_addr(config)?;
     let token_path = config.data_dir.join(TOKEN_FILE);
     let token = std::fs::read_to_string(&token_path)

@@ -28,8 +28,8 @@ pub use herald_core::{CloseCause, CoreEvent, EventSink, Origin, Subscribers, Tra
 use herald_core::{Core, CoreConfig};
 use herald_net::http::{HttpSettings, NoFastPath, serve_http};
 use herald_net::xmpp::{C2sContext, HttpContext, Registry, WebSocketConfig, XmppHttp};
-pub use herald_observe::LogControl;
 use herald_net::{Admission, AdmissionConfig, Shutdown, ShutdownTrigger, TlsFiles};
+pub use herald_observe::LogControl;
 use herald_pubsub::PubSubConfig;
 use herald_store::{AnyStore, MemoryStore};
 use herald_stream::{Framing, StreamConfig, TlsPolicy};

@@ -431,10 +431,9 @@ async fn main() -> anyhow::Result<()> {
 
 async fn ctl(cmd: CtlCommand, config: &Config) -> anyhow::Result<()> {
     use herald::ctl_client::{encode, format_sessions, format_status, request};
-    use hyper::Method;
     match cmd {
         CtlCommand::Status => {
-            let body = request(config, Method::GET, "/admin/status").await?.ok()?;
+            let body = request(config, "GET", "/admin/status").await?.ok()?;
             let report: herald::admin::StatusReport = serde_json::from_slice(&body).context("unreadable status")?;
             print!("{}", format_status(&report));
         }
@@ -443,15 +442,15 @@ async fn ctl(cmd: CtlCommand, config: &Config) -> anyhow::Result<()> {
                 Some(user) => format!("/admin/sessions?user={}", encode(&user)),
                 None => "/admin/sessions".to_owned(),
             };
-            let body = request(config, Method::GET, &target).await?.ok()?;
+            let body = request(config, "GET", &target).await?.ok()?;
             let rows: Vec<herald::admin::SessionRow> = serde_json::from_slice(&body).context("unreadable sessions")?;
             print!("{}", format_sessions(&rows));
         }
         CtlCommand::Logging { action } => {
             let (method, word) = match action {
-                LoggingAction::Enable => (Method::POST, "enable"),
-                LoggingAction::Disable => (Method::POST, "disable"),
-                LoggingAction::Status => (Method::GET, "status"),
+                LoggingAction::Enable => ("POST", "enable"),
+                LoggingAction::Disable => ("POST", "disable"),
+                LoggingAction::Status => ("GET", "status"),
             };
             let body = request(config, method, &format!("/admin/logging?action={word}")).await?.ok()?;
             let answer: serde_json::Value = serde_json::from_slice(&body).context("unreadable answer")?;
@@ -462,7 +461,7 @@ async fn ctl(cmd: CtlCommand, config: &Config) -> anyhow::Result<()> {
             }
         }
         CtlCommand::Kick { jid } => {
-            request(config, Method::POST, &format!("/admin/kick?jid={}", encode(&jid))).await?.ok()?;
+            request(config, "POST", &format!("/admin/kick?jid={}", encode(&jid))).await?.ok()?;
             println!("kicked {jid}");
         }
         CtlCommand::CollectLogs { since, output } => {
@@ -470,7 +469,7 @@ async fn ctl(cmd: CtlCommand, config: &Config) -> anyhow::Result<()> {
                 Some(since) => format!("/admin/collect-logs?since={since}"),
                 None => "/admin/collect-logs".to_owned(),
             };
-            let body = request(config, Method::GET, &target).await?.ok()?;
+            let body = request(config, "GET", &target).await?.ok()?;
             std::fs::write(&output, &body).with_context(|| format!("cannot write {}", output.display()))?;
             println!("wrote {} ({} bytes)", output.display(), body.len());
         }

@@ -131,12 +131,7 @@ mod tests {
     fn internal_sessions_and_other_events_are_not_recorded() {
         assert_eq!(record_of(&unbound("finesse@x/ws", Transport::Tcp), 10), None);
         assert_eq!(record_of(&unbound("bob@x/r", Transport::Internal), 10), None);
-        let presence = CoreEvent::PresenceChanged {
-            session: 1,
-            jid: "bob@x/r".parse().unwrap(),
-            available: true,
-            last_resource: true,
-        };
+        let presence = CoreEvent::PresenceChanged { session: 1, jid: "bob@x/r".parse().unwrap(), available: true, last_resource: true };
         assert_eq!(record_of(&presence, 10), None);
     }
 

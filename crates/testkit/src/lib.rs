@@ -152,7 +152,15 @@ impl TestServer {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(herald::run_with_status(listeners, config.clone(), store.clone(), shutdown, status.clone(), events, herald::LogControl::default()));
+        let task = tokio::spawn(herald::run_with_status(
+            listeners,
+            config.clone(),
+            store.clone(),
+            shutdown,
+            status.clone(),
+            events,
+            herald::LogControl::default(),
+        ));
         let endpoint = Endpoint { c2s, domain: config.domain.clone(), cert: files.cert.clone() };
         Ok(Self {
             endpoint,

@@ -86,7 +86,11 @@ pub(crate) fn sanitized_config(config: &crate::Config) -> String {
 
 /// Files never bundled, wherever they are.
 fn forbidden(name: &str) -> bool {
-    name.ends_with(".token") || name == crate::secret::FILE || name.ends_with(".db") || name.contains(".db-") || name.ends_with(".pem")
+    name.ends_with(".token")
+        || name == crate::secret::FILE
+        || name.ends_with(".db")
+        || name.contains(".db-")
+        || name.ends_with(".pem")
         || name.ends_with(".key")
 }
 
