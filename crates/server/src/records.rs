@@ -93,7 +93,7 @@ mod tests {
     use herald_core::{CloseCause, SessionInfo};
 
     fn unbound(jid: &str, transport: Transport) -> CoreEvent {
-        let jid: herald_core::FullJid = jid.parse().unwrap();
+        let jid: herald_proto::FullJid = jid.parse().unwrap();
         CoreEvent::SessionUnbound {
             session: 1,
             jid: jid.clone(),

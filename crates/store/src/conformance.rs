@@ -362,13 +362,13 @@ pub async fn close_records<S: AccountStore + SessionRecordStore>(store: &S) {
     let b1 = close_record("bob", "r1", 2_000, "kicked");
     let a2 = close_record("alice", "r2", 3_000, "client");
     store.add_close_records(&[a1.clone(), b1.clone()]).await.unwrap();
-    store.add_close_records(&[a2.clone()]).await.unwrap();
+    store.add_close_records(std::slice::from_ref(&a2)).await.unwrap();
     store.add_close_records(&[]).await.unwrap();
     assert_eq!(store.close_records(None, 0, 10).await.unwrap(), [a2.clone(), b1.clone(), a1.clone()], "newest first, every field");
     assert_eq!(store.close_records(Some("alice"), 0, 10).await.unwrap(), [a2.clone(), a1.clone()]);
     assert_eq!(store.close_records(Some("carol"), 0, 10).await.unwrap(), []);
     assert_eq!(store.close_records(None, 2_000, 10).await.unwrap(), [a2.clone(), b1.clone()], "since is inclusive");
-    assert_eq!(store.close_records(None, 0, 1).await.unwrap(), [a2.clone()], "limit");
+    assert_eq!(store.close_records(None, 0, 1).await.unwrap(), std::slice::from_ref(&a2), "limit");
     assert_eq!(store.prune_close_records(5).await.unwrap(), 0);
     assert_eq!(store.prune_close_records(2).await.unwrap(), 1);
     assert_eq!(store.close_records(None, 0, 10).await.unwrap(), [a2.clone(), b1.clone()], "the oldest went");

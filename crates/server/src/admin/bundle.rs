@@ -27,7 +27,7 @@ pub(super) struct Since {
 }
 
 pub(super) async fn collect(State(state): State<Arc<AdminState>>, headers: HeaderMap, Query(q): Query<Since>) -> Response {
-    if let Err(refused) = super::authorize(&state, &headers) {
+    if let Some(refused) = super::refusal(&state, &headers) {
         return refused;
     }
     let since_secs = q.since.unwrap_or(0);

@@ -60,12 +60,13 @@ pub(crate) fn router(state: Arc<AdminState>) -> Router {
         .with_state(state)
 }
 
-/// Refuses a request without the admin token (compared in constant time).
-fn authorize(state: &AdminState, headers: &HeaderMap) -> Result<(), Response> {
+/// The 401 for a request without the admin token (compared in constant time); none when it
+/// has it.
+fn refusal(state: &AdminState, headers: &HeaderMap) -> Option<Response> {
     let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     match given {
-        Some(token) if bool::from(token.trim().as_bytes().ct_eq(state.token.as_bytes())) => Ok(()),
-        _ => Err((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "admin token required\n").into_response()),
+        Some(token) if bool::from(token.trim().as_bytes().ct_eq(state.token.as_bytes())) => None,
+        _ => Some((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "admin token required\n").into_response()),
     }
 }
 
@@ -91,7 +92,7 @@ async fn metrics(State(state): Shared) -> Response {
 }
 
 async fn status_route(State(state): Shared, headers: HeaderMap) -> Response {
-    if let Err(refused) = authorize(&state, &headers) {
+    if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
     json(StatusCode::OK, &status::report(&state))
@@ -104,7 +105,7 @@ struct UserQuery {
 }
 
 async fn sessions(State(state): Shared, headers: HeaderMap, Query(q): Query<UserQuery>) -> Response {
-    if let Err(refused) = authorize(&state, &headers) {
+    if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
     json(StatusCode::OK, &status::sessions(&state.core, q.user.as_deref()))
@@ -117,7 +118,7 @@ struct LoggingQuery {
 }
 
 async fn logging(State(state): Shared, method: axum::http::Method, headers: HeaderMap, Query(q): Query<LoggingQuery>) -> Response {
-    if let Err(refused) = authorize(&state, &headers) {
+    if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
     let action = q.action.as_deref().unwrap_or("status");
@@ -146,7 +147,7 @@ struct KickQuery {
 }
 
 async fn kick(State(state): Shared, headers: HeaderMap, Query(q): Query<KickQuery>) -> Response {
-    if let Err(refused) = authorize(&state, &headers) {
+    if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
     let Some(raw) = q.jid else { return error(StatusCode::BAD_REQUEST, "jid is required") };

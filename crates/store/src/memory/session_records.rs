@@ -15,7 +15,7 @@ impl SessionRecordStore for MemoryStore {
                 d.close_records.iter().filter(|r| r.closed_ms >= since_ms && user.is_none_or(|u| r.user == u)).cloned().collect();
             // Stable: records closed in the same millisecond stay newest (last added) first.
             found.reverse();
-            found.sort_by(|a, b| b.closed_ms.cmp(&a.closed_ms));
+            found.sort_by_key(|r| std::cmp::Reverse(r.closed_ms));
             found.truncate(limit);
             found
         }))
