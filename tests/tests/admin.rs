@@ -43,8 +43,8 @@ async fn status_sessions_logging_and_kick() -> anyhow::Result<()> {
     let status: StatusReport = serde_json::from_slice(&request(&config, "GET", "/admin/status").await?.ok()?)?;
     let address = |name: &str| status.services.iter().find(|s| s.name == name && s.up).and_then(|s| s.address.clone());
     assert_eq!(address("c2s"), Some(server.c2s.to_string()), "{status:?}");
-    assert_eq!(address("http-bind"), Some(server.https.to_string()));
-    assert_eq!(address("rest-api"), server.api.map(|a| a.to_string()));
+    assert_eq!(address("HTTP bind"), Some(server.https.to_string()));
+    assert_eq!(address("REST API"), server.api.map(|a| a.to_string()));
     assert_eq!(address("admin"), server.admin.map(|a| a.to_string()));
     assert_eq!(status.cti_link_up, Some(true));
     assert_eq!(status.sessions.get("tcp"), Some(&1));
@@ -110,6 +110,20 @@ async fn a_kicked_session_is_recorded_as_kicked() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn the_doctor_route_answers_text_or_json() -> anyhow::Result<()> {
+    let server = server().await?;
+    let config = server.config().clone();
+    let answer = request(&config, "GET", "/admin/doctor?user=alice&since=0&json=true").await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let diagnosis: serde_json::Value = serde_json::from_slice(&answer.body)?;
+    assert!(diagnosis["verdicts"].is_array(), "{diagnosis}");
+    assert_eq!(request(&config, "GET", "/admin/doctor").await?.status, 200);
+    assert_eq!(request(&config, "GET", "/admin/doctor?since=yesterday").await?.status, 400);
+    server.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn every_route_but_metrics_needs_the_token() -> anyhow::Result<()> {
     let server = server().await?;
     let token = std::fs::read_to_string(server.data_dir.path().join("admin.token"))?;
@@ -126,6 +140,7 @@ async fn every_route_but_metrics_needs_the_token() -> anyhow::Result<()> {
         ("POST", "/admin/logging?action=enable"),
         ("POST", "/admin/kick?jid=a%40b%2Fc"),
         ("GET", "/admin/collect-logs"),
+        ("GET", "/admin/doctor"),
     ] {
         let none = raw_admin(&server, method, path, "").await?;
         assert!(none.starts_with("HTTP/1.1 401"), "{method} {path}: {none}");

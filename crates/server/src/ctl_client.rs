@@ -137,7 +137,7 @@ mod tests {
             uptime_secs: 5,
             services: vec![
                 ServiceStatus { name: "c2s".into(), up: true, address: Some("127.0.0.1:5222".into()) },
-                ServiceStatus { name: "rest-api".into(), up: false, address: None },
+                ServiceStatus { name: "REST API".into(), up: false, address: None },
             ],
             cti_link_up: Some(true),
             sessions: [("bosh".to_owned(), 2)].into(),
@@ -145,7 +145,7 @@ mod tests {
         };
         let text = format_status(&report);
         assert!(text.contains("c2s              up    127.0.0.1:5222"), "{text}");
-        assert!(text.contains("rest-api         down  -"), "{text}");
+        assert!(text.contains("REST API         down  -"), "{text}");
         assert!(text.contains("CTI link: in service") && text.contains("sessions: bosh 2"), "{text}");
     }
 

@@ -7,6 +7,7 @@ mod cc;
 pub mod config;
 pub mod ctl_client;
 pub mod directory;
+pub mod doctor;
 mod records;
 pub mod scenario;
 pub mod secret;
@@ -346,7 +347,7 @@ pub async fn run_with_status(
         _ => None,
     };
     if let Some(listener) = listeners.admin {
-        let mut services = vec![("c2s", c2s_addr), ("http-bind", https_addr), ("http-bind-plain", http_addr), ("rest-api", api_addr)];
+        let mut services = vec![("c2s", c2s_addr), ("HTTP bind", https_addr), ("HTTP bind (plain)", http_addr), ("REST API", api_addr)];
         services.push(("admin", listener.local_addr().ok()));
         let token = admin::write_token(&config.data_dir)?;
         let state = Arc::new(admin::AdminState {

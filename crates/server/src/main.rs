@@ -47,6 +47,19 @@ enum Command {
     /// token from `<data_dir>/admin.token`).
     #[command(subcommand)]
     Ctl(CtlCommand),
+    /// Name the cause of agent disconnects from the close records, the logs and the live
+    /// services (offline, from the data directory, when the server does not answer).
+    Doctor {
+        /// Only this agent's disconnects (login id).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only what happened since this time (epoch seconds).
+        #[arg(long)]
+        since: Option<u64>,
+        /// The diagnosis as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -384,6 +397,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ctl(cmd) => ctl(cmd, &config).await,
+        Command::Doctor { user, since, json } => doctor(user, since, json, &config).await,
         Command::Serve => {
             let rotation = herald_observe::Rotation { max_bytes: config.log.max_file_mib << 20, keep: config.log.keep_files };
             let log = herald_observe::init(&config.data_dir.join("logs"), config.log.debug, rotation)?;
@@ -473,6 +487,35 @@ async fn ctl(cmd: CtlCommand, config: &Config) -> anyhow::Result<()> {
             std::fs::write(&output, &body).with_context(|| format!("cannot write {}", output.display()))?;
             println!("wrote {} ({} bytes)", output.display(), body.len());
         }
+    }
+    Ok(())
+}
+
+async fn doctor(user: Option<String>, since: Option<u64>, json: bool, config: &Config) -> anyhow::Result<()> {
+    use herald::ctl_client::{encode, request};
+    let mut target = format!("/admin/doctor?json={json}");
+    if let Some(user) = &user {
+        target.push_str(&format!("&user={}", encode(user)));
+    }
+    if let Some(since) = since {
+        target.push_str(&format!("&since={since}"));
+    }
+    // The server's answer when it runs; else the same diagnosis offline, "server not running"
+    // being evidence itself.
+    if let Ok(answer) = request(config, "GET", &target).await {
+        print!("{}", String::from_utf8_lossy(&answer.ok()?));
+        return Ok(());
+    }
+    let store = herald::open_store(config).await?;
+    let query = herald_doctor::Query { user, since_ms: since.unwrap_or(0).saturating_mul(1000) };
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let evidence = herald::doctor::gather(&config.data_dir, &store, &query, Vec::new(), false, now_ms).await?;
+    store.close().await;
+    let diagnosis = herald_doctor::diagnose(&evidence, &query);
+    if json {
+        println!("{}", diagnosis.to_json());
+    } else {
+        print!("{}", diagnosis.to_text());
     }
     Ok(())
 }

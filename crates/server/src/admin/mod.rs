@@ -57,6 +57,7 @@ pub(crate) fn router(state: Arc<AdminState>) -> Router {
         .route("/admin/logging", get(logging).post(logging))
         .route("/admin/kick", post(kick))
         .route("/admin/collect-logs", get(bundle::collect))
+        .route("/admin/doctor", get(doctor))
         .with_state(state)
 }
 
@@ -157,6 +158,35 @@ async fn kick(State(state): Shared, headers: HeaderMap, Query(q): Query<KickQuer
         json(StatusCode::OK, &serde_json::json!({ "kicked": jid.to_string() }))
     } else {
         error(StatusCode::NOT_FOUND, "no such session")
+    }
+}
+
+/// `?user=ID&since=T&json=true`: `T` in epoch seconds.
+#[derive(Deserialize)]
+struct DoctorQuery {
+    user: Option<String>,
+    since: Option<u64>,
+    json: Option<bool>,
+}
+
+/// The diagnosis of the disconnects `q` selects, from the close records, the info logs and
+/// the live services; text, or JSON with `json=true`.
+async fn doctor(State(state): Shared, headers: HeaderMap, Query(q): Query<DoctorQuery>) -> Response {
+    if let Some(refused) = refusal(&state, &headers) {
+        return refused;
+    }
+    let query = herald_doctor::Query { user: q.user, since_ms: q.since.unwrap_or(0).saturating_mul(1000) };
+    let services = status::doctor_services(&status::report(&state));
+    let now_ms = status::now_secs().saturating_mul(1000);
+    let evidence = match crate::doctor::gather(&state.config.data_dir, &state.store, &query, services, true, now_ms).await {
+        Ok(evidence) => evidence,
+        Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot gather the evidence: {err}")),
+    };
+    let diagnosis = herald_doctor::diagnose(&evidence, &query);
+    if q.json.unwrap_or(false) {
+        (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], diagnosis.to_json() + "\n").into_response()
+    } else {
+        (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], diagnosis.to_text()).into_response()
     }
 }
 

@@ -11,7 +11,7 @@ use super::AdminState;
 /// One service and where it listens.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ServiceStatus {
-    /// `c2s`, `http-bind` (HTTPS), `http-bind-plain`, `rest-api`, `admin`.
+    /// `c2s`, `HTTP bind` (HTTPS), `HTTP bind (plain)`, `REST API`, `admin`.
     pub name: String,
     /// Whether it runs.
     pub up: bool,
@@ -111,4 +111,18 @@ pub(crate) fn report(state: &AdminState) -> StatusReport {
 /// Now, in seconds since the Unix epoch.
 pub(crate) fn now_secs() -> u64 {
     epoch_ms() / 1000
+}
+
+/// The services as the doctor reads them: the listeners, then the CTI link when the web
+/// services run.
+pub(crate) fn doctor_services(report: &StatusReport) -> Vec<herald_doctor::ServiceState> {
+    let mut services: Vec<herald_doctor::ServiceState> = report
+        .services
+        .iter()
+        .map(|s| herald_doctor::ServiceState { name: s.name.clone(), up: s.up, listening: s.address.clone() })
+        .collect();
+    if let Some(up) = report.cti_link_up {
+        services.push(herald_doctor::ServiceState { name: "CTI link".into(), up, listening: None });
+    }
+    services
 }
