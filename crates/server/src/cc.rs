@@ -183,7 +183,7 @@ pub(crate) async fn start(
     )
     .await?;
     tracing::info!(target: "webservices", "web services ready in {} ms", started.elapsed().as_millis());
-    let token = crate::secret::write_token(&config.data_dir, sim_client::TOKEN_FILE)?;
+    let token = herald_admin::token::write_token(&config.data_dir, sim_client::TOKEN_FILE)?;
     let router = service.router().merge(herald_api::sim_router(handle, token));
     let task = tokio::spawn(serve_http(listener, Some(tls), Arc::new(settings), router, None::<Arc<NoFastPath>>, shutdown));
     Ok(Running { service: Arc::new(service), user, task })

@@ -1,56 +1,15 @@
-//! `herald ctl`: the admin API's client. It finds the server by itself: the admin address from
-//! the configuration, the token from `<data_dir>/admin.token` (readable by whoever may run the
-//! server, nobody else). Answers are printed as tables for people; `herald ctl` is a thin CLI
-//! over [`request`] and the formatters here.
-
-use std::fmt::Write as _;
+//! `herald ctl` and `herald doctor` find the server by themselves: the admin address from the
+//! configuration (a wildcard address means loopback), the token from `<data_dir>/admin.token`
+//! (readable by whoever may run the server, nobody else). The request and the tables are
+//! herald-admin's ([`herald_admin::client`]).
 
 use anyhow::{Context, bail};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+pub use herald_admin::client::{Answer, encode, format_sessions, format_status};
+use herald_admin::token::ADMIN_TOKEN_FILE;
 
 use crate::Config;
-use crate::admin::{SessionRow, StatusReport, TOKEN_FILE};
 
-/// An HTTP answer of the admin API.
-#[derive(Debug)]
-pub struct Answer {
-    /// The status code.
-    pub status: hyper::StatusCode,
-    /// The body.
-    pub body: Bytes,
-}
-
-impl Answer {
-    /// The body as text (lossy).
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// The body, or an error naming the status and the server's message unless it is 200.
-    pub fn ok(self) -> anyhow::Result<Bytes> {
-        if self.status != hyper::StatusCode::OK {
-            bail!("the server answered {}: {}", self.status, self.text().trim());
-        }
-        Ok(self.body)
-    }
-}
-
-/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
-pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
-/// Where the admin API of the server `config` describes listens (loopback for a wildcard).
+/// Where the admin API of the server `config` describes listens.
 pub fn admin_addr(config: &Config) -> anyhow::Result<std::net::SocketAddr> {
     let Some(mut addr) = config.listen.admin else { bail!("listen.admin is not set: the server has no admin API") };
     if addr.ip().is_unspecified() {
@@ -62,92 +21,16 @@ pub fn admin_addr(config: &Config) -> anyhow::Result<std::net::SocketAddr> {
 /// Sends `method target` (`GET`, `POST`) to the admin API of the server `config` describes, with
 /// its token.
 pub async fn request(config: &Config, method: &str, target: &str) -> anyhow::Result<Answer> {
-    let method = hyper::Method::from_bytes(method.as_bytes()).context("not an HTTP method")?;
     let addr = admin_addr(config)?;
-    let token_path = config.data_dir.join(TOKEN_FILE);
+    let token_path = config.data_dir.join(ADMIN_TOKEN_FILE);
     let token = std::fs::read_to_string(&token_path)
         .with_context(|| format!("cannot read {} (is the server running on this data directory?)", token_path.display()))?;
-    let tcp = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("cannot connect to the admin API at {addr}"))?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
-    tokio::spawn(connection);
-    let request = hyper::Request::builder()
-        .method(method)
-        .uri(target)
-        .header("host", addr.to_string())
-        .header("authorization", format!("Bearer {}", token.trim()))
-        .body(Full::new(Bytes::new()))?;
-    let response = sender.send_request(request).await.context("the server did not answer")?;
-    let status = response.status();
-    let body = response.into_body().collect().await?.to_bytes();
-    Ok(Answer { status, body })
-}
-
-/// The status report as a table.
-pub fn format_status(report: &StatusReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "Herald {}  up {} s  debug logging {}", report.version, report.uptime_secs, on_off(report.debug_logging));
-    let _ = writeln!(out, "{:<16} {:<5} ADDRESS", "SERVICE", "STATE");
-    for s in &report.services {
-        let _ = writeln!(out, "{:<16} {:<5} {}", s.name, if s.up { "up" } else { "down" }, s.address.as_deref().unwrap_or("-"));
-    }
-    let cti = match report.cti_link_up {
-        Some(true) => "in service",
-        Some(false) => "out of service",
-        None => "not running",
-    };
-    let _ = writeln!(out, "CTI link: {cti}");
-    let sessions: Vec<String> = report.sessions.iter().map(|(t, n)| format!("{t} {n}")).collect();
-    let _ = writeln!(out, "sessions: {}", if sessions.is_empty() { "none".to_owned() } else { sessions.join(", ") });
-    out
-}
-
-fn on_off(on: bool) -> &'static str {
-    if on { "on" } else { "off" }
-}
-
-/// The session listing as a table.
-pub fn format_sessions(rows: &[SessionRow]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<40} {:<9} {:<16} {:>6} {:>6} {:>6} {:>7} {:>10} {:>4}",
-        "JID", "TRANSPORT", "SOURCE", "IDLE_S", "SENT", "QUEUED", "DROPPED", "BYTES", "HELD"
-    );
-    for r in rows {
-        let idle = r.idle_secs.map_or_else(|| "-".to_owned(), |s| s.to_string());
-        let _ = writeln!(
-            out,
-            "{:<40} {:<9} {:<16} {:>6} {:>6} {:>6} {:>7} {:>10} {:>4}",
-            r.jid, r.transport, r.source, idle, r.sent, r.queued, r.dropped, r.bytes_sent, r.held_requests
-        );
-    }
-    let _ = writeln!(out, "{} session(s)", rows.len());
-    out
+    herald_admin::client::request(addr, token.trim(), method, target).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::ServiceStatus;
-
-    #[test]
-    fn status_tables_name_every_service_and_address() {
-        let report = StatusReport {
-            version: "1.2.3".into(),
-            uptime_secs: 5,
-            services: vec![
-                ServiceStatus { name: "c2s".into(), up: true, address: Some("127.0.0.1:5222".into()) },
-                ServiceStatus { name: "REST API".into(), up: false, address: None },
-            ],
-            cti_link_up: Some(true),
-            sessions: [("bosh".to_owned(), 2)].into(),
-            debug_logging: false,
-        };
-        let text = format_status(&report);
-        assert!(text.contains("c2s              up    127.0.0.1:5222"), "{text}");
-        assert!(text.contains("REST API         down  -"), "{text}");
-        assert!(text.contains("CTI link: in service") && text.contains("sessions: bosh 2"), "{text}");
-    }
 
     #[test]
     fn no_admin_listener_is_an_error_and_wildcards_mean_loopback() {
@@ -156,6 +39,13 @@ mod tests {
         assert!(admin_addr(&config).is_err());
         config.listen.admin = Some("0.0.0.0:9999".parse().unwrap());
         assert_eq!(admin_addr(&config).unwrap().to_string(), "127.0.0.1:9999");
-        assert_eq!(encode("a@b/c d"), "a%40b%2Fc%20d");
+    }
+
+    #[tokio::test]
+    async fn a_missing_token_file_says_the_server_may_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+        let err = request(&config, "GET", "/admin/status").await.unwrap_err();
+        assert!(format!("{err:#}").contains("is the server running"), "{err:#}");
     }
 }

@@ -2,12 +2,10 @@
 //! (tests bind `127.0.0.1:0`) and stops cleanly when the `shutdown` future completes, so a whole
 //! server can be embedded in a test. The `herald` binary is a thin CLI around it.
 
-pub mod admin;
 mod cc;
 pub mod config;
 pub mod ctl_client;
 pub mod directory;
-pub mod doctor;
 mod records;
 pub mod scenario;
 pub mod secret;
@@ -23,6 +21,8 @@ use std::time::Duration;
 use anyhow::Context;
 pub use config::Config;
 use config::StoreBackend;
+/// The admin API's types (`herald ctl` parses its answers with them).
+pub use herald_admin as admin;
 use herald_bosh::BoshConfig;
 /// The core's event seam, for whoever embeds the server ([`run_with_status`]).
 pub use herald_core::{CloseCause, CoreEvent, EventSink, Origin, Subscribers, Transport};
@@ -349,16 +349,22 @@ pub async fn run_with_status(
     if let Some(listener) = listeners.admin {
         let mut services = vec![("c2s", c2s_addr), ("HTTP bind", https_addr), ("HTTP bind (plain)", http_addr), ("REST API", api_addr)];
         services.push(("admin", listener.local_addr().ok()));
-        let token = admin::write_token(&config.data_dir)?;
-        let state = Arc::new(admin::AdminState {
+        let token = herald_admin::token::write_token(&config.data_dir, herald_admin::token::ADMIN_TOKEN_FILE)?;
+        let cti = web_services.as_ref().map(|w| {
+            let service = w.service();
+            Arc::new(move || service.upgrade().map(|cc| cc.with_center(|c| c.in_service()))) as herald_admin::CtiProbe
+        });
+        let state = Arc::new(herald_admin::AdminState {
             token,
             core: core.clone(),
             store: store.clone(),
             log,
-            config: Arc::new(config.clone()),
+            data_dir: config.data_dir.clone(),
+            client_log_dir: config.data_dir.join(&config.cc.client_log_dir),
+            config_json: herald_admin::bundle::sanitized_json(&config),
             started,
             services,
-            cc: web_services.as_ref().map(|w| w.service()),
+            cti,
         });
         let admin_settings = Arc::new(HttpSettings {
             name: "admin",
@@ -371,7 +377,7 @@ pub async fn run_with_status(
             // No browser is meant to call it.
             cors_origins: Vec::new(),
         });
-        let router = admin::router(state);
+        let router = herald_admin::router(state);
         tasks.push(tokio::spawn(serve_http(listener, None, admin_settings, router, None::<Arc<NoFastPath>>, stopping.clone())));
     }
     drop(stopping);

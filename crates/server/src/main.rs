@@ -509,7 +509,7 @@ async fn doctor(user: Option<String>, since: Option<u64>, json: bool, config: &C
     let store = herald::open_store(config).await?;
     let query = herald_doctor::Query { user, since_ms: since.unwrap_or(0).saturating_mul(1000) };
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    let evidence = herald::doctor::gather(&config.data_dir, &store, &query, Vec::new(), false, now_ms).await?;
+    let evidence = herald::admin::evidence::gather(&config.data_dir, &store, &query, Vec::new(), false, now_ms).await?;
     store.close().await;
     let diagnosis = herald_doctor::diagnose(&evidence, &query);
     if json {

@@ -37,21 +37,6 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<DecoySecret> {
     }
 }
 
-/// Writes a fresh random token (64 hex digits) to `data_dir/name`, readable by the owner only,
-/// replacing the previous one: the control endpoints' credential, new at every start.
-pub(crate) fn write_token(data_dir: &Path, name: &str) -> anyhow::Result<String> {
-    let token: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-    let path = data_dir.join(name);
-    let _ = std::fs::remove_file(&path);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path).with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(token.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(token)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

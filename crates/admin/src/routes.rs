@@ -1,55 +1,28 @@
-//! The admin API on `[listen] admin` (plain HTTP, loopback by default): status, the session
-//! listing, kicking a session, debug logging on and off, the log bundle and `/metrics`. Every
-//! route but `/metrics` needs `Authorization: Bearer <token>`, the token written fresh at each
-//! start to `<data_dir>/admin.token` (owner-only). `herald ctl` is its client.
+//! The admin routes (plain HTTP, loopback by default): status, the session listing, kicking a
+//! session, debug logging on and off, the log bundle, the doctor and `/metrics`. Every route
+//! but `/metrics` needs `Authorization: Bearer <token>`, the token written fresh at each start
+//! to `<data_dir>/admin.token` (owner-only). `herald ctl` is its client ([`crate::client`]).
 
-mod bundle;
-mod status;
-
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use herald_api::CcService;
-use herald_core::Core;
-use herald_observe::LogControl;
-use herald_store::AnyStore;
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
-use crate::Config;
-pub use status::{ServiceStatus, SessionRow, StatusReport};
-
-/// The token file, under the data directory.
-pub const TOKEN_FILE: &str = "admin.token";
+use crate::{AdminState, bundle, report};
 
 /// What `herald ctl logging enable` answers: debug logging costs.
 pub const DEBUG_WARNING: &str = "Debug logging is on: it writes every stanza and request to logs/*/debug.log and slows the server \
      under load. Turn it off with `herald ctl logging disable` once the problem is captured (a restart also turns it off).";
 
-/// What the admin routes read: the running server's parts.
-pub(crate) struct AdminState {
-    pub(crate) token: String,
-    pub(crate) core: Core,
-    pub(crate) store: AnyStore,
-    pub(crate) log: LogControl,
-    pub(crate) config: Arc<Config>,
-    pub(crate) started: Instant,
-    /// Each service's name and the address it listens on (none: not running).
-    pub(crate) services: Vec<(&'static str, Option<SocketAddr>)>,
-    /// The contact-center service, while it runs.
-    pub(crate) cc: Option<std::sync::Weak<CcService>>,
-}
-
 type Shared = State<Arc<AdminState>>;
 
 /// The admin routes over `state`.
-pub(crate) fn router(state: Arc<AdminState>) -> Router {
+pub fn router(state: Arc<AdminState>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/admin/status", get(status_route))
@@ -63,7 +36,7 @@ pub(crate) fn router(state: Arc<AdminState>) -> Router {
 
 /// The 401 for a request without the admin token (compared in constant time); none when it
 /// has it.
-fn refusal(state: &AdminState, headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn refusal(state: &AdminState, headers: &HeaderMap) -> Option<Response> {
     let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     match given {
         Some(token) if bool::from(token.trim().as_bytes().ct_eq(state.token.as_bytes())) => None,
@@ -76,7 +49,7 @@ fn json(status: StatusCode, value: &impl serde::Serialize) -> Response {
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body + "\n").into_response()
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     json(status, &serde_json::json!({ "error": message }))
 }
 
@@ -84,8 +57,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 /// scraper holds none).
 async fn metrics(State(state): Shared) -> Response {
     let metrics = state.core.metrics();
-    if let Some(cc) = state.cc.as_ref().and_then(std::sync::Weak::upgrade) {
-        let up = cc.with_center(|c| c.in_service());
+    if let Some(up) = state.cti.as_ref().and_then(|probe| probe()) {
         metrics.cti_link_up.set(i64::from(up));
     }
     let body = metrics.encode();
@@ -96,7 +68,7 @@ async fn status_route(State(state): Shared, headers: HeaderMap) -> Response {
     if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
-    json(StatusCode::OK, &status::report(&state))
+    json(StatusCode::OK, &report::report(&state))
 }
 
 /// `?user=ID`: one account's sessions only.
@@ -109,7 +81,7 @@ async fn sessions(State(state): Shared, headers: HeaderMap, Query(q): Query<User
     if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
-    json(StatusCode::OK, &status::sessions(&state.core, q.user.as_deref()))
+    json(StatusCode::OK, &report::sessions(&state.core, q.user.as_deref()))
 }
 
 /// `?action=enable|disable|status` (GET: status).
@@ -176,9 +148,9 @@ async fn doctor(State(state): Shared, headers: HeaderMap, Query(q): Query<Doctor
         return refused;
     }
     let query = herald_doctor::Query { user: q.user, since_ms: q.since.unwrap_or(0).saturating_mul(1000) };
-    let services = status::doctor_services(&status::report(&state));
-    let now_ms = status::now_secs().saturating_mul(1000);
-    let evidence = match crate::doctor::gather(&state.config.data_dir, &state.store, &query, services, true, now_ms).await {
+    let services = report::doctor_services(&report::report(&state));
+    let now_ms = report::now_secs().saturating_mul(1000);
+    let evidence = match crate::evidence::gather(&state.data_dir, &state.store, &query, services, true, now_ms).await {
         Ok(evidence) => evidence,
         Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot gather the evidence: {err}")),
     };
@@ -188,9 +160,4 @@ async fn doctor(State(state): Shared, headers: HeaderMap, Query(q): Query<Doctor
     } else {
         (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], diagnosis.to_text()).into_response()
     }
-}
-
-/// Writes a fresh random token for the admin API, readable by the owner only.
-pub(crate) fn write_token(data_dir: &std::path::Path) -> anyhow::Result<String> {
-    crate::secret::write_token(data_dir, TOKEN_FILE)
 }

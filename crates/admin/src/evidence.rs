@@ -64,7 +64,7 @@ pub async fn gather(
     server_running: bool,
     now_ms: u64,
 ) -> anyhow::Result<Evidence> {
-    let records = crate::cc::sendable(store.close_records(query.user.as_deref(), query.since_ms, MAX_RECORDS)).await?;
+    let records = crate::sendable(store.close_records(query.user.as_deref(), query.since_ms, MAX_RECORDS)).await?;
     let logs = data_dir.join("logs");
     let log_lines = LOGS.iter().flat_map(|name| tail_lines(&logs.join(name))).collect();
     Ok(Evidence { disconnects: records.into_iter().map(disconnect).collect(), log_lines, services, server_running, now_ms })

@@ -15,37 +15,35 @@ use axum::response::{IntoResponse, Response};
 use herald_store::{CloseRecord, SessionRecordStore};
 use serde::Deserialize;
 
-use super::{AdminState, error};
+use crate::AdminState;
+use crate::routes::error;
 
 /// Close records put in a bundle at most.
 const MAX_RECORDS: usize = 100_000;
 
 /// `?since=T`: only files modified and records closed since `T` (epoch seconds).
 #[derive(Deserialize)]
-pub(super) struct Since {
+pub(crate) struct Since {
     since: Option<u64>,
 }
 
-pub(super) async fn collect(State(state): State<Arc<AdminState>>, headers: HeaderMap, Query(q): Query<Since>) -> Response {
-    if let Some(refused) = super::refusal(&state, &headers) {
+pub(crate) async fn collect(State(state): State<Arc<AdminState>>, headers: HeaderMap, Query(q): Query<Since>) -> Response {
+    if let Some(refused) = crate::routes::refusal(&state, &headers) {
         return refused;
     }
     let since_secs = q.since.unwrap_or(0);
-    let records = match crate::cc::sendable(state.store.close_records(None, since_secs.saturating_mul(1000), MAX_RECORDS)).await {
+    let records = match crate::sendable(state.store.close_records(None, since_secs.saturating_mul(1000), MAX_RECORDS)).await {
         Ok(records) => records,
         Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the close records: {err}")),
     };
-    let status = serde_json::to_string_pretty(&super::status::report(&state)).unwrap_or_default();
-    let config = sanitized_config(&state.config);
-    let dirs = vec![
-        ("logs".to_owned(), state.config.data_dir.join("logs")),
-        ("client-logs".to_owned(), state.config.data_dir.join(&state.config.cc.client_log_dir)),
-    ];
+    let status = serde_json::to_string_pretty(&crate::report::report(&state)).unwrap_or_default();
+    let config = state.config_json.clone();
+    let dirs = vec![("logs".to_owned(), state.data_dir.join("logs")), ("client-logs".to_owned(), state.client_log_dir.clone())];
     let since = SystemTime::UNIX_EPOCH + Duration::from_secs(since_secs);
     let built = tokio::task::spawn_blocking(move || build(&dirs, since, &records, &status, &config)).await;
     match built {
         Ok(Ok(bytes)) => {
-            let name = format!("attachment; filename=\"herald-logs-{}.tar.gz\"", crate::admin::status::now_secs());
+            let name = format!("attachment; filename=\"herald-logs-{}.tar.gz\"", crate::report::now_secs());
             ([(header::CONTENT_TYPE, "application/gzip".to_owned()), (header::CONTENT_DISPOSITION, name)], bytes).into_response()
         }
         Ok(Err(err)) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot build the bundle: {err}")),
@@ -59,7 +57,9 @@ fn secret_key(key: &str) -> bool {
     ["password", "secret", "token", "key", "cert", "hash"].iter().any(|word| key.contains(word))
 }
 
-fn mask(value: &mut serde_json::Value) {
+/// Replaces the value of every secret-like key (`password`, `secret`, `token`, `key`, `cert`,
+/// `hash`) at any depth with `(removed)`; absent values stay null.
+pub fn mask(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, v) in map.iter_mut() {
@@ -77,8 +77,8 @@ fn mask(value: &mut serde_json::Value) {
     }
 }
 
-/// The configuration as JSON with every secret-like key's value removed.
-pub(crate) fn sanitized_config(config: &crate::Config) -> String {
+/// `config` (any serialisable configuration) as pretty JSON with every secret masked.
+pub fn sanitized_json(config: &impl serde::Serialize) -> String {
     let mut value = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
     mask(&mut value);
     serde_json::to_string_pretty(&value).unwrap_or_default()
@@ -87,7 +87,7 @@ pub(crate) fn sanitized_config(config: &crate::Config) -> String {
 /// Files never bundled, wherever they are.
 fn forbidden(name: &str) -> bool {
     name.ends_with(".token")
-        || name == crate::secret::FILE
+        || name == "auth-secret"
         || name.ends_with(".db")
         || name.contains(".db-")
         || name.ends_with(".pem")
@@ -110,7 +110,7 @@ fn append(tar: &mut tar::Builder<impl std::io::Write>, name: &str, bytes: &[u8])
     let mut head = tar::Header::new_gnu();
     head.set_size(bytes.len() as u64);
     head.set_mode(0o600);
-    head.set_mtime(crate::admin::status::now_secs());
+    head.set_mtime(crate::report::now_secs());
     head.set_cksum();
     tar.append_data(&mut head, name, bytes)
 }
@@ -147,7 +147,7 @@ fn build(dirs: &[(String, PathBuf)], since: SystemTime, records: &[CloseRecord],
 }
 
 /// A close record as JSON (also the offline doctor's and `herald ctl`'s shape).
-pub(crate) fn record_json(r: &CloseRecord) -> serde_json::Value {
+pub fn record_json(r: &CloseRecord) -> serde_json::Value {
     serde_json::json!({
         "user": r.user, "jid": r.jid, "transport": r.transport, "remote": r.remote,
         "opened_ms": r.opened_ms, "closed_ms": r.closed_ms, "cause": r.cause,

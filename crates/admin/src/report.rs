@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use herald_core::Core;
 use serde::{Deserialize, Serialize};
 
-use super::AdminState;
+use crate::AdminState;
 
 /// One service and where it listens.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -63,12 +63,10 @@ pub struct SessionRow {
     pub held_requests: u32,
 }
 
-fn epoch_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
+use crate::epoch_ms;
 
-/// Every session of `core` (of `user` only if given).
-pub(crate) fn sessions(core: &Core, user: Option<&str>) -> Vec<SessionRow> {
+/// Every session of `core`, as rows (of `user` only if given).
+pub fn sessions(core: &Core, user: Option<&str>) -> Vec<SessionRow> {
     let now = epoch_ms();
     core.sessions(user)
         .into_iter()
@@ -89,7 +87,7 @@ pub(crate) fn sessions(core: &Core, user: Option<&str>) -> Vec<SessionRow> {
 }
 
 /// The status report of the running server.
-pub(crate) fn report(state: &AdminState) -> StatusReport {
+pub fn report(state: &AdminState) -> StatusReport {
     let mut by_transport = BTreeMap::new();
     for s in state.core.sessions(None) {
         *by_transport.entry(s.transport.name().to_owned()).or_insert(0) += 1;
@@ -102,20 +100,20 @@ pub(crate) fn report(state: &AdminState) -> StatusReport {
             .iter()
             .map(|(name, addr)| ServiceStatus { name: (*name).to_owned(), up: addr.is_some(), address: addr.map(|a| a.to_string()) })
             .collect(),
-        cti_link_up: state.cc.as_ref().and_then(std::sync::Weak::upgrade).map(|cc| cc.with_center(|c| c.in_service())),
+        cti_link_up: state.cti.as_ref().and_then(|probe| probe()),
         sessions: by_transport,
         debug_logging: state.log.debug(),
     }
 }
 
 /// Now, in seconds since the Unix epoch.
-pub(crate) fn now_secs() -> u64 {
+pub fn now_secs() -> u64 {
     epoch_ms() / 1000
 }
 
 /// The services as the doctor reads them: the listeners, then the CTI link when the web
 /// services run.
-pub(crate) fn doctor_services(report: &StatusReport) -> Vec<herald_doctor::ServiceState> {
+pub fn doctor_services(report: &StatusReport) -> Vec<herald_doctor::ServiceState> {
     let mut services: Vec<herald_doctor::ServiceState> = report
         .services
         .iter()
