@@ -400,9 +400,12 @@ pub async fn run_with_status(
         tracing::warn!(target: "notification", "some connections did not close within {} s", grace.as_secs());
     }
     core.flush().await;
-    // The core and its seam go with this function; the recorder's last records are written.
+    // The core and its seam go with this function; the recorder's last records are written
+    // (bounded: a core clone still held elsewhere would keep the writer waiting).
     drop(core);
-    let _ = record_writer.await;
+    if tokio::time::timeout(Duration::from_secs(5), record_writer).await.is_err() {
+        tracing::warn!(target: "notification", "the last close records were not written within 5 s");
+    }
     store.close().await;
     tracing::info!(target: "notification", "Herald notification service stopped");
     Ok(())
