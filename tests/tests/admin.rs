@@ -197,6 +197,22 @@ async fn metrics_are_prometheus_text_with_the_cti_gauge() -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The counters move with what clients do (the core and the transports count: the metrics
+/// slice of issue 13).
+#[tokio::test]
+#[ignore = "until the core and herald-net (issue 13) update the login and session families"]
+async fn metrics_count_a_login_and_its_session() -> anyhow::Result<()> {
+    let server = server().await?;
+    let before = parse_prometheus(&http_request_plain_metrics(&server).await?);
+    let _alice = RawClient::login(&server, "alice", ALICE_PW, "desk").await?;
+    let after = parse_prometheus(&http_request_plain_metrics(&server).await?);
+    let value = |samples: &[(String, f64)], name: &str| samples.iter().find(|(s, _)| s == name).map_or(0.0, |(_, v)| *v);
+    assert_eq!(value(&after, "herald_logins_total") - value(&before, "herald_logins_total"), 1.0);
+    assert_eq!(value(&after, "herald_sessions{transport=\"tcp\"}"), 1.0);
+    server.stop().await?;
+    Ok(())
+}
+
 async fn http_request_plain_metrics(server: &TestServer) -> anyhow::Result<String> {
     let reply = raw_admin(server, "GET", "/metrics", "").await?;
     let (head, body) = reply.split_once("\r\n\r\n").expect("a head");
