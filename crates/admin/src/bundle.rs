@@ -1,4 +1,4 @@
-//! `GET /admin/collect-logs?since=T`: one `.tar.gz` with what a diagnosis needs — every file
+//! The log bundle (`GET /admin/collect-logs?since=T`): one `.tar.gz` with what a diagnosis needs — every file
 //! under `<data_dir>/logs/` (rotated ones too), the client logs, the close records (JSON lines),
 //! the status and the configuration with its secrets removed. Never the database, the
 //! authentication secret, a token or a TLS key: only those two directories are walked, and even
@@ -6,50 +6,9 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use herald_store::{CloseRecord, SessionRecordStore};
-use serde::Deserialize;
-
-use crate::AdminState;
-use crate::routes::error;
-
-/// Close records put in a bundle at most.
-const MAX_RECORDS: usize = 100_000;
-
-/// `?since=T`: only files modified and records closed since `T` (epoch seconds).
-#[derive(Deserialize)]
-pub(crate) struct Since {
-    since: Option<u64>,
-}
-
-pub(crate) async fn collect(State(state): State<Arc<AdminState>>, headers: HeaderMap, Query(q): Query<Since>) -> Response {
-    if let Some(refused) = crate::routes::refusal(&state, &headers) {
-        return refused;
-    }
-    let since_secs = q.since.unwrap_or(0);
-    let records = match crate::sendable(state.store.close_records(None, since_secs.saturating_mul(1000), MAX_RECORDS)).await {
-        Ok(records) => records,
-        Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the close records: {err}")),
-    };
-    let status = serde_json::to_string_pretty(&crate::report::report(&state)).unwrap_or_default();
-    let config = state.config_json.clone();
-    let dirs = vec![("logs".to_owned(), state.data_dir.join("logs")), ("client-logs".to_owned(), state.client_log_dir.clone())];
-    let since = SystemTime::UNIX_EPOCH + Duration::from_secs(since_secs);
-    let built = tokio::task::spawn_blocking(move || build(&dirs, since, &records, &status, &config)).await;
-    match built {
-        Ok(Ok(bytes)) => {
-            let name = format!("attachment; filename=\"herald-logs-{}.tar.gz\"", crate::report::now_secs());
-            ([(header::CONTENT_TYPE, "application/gzip".to_owned()), (header::CONTENT_DISPOSITION, name)], bytes).into_response()
-        }
-        Ok(Err(err)) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot build the bundle: {err}")),
-        Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot build the bundle: {err}")),
-    }
-}
+use herald_store::CloseRecord;
 
 /// Whether a key names a secret: its value is masked.
 fn secret_key(key: &str) -> bool {
@@ -115,7 +74,15 @@ fn append(tar: &mut tar::Builder<impl std::io::Write>, name: &str, bytes: &[u8])
     tar.append_data(&mut head, name, bytes)
 }
 
-fn build(dirs: &[(String, PathBuf)], since: SystemTime, records: &[CloseRecord], status: &str, config: &str) -> std::io::Result<Vec<u8>> {
+/// The bundle: the files under each `(prefix, dir)` modified since `since` (named
+/// `prefix/relative path`), the records as JSON lines, the status and the configuration.
+pub(crate) fn build(
+    dirs: &[(String, PathBuf)],
+    since: SystemTime,
+    records: &[CloseRecord],
+    status: &str,
+    config: &str,
+) -> std::io::Result<Vec<u8>> {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     for (prefix, dir) in dirs {

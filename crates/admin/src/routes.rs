@@ -4,12 +4,14 @@
 //! to `<data_dir>/admin.token` (owner-only). `herald ctl` is its client ([`crate::client`]).
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use herald_store::SessionRecordStore as _;
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
@@ -29,7 +31,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/admin/sessions", get(sessions))
         .route("/admin/logging", get(logging).post(logging))
         .route("/admin/kick", post(kick))
-        .route("/admin/collect-logs", get(bundle::collect))
+        .route("/admin/collect-logs", get(collect))
         .route("/admin/doctor", get(doctor))
         .with_state(state)
 }
@@ -159,5 +161,39 @@ async fn doctor(State(state): Shared, headers: HeaderMap, Query(q): Query<Doctor
         (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], diagnosis.to_json() + "\n").into_response()
     } else {
         (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], diagnosis.to_text()).into_response()
+    }
+}
+
+/// Close records put in a bundle at most.
+const MAX_RECORDS: usize = 100_000;
+
+/// `?since=T`: only files modified and records closed since `T` (epoch seconds).
+#[derive(Deserialize)]
+struct Since {
+    since: Option<u64>,
+}
+
+/// The log bundle ([`bundle`]), built off the runtime's threads.
+async fn collect(State(state): Shared, headers: HeaderMap, Query(q): Query<Since>) -> Response {
+    if let Some(refused) = refusal(&state, &headers) {
+        return refused;
+    }
+    let since_secs = q.since.unwrap_or(0);
+    let records = match crate::sendable(state.store.close_records(None, since_secs.saturating_mul(1000), MAX_RECORDS)).await {
+        Ok(records) => records,
+        Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the close records: {err}")),
+    };
+    let status = serde_json::to_string_pretty(&report::report(&state)).unwrap_or_default();
+    let config = state.config_json.clone();
+    let dirs = vec![("logs".to_owned(), state.data_dir.join("logs")), ("client-logs".to_owned(), state.client_log_dir.clone())];
+    let since = SystemTime::UNIX_EPOCH + Duration::from_secs(since_secs);
+    let built = tokio::task::spawn_blocking(move || bundle::build(&dirs, since, &records, &status, &config)).await;
+    match built {
+        Ok(Ok(bytes)) => {
+            let name = format!("attachment; filename=\"herald-logs-{}.tar.gz\"", report::now_secs());
+            ([(header::CONTENT_TYPE, "application/gzip".to_owned()), (header::CONTENT_DISPOSITION, name)], bytes).into_response()
+        }
+        Ok(Err(err)) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot build the bundle: {err}")),
+        Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot build the bundle: {err}")),
     }
 }
