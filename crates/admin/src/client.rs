@@ -134,6 +134,28 @@ mod tests {
     }
 
     #[test]
+    fn session_tables_show_each_counter_and_an_unknown_idle_time_as_a_dash() {
+        let row = SessionRow {
+            id: 1,
+            jid: "alice@x/desk".into(),
+            transport: "bosh".into(),
+            source: "10.0.0.1".into(),
+            label: "sid".into(),
+            idle_secs: None,
+            sent: 3,
+            queued: 4,
+            dropped: 5,
+            bytes_sent: 600,
+            held_requests: 1,
+        };
+        let text = format_sessions(&[row]);
+        let line = text.lines().nth(1).unwrap();
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cells, ["alice@x/desk", "bosh", "10.0.0.1", "-", "3", "4", "5", "600", "1"], "{text}");
+        assert!(text.ends_with("1 session(s)\n"));
+    }
+
+    #[test]
     fn query_values_are_percent_encoded() {
         assert_eq!(encode("a@b/c d"), "a%40b%2Fc%20d");
     }
