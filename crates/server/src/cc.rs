@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use herald_api::{CcService, ServiceConfig};
 use herald_cc::{CcConfig, ContactCenter, Directory, LinkConfig, LogoutMode, PresenceLogoutConfig};
 use herald_core::Core;
@@ -50,18 +49,52 @@ pub(crate) async fn prepare(config: &Config, store: &AnyStore) -> anyhow::Result
     Ok(Prepared { scenario, directory })
 }
 
+/// The admin side's view of the running web services (held weakly: the admin listener must not
+/// keep them alive after they stopped).
+pub(crate) struct CenterView(pub(crate) std::sync::Weak<CcService>);
+
+impl herald_admin::ContactCenterView for CenterView {
+    fn in_service(&self) -> Option<bool> {
+        self.0.upgrade().map(|cc| cc.with_center(|c| c.in_service()))
+    }
+
+    fn agents_by_state(&self) -> Vec<(String, i64)> {
+        self.0.upgrade().map(|cc| cc.with_center(|c| c.agents_by_state())).unwrap_or_default().into_iter().map(|(s, n)| (s.to_owned(), n)).collect()
+    }
+
+    fn refresh_metrics(&self) {
+        if let Some(cc) = self.0.upgrade() {
+            cc.refresh_metrics();
+        }
+    }
+}
+
 /// The running contact-center layer.
 pub(crate) struct Running {
-    service: CcService,
+    service: Arc<CcService>,
     user: webservices_user::WebServicesUser,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
+    /// The contact-center service, for the admin API's status and gauges: a weak reference, so
+    /// that the service still stops here even while an admin connection lingers.
+    pub(crate) fn service(&self) -> std::sync::Weak<CcService> {
+        Arc::downgrade(&self.service)
+    }
+
     /// Stops the REST listener's service and takes `finesse` offline.
     pub(crate) async fn stop(self) {
         let _ = self.task.await;
-        self.service.stop().await;
+        // Only an admin request in flight holds it a moment longer: wait for it.
+        let mut service = self.service;
+        loop {
+            match Arc::try_unwrap(service) {
+                Ok(service) => break service.stop().await,
+                Err(shared) => service = shared,
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         if let Err(err) = self.user.stop().await {
             tracing::warn!(target: "webservices", %err, "the web-services user did not sign off cleanly");
         }
@@ -124,23 +157,6 @@ fn presence_logout(config: &Config, deployment: DeploymentType) -> PresenceLogou
     PresenceLogoutConfig { enabled: p.enabled, mode, grace_ms: ms(p.grace_secs), logout_on_disconnect: p.logout_on_disconnect }
 }
 
-/// Writes a fresh random token for the simulator's control endpoint, readable by the owner only.
-fn write_token(config: &Config) -> anyhow::Result<String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let token: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-    let path = config.data_dir.join(sim_client::TOKEN_FILE);
-    let _ = std::fs::remove_file(&path);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(token.as_bytes())?;
-    Ok(token)
-}
-
 /// Starts the machine, the CTI side and the REST listener.
 pub(crate) async fn start(
     config: &Config,
@@ -187,8 +203,8 @@ pub(crate) async fn start(
     )
     .await?;
     tracing::info!(target: "webservices", "web services ready in {} ms", started.elapsed().as_millis());
-    let token = write_token(config)?;
+    let token = herald_admin::token::write_token(&config.data_dir, sim_client::TOKEN_FILE)?;
     let router = service.router().merge(herald_api::sim_router(handle, token));
     let task = tokio::spawn(serve_http(listener, Some(tls), Arc::new(settings), router, None::<Arc<NoFastPath>>, shutdown));
-    Ok(Running { service, user, task })
+    Ok(Running { service: Arc::new(service), user, task })
 }

@@ -4,7 +4,9 @@
 
 mod cc;
 pub mod config;
+pub mod ctl_client;
 pub mod directory;
+mod records;
 pub mod scenario;
 pub mod secret;
 pub mod sim_client;
@@ -19,13 +21,16 @@ use std::time::Duration;
 use anyhow::Context;
 pub use config::Config;
 use config::StoreBackend;
+/// The admin API's types (`herald ctl` parses its answers with them).
+pub use herald_admin as admin;
 use herald_bosh::BoshConfig;
 /// The core's event seam, for whoever embeds the server ([`run_with_status`]).
 pub use herald_core::{CloseCause, CoreEvent, EventSink, Origin, Subscribers, Transport};
 use herald_core::{Core, CoreConfig};
-use herald_net::http::{HttpSettings, serve_http};
+use herald_net::http::{HttpSettings, NoFastPath, serve_http};
 use herald_net::xmpp::{C2sContext, HttpContext, Registry, WebSocketConfig, XmppHttp};
 use herald_net::{Admission, AdmissionConfig, Shutdown, ShutdownTrigger, TlsFiles};
+pub use herald_observe::LogControl;
 use herald_pubsub::PubSubConfig;
 use herald_store::{AnyStore, MemoryStore};
 use herald_stream::{Framing, StreamConfig, TlsPolicy};
@@ -43,6 +48,8 @@ pub struct Listeners {
     /// HTTPS for the Finesse web services (`[listen] api`); none runs the notification service
     /// alone.
     pub api: Option<TcpListener>,
+    /// Plain HTTP for the admin API (`[listen] admin`); none runs without it.
+    pub admin: Option<TcpListener>,
 }
 
 /// Binds with a listen backlog large enough for a login storm (the std and tokio default of 128
@@ -70,7 +77,11 @@ impl Listeners {
             Some(addr) => Some(bind(addr, backlog, "HTTPS (Finesse web services)")?),
             None => None,
         };
-        Ok(Self { c2s, https, http, api })
+        let admin = match config.listen.admin {
+            Some(addr) => Some(bind(addr, backlog, "the admin API")?),
+            None => None,
+        };
+        Ok(Self { c2s, https, http, api, admin })
     }
 }
 
@@ -192,11 +203,23 @@ async fn serve_xmpp_http(
 /// Runs Herald on `listeners` until `shutdown` completes; then every client is sent
 /// `<system-shutdown/>`, connections are given a few seconds to close, and the store is closed.
 pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    run_with_status(listeners, config, store, shutdown, Status::default(), Subscribers::default()).await
+    let log = detached_log_control(&config);
+    run_with_status(listeners, config, store, shutdown, Status::default(), Subscribers::default(), log).await
+}
+
+/// A debug-logging switch attached to no subscriber (a server embedded in a program that
+/// installed its own, or none), starting as `[log] debug` says: the session statistics lines
+/// and `herald ctl logging` follow it.
+pub fn detached_log_control(config: &Config) -> LogControl {
+    let log = LogControl::default();
+    // A detached control only keeps the flag: this cannot fail.
+    let _ = log.set_debug(config.log.debug);
+    log
 }
 
 /// [`run`], with `status` showing what the server holds live while it runs and `events` told
-/// what happens to sessions (besides the server's own subscribers).
+/// what happens to sessions (besides the server's own subscribers); `log` is the debug-logging
+/// switch the admin API turns (the one `herald_observe::init_with` returned).
 pub async fn run_with_status(
     listeners: Listeners,
     config: Config,
@@ -204,12 +227,16 @@ pub async fn run_with_status(
     shutdown: impl Future<Output = ()>,
     status: Status,
     mut events: Subscribers,
+    log: LogControl,
 ) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let configured = config.tls.cert.clone().zip(config.tls.key.clone()).map(|(cert, key)| TlsFiles { cert, key });
     let (tls, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
     tracing::info!(target: "notification", cert = %files.cert.display(), "TLS ready");
     let decoy_secret = secret::load_or_create(&config.data_dir)?;
     events.register(status.bound.clone());
+    let (recorder, record_writer) = records::start(store.clone(), config.log.close_records_keep);
+    events.register(recorder);
     // The contact center's accounts and rosters are in the store before the core loads them.
     let prepared = match listeners.api {
         Some(_) => Some(cc::sendable(cc::prepare(&config, &store)).await.context("preparing the contact center")?),
@@ -295,12 +322,7 @@ pub async fn run_with_status(
         max_body_bytes: config.http.max_body_bytes,
         admission: admission.clone(),
         session_stats: Duration::from_secs(config.log.session_stats_secs),
-        // Issue 13: a placeholder following `[log] debug`; the admin slice threads the real one.
-        log: {
-            let log = herald_observe::LogControl::default();
-            let _ = log.set_debug(config.log.debug);
-            log
-        },
+        log: log.clone(),
         registry: Registry::default(),
         shutdown: stopping.clone(),
     });
@@ -313,6 +335,10 @@ pub async fn run_with_status(
         tls_handshake_timeout: Duration::from_secs(config.limits.tls_handshake_timeout_secs),
         shutdown: stopping.clone(),
     });
+    let local = |l: &TcpListener| l.local_addr().ok();
+    let (c2s_addr, https_addr) = (local(&listeners.c2s), local(&listeners.https));
+    let http_addr = listeners.http.as_ref().and_then(local);
+    let api_addr = listeners.api.as_ref().and_then(local);
     let mut tasks = vec![
         tokio::spawn(herald_net::xmpp::serve_c2s(listeners.c2s, c2s)),
         tokio::spawn(serve_xmpp_http(listeners.https, Some(acceptor.clone()), settings.clone(), http.clone(), stopping.clone())),
@@ -338,6 +364,37 @@ pub async fn run_with_status(
         }
         _ => None,
     };
+    if let Some(listener) = listeners.admin {
+        let mut services = vec![("c2s", c2s_addr), ("HTTP bind", https_addr), ("HTTP bind (plain)", http_addr), ("REST API", api_addr)];
+        services.push(("admin", listener.local_addr().ok()));
+        let token = herald_admin::token::write_token(&config.data_dir, herald_admin::token::ADMIN_TOKEN_FILE)?;
+        let cti = web_services.as_ref().map(|w| Arc::new(cc::CenterView(w.service())) as herald_admin::CtiProbe);
+        let state = Arc::new(herald_admin::AdminState {
+            token,
+            core: core.clone(),
+            store: store.clone(),
+            log,
+            data_dir: config.data_dir.clone(),
+            client_log_dir: config.data_dir.join(&config.cc.client_log_dir),
+            config_json: herald_admin::bundle::sanitized_json(&config),
+            started,
+            services,
+            cti,
+        });
+        let admin_settings = Arc::new(HttpSettings {
+            name: "admin",
+            admission: settings.admission.clone(),
+            tls_handshake_timeout: settings.tls_handshake_timeout,
+            request_timeout: settings.request_timeout,
+            first_request_timeout: settings.first_request_timeout,
+            idle_timeout: settings.idle_timeout,
+            max_body_bytes: settings.max_body_bytes,
+            // No browser is meant to call it.
+            cors_origins: Vec::new(),
+        });
+        let router = herald_admin::router(state);
+        tasks.push(tokio::spawn(serve_http(listener, None, admin_settings, router, None::<Arc<NoFastPath>>, stopping.clone())));
+    }
     drop(stopping);
     let _ = status.http.set(Arc::downgrade(&http));
     tracing::info!(target: "notification", domain = %config.domain, "Herald notification service started");
@@ -358,6 +415,12 @@ pub async fn run_with_status(
         tracing::warn!(target: "notification", "some connections did not close within {} s", grace.as_secs());
     }
     core.flush().await;
+    // The core and its seam go with this function; the recorder's last records are written
+    // (bounded: a core clone still held elsewhere would keep the writer waiting).
+    drop(core);
+    if tokio::time::timeout(Duration::from_secs(5), record_writer).await.is_err() {
+        tracing::warn!(target: "notification", "the last close records were not written within 5 s");
+    }
     store.close().await;
     tracing::info!(target: "notification", "Herald notification service stopped");
     Ok(())

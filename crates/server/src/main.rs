@@ -43,6 +43,62 @@ enum Command {
     /// Drive the built-in CTI simulator of a running server.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Administer a running server through its admin API (address from the configuration,
+    /// token from `<data_dir>/admin.token`).
+    #[command(subcommand)]
+    Ctl(CtlCommand),
+    /// Name the cause of agent disconnects from the close records, the logs and the live
+    /// services (offline, from the data directory, when the server does not answer).
+    Doctor {
+        /// Only this agent's disconnects (login id).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only what happened since this time (epoch seconds).
+        #[arg(long)]
+        since: Option<u64>,
+        /// The diagnosis as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CtlCommand {
+    /// Every service with its address, the CTI link, sessions per transport.
+    Status,
+    /// The bound sessions with their counters.
+    Sessions {
+        /// Only this account's sessions.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Debug logging: `enable` (it costs; say `disable` when done), `disable`, `status`.
+    Logging {
+        #[arg(value_enum)]
+        action: LoggingAction,
+    },
+    /// End one session (its close record says `kicked`).
+    Kick {
+        /// The session's full JID, `user@domain/resource`.
+        jid: String,
+    },
+    /// Download the log bundle (logs, client logs, close records, status, configuration without
+    /// secrets) as a `.tar.gz`.
+    CollectLogs {
+        /// Only files modified and records closed since this time (epoch seconds).
+        #[arg(long)]
+        since: Option<u64>,
+        /// Where to write the bundle.
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LoggingAction {
+    Enable,
+    Disable,
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -340,6 +396,8 @@ async fn main() -> anyhow::Result<()> {
             println!("simulator link {answered}");
             Ok(())
         }
+        Command::Ctl(cmd) => ctl(cmd, &config).await,
+        Command::Doctor { user, since, json } => doctor(user, since, json, &config).await,
         Command::Serve => {
             let rotation = herald_observe::Rotation { max_bytes: config.log.max_file_mib << 20, keep: config.log.keep_files };
             let format = match config.log.format {
@@ -347,12 +405,13 @@ async fn main() -> anyhow::Result<()> {
                 herald::config::LogFormatName::Json => herald_observe::LogFormat::Json,
             };
             let options = herald_observe::LogOptions { debug: config.log.debug, rotation, format };
-            // The control switches debug logging at run time (`herald ctl logging …`, the admin slice).
-            let _log_control = herald_observe::init_with(&config.data_dir.join("logs"), options)?;
+            // The control switches debug logging at run time (`herald ctl logging …`).
+            let log = herald_observe::init_with(&config.data_dir.join("logs"), options)?;
             let listeners = Listeners::bind(&config).await?;
             let store = herald::open_store(&config).await?;
             tracing::info!(target: "notification", c2s = %config.listen.c2s, data_dir = %config.data_dir.display(), "starting Herald for {}", config.domain);
-            herald::run(listeners, config, store, shutdown_signal()).await
+            let (status, events) = (herald::Status::default(), herald::Subscribers::default());
+            herald::run_with_status(listeners, config, store, shutdown_signal(), status, events, log).await
         }
         Command::User(cmd) => {
             let store = herald::open_store(&config).await?;
@@ -388,6 +447,83 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn ctl(cmd: CtlCommand, config: &Config) -> anyhow::Result<()> {
+    use herald::ctl_client::{encode, format_sessions, format_status, request};
+    match cmd {
+        CtlCommand::Status => {
+            let body = request(config, "GET", "/admin/status").await?.ok()?;
+            let report: herald::admin::StatusReport = serde_json::from_slice(&body).context("unreadable status")?;
+            print!("{}", format_status(&report));
+        }
+        CtlCommand::Sessions { user } => {
+            let target = match user {
+                Some(user) => format!("/admin/sessions?user={}", encode(&user)),
+                None => "/admin/sessions".to_owned(),
+            };
+            let body = request(config, "GET", &target).await?.ok()?;
+            let rows: Vec<herald::admin::SessionRow> = serde_json::from_slice(&body).context("unreadable sessions")?;
+            print!("{}", format_sessions(&rows));
+        }
+        CtlCommand::Logging { action } => {
+            let (method, word) = match action {
+                LoggingAction::Enable => ("POST", "enable"),
+                LoggingAction::Disable => ("POST", "disable"),
+                LoggingAction::Status => ("GET", "status"),
+            };
+            let body = request(config, method, &format!("/admin/logging?action={word}")).await?.ok()?;
+            let answer: serde_json::Value = serde_json::from_slice(&body).context("unreadable answer")?;
+            let on = answer.get("debug").and_then(serde_json::Value::as_bool).unwrap_or(false);
+            println!("debug logging is {}", if on { "on" } else { "off" });
+            if let Some(warning) = answer.get("warning").and_then(serde_json::Value::as_str) {
+                println!("WARNING: {warning}");
+            }
+        }
+        CtlCommand::Kick { jid } => {
+            request(config, "POST", &format!("/admin/kick?jid={}", encode(&jid))).await?.ok()?;
+            println!("kicked {jid}");
+        }
+        CtlCommand::CollectLogs { since, output } => {
+            let target = match since {
+                Some(since) => format!("/admin/collect-logs?since={since}"),
+                None => "/admin/collect-logs".to_owned(),
+            };
+            let body = request(config, "GET", &target).await?.ok()?;
+            std::fs::write(&output, &body).with_context(|| format!("cannot write {}", output.display()))?;
+            println!("wrote {} ({} bytes)", output.display(), body.len());
+        }
+    }
+    Ok(())
+}
+
+async fn doctor(user: Option<String>, since: Option<u64>, json: bool, config: &Config) -> anyhow::Result<()> {
+    use herald::ctl_client::{encode, request};
+    let mut target = format!("/admin/doctor?json={json}");
+    if let Some(user) = &user {
+        target.push_str(&format!("&user={}", encode(user)));
+    }
+    if let Some(since) = since {
+        target.push_str(&format!("&since={since}"));
+    }
+    // The server's answer when it runs; else the same diagnosis offline, "server not running"
+    // being evidence itself.
+    if let Ok(answer) = request(config, "GET", &target).await {
+        print!("{}", String::from_utf8_lossy(&answer.ok()?));
+        return Ok(());
+    }
+    let store = herald::open_store(config).await?;
+    let query = herald_doctor::Query { user, since_ms: since.unwrap_or(0).saturating_mul(1000) };
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let evidence = herald::admin::evidence::gather(&config.data_dir, &store, &query, Vec::new(), false, now_ms).await?;
+    store.close().await;
+    let diagnosis = herald_doctor::diagnose(&evidence, &query);
+    if json {
+        println!("{}", diagnosis.to_json());
+    } else {
+        print!("{}", diagnosis.to_text());
+    }
+    Ok(())
 }
 
 async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {

@@ -81,3 +81,55 @@ fn serve_starts_on_defaults_and_stops_cleanly_on_sigterm() {
     assert_eq!(status.code(), Some(0));
     assert!(std::fs::read_to_string(&info).unwrap().contains("Herald notification service stopped"));
 }
+
+/// A loopback port free right now, for a listener `herald serve` must name in advance.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn ctl_status_talks_to_a_running_serve_and_doctor_runs_offline_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = format!("127.0.0.1:{}", free_port());
+    // Every listener on its own port: the test beside this one serves on the defaults.
+    let api = format!("127.0.0.1:{}", free_port());
+    let with_env = |cmd: &mut Command| {
+        cmd.env("HERALD_LISTEN__C2S", "127.0.0.1:0")
+            .env("HERALD_LISTEN__HTTPS", "127.0.0.1:0")
+            .env("HERALD_LISTEN__API", &api)
+            .env("HERALD_LISTEN__ADMIN", &admin);
+    };
+    let mut serve = herald(dir.path());
+    with_env(&mut serve);
+    let mut child = serve.arg("serve").stderr(Stdio::null()).spawn().unwrap();
+    let info = dir.path().join("logs/notification/info.log");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&info).unwrap_or_default().contains("notification service started") {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut status = herald(dir.path());
+    with_env(&mut status);
+    let text = run_ok(status.args(["ctl", "status"]));
+    assert!(text.contains(&format!("admin            up    {admin}")), "{text}");
+    assert!(text.contains("c2s              up    127.0.0.1:"), "{text}");
+    let mut logging = herald(dir.path());
+    with_env(&mut logging);
+    assert_eq!(run_ok(logging.args(["ctl", "logging", "status"])), "debug logging is off\n");
+    let mut online = herald(dir.path());
+    with_env(&mut online);
+    let diagnosis: serde_json::Value = serde_json::from_str(&run_ok(online.args(["doctor", "--json"]))).unwrap();
+    assert!(diagnosis.get("verdicts").is_some(), "{diagnosis}");
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    // Stopped: ctl fails saying so; the doctor still answers, from the data directory.
+    let mut refused = herald(dir.path());
+    with_env(&mut refused);
+    let out = refused.args(["ctl", "status"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect to the admin API"), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut offline = herald(dir.path());
+    with_env(&mut offline);
+    let diagnosis: serde_json::Value = serde_json::from_str(&run_ok(offline.args(["doctor", "--json"]))).unwrap();
+    assert!(diagnosis.get("verdicts").is_some(), "{diagnosis}");
+}

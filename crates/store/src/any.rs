@@ -2,9 +2,9 @@
 //! trait to it.
 
 use crate::{
-    AccountStore, ContactCenterStore, MemoryStore, OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, PubSubOp, PubSubStore,
-    RosterItem, RosterStore, StoreError, StoredCcUser, StoredCredential, StoredNode, StoredOffline, StoredQueue, StoredReasonCode,
-    StoredTeam,
+    AccountStore, CloseRecord, ContactCenterStore, MemoryStore, OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, PubSubOp,
+    PubSubStore, RosterItem, RosterStore, SessionRecordStore, StoreError, StoredCcUser, StoredCredential, StoredNode, StoredOffline,
+    StoredQueue, StoredReasonCode, StoredTeam,
 };
 
 /// The store chosen at run time from configuration.
@@ -138,5 +138,17 @@ impl ContactCenterStore for AnyStore {
     }
     async fn cc_roster_items_naming(&self, contact: &str) -> Result<Vec<(String, RosterItem)>, StoreError> {
         dispatch!(self, s => s.cc_roster_items_naming(contact))
+    }
+}
+
+impl SessionRecordStore for AnyStore {
+    async fn add_close_records(&self, records: &[CloseRecord]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.add_close_records(records))
+    }
+    async fn close_records(&self, user: Option<&str>, since_ms: u64, limit: usize) -> Result<Vec<CloseRecord>, StoreError> {
+        dispatch!(self, s => s.close_records(user, since_ms, limit))
+    }
+    async fn prune_close_records(&self, keep: u64) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.prune_close_records(keep))
     }
 }

@@ -4,9 +4,9 @@
 //! store (see `tests/conformance.rs`). Each suite panics with the failed expectation.
 
 use crate::{
-    AccountStore, ContactCenterStore, OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, PubSubOp, PubSubStore, RosterItem,
-    RosterStore, Store, StoreError, StoredCcUser, StoredCredential, StoredItem, StoredQueue, StoredReasonCode, StoredSubscription,
-    StoredTeam, Subscription, SubscriptionOptions,
+    AccountStore, CloseRecord, ContactCenterStore, OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, PubSubOp, PubSubStore,
+    RosterItem, RosterStore, SessionRecordStore, Store, StoreError, StoredCcUser, StoredCredential, StoredItem, StoredQueue,
+    StoredReasonCode, StoredSubscription, StoredTeam, Subscription, SubscriptionOptions,
 };
 
 fn credential(hash: &str, byte: u8) -> StoredCredential {
@@ -334,4 +334,46 @@ pub async fn contact_center_rosters<S: AccountStore + RosterStore + ContactCente
     let pending = RosterItem { subscription: Subscription::To, ..item("finesse@x") };
     store.cc_put_roster_items(&[("1001".to_owned(), pending.clone())]).await.unwrap();
     assert_eq!(store.roster_item("1001", "finesse@x").await.unwrap(), Some(pending));
+}
+
+fn close_record(user: &str, resource: &str, closed_ms: u64, cause: &str) -> CloseRecord {
+    CloseRecord {
+        user: user.into(),
+        jid: format!("{user}@x/{resource}"),
+        transport: "bosh".into(),
+        remote: "10.0.0.1".into(),
+        opened_ms: closed_ms.saturating_sub(1000),
+        closed_ms,
+        cause: cause.into(),
+        last_request_ms: closed_ms.saturating_sub(10),
+        stanzas_sent: 3,
+        queued: 1,
+        dropped: 2,
+        bytes_sent: u64::from(u32::MAX) + 7,
+    }
+}
+
+/// Close records: read back newest first, filtered by user and time, bounded by the limit,
+/// pruned to the newest `keep`, and gone with their account.
+pub async fn close_records<S: AccountStore + SessionRecordStore>(store: &S) {
+    create_users(store, &["alice", "bob"]).await;
+    assert!(store.close_records(None, 0, 10).await.unwrap().is_empty());
+    let a1 = close_record("alice", "r1", 1_000, "timeout");
+    let b1 = close_record("bob", "r1", 2_000, "kicked");
+    let a2 = close_record("alice", "r2", 3_000, "client");
+    store.add_close_records(&[a1.clone(), b1.clone()]).await.unwrap();
+    store.add_close_records(std::slice::from_ref(&a2)).await.unwrap();
+    store.add_close_records(&[]).await.unwrap();
+    assert_eq!(store.close_records(None, 0, 10).await.unwrap(), [a2.clone(), b1.clone(), a1.clone()], "newest first, every field");
+    assert_eq!(store.close_records(Some("alice"), 0, 10).await.unwrap(), [a2.clone(), a1.clone()]);
+    assert_eq!(store.close_records(Some("carol"), 0, 10).await.unwrap(), []);
+    assert_eq!(store.close_records(None, 2_000, 10).await.unwrap(), [a2.clone(), b1.clone()], "since is inclusive");
+    assert_eq!(store.close_records(None, 0, 1).await.unwrap(), std::slice::from_ref(&a2), "limit");
+    assert_eq!(store.prune_close_records(5).await.unwrap(), 0);
+    assert_eq!(store.prune_close_records(2).await.unwrap(), 1);
+    assert_eq!(store.close_records(None, 0, 10).await.unwrap(), [a2.clone(), b1.clone()], "the oldest went");
+    assert!(store.delete_user("bob").await.unwrap());
+    assert_eq!(store.close_records(None, 0, 10).await.unwrap(), [a2], "records go with the account");
+    assert_eq!(store.prune_close_records(0).await.unwrap(), 1);
+    assert!(store.close_records(None, 0, 10).await.unwrap().is_empty());
 }

@@ -5,7 +5,8 @@
 //! - [`roster`]: each user's contacts and subscription states ([`RosterStore`]);
 //! - [`offline`]: messages kept for users with no session ([`OfflineStore`]);
 //! - [`pubsub`]: publish-subscribe nodes with their items ([`PubSubStore`]);
-//! - [`contact_center`]: agents, teams, queues and reason codes ([`ContactCenterStore`]).
+//! - [`contact_center`]: agents, teams, queues and reason codes ([`ContactCenterStore`]);
+//! - [`session_records`]: close records of ended sessions, bounded ([`SessionRecordStore`]).
 //!
 //! Callers depend on the narrowest trait they need; [`Store`] bundles them all for wiring. Each
 //! backend implements every trait, one file per domain: [`SqliteStore`] (the embedded default,
@@ -36,6 +37,7 @@ mod memory;
 pub mod offline;
 pub mod pubsub;
 pub mod roster;
+pub mod session_records;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -49,6 +51,7 @@ pub use memory::MemoryStore;
 pub use offline::{OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, StoredOffline, offline_batch_len};
 pub use pubsub::{PubSubOp, PubSubStore, StoredItem, StoredNode, StoredSubscription, SubscriptionOptions};
 pub use roster::{RosterItem, RosterStore, Subscription};
+pub use session_records::{CloseRecord, SessionRecordStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
@@ -56,6 +59,12 @@ pub use sqlite::SqliteStore;
 /// core, the `herald` binary). Methods are async and `Send` so that they can be called from any
 /// task; implementations must make each call atomic. Implemented for every type that
 /// implements all the domain traits.
-pub trait Store: AccountStore + RosterStore + OfflineStore + PubSubStore + ContactCenterStore + Clone + 'static {}
+pub trait Store:
+    AccountStore + RosterStore + OfflineStore + PubSubStore + ContactCenterStore + SessionRecordStore + Clone + 'static
+{
+}
 
-impl<T> Store for T where T: AccountStore + RosterStore + OfflineStore + PubSubStore + ContactCenterStore + Clone + 'static {}
+impl<T> Store for T where
+    T: AccountStore + RosterStore + OfflineStore + PubSubStore + ContactCenterStore + SessionRecordStore + Clone + 'static
+{
+}

@@ -53,6 +53,12 @@ macro_rules! conforms {
             }
 
             #[tokio::test]
+            async fn close_records() {
+                let (store, _keep) = $open.await;
+                conformance::close_records(&store).await;
+            }
+
+            #[tokio::test]
             async fn contact_center_rosters() {
                 let (store, _keep) = $open.await;
                 conformance::contact_center_rosters(&store).await;

@@ -25,6 +25,12 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// Turns the admin API on, on an ephemeral loopback port (the server's configuration then names
+/// the port actually bound, so `herald ctl` code finds it): pass to [`TestServer::start_with`].
+pub fn enable_admin(config: &mut Config) {
+    config.listen.admin = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+}
+
 /// Where a Herald listens and which certificate it presents: enough for a client to connect,
 /// whether the server runs in this process ([`TestServer`]) or as a separate `herald` process.
 #[derive(Clone, Debug)]
@@ -79,6 +85,8 @@ pub struct TestServer {
     pub http: Option<SocketAddr>,
     /// The Finesse REST (HTTPS) address, when the configuration enabled it ([`TestServer::start_cc`]).
     pub api: Option<SocketAddr>,
+    /// The admin API (plain HTTP) address, when a test turned it on ([`enable_admin`]).
+    pub admin: Option<SocketAddr>,
     /// The XMPP domain (`localhost`, which the generated certificate names).
     pub domain: String,
     /// The data directory (certificate, database, logs).
@@ -132,6 +140,9 @@ impl TestServer {
         let https = listeners.https.local_addr()?;
         let http = listeners.http.as_ref().map(|l| l.local_addr()).transpose()?;
         let api = listeners.api.as_ref().map(|l| l.local_addr()).transpose()?;
+        let admin = listeners.admin.as_ref().map(|l| l.local_addr()).transpose()?;
+        // `herald ctl` reads the address from the configuration: the one actually bound.
+        config.listen.admin = admin;
         // Load (or generate) the certificate now so clients can trust it before connecting.
         let configured = config.tls.cert.clone().zip(config.tls.key.clone()).map(|(cert, key)| herald_net::TlsFiles { cert, key });
         let (_, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
@@ -141,7 +152,15 @@ impl TestServer {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(herald::run_with_status(listeners, config.clone(), store.clone(), shutdown, status.clone(), events));
+        let task = tokio::spawn(herald::run_with_status(
+            listeners,
+            config.clone(),
+            store.clone(),
+            shutdown,
+            status.clone(),
+            events,
+            herald::detached_log_control(&config),
+        ));
         let endpoint = Endpoint { c2s, domain: config.domain.clone(), cert: files.cert.clone() };
         Ok(Self {
             endpoint,
@@ -149,6 +168,7 @@ impl TestServer {
             https,
             http,
             api,
+            admin,
             domain: config.domain.clone(),
             data_dir,
             store,

@@ -29,6 +29,7 @@ impl AccountStore for MemoryStore {
             d.rosters.remove(username);
             d.offline.remove(username);
             d.cc.users.remove(username);
+            d.close_records.retain(|r| r.user != username);
             d.users.remove(username).is_some()
         }))
     }

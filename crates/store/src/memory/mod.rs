@@ -7,11 +7,12 @@ mod contact_center;
 mod offline;
 mod pubsub;
 mod roster;
+mod session_records;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use crate::{RosterItem, StoredCredential, StoredNode, StoredOffline};
+use crate::{CloseRecord, RosterItem, StoredCredential, StoredNode, StoredOffline};
 use contact_center::CcData;
 
 #[derive(Default, Debug)]
@@ -22,6 +23,7 @@ struct Data {
     next_offline_id: i64,
     nodes: BTreeMap<String, StoredNode>,
     cc: CcData,
+    close_records: Vec<CloseRecord>,
 }
 
 /// A store that lives as long as the process.

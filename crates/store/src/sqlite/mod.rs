@@ -7,6 +7,7 @@ mod contact_center;
 mod offline;
 mod pubsub;
 mod roster;
+mod session_records;
 mod writer;
 
 use std::path::Path;
@@ -66,6 +67,17 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE cc_reason_codes (id INTEGER PRIMARY KEY NOT NULL, category TEXT NOT NULL, code INTEGER NOT NULL,
         label TEXT NOT NULL, for_all INTEGER NOT NULL, system INTEGER NOT NULL);
      CREATE TABLE cc_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);",
+    // Close records (issue 13): not tied to the account by a foreign key (a record may arrive
+    // after its account went), but deleted with it by a trigger. Indexed for the newest first,
+    // overall and per user.
+    "CREATE TABLE close_records (id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT NOT NULL, jid TEXT NOT NULL,
+        transport TEXT NOT NULL, remote TEXT NOT NULL, opened_at INTEGER NOT NULL, closed_at INTEGER NOT NULL,
+        cause TEXT NOT NULL, last_request_at INTEGER NOT NULL, stanzas_sent INTEGER NOT NULL, queued INTEGER NOT NULL,
+        dropped INTEGER NOT NULL, bytes_sent INTEGER NOT NULL);
+     CREATE INDEX close_records_by_time ON close_records(closed_at, id);
+     CREATE INDEX close_records_by_user ON close_records(username, closed_at, id);
+     CREATE TRIGGER close_records_follow_users AFTER DELETE ON users
+        BEGIN DELETE FROM close_records WHERE username = OLD.username; END;",
 ];
 
 /// A SQLite database file.
