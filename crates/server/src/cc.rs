@@ -59,7 +59,13 @@ impl herald_admin::ContactCenterView for CenterView {
     }
 
     fn agents_by_state(&self) -> Vec<(String, i64)> {
-        self.0.upgrade().map(|cc| cc.with_center(|c| c.agents_by_state())).unwrap_or_default().into_iter().map(|(s, n)| (s.to_owned(), n)).collect()
+        self.0
+            .upgrade()
+            .map(|cc| cc.with_center(|c| c.agents_by_state()))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(s, n)| (s.to_owned(), n))
+            .collect()
     }
 
     fn refresh_metrics(&self) {

@@ -365,7 +365,14 @@ pub async fn run_with_status(
         _ => None,
     };
     if let Some(listener) = listeners.admin {
-        let mut services = vec![("c2s", c2s_addr), ("HTTP bind", https_addr), ("HTTP bind (plain)", http_addr), ("REST API", api_addr)];
+        // Only what the configuration runs: an optional listener left off is not a service down.
+        let mut services = vec![("c2s", c2s_addr), ("HTTP bind", https_addr)];
+        if config.listen.http.is_some() {
+            services.push(("HTTP bind (plain)", http_addr));
+        }
+        if config.listen.api.is_some() {
+            services.push(("REST API", api_addr));
+        }
         services.push(("admin", listener.local_addr().ok()));
         let token = herald_admin::token::write_token(&config.data_dir, herald_admin::token::ADMIN_TOKEN_FILE)?;
         let cti = web_services.as_ref().map(|w| Arc::new(cc::CenterView(w.service())) as herald_admin::CtiProbe);
