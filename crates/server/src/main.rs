@@ -53,8 +53,8 @@ enum Command {
         /// Only this agent's disconnects (login id).
         #[arg(long)]
         user: Option<String>,
-        /// Only what happened since this time (epoch seconds).
-        #[arg(long)]
+        /// Only what happened since this time: an age (`90s`, `30m`, `2h`, `1d`) or epoch seconds.
+        #[arg(long, value_parser = parse_since)]
         since: Option<u64>,
         /// The diagnosis as JSON.
         #[arg(long)]
@@ -85,8 +85,9 @@ enum CtlCommand {
     /// Download the log bundle (logs, client logs, close records, status, configuration without
     /// secrets) as a `.tar.gz`.
     CollectLogs {
-        /// Only files modified and records closed since this time (epoch seconds).
-        #[arg(long)]
+        /// Only files modified and records closed since this time: an age (`90s`, `30m`, `2h`,
+        /// `1d`) or epoch seconds.
+        #[arg(long, value_parser = parse_since)]
         since: Option<u64>,
         /// Where to write the bundle.
         #[arg(short = 'o', long)]
@@ -497,6 +498,27 @@ async fn ctl(cmd: CtlCommand, config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--since`: an age before now (`90s`, `30m`, `2h`, `1d`) or a time in epoch seconds; returns
+/// epoch seconds.
+fn parse_since(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if let Ok(epoch) = text.parse::<u64>() {
+        return Ok(epoch);
+    }
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?} is neither an age (90s, 30m, 2h, 1d) nor epoch seconds")),
+    };
+    let amount: u64 = number.parse().map_err(|_| format!("{text:?}: no number before {unit:?}"))?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    Ok(now.saturating_sub(amount.saturating_mul(unit_secs)))
+}
+
 async fn doctor(user: Option<String>, since: Option<u64>, json: bool, config: &Config) -> anyhow::Result<()> {
     use herald::ctl_client::{encode, request};
     let mut target = format!("/admin/doctor?json={json}");
@@ -613,4 +635,22 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
 /// A duration given in seconds on the command line.
 fn secs(value: f64, what: &str) -> anyhow::Result<std::time::Duration> {
     std::time::Duration::try_from_secs_f64(value).map_err(|_| anyhow::anyhow!("{what} must be a non-negative number of seconds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_since;
+
+    #[test]
+    fn since_takes_an_age_or_epoch_seconds() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(parse_since("1700000000"), Ok(1_700_000_000));
+        for (age, secs) in [("90s", 90), ("30m", 1_800), ("2h", 7_200), ("1d", 86_400)] {
+            let at = parse_since(age).unwrap();
+            assert!(at <= now - secs && at + 5 >= now - secs, "{age}: {at}");
+        }
+        for bad in ["", "m", "10w", "ten minutes", "-5m"] {
+            assert!(parse_since(bad).is_err(), "{bad}");
+        }
+    }
 }
