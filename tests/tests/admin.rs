@@ -203,10 +203,26 @@ async fn metrics_count_a_login_and_its_session() -> anyhow::Result<()> {
     let server = server().await?;
     let before = parse_prometheus(&http_request_plain_metrics(&server).await?);
     let _alice = RawClient::login(&server, "alice", ALICE_PW, "desk").await?;
-    let after = parse_prometheus(&http_request_plain_metrics(&server).await?);
+    // An agent signs in through REST: a request counted by route and status, and its state
+    // published to its nodes.
+    let login = "<User><state>LOGIN</state><extension>1001</extension></User>";
+    assert_eq!(server.rest_put("/finesse/api/User/1001", "1001", None, login).await?.status, 202);
     let value = |samples: &[(String, f64)], name: &str| samples.iter().find(|(s, _)| s == name).map_or(0.0, |(_, v)| *v);
-    assert_eq!(value(&after, "herald_logins_total") - value(&before, "herald_logins_total"), 1.0);
+    let mut after = parse_prometheus(&http_request_plain_metrics(&server).await?);
+    for _ in 0..100 {
+        if value(&after, "herald_agents{state=\"NOT_READY\"}") >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after = parse_prometheus(&http_request_plain_metrics(&server).await?);
+    }
+    // alice's login and the agent's REST Basic check.
+    assert_eq!(value(&after, "herald_logins_total") - value(&before, "herald_logins_total"), 2.0);
     assert_eq!(value(&after, "herald_sessions{transport=\"tcp\"}"), 1.0);
+    assert_eq!(value(&after, "herald_rest_requests_total{route=\"User/{id}\",status=\"202\"}"), 1.0);
+    assert!(value(&after, "herald_pubsub_publishes_total") >= value(&before, "herald_pubsub_publishes_total") + 2.0, "User and Team nodes");
+    assert_eq!(value(&after, "herald_agents{state=\"NOT_READY\"}"), 1.0);
+    assert_eq!(value(&after, "herald_cti_link_up"), 1.0);
     server.stop().await?;
     Ok(())
 }

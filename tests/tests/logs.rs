@@ -8,20 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use herald::config::LogoutMode;
+use herald_observe::stamp::line_has_shape as has_shape;
 use herald_testkit::cc::Received;
 use herald_testkit::desk::wait_log_line;
 use herald_testkit::{BoshClient, RawClient, TestServer};
-
-/// Whether `line` starts with `shape`: `9` is any digit, `A` any ASCII letter, anything else
-/// itself (the timestamp and level of each file, as a pattern).
-fn has_shape(line: &str, shape: &str) -> bool {
-    line.len() >= shape.len()
-        && line.chars().zip(shape.chars()).all(|(c, s)| match s {
-            '9' => c.is_ascii_digit(),
-            'A' => c.is_ascii_alphabetic(),
-            _ => c == s,
-        })
-}
 
 /// Every line of `text` starts with one of `shapes`.
 fn assert_shapes(name: &str, text: &str, shapes: &[&str]) {

@@ -51,7 +51,9 @@ pub fn encode(value: &str) -> String {
 /// Sends `method target` (`GET`, `POST`) to the admin API at `addr` with `token`.
 pub async fn request(addr: std::net::SocketAddr, token: &str, method: &str, target: &str) -> anyhow::Result<Answer> {
     let method = hyper::Method::from_bytes(method.as_bytes()).context("not an HTTP method")?;
-    let tcp = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("cannot connect to the admin API at {addr}"))?;
+    let tcp = tokio::net::TcpStream::connect(addr).await.with_context(|| {
+        format!("cannot connect to the admin API at {addr}: is `herald serve` running with this configuration? (`herald doctor` also works offline)")
+    })?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
     tokio::spawn(connection);
     let request = hyper::Request::builder()

@@ -132,10 +132,11 @@ fn stops(events: &[LogEvent], all: &[Close], since: u64, explained: &mut [bool])
             None => "no start line since".to_owned(),
         };
         lines.extend(restart.map(|e| e.line.clone()));
-        let summary = format!(
-            "the server was stopped at {}: {closed} session(s) closed with it, everyone was disconnected; {after}",
-            time::format(first.at_ms)
-        );
+        let who = match closed {
+            0 => "no client session was open".to_owned(),
+            n => format!("{n} session(s) closed with it, everyone was disconnected"),
+        };
+        let summary = format!("the server was stopped at {}: {who}; {after}", time::format(first.at_ms));
         out.push((first.at_ms, verdict(VerdictKind::ServerSide, "everyone", summary, lines)));
     }
     out

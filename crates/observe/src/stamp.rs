@@ -35,7 +35,7 @@ impl Stamp {
     pub fn from_epoch_ms(ms: u64) -> Self {
         let days = i64::try_from(ms / 86_400_000).unwrap_or(i64::MAX / 2);
         let in_day = ms % 86_400_000;
-        let (year, month, day) = civil_from_days(days);
+        let (year, month, day) = herald_proto::time::civil_from_days(days);
         // Every value below is bounded by the modulus above, so the casts cannot truncate.
         let secs = (in_day / 1000) as u32;
         Self { year, month, day, hour: secs / 3600, minute: secs / 60 % 60, second: secs % 60, milli: (in_day % 1000) as u32 }
@@ -70,22 +70,6 @@ impl fmt::Display for Shape<'_> {
     }
 }
 
-/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's public-domain algorithm
-/// for the proleptic Gregorian calendar (eras of 400 years, years starting in March).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    // day is 1..=31 and month 1..=12 by construction.
-    (year, month as u32, day as u32)
-}
-
 /// The notification service's timer: `2017.04.14 21:34:21`, UTC.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OpenfireTime;
@@ -104,6 +88,18 @@ impl FormatTime for FinesseTime {
     fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
         write!(w, "{}", Stamp::now().finesse())
     }
+}
+
+/// Whether a log line starts with `shape`, a pattern of its stamp and prefix where `9` is any
+/// digit, `A` any ASCII letter and anything else itself (`9999.99.99 99:99:99 INFO  `): how tests
+/// and tools check that every line of a file carries its file's stamp.
+pub fn line_has_shape(line: &str, shape: &str) -> bool {
+    line.len() >= shape.len()
+        && line.chars().zip(shape.chars()).all(|(c, s)| match s {
+            '9' => c.is_ascii_digit(),
+            'A' => c.is_ascii_alphabetic(),
+            _ => c == s,
+        })
 }
 
 #[cfg(test)]

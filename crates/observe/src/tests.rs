@@ -4,20 +4,10 @@
 use std::path::Path;
 
 use super::*;
+use crate::stamp::line_has_shape as has_shape;
 
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_default()
-}
-
-/// Whether `line` starts with `shape`: `9` is any digit, `A` any ASCII letter, anything else
-/// itself.
-fn has_shape(line: &str, shape: &str) -> bool {
-    line.len() >= shape.len()
-        && line.chars().zip(shape.chars()).all(|(c, s)| match s {
-            '9' => c.is_ascii_digit(),
-            'A' => c.is_ascii_alphabetic(),
-            _ => c == s,
-        })
 }
 
 fn options(format: LogFormat, rotation: Rotation) -> LogOptions {
