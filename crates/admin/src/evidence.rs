@@ -66,7 +66,10 @@ pub async fn gather(
 ) -> anyhow::Result<Evidence> {
     let records = crate::sendable(store.close_records(query.user.as_deref(), query.since_ms, MAX_RECORDS)).await?;
     let logs = data_dir.join("logs");
-    let log_lines = LOGS.iter().flat_map(|name| tail_lines(&logs.join(name))).collect();
+    // Megabytes of file reads: off the runtime's threads, as the bundle is.
+    let log_lines = tokio::task::spawn_blocking(move || LOGS.iter().flat_map(|name| tail_lines(&logs.join(name))).collect())
+        .await
+        .map_err(|err| anyhow::anyhow!("reading the logs failed: {err}"))?;
     Ok(Evidence { disconnects: records.into_iter().map(disconnect).collect(), log_lines, services, server_running, now_ms })
 }
 

@@ -66,7 +66,7 @@ pub struct SessionRow {
     pub held_requests: u32,
 }
 
-use crate::epoch_ms;
+use herald_core::epoch_ms;
 
 /// Every session of `core`, as rows (of `user` only if given).
 pub fn sessions(core: &Core, user: Option<&str>) -> Vec<SessionRow> {

@@ -24,4 +24,4 @@ pub use config::{CoreConfig, StateLimits};
 pub use events::{CloseCause, CoreEvent, EventSink, Origin, SessionEnd, Subscribers, Transport};
 pub use router::Core;
 pub use sessions::{Control, SessionHandle, SessionInfo, SessionStats};
-pub use time::format_timestamp;
+pub use time::{epoch_ms, format_timestamp};

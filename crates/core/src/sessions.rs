@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+
+use crate::time::epoch_ms;
 
 use crate::queue::{QueueError, QueueReceiver, QueueSender};
 use herald_proto::{FullJid, LogThrottle};
@@ -18,11 +20,6 @@ pub enum Control {
     /// An administrator closed the session (`herald ctl kick`): close with
     /// `<policy-violation/>` and report [`crate::CloseCause::Kicked`].
     Kicked,
-}
-
-/// Milliseconds since the Unix epoch, by the wall clock (what operators read in records).
-pub(crate) fn epoch_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// What a session's transport counts while it runs, read by the admin listing

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use herald_core::{CoreEvent, EventSink, Transport};
+use herald_core::{CoreEvent, EventSink, Transport, epoch_ms};
 use herald_store::{AnyStore, CloseRecord, SessionRecordStore};
 use tokio::sync::mpsc;
 
@@ -44,10 +44,6 @@ fn record_of(event: &CoreEvent, now_ms: u64) -> Option<CloseRecord> {
         dropped: (*dropped).max(info.dropped),
         bytes_sent: info.bytes_sent,
     })
-}
-
-fn epoch_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 impl EventSink for Recorder {
