@@ -171,17 +171,20 @@ pub(crate) async fn start(
     listener: TcpListener,
     tls: TlsAcceptor,
     settings: HttpSettings,
+    desktop: Option<herald_desktop::DesktopSettings>,
     shutdown: Shutdown,
 ) -> anyhow::Result<Running> {
     let CtiBackend::Simulator = config.cc.cti;
     let sim = simulator(config, &prepared);
+    let api_port = listener.local_addr()?.port();
     let cc_config = CcConfig {
         xmpp_domain: config.domain.clone(),
         pubsub_domain: format!("pubsub.{}", config.domain),
         deployment_type: prepared.scenario.contact_center.deployment_type.name().to_owned(),
         primary_host: config.cc.primary_host.clone().unwrap_or_else(|| config.domain.clone()),
         secondary_host: config.cc.secondary_host.clone(),
-        https_port: listener.local_addr()?.port(),
+        primary_https_port: config.cc.primary_https_port.unwrap_or(api_port),
+        secondary_https_port: config.cc.secondary_https_port.unwrap_or(api_port),
         timezone_offset_minutes: config.cc.timezone_offset_minutes,
         peripheral_id: config.cc.peripheral_id.clone(),
         presence_logout: presence_logout(config, prepared.scenario.contact_center.deployment_type),
@@ -210,7 +213,10 @@ pub(crate) async fn start(
     .await?;
     tracing::info!(target: "webservices", "web services ready in {} ms", started.elapsed().as_millis());
     let token = herald_admin::token::write_token(&config.data_dir, sim_client::TOKEN_FILE)?;
-    let router = service.router().merge(herald_api::sim_router(handle, token));
+    let mut router = service.router().merge(herald_api::sim_router(handle, token));
+    if let Some(desktop) = desktop {
+        router = router.merge(herald_desktop::router(&desktop));
+    }
     let task = tokio::spawn(serve_http(listener, Some(tls), Arc::new(settings), router, None::<Arc<NoFastPath>>, shutdown));
     Ok(Running { service: Arc::new(service), user, task })
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 mod contact_center;
 
-pub use contact_center::{ContactCenter, Cti, CtiBackend, LogoutMode, PresenceLogout};
+pub use contact_center::{ContactCenter, Cti, CtiBackend, Desktop, LogoutMode, PresenceLogout};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -47,6 +47,8 @@ pub struct Config {
     pub presence_logout: PresenceLogout,
     /// The CTI link's supervision.
     pub cti: Cti,
+    /// The agent desktop.
+    pub desktop: Desktop,
 }
 
 /// `[listen]`
@@ -424,6 +426,7 @@ impl Default for Config {
             cc: ContactCenter::default(),
             presence_logout: PresenceLogout::default(),
             cti: Cti::default(),
+            desktop: Desktop::default(),
         }
     }
 }

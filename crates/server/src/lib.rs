@@ -186,6 +186,22 @@ impl Status {
     }
 }
 
+/// What the desktop page is told about this node (`/desktop/config.json`), or nothing when
+/// `[desktop] enabled` is off.
+fn desktop_settings(config: &Config, https_addr: Option<std::net::SocketAddr>) -> Option<herald_desktop::DesktopSettings> {
+    let d = &config.desktop;
+    d.enabled.then(|| {
+        let port = d.notification_port.or(https_addr.map(|a| a.port())).unwrap_or(config.listen.https.port());
+        herald_desktop::DesktopSettings {
+            transport: d.transport,
+            ping_secs: d.ping_secs,
+            drift_secs: d.drift_secs,
+            assets_dir: d.assets_dir.clone(),
+            ..herald_desktop::DesktopSettings::new(port)
+        }
+    })
+}
+
 /// BOSH and XMPP over WebSocket on one HTTP listener (HTTPS when `tls` is given): their routes
 /// and BOSH's fast path, composed here and served by the generic HTTP plumbing.
 async fn serve_xmpp_http(
@@ -360,7 +376,8 @@ pub async fn run_with_status(
                 max_body_bytes: herald_cc::parse::MAX_BODY_BYTES,
                 cors_origins: settings.cors_origins.clone(),
             };
-            Some(cc::sendable(cc::start(&config, prepared, &core, api, acceptor.clone(), api_settings, stopping.clone())).await?)
+            let desktop = desktop_settings(&config, https_addr);
+            Some(cc::sendable(cc::start(&config, prepared, &core, api, acceptor.clone(), api_settings, desktop, stopping.clone())).await?)
         }
         _ => None,
     };

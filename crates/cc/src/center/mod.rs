@@ -50,8 +50,10 @@ pub struct CcConfig {
     pub primary_host: String,
     /// `secondaryNode/host` (`None`: single node).
     pub secondary_host: Option<String>,
-    /// The API listener's port (`httpsPort`).
-    pub https_port: u16,
+    /// `primaryNode/httpsPort`: the primary's REST port (this listener's unless configured).
+    pub primary_https_port: u16,
+    /// `secondaryNode/httpsPort`: the secondary's REST port, where a failing-over desktop signs in.
+    pub secondary_https_port: u16,
     /// Minutes east of GMT (`timezoneOffset`).
     pub timezone_offset_minutes: i32,
     /// `peripheralId`.
@@ -338,7 +340,8 @@ impl ContactCenter {
             pubsub_domain: c.pubsub_domain.clone(),
             primary_host: c.primary_host.clone(),
             secondary_host: c.secondary_host.clone(),
-            https_port: c.https_port,
+            primary_https_port: c.primary_https_port,
+            secondary_https_port: c.secondary_https_port,
             xmpp_port: self.xmpp_ports.0,
             xmpp_secure_port: self.xmpp_ports.1,
             timezone_offset_minutes: c.timezone_offset_minutes,

@@ -58,8 +58,10 @@ pub struct SystemInfo {
     pub primary_host: String,
     /// `secondaryNode/host` (`None`: single node, element empty).
     pub secondary_host: Option<String>,
-    /// `httpsPort` of the nodes (the API listener's port).
-    pub https_port: u16,
+    /// `primaryNode/httpsPort` (the primary's REST port).
+    pub primary_https_port: u16,
+    /// `secondaryNode/httpsPort` (the secondary's REST port).
+    pub secondary_https_port: u16,
     /// `xmppPort` of the nodes (client-to-server XMPP, usually 5222).
     pub xmpp_port: u16,
     /// `xmppSecurePort` of the nodes (direct TLS XMPP, usually 5223).
@@ -130,22 +132,22 @@ pub(crate) fn bool_name(b: bool) -> &'static str {
 /// `<SystemInfo>` (finesse-domain.md §1.8 order). A single node has a `secondaryNode` whose
 /// `host` is empty, which is how the Finesse JS library tells it is single.
 pub fn system_info(info: &SystemInfo) -> Element {
-    let node_of = |name: &str, host: &str, ports: bool| {
+    let node_of = |name: &str, host: &str, https_port: u16, ports: bool| {
         let port = |p: u16| if ports { p.to_string() } else { String::new() };
         parent(
             name,
             [
                 leaf("host", host),
-                leaf("httpsPort", &port(info.https_port)),
+                leaf("httpsPort", &port(https_port)),
                 leaf("xmppPort", &port(info.xmpp_port)),
                 leaf("xmppSecurePort", &port(info.xmpp_secure_port)),
             ],
         )
     };
-    let primary = node_of("primaryNode", &info.primary_host, true);
+    let primary = node_of("primaryNode", &info.primary_host, info.primary_https_port, true);
     let secondary = match &info.secondary_host {
-        Some(host) => node_of("secondaryNode", host, true),
-        None => node_of("secondaryNode", "", false),
+        Some(host) => node_of("secondaryNode", host, info.secondary_https_port, true),
+        None => node_of("secondaryNode", "", 0, false),
     };
     parent(
         "SystemInfo",

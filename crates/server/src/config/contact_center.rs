@@ -28,6 +28,11 @@ pub struct ContactCenter {
     /// `SystemInfo/secondaryNode/host`, the peer desktops fail over to (default: none, a single
     /// node).
     pub secondary_host: Option<String>,
+    /// `SystemInfo/primaryNode/httpsPort`, the primary's REST port (default: this node's).
+    pub primary_https_port: Option<u16>,
+    /// `SystemInfo/secondaryNode/httpsPort`, the secondary's REST port (default: this node's;
+    /// a Finesse pair runs both on 8445). A failing-over desktop signs in there.
+    pub secondary_https_port: Option<u16>,
     /// `SystemInfo/timezoneOffset`, minutes east of GMT (default 0).
     pub timezone_offset_minutes: i32,
     /// `SystemInfo/peripheralId` (default 5000).
@@ -49,6 +54,8 @@ impl Default for ContactCenter {
             cti: CtiBackend::Simulator,
             primary_host: None,
             secondary_host: None,
+            primary_https_port: None,
+            secondary_https_port: None,
             timezone_offset_minutes: 0,
             peripheral_id: "5000".into(),
             client_log_dir: PathBuf::from("logs/clientlogs"),
@@ -105,5 +112,38 @@ pub struct Cti {
 impl Default for Cti {
     fn default() -> Self {
         Self { heartbeat_secs: 5, missed_heartbeats: 3 }
+    }
+}
+
+/// `[desktop]`: the agent desktop served on the REST listener at `/desktop/`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Desktop {
+    /// Serve it (default on; it needs the REST listener).
+    pub enabled: bool,
+    /// The notification transport the sign-in form starts on, `bosh` (default) or `websocket`.
+    pub transport: herald_desktop::Transport,
+    /// The notification service's port as browsers reach it (default: the `[listen] https`
+    /// port; set it when a proxy or NAT publishes another).
+    pub notification_port: Option<u16>,
+    /// Seconds between the desktop's XMPP pings (default 20).
+    pub ping_secs: u32,
+    /// Seconds between two clock-drift and round-trip measurements (default 600).
+    pub drift_secs: u32,
+    /// Serve the desktop's files from this directory instead of the copies built into the
+    /// binary (for working on the desktop; default: the built-in copies).
+    pub assets_dir: Option<PathBuf>,
+}
+
+impl Default for Desktop {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            transport: herald_desktop::Transport::Bosh,
+            notification_port: None,
+            ping_secs: 20,
+            drift_secs: 600,
+            assets_dir: None,
+        }
     }
 }

@@ -1,0 +1,1 @@
+// api.js: see docs/architecture/desktop.md (contract; being written)

@@ -1,0 +1,1 @@
+// placeholder: the desktop's entry module

@@ -1,0 +1,1 @@
+// clientlog.js: see docs/architecture/desktop.md (contract; being written)

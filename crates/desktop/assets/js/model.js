@@ -1,0 +1,1 @@
+// model.js: see docs/architecture/desktop.md (contract; being written)

@@ -1,0 +1,1 @@
+// sasl.js: see docs/architecture/desktop.md (contract; being written)

@@ -1,0 +1,1 @@
+// session.js: see docs/architecture/desktop.md (contract; being written)

@@ -1,0 +1,1 @@
+// xmpp.js: see docs/architecture/desktop.md (contract; being written)
