@@ -336,6 +336,19 @@ fn system_info_single_node() {
     assert_eq!(text_of(&e, &["status"]).as_deref(), Some("OUT_OF_SERVICE"));
     assert_eq!(text_of(&e, &["statusReason"]).as_deref(), Some("CTI link down"));
     assert_eq!(text_of(&e, &["secondaryNode", "host"]).as_deref(), Some("finesse2.xyz.com"));
+    assert_eq!(text_of(&e, &["secondaryNode", "httpsPort"]).as_deref(), Some("8445"));
+}
+
+#[test]
+fn system_info_names_each_nodes_rest_port() {
+    let mut pair = info();
+    pair.secondary_host = Some("finesse2.xyz.com".into());
+    pair.primary_https_port = 18445;
+    pair.secondary_https_port = 28445;
+    let e = system_info(&pair);
+    assert_eq!(text_of(&e, &["primaryNode", "httpsPort"]).as_deref(), Some("18445"));
+    assert_eq!(text_of(&e, &["secondaryNode", "httpsPort"]).as_deref(), Some("28445"), "a failing-over desktop signs in there");
+    assert_eq!(text_of(&e, &["secondaryNode", "xmppPort"]).as_deref(), Some("5222"));
 }
 
 #[test]
