@@ -103,6 +103,8 @@ async function run(page, transport, url) {
     throw new StepError(`${tag}: wrong password status: ${JSON.stringify(badStatus)}`);
   }
 
+  if (transport === 'bosh') await saslChecks(page, { ...opts, password: args.password });
+
   const good = await page.evaluate((o) => window.h.connect(o), { ...opts, password: args.password });
   if (!good.ok) throw new StepError(`${tag}: connect: ${good.message}`);
   if (!good.jid.startsWith(`${AGENT}@${args.domain}/`)) throw new StepError(`${tag}: bound jid ${good.jid}`);
@@ -129,6 +131,7 @@ async function run(page, transport, url) {
   await putState(page, 'LOGIN', tag);
   await waitUserState(page, 'NOT_READY', tag);
 
+  await iqAnswers(page, tag);
   if (transport === 'bosh') await resendCheck(page, tag);
 
   const ping = await page.evaluate(() => window.h.call('ping'));
@@ -142,16 +145,75 @@ async function run(page, transport, url) {
   await putState(page, 'LOGOUT', tag); // back to where the next run starts
 }
 
+// The client answers iqs sent to it (here by itself, through the server): a ping with a result,
+// anything else with service-unavailable.
+async function iqAnswers(page, tag) {
+  const answers = await page.evaluate(async () => {
+    const c = window.h.client;
+    const outcome = (p) => p.then(() => 'result', (err) => err.condition || err.message);
+    return {
+      ping: await outcome(c.iq('get', c.jid, '<ping xmlns="urn:xmpp:ping"/>', 'ping to self')),
+      version: await outcome(c.iq('get', c.jid, '<query xmlns="jabber:iq:version"/>', 'version of self')),
+    };
+  });
+  if (answers.ping !== 'result' || answers.version !== 'service-unavailable') {
+    throw new StepError(`${tag}: iq answers: ${JSON.stringify(answers)}`);
+  }
+}
+
+// Each SASL mechanism Herald offers works (the client's preference list narrowed in the page),
+// and a SCRAM success whose server signature is wrong fails the sign-in.
+async function saslChecks(page, opts) {
+  for (const mechanism of ['SCRAM-SHA-1', 'PLAIN']) {
+    const r = await page.evaluate(async ([o, m]) => {
+      const { MECHANISMS } = await import(new URL('js/sasl.js', location.href).href);
+      const saved = MECHANISMS.splice(0, MECHANISMS.length, m);
+      try {
+        const res = await window.h.connect(o);
+        window.h.client.disconnect();
+        return { ...res, chose: window.h.logs.filter((l) => l.includes('SASL mechanism')).at(-1) };
+      } finally {
+        MECHANISMS.splice(0, MECHANISMS.length, ...saved);
+      }
+    }, [opts, mechanism]);
+    if (!r.ok || !r.chose.endsWith(mechanism)) throw new StepError(`sasl ${mechanism}: ${JSON.stringify(r)}`);
+  }
+  const pattern = '**/http-bind/**';
+  let forged = 0;
+  const handler = async (route) => {
+    try {
+      if (route.request().method() !== 'POST') return await route.continue();
+      const response = await route.fetch();
+      const body = await response.text();
+      const wrong = Buffer.from('v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=').toString('base64');
+      const changed = body.replace(/(<success[^>]*>)[^<]*(<\/success>)/, (m, open, close) => { forged += 1; return open + wrong + close; });
+      return await route.fulfill({ response, body: changed });
+    } catch {
+      return undefined; // the client gave the request up (it aborts what is in flight on failure)
+    }
+  };
+  await page.route(pattern, handler);
+  const r = await page.evaluate((o) => window.h.connect(o), opts);
+  await page.unroute(pattern, handler);
+  if (forged !== 1 || r.ok || !/signature/.test(r.message) || r.authFailed) {
+    throw new StepError(`sasl: a wrong server signature must fail the sign-in: forged ${forged}, ${JSON.stringify(r)}`);
+  }
+}
+
 // One POST to /http-bind/ is aborted in the browser while a User Update is on its way.
 async function resendCheck(page, tag) {
   let aborted = 0;
   const pattern = `**/http-bind/**`;
   const handler = async (route) => {
-    if (route.request().method() === 'POST' && aborted === 0) {
-      aborted += 1;
-      await route.abort('connectionreset');
-    } else {
-      await route.continue();
+    try {
+      if (route.request().method() === 'POST' && aborted === 0) {
+        aborted += 1;
+        await route.abort('connectionreset');
+      } else {
+        await route.continue();
+      }
+    } catch {
+      // the request was given up by the page meanwhile: nothing to route
     }
   };
   await page.route(pattern, handler);

@@ -198,6 +198,8 @@ export class XmppClient {
     }
   }
 
+  // No legacy session iq follows the bind: RFC 6121 made it optional and Herald's features mark
+  // it <optional/> (Finesse's own clients send none either).
   async bind(features) {
     if (!child(features, 'bind')) throw new Error('the server offers no resource binding');
     let resource = this.options.resource;
@@ -353,6 +355,8 @@ class BoshTransport {
     this.wait = options.wait;
     this.closed = false;
     this.controllers = new Set();
+    this.failing = new Set(); // rids being resent
+    this.terminateBody = null; // the terminate payload waiting for a free request slot
     this.extra = null; // attributes of the next body (restart / terminate)
   }
 
@@ -372,16 +376,27 @@ class BoshTransport {
     this.schedule();
   }
 
-  /** Terminates with `finalStanza` (null: just stop and abort what is in flight). */
+  /**
+   * Terminates with `finalStanza` (null: just stop and abort what is in flight). The terminate
+   * body waits for a free slot when two requests are out, keeping to the server's `requests`.
+   */
   close(finalStanza) {
     if (this.closed) return;
     this.closed = true;
     if (finalStanza !== null && this.sid) {
       this.queue.push(finalStanza);
-      this.request({ type: 'terminate' }, this.queue.splice(0).join(''), true);
+      this.terminateBody = this.queue.splice(0).join('');
+      this.sendTerminateWhenFree();
     } else {
       for (const c of this.controllers) c.abort();
     }
+  }
+
+  sendTerminateWhenFree() {
+    if (this.terminateBody === null || this.terminateBody === undefined || this.inFlight >= 2) return;
+    const payload = this.terminateBody;
+    this.terminateBody = null;
+    this.request({ type: 'terminate' }, payload, true);
   }
 
   schedule() {
@@ -427,7 +442,11 @@ class BoshTransport {
       clearTimeout(timer);
       this.controllers.delete(controller);
     }
-    if (this.closed) return; // signed out or failed: nothing is resent or handled any more
+    if (this.closed) { // signed out or failed: nothing is resent or handled any more
+      this.inFlight -= 1;
+      this.sendTerminateWhenFree();
+      return;
+    }
     if (cause !== null) {
       if (final) return;
       if (retries >= BOSH_BACKOFF_MS.length) {
@@ -436,13 +455,22 @@ class BoshTransport {
         return;
       }
       this.events.log(`BOSH request rid ${rid} failed (${cause}); resending in ${BOSH_BACKOFF_MS[retries]} ms`);
+      this.failing.add(rid);
       this.events.retrying(cause);
-      setTimeout(() => { if (!this.closed) this.attempt(rid, body, retries + 1, final); }, BOSH_BACKOFF_MS[retries]);
+      setTimeout(() => {
+        if (!this.closed) {
+          this.attempt(rid, body, retries + 1, final);
+        } else {
+          this.inFlight -= 1;
+          this.sendTerminateWhenFree();
+        }
+      }, BOSH_BACKOFF_MS[retries]);
       return;
     }
     if (retries > 0) {
       this.events.log(`BOSH request rid ${rid} resent successfully`);
-      this.events.recovered();
+      this.failing.delete(rid);
+      if (this.failing.size === 0) this.events.recovered();
     }
     this.inFlight -= 1;
     this.handled.set(rid, doc);
