@@ -437,7 +437,7 @@ class BoshTransport {
       doc = parseXml(text).documentElement;
       if (doc.localName !== 'body') throw new Error(`answer is <${doc.localName}>, not <body>`);
     } catch (err) {
-      cause = controller.signal.aborted && !this.closed ? 'timed out' : (err.message || String(err));
+      cause = controller.signal.aborted && !this.closed ? 'timed out' : String(err.message || err).slice(0, 160);
     } finally {
       clearTimeout(timer);
       this.controllers.delete(controller);
@@ -495,7 +495,10 @@ class BoshTransport {
       if (wait > 0) this.wait = wait;
     }
     if (body.getAttribute('type') === 'terminate') {
-      const condition = body.getAttribute('condition') || 'no condition';
+      // remote-stream-error carries the stream's own <stream:error> (XEP-0206): name both.
+      const streamError = child(body, 'error');
+      const condition = (body.getAttribute('condition') || 'no condition')
+        + (streamError ? ` (${conditionOf(streamError)})` : '');
       this.events.log(`BOSH session terminated by the server: ${condition}`);
       this.events.failed(`terminated by the server: ${condition}`);
       return;
