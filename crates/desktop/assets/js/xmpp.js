@@ -90,6 +90,7 @@ export class XmppClient {
 
   /** XEP-0060 subscribe of the bare JID to `node` at pubsub.<domain>. */
   async subscribe(node) {
+    if (!this.jid) throw new Error(`subscribe to ${node}: not connected`);
     const bare = this.jid.split('/')[0];
     await this.iq('set', this.pubsubJid(), element('pubsub', { xmlns: NS.pubsub },
       element('subscribe', { node, jid: bare })), `subscribe to ${node}`);
@@ -207,9 +208,13 @@ export class XmppClient {
       const id = this.nextId();
       const res = resource ? element('resource', {}, escapeXml(resource)) : '';
       this.send(element('iq', { type: 'set', id }, element('bind', { xmlns: NS.bind }, res)));
-      const answer = await this.nextElement('bind result');
-      if (answer.localName !== 'iq' || answer.getAttribute('id') !== id) {
-        throw new Error(`unexpected <${answer.localName}> while binding`);
+      let answer = await this.nextElement('bind result');
+      while (answer.localName !== 'iq' || answer.getAttribute('id') !== id) {
+        if (!['iq', 'message', 'presence'].includes(answer.localName)) {
+          throw new Error(`unexpected <${answer.localName}> while binding`);
+        }
+        this.dispatch(answer); // a stanza not for the bind (e.g. a server ping) is handled as usual
+        answer = await this.nextElement('bind result');
       }
       if (answer.getAttribute('type') === 'result') {
         this.jid = child(child(answer, 'bind'), 'jid')?.textContent;
@@ -357,6 +362,7 @@ class BoshTransport {
     this.controllers = new Set();
     this.failing = new Set(); // rids being resent
     this.terminateBody = null; // the terminate payload waiting for a free request slot
+    this.sessionGone = false; // the server ended the session, or cannot be reached
     this.extra = null; // attributes of the next body (restart / terminate)
   }
 
@@ -377,23 +383,23 @@ class BoshTransport {
   }
 
   /**
-   * Terminates with `finalStanza` (null: just stop and abort what is in flight). The terminate
-   * body waits for a free slot when two requests are out, keeping to the server's `requests`.
+   * Terminates the session, carrying `finalStanza` (the sign-out presence). With null (a
+   * failure) what is in flight is aborted first and the session still terminated when the
+   * server is alive (a refused sign-in, a ping timeout), so it does not linger until inactivity.
+   * The terminate body waits for a free slot when two requests are out (the server's `requests`).
    */
   close(finalStanza) {
     if (this.closed) return;
     this.closed = true;
-    if (finalStanza !== null && this.sid) {
-      this.queue.push(finalStanza);
-      this.terminateBody = this.queue.splice(0).join('');
+    if (finalStanza === null) for (const c of this.controllers) c.abort();
+    if (this.sid && !this.sessionGone) {
+      this.terminateBody = finalStanza === null ? '' : this.queue.splice(0).join('') + finalStanza;
       this.sendTerminateWhenFree();
-    } else {
-      for (const c of this.controllers) c.abort();
     }
   }
 
   sendTerminateWhenFree() {
-    if (this.terminateBody === null || this.terminateBody === undefined || this.inFlight >= 2) return;
+    if (this.terminateBody === null || this.inFlight >= 2) return;
     const payload = this.terminateBody;
     this.terminateBody = null;
     this.request({ type: 'terminate' }, payload, true);
@@ -451,6 +457,7 @@ class BoshTransport {
       if (final) return;
       if (retries >= BOSH_BACKOFF_MS.length) {
         this.events.log(`BOSH request rid ${rid} failed ${retries + 1} times (${cause}); giving up`);
+        this.sessionGone = true; // unreachable: no terminate is attempted
         this.events.failed(`notification service unreachable: ${cause}`);
         return;
       }
@@ -500,6 +507,7 @@ class BoshTransport {
       const condition = (body.getAttribute('condition') || 'no condition')
         + (streamError ? ` (${conditionOf(streamError)})` : '');
       this.events.log(`BOSH session terminated by the server: ${condition}`);
+      this.sessionGone = true;
       this.events.failed(`terminated by the server: ${condition}`);
       return;
     }
