@@ -2,8 +2,11 @@
 // against a running Herald, loaded from the real served page (https://127.0.0.1:<api>/desktop/).
 // For BOSH and then WebSocket, as agent 1001: a wrong password is refused with authFailed; the
 // right one connects (SCRAM), sees finesse@<domain> available, subscribes to its ClientLog node,
-// is refused the subscription to another agent's User node (item-not-found: hidden), reads the last User item, and gets
-// the User Update of a REST LOGIN as a notification. Over BOSH, one /http-bind/ request is
+// is refused the subscription to another agent's User node (item-not-found: Herald hides it),
+// reads the last User item, gets the User Update of a REST LOGIN as a notification, and answers
+// iqs addressed to it (ping: result; anything else: service-unavailable). Over BOSH also:
+// SCRAM-SHA-1 and PLAIN each sign in (the client's list narrowed in the page), a SCRAM success
+// with a forged server signature is refused by the client, and one /http-bind/ request is
 // aborted by the browser's network layer: the client must say `retrying`, resend, come back to
 // `connected` and lose no event. `disconnect()` ends with `disconnected` / `signed out`. Every
 // wait is at most 10 s. Prints PASS and exits 0, or FAIL with what the page saw and exits 1.
