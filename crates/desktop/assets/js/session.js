@@ -183,6 +183,18 @@ export class DesktopSession extends EventTarget {
     if (result.what) this.changed(result.what);
   }
 
+  /** The server's clock now, in ms: the local clock corrected by the measured drift. */
+  serverNow(now = Date.now()) {
+    return now + (this.log.driftMs || 0);
+  }
+
+  /** How long the agent has been in the current state (ms), from stateChangeTime read on the
+   *  server's clock, so a skewed local clock does not skew it; null when unknown. */
+  timeInStateMs(now = Date.now()) {
+    const since = this.model.user && this.model.user.stateChangeTime;
+    return since ? Math.max(0, this.serverNow(now) - since) : null;
+  }
+
   /** True while state actions are refused locally (the server is OUT_OF_SERVICE). */
   get outOfService() {
     return this.model.system.status === 'OUT_OF_SERVICE';
