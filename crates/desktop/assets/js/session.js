@@ -231,9 +231,20 @@ export class DesktopSession extends EventTarget {
     });
   }
 
+  /** The dialog a TRANSFER/CONFERENCE offered on the held call `dialogId` is sent to: the
+   *  consult call associated with it (the server joins the consult's parties to the held call). */
+  consultOf(dialogId) {
+    for (const d of this.model.dialogs.values()) {
+      if (d.id !== dialogId && d.associatedDialogUri && d.associatedDialogUri.replace(/\/+$/, '').endsWith(`/Dialog/${dialogId}`)) return d.id;
+    }
+    return dialogId;
+  }
+
   /** Acts on a call as the agent's own participant (targetMediaAddress = extension);
-   *  CONSULT_CALL needs `toAddress`. */
+   *  CONSULT_CALL needs `toAddress`; TRANSFER/CONFERENCE may name the held call whose
+   *  participant offers them (they are sent on its consult call). */
   async dialogAction(dialogId, action, { toAddress } = {}) {
+    if (action === 'TRANSFER' || action === 'CONFERENCE') dialogId = this.consultOf(dialogId);
     await this.act(`${action} on dialog ${dialogId}${toAddress ? ` to ${toAddress}` : ''}`, async () => {
       if (!this.link) throw new Error('Not signed in.');
       if (action === 'CONSULT_CALL' && !toAddress) throw new Error('Enter the number to consult.');
