@@ -95,6 +95,7 @@ export class DesktopSession extends EventTarget {
     this.closeLink();
     this.link = link;
     const url = new URL(where);
+    this.log.host = url.hostname;
     this.setConnection({ server: url.hostname, node: url.host });
     link.holdNotifications();
     await link.connect();
@@ -296,16 +297,41 @@ export class DesktopSession extends EventTarget {
     this.changed('report');
   }
 
-  /** Signs out: LOGOUT (with reason), waits briefly for the LOGOUT notification, disconnects. */
-  async signOut(reasonCodeId) {
-    await this.setState('LOGOUT', reasonCodeId);
-    await new Promise((resolve) => {
-      const done = () => { clearTimeout(timer); this.removeEventListener('change', check); resolve(); };
-      const check = () => { if (this.model.user && this.model.user.state === 'LOGOUT') done(); };
-      const timer = setTimeout(done, 5000);
+  /** Resolves when `condition()` holds after a change; rejects when an action is refused
+   *  meanwhile (model.error) or after `ms` with an Error naming `what`. */
+  waitForModel(condition, ms, what) {
+    return new Promise((resolve, reject) => {
+      const finish = (err) => {
+        clearTimeout(timer);
+        this.removeEventListener('change', check);
+        if (err) reject(err); else resolve();
+      };
+      const check = (e) => {
+        if (e && e.detail.what === 'error' && this.model.error) finish(new Error(this.model.error.message));
+        else if (condition()) finish();
+      };
+      const timer = setTimeout(() => finish(new Error(`no ${what} notification within ${ms / 1000} s`)), ms);
       this.addEventListener('change', check);
       check();
     });
+  }
+
+  /** Signs out: NOT_READY first when READY (LOGOUT is accepted from NOT_READY only), LOGOUT
+   *  with the reason, then disconnects once the LOGOUT notification is in (or after 5 s without
+   *  it). A refused LOGOUT leaves the agent signed in and rejects with its message. */
+  async signOut(reasonCodeId) {
+    const state = () => (this.model.user ? this.model.user.state : '');
+    if (state() === 'READY') {
+      await this.setState('NOT_READY');
+      await this.waitForModel(() => state() === 'NOT_READY', 5000, 'NOT_READY');
+    }
+    if (state() !== 'LOGOUT') {
+      await this.setState('LOGOUT', reasonCodeId);
+      await this.waitForModel(() => state() === 'LOGOUT', 5000, 'LOGOUT').catch((e) => {
+        if (this.model.error) throw e;
+        this.log.log(`sign out: ${e.message}; disconnecting anyway`);
+      });
+    }
     this.end('signed out');
   }
 
