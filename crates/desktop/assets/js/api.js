@@ -45,7 +45,8 @@ export class FinesseApi {
   constructor(base, loginId, password) {
     this.base = (base || '').replace(/\/+$/, '');
     this.loginId = loginId;
-    this.authorization = `Basic ${btoa(unescape(encodeURIComponent(`${loginId}:${password}`)))}`;
+    const utf8 = new TextEncoder().encode(`${loginId}:${password}`);
+    this.authorization = `Basic ${btoa(Array.from(utf8, (b) => String.fromCharCode(b)).join(''))}`;
     this.lastRoundTripMs = null;
   }
 

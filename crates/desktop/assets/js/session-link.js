@@ -8,6 +8,14 @@ export const CATCH_UP_ITEMS = 50;
 /** Milliseconds to wait for the available presence of finesse@<domain>. */
 export const FINESSE_PRESENCE_TIMEOUT_MS = 15000;
 
+/** The items of a node published after the item `lastItemId` (oldest first); all of them when
+ *  that item is unknown or no longer kept, since replaying a node's kept history in order ends
+ *  in its latest state. */
+export function missedItems(items, lastItemId) {
+  const at = lastItemId ? items.findIndex((i) => i.itemId === lastItemId) : -1;
+  return at >= 0 ? items.slice(at + 1) : items;
+}
+
 const bareJid = (jid) => String(jid || '').split('/')[0].toLowerCase();
 
 /** One node's notification connection; `renew()` makes the next one after a loss. */
@@ -143,9 +151,7 @@ export class NodeLink {
     this.appliedInCatchUp = new Set();
     for (const node of nodes) {
       const items = await this.client.items(node, CATCH_UP_ITEMS);
-      const last = this.lastItemIds.get(node);
-      const at = last ? items.findIndex((i) => i.itemId === last) : -1;
-      const missed = at >= 0 ? items.slice(at + 1) : items;
+      const missed = missedItems(items, this.lastItemIds.get(node));
       this.log.log(`catch-up ${node}: ${items.length} items kept, ${missed.length} applied`);
       for (const item of missed) {
         this.appliedInCatchUp.add(item.itemId);
