@@ -47,12 +47,21 @@ impl Node {
     /// [`Node::start`] with the REST listener on `api` (a peer must name it in advance).
     fn start_on(api: u16, extra: &[(&str, String)]) -> Node {
         let data = tempfile::tempdir().unwrap();
+        // The sample contact center without its background calls: every call in the run is
+        // one the test places, so no agent is offered a call it did not expect.
+        let sample = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenario/sample.toml")).unwrap();
+        let quiet: String =
+            sample.lines().map(|l| if l.starts_with("calls_per_hour") { "calls_per_hour = 0\n".to_owned() } else { format!("{l}\n") }).collect();
+        assert_ne!(quiet, sample, "the sample's queues have arrival rates to turn off");
+        let scenario = data.path().join("quiet.toml");
+        std::fs::write(&scenario, quiet).unwrap();
         let (https, admin) = (free_port(), free_port());
         let mut env: Vec<(String, String)> = vec![
             ("HERALD_LISTEN__C2S".into(), "127.0.0.1:0".into()),
             ("HERALD_LISTEN__HTTPS".into(), format!("127.0.0.1:{https}")),
             ("HERALD_LISTEN__API".into(), format!("127.0.0.1:{api}")),
             ("HERALD_LISTEN__ADMIN".into(), format!("127.0.0.1:{admin}")),
+            ("HERALD_CC__SCENARIO".into(), scenario.display().to_string()),
         ];
         env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
