@@ -65,7 +65,7 @@ export function renderTeam(model, now = Date.now()) {
   syncRows(section.querySelector('tbody'), 'agentId', agents.map((agent) => ({
     key: String(agent.loginId),
     cells: [
-      { text: `${displayName(agent)} (${agent.loginId})`, className: 'agent-name' },
+      { text: `${displayName(agent)} (${agent.loginId})`, className: 'team-agent' },
       { text: stateLabel(agent.state), className: 'agent-state' },
       { text: reasonLabel(agent.reasonCode), className: 'agent-reason' },
       { text: agent.state === 'LOGOUT' ? '–' : since(agent.stateChangeTime, now), className: 'num agent-time' },
