@@ -22,7 +22,7 @@ export function renderLog(clientLog) {
 export function renderReport(model) {
   const report = model.report || { status: 'idle' };
   const text = report.status === 'failed'
-    ? `Error report not sent: ${report.message || 'unknown error'}`
+    ? (report.message || 'Error report not sent')
     : (REPORT_TEXT[report.status] ?? '');
   const node = document.getElementById('report-status');
   setText(node, text);
