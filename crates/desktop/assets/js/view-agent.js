@@ -88,6 +88,7 @@ export function renderAgent(model) {
   fillReasons(document.getElementById('not-ready-reason'), model.reasonCodes?.NOT_READY);
   fillReasons(document.getElementById('logout-reason'), model.reasonCodes?.LOGOUT);
 
+  const focused = document.activeElement;
   const blocked = outOfService(model);
   document.getElementById('go-ready').disabled = blocked || !READY_FROM.has(state);
   document.getElementById('go-not-ready').disabled = blocked || !NOT_READY_FROM.has(state);
@@ -95,6 +96,12 @@ export function renderAgent(model) {
   // Finesse signs out only from NOT_READY.
   document.getElementById('sign-out').disabled = outOfService(model) || state !== 'NOT_READY';
   document.getElementById('make-call').disabled = outOfService(model);
+  // Keep keyboard focus in the state controls when the pressed one turns off (Ready once READY).
+  if (focused && focused.disabled && document.getElementById('agent').contains(focused)) {
+    const next = ['go-ready', 'go-not-ready', 'sign-out', 'dial-number']
+      .map((id) => document.getElementById(id)).find((control) => !control.disabled);
+    (next || document.getElementById('agent-title')).focus();
+  }
   renderTimeInState(model);
 }
 

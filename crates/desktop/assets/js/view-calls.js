@@ -89,11 +89,17 @@ function updateCall(item, dialog, extension) {
   variables.hidden = pairs.length === 0;
 
   const allowed = new Set(ownParticipant(dialog, extension)?.actions || []);
+  const focused = item.contains(document.activeElement) ? document.activeElement : null;
   for (const button of item.querySelectorAll('button[data-action]')) {
     const enabled = allowed.has(button.dataset.action);
     if (button.disabled === enabled) button.disabled = !enabled;
   }
   item.querySelector('.consult-row').hidden = !allowed.has('CONSULT_CALL');
+  // A keyboard user who pressed Answer (now disabled) stays in this call: on its next control.
+  if (focused && (focused.disabled || focused.closest('[hidden]'))) {
+    const next = item.querySelector('button[data-action]:not(:disabled)');
+    (next || document.getElementById('calls-title')).focus();
+  }
 }
 
 /**
@@ -114,7 +120,11 @@ export function renderCalls(model, onAction) {
     updateCall(item, dialog, extension);
     wanted.push(item);
   }
-  for (const gone of existing.values()) gone.remove();
+  for (const gone of existing.values()) {
+    const hadFocus = gone.contains(document.activeElement);
+    gone.remove();
+    if (hadFocus) document.getElementById('calls-title').focus();
+  }
   wanted.forEach((item, index) => {
     if (list.children[index] !== item) list.insertBefore(item, list.children[index] || null);
   });
