@@ -198,6 +198,11 @@ function wireControls() {
     } catch (error) {
       const message = error && error.message ? error.message : String(error);
       log(`Sign out failed: ${message}`);
+      if (current.model.user?.state === 'LOGOUT' && session === current) {
+        // Already logged out on the server: nothing left to refuse, so leave the desktop.
+        endSession();
+        return;
+      }
       shownError = { message: `Sign out failed: ${message}` };
       scheduleRender();
     }

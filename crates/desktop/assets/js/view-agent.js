@@ -93,9 +93,13 @@ export function renderAgent(model) {
   document.getElementById('go-ready').disabled = blocked || !READY_FROM.has(state);
   document.getElementById('go-not-ready').disabled = blocked || !NOT_READY_FROM.has(state);
   document.getElementById('not-ready-reason').disabled = blocked || !NOT_READY_FROM.has(state);
-  // Finesse signs out only from NOT_READY.
-  document.getElementById('sign-out').disabled = outOfService(model) || state !== 'NOT_READY';
+  // Finesse signs out only from NOT_READY; an agent already logged out (by a supervisor, or by
+  // the server after the desktop vanished) may still leave the page.
+  const signOutOff = state !== 'LOGOUT' && (outOfService(model) || state !== 'NOT_READY');
+  document.getElementById('sign-out').disabled = signOutOff;
+  document.getElementById('logout-reason').disabled = signOutOff || state === 'LOGOUT';
   document.getElementById('make-call').disabled = outOfService(model);
+  document.getElementById('dial-number').disabled = outOfService(model);
   // Keep keyboard focus in the state controls when the pressed one turns off (Ready once READY).
   if (focused && focused.disabled && document.getElementById('agent').contains(focused)) {
     const next = ['go-ready', 'go-not-ready', 'sign-out', 'dial-number']
