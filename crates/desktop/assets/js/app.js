@@ -15,6 +15,7 @@ let config = {};
 let clientLog = null;
 let session = null;
 let renderQueued = false;
+let logRenderTimer = null;
 let tickTimer = null;
 let shownError = null;        // the error #action-error shows (model.error or a refused promise)
 let lastModelError = null;    // model.error as last seen, to notice a new one
@@ -66,6 +67,15 @@ function scheduleRender() {
     renderQueued = false;
     render();
   });
+}
+
+/** Shows new client log lines at most four times a second (a busy queue logs many lines). */
+function scheduleLogRender() {
+  if (logRenderTimer) return;
+  logRenderTimer = setTimeout(() => {
+    logRenderTimer = null;
+    renderLog(clientLog);
+  }, 250);
 }
 
 /** One full render of the model into the page. */
@@ -142,7 +152,7 @@ async function onSignIn(event) {
   button.disabled = true;
   button.textContent = 'Signing in…';
   clientLog = new ClientLog({ maxLines: config.logLines || undefined, host: location.hostname });
-  clientLog.onLine = () => renderLog(clientLog);
+  clientLog.onLine = scheduleLogRender;
   log(`Sign in as ${loginId} at extension ${extension} over ${transport}`);
   const candidate = new DesktopSession({ loginId, password, extension, transport, log: clientLog });
   candidate.addEventListener('change', scheduleRender);

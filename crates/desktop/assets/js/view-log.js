@@ -8,9 +8,12 @@ const REPORT_TEXT = { idle: '', sending: 'Sending…', sent: 'Error report sent'
 
 /** Shows the latest client log lines and reveals Send Error Report once there is a first line. */
 export function renderLog(clientLog) {
-  const lines = clientLog ? clientLog.lines() : [];
-  document.getElementById('send-error-report').hidden = lines.length === 0;
+  const button = document.getElementById('send-error-report');
   const panel = document.getElementById('client-log');
+  // Copying the buffer costs; do it only while the button is still hidden or the panel is open.
+  if (!button.hidden && !panel.open) return;
+  const lines = clientLog ? clientLog.lines() : [];
+  button.hidden = lines.length === 0;
   if (!panel.open) return; // no need to rebuild text nobody sees; done again when opened
   const pre = document.getElementById('client-log-lines');
   const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
