@@ -227,7 +227,10 @@ function wireControls() {
       return;
     }
     if (outOfService(session?.model)) return;
-    act(`Call to ${number}`, () => session.makeCall(number));
+    act(`Call to ${number}`, async () => {
+      await session.makeCall(number);
+      if (byId('dial-number').value.trim() === number) byId('dial-number').value = '';
+    });
   });
   byId('send-error-report').addEventListener('click', () => act('Send error report', () => session.sendErrorReport()));
   byId('action-error-dismiss').addEventListener('click', () => {

@@ -6,6 +6,7 @@ import { displayName, formatDuration, reasonLabel, setText, stateLabel, toEpochM
 // States from which the agent may ask for READY, and for NOT_READY (Finesse's User state rules).
 const READY_FROM = new Set(['NOT_READY', 'WORK', 'WORK_READY']);
 const NOT_READY_FROM = new Set(['READY', 'NOT_READY', 'WORK', 'WORK_READY']);
+const SIGN_OUT_FROM = new Set(['READY', 'NOT_READY']);
 const CONNECTION_TEXT = {
   'signed-out': 'signed out',
   connecting: 'connecting…',
@@ -93,9 +94,10 @@ export function renderAgent(model) {
   document.getElementById('go-ready').disabled = blocked || !READY_FROM.has(state);
   document.getElementById('go-not-ready').disabled = blocked || !NOT_READY_FROM.has(state);
   document.getElementById('not-ready-reason').disabled = blocked || !NOT_READY_FROM.has(state);
-  // Finesse signs out only from NOT_READY; an agent already logged out (by a supervisor, or by
-  // the server after the desktop vanished) may still leave the page.
-  const signOutOff = state !== 'LOGOUT' && (outOfService(model) || state !== 'NOT_READY');
+  // Finesse signs out from NOT_READY (the session passes through NOT_READY from READY); an agent
+  // already logged out (by a supervisor, or by the server after the desktop vanished) may still
+  // leave the page.
+  const signOutOff = state !== 'LOGOUT' && (outOfService(model) || !SIGN_OUT_FROM.has(state));
   document.getElementById('sign-out').disabled = signOutOff;
   document.getElementById('logout-reason').disabled = signOutOff || state === 'LOGOUT';
   document.getElementById('make-call').disabled = outOfService(model);
