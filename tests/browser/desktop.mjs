@@ -8,6 +8,8 @@
 import { chromium } from 'playwright-core';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 
 const { values: args } = parseArgs({
   options: {
@@ -19,6 +21,10 @@ const { values: args } = parseArgs({
     'b-api': { type: 'string' },
     'b-https': { type: 'string' },
     shots: { type: 'string' },
+    // Each node's self-signed certificate, for the test's own requests.
+    's-cert': { type: 'string' },
+    'a-cert': { type: 'string' },
+    'b-cert': { type: 'string' },
     password: { type: 'string', default: 'herald-demo' },
   },
 });
@@ -42,26 +48,42 @@ function check(ok, what) {
   if (!ok) throw new Error(`check failed: ${what}`);
 }
 
+/// One HTTPS request from the test itself (not the page), verifying the node's certificate
+/// (issued to `localhost`) against that node's certificate as the harness passed it.
+const certs = { [S]: readFileSync(args['s-cert']), [A]: readFileSync(args['a-cert']), [B]: readFileSync(args['b-cert']) };
+function request(base, method, path, headers, body) {
+  const url = new URL(path, base);
+  const ca = certs[base];
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, ca, servername: 'localhost', timeout: STEP_MS }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer in ${STEP_MS} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /// Server-side calls the test makes outside any page: REST as an agent, the simulator.
 async function rest(base, method, path, user, body) {
-  const res = await fetch(`${base}/finesse/api/${path}`, {
-    method,
-    headers: { Authorization: `Basic ${Buffer.from(`${user}:${args.password}`).toString('base64')}`, 'Content-Type': 'application/xml' },
-    body,
-  });
-  if (res.status !== 202 && res.status !== 200) throw new Error(`${method} ${path} as ${user}: ${res.status} ${await res.text()}`);
-  return res;
+  const auth = `Basic ${Buffer.from(`${user}:${args.password}`).toString('base64')}`;
+  const res = await request(base, method, `/finesse/api/${path}`, { Authorization: auth, 'Content-Type': 'application/xml' }, body);
+  if (res.status !== 202 && res.status !== 200) throw new Error(`${method} ${path} as ${user}: ${res.status} ${res.body}`);
+  return res.body;
 }
 async function sim(base, token, what) {
-  const res = await fetch(`${base}/herald/sim/${what}`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
-  if (!res.ok) throw new Error(`sim ${what}: ${res.status} ${await res.text()}`);
-  return res.text();
+  const res = await request(base, 'POST', `/herald/sim/${what}`, { Authorization: `Bearer ${token}` });
+  if (res.status >= 300) throw new Error(`sim ${what}: ${res.status} ${res.body}`);
+  return res.body;
 }
 
 /// A page signed in as `user` on `base`, through the keyboard when `keyboard` is set.
-async function signIn(context, base, user, { transport = 'bosh', keyboard = false } = {}) {
+async function signIn(context, base, user, { transport = 'bosh', keyboard = false, prepare } = {}) {
   const page = await context.newPage();
   pages.push({ user, page });
+  if (prepare) await prepare(page);
   await page.goto(`${base}/desktop/`);
   await page.waitForSelector('#signin', { timeout: STEP_MS });
   await page.selectOption('#transport', transport);
@@ -83,12 +105,14 @@ async function signIn(context, base, user, { transport = 'bosh', keyboard = fals
   await page.waitForSelector('#agent-state[data-state="NOT_READY"]', { timeout: STEP_MS });
   return page;
 }
+const teamStateIs = (page, agent, state) =>
+  page.waitForSelector(`#team tr[data-agent-id="${agent}"] .agent-state[data-state="${state}"]`, { timeout: STEP_MS });
 const stateIs = (page, state, timeout = STEP_MS) => page.waitForSelector(`#agent-state[data-state="${state}"]`, { timeout });
 const call = (page) => page.locator('#calls li.call').first();
 /// The call controls enabled on the page are exactly the actions the server gives the agent's
 /// own participant (read from REST here, independently of the page).
 async function controlsMatchServer(page, base, user) {
-  const xml = await (await rest(base, 'GET', `User/${user}/Dialogs`, user)).text();
+  const xml = await rest(base, 'GET', `User/${user}/Dialogs`, user);
   const own = xml.split('<Participant>').slice(1).find((p) => p.includes(`<mediaAddress>${user}</mediaAddress>`)) || '';
   const offered = new Set([...(own.split('</actions>')[0].matchAll(/<action>([A-Z_]+)<\/action>/g))].map((m) => m[1]));
   const controls = ['ANSWER', 'HOLD', 'RETRIEVE', 'DROP', 'CONSULT_CALL', 'TRANSFER', 'CONFERENCE'];
@@ -127,14 +151,12 @@ try {
 
   begin('supervisor 2001 signs in and sees team 1');
   const supervisor = await signIn(supervisorContext, S, '2001');
-  await supervisor.waitForSelector('#team tr[data-agent-id="1001"]', { timeout: STEP_MS });
-  check((await supervisor.textContent('#team tr[data-agent-id="1001"] .agent-state')).includes('NOT_READY'), 'supervisor sees 1001 NOT_READY');
+  await supervisor.waitForSelector('#team tr[data-agent-id="1001"] .agent-state[data-state="NOT_READY"]', { timeout: STEP_MS });
 
   begin('READY from the page; the supervisor sees it live');
   await agent.click('#go-ready');
   await stateIs(agent, 'READY');
-  await supervisor.waitForFunction(() => document.querySelector('#team tr[data-agent-id="1001"] .agent-state')?.textContent.includes('READY')
-    && !document.querySelector('#team tr[data-agent-id="1001"] .agent-state')?.textContent.includes('NOT_READY'), null, { timeout: STEP_MS });
+  await teamStateIs(supervisor, '1001', 'READY');
   check(/^\d+:\d\d/.test((await agent.textContent('#time-in-state')).trim()), 'time in state shown');
 
   begin('a simulated call arrives: only ANSWER is offered');
@@ -151,7 +173,7 @@ try {
 
   begin('ANSWER, HOLD, RETRIEVE from the page');
   await call(agent).locator('button[data-action="ANSWER"]').click();
-  await agent.waitForFunction(() => document.querySelector('#calls li.call .call-state')?.textContent.includes('ACTIVE'), null, { timeout: STEP_MS });
+  await agent.waitForSelector('#calls li.call .call-state[data-state="ACTIVE"]', { timeout: STEP_MS });
   await stateIs(agent, 'TALKING');
   await controlsMatchServer(agent, S, '1001');
   check(!(await actionEnabled(agent, 'ANSWER')), 'ANSWER no longer offered once answered');
@@ -170,7 +192,9 @@ try {
     const b = document.querySelector('#calls li.call button[data-action="HOLD"]');
     return b && !b.disabled;
   }, null, { timeout: STEP_MS });
-  await supervisor.waitForFunction(() => document.querySelector('#team tr[data-agent-id="1001"] .agent-state')?.textContent.includes('TALKING'), null, { timeout: STEP_MS });
+  await teamStateIs(supervisor, '1001', 'TALKING');
+  // Queue statistics arrive as notifications (every second on S): 1001 talking on Sales.
+  await agent.waitForFunction(() => document.querySelector('#queues tr[data-queue-id="100"] .agents-talking')?.textContent.trim() === '1', null, { timeout: STEP_MS });
   await agent.screenshot({ path: join(args.shots, 'agent.png') });
   await supervisor.screenshot({ path: join(args.shots, 'supervisor.png') });
 
@@ -231,13 +255,35 @@ try {
 
   begin('WebSocket selected: agent 1002 signs in and goes READY');
   const wsContext = await browser.newContext({ ignoreHTTPSErrors: true, viewport });
-  const wsAgent = await signIn(wsContext, S, '1002', { transport: 'websocket' });
+  // Every WebSocket of this page passes through here, so the test can cut it.
+  let wsBlocked = false;
+  const sockets = [];
+  const wsAgent = await signIn(wsContext, S, '1002', {
+    transport: 'websocket',
+    prepare: (page) => page.routeWebSocket(/\/ws\/?$/, (ws) => {
+      if (wsBlocked) return ws.close();
+      ws.connectToServer();
+      sockets.push(ws);
+    }),
+  });
+  check(sockets.length === 1, 'the notification connection is a WebSocket');
   await wsAgent.click('#go-ready');
   await stateIs(wsAgent, 'READY');
-  await supervisor.waitForFunction(() => {
-    const s = document.querySelector('#team tr[data-agent-id="1002"] .agent-state')?.textContent;
-    return s && s.includes('READY') && !s.includes('NOT_READY');
-  }, null, { timeout: STEP_MS });
+  await teamStateIs(supervisor, '1002', 'READY');
+
+  begin('the WebSocket is cut: banner at once, state missed meanwhile shown after');
+  wsBlocked = true;
+  const wsCutAt = Date.now();
+  for (const ws of sockets) await ws.close();
+  await wsAgent.waitForSelector('#lost-connection:not([hidden])', { timeout: BANNER_MS });
+  say(`banner after ${Date.now() - wsCutAt} ms`);
+  await rest(S, 'PUT', 'User/1002', '1002', '<User><state>NOT_READY</state><reasonCodeId>1</reasonCodeId></User>');
+  await new Promise((r) => setTimeout(r, 3000));
+  wsBlocked = false;
+  await wsAgent.waitForSelector('#lost-connection', { state: 'hidden', timeout: 30000 });
+  await stateIs(wsAgent, 'NOT_READY', 5000);
+  await wsAgent.waitForFunction(() => document.querySelector('#agent-reason')?.textContent.includes('Break'), null, { timeout: 5000 });
+  say(`reconnected ${((Date.now() - wsCutAt) / 1000).toFixed(1)} s after the cut, missed state shown`);
 
   begin('failover: agent 1003 on A; A is killed; the desktop moves to B');
   const foContext = await browser.newContext({ ignoreHTTPSErrors: true, viewport });
@@ -254,7 +300,7 @@ try {
   await foAgent.click('#go-ready');
   await stateIs(foAgent, 'READY');
   const onB = await rest(B, 'GET', 'User/1003', '1003');
-  check((await onB.text()).includes('<state>READY</state>'), 'B holds the state set from the failed-over page');
+  check(onB.includes('<state>READY</state>'), 'B holds the state set from the failed-over page');
 
   console.log('PASS');
   await browser.close();

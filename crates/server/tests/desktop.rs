@@ -47,11 +47,20 @@ impl Node {
     /// [`Node::start`] with the REST listener on `api` (a peer must name it in advance).
     fn start_on(api: u16, extra: &[(&str, String)]) -> Node {
         let data = tempfile::tempdir().unwrap();
-        // The sample contact center without its background calls: every call in the run is
-        // one the test places, so no agent is offered a call it did not expect.
+        // The sample contact center without its background calls (every call in the run is one
+        // the test places, so no agent is offered a call it did not expect) and with a short
+        // wrap-up (the dropped call leaves the screen when it ends), queue statistics every second.
         let sample = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenario/sample.toml")).unwrap();
         let quiet: String =
-            sample.lines().map(|l| if l.starts_with("calls_per_hour") { "calls_per_hour = 0\n".to_owned() } else { format!("{l}\n") }).collect();
+            sample
+            .lines()
+            .map(|l| match l {
+                _ if l.starts_with("calls_per_hour") => "calls_per_hour = 0\n".to_owned(),
+                _ if l.starts_with("wrap_up_secs") => "wrap_up_secs = 2\n".to_owned(),
+                _ if l.starts_with("stats_interval_secs") => "stats_interval_secs = 1\n".to_owned(),
+                _ => format!("{l}\n"),
+            })
+            .collect();
         assert_ne!(quiet, sample, "the sample's queues have arrival rates to turn off");
         let scenario = data.path().join("quiet.toml");
         std::fs::write(&scenario, quiet).unwrap();
@@ -132,6 +141,13 @@ fn the_desktop_works_a_call_survives_a_lost_connection_fails_over_and_sends_its_
         .args(["--b-api", &b.api.to_string(), "--b-https", &b.https.to_string()])
         .arg("--shots")
         .arg(&shots)
+        // The test's own requests verify each node's generated certificate.
+        .arg("--s-cert")
+        .arg(s.data.path().join("tls/cert.pem"))
+        .arg("--a-cert")
+        .arg(a.data.path().join("tls/cert.pem"))
+        .arg("--b-cert")
+        .arg(b.data.path().join("tls/cert.pem"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);

@@ -86,11 +86,13 @@ function render() {
     lastModelError = model.error;
     if (model.error) shownError = model.error;
   }
+  // Times from the server (state changes, longest wait) are compared with the server's clock.
+  const now = session.serverNow();
   renderConnection(model);
-  renderAgent(model);
+  renderAgent(model, now);
   renderCalls(model, onCallAction);
-  renderQueues(model);
-  renderTeam(model);
+  renderQueues(model, now);
+  renderTeam(model, now);
   renderReport(model);
   renderActionError(shownError, null);
   renderLog(clientLog);
@@ -100,7 +102,7 @@ function render() {
 /** Once a second: the clocks (time in state, longest wait, team times) move; nothing is fetched. */
 function tick() {
   if (!session) return;
-  const now = Date.now();
+  const now = session.serverNow();
   renderTimeInState(session.model, now);
   renderQueues(session.model, now);
   renderTeam(session.model, now);

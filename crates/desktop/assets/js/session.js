@@ -98,7 +98,16 @@ export class DesktopSession extends EventTarget {
     this.log.host = url.hostname;
     this.setConnection({ server: url.hostname, node: url.host });
     link.holdNotifications();
-    await link.connect();
+    try {
+      await link.connect();
+    } catch (e) {
+      // A browser that has not accepted the notification port's self-signed certificate fails
+      // here with nothing but a network error: say what to do about it.
+      if (/unreachable/.test(e.message)) {
+        throw new Error(`${e.message}. If the server's certificate is self-signed, open https://${url.host.replace(/:\d+$/, '')}:${config.notificationPort}/ once in this browser, accept the certificate, and sign in again`);
+      }
+      throw e;
+    }
     const explicit = [
       `/finesse/api/User/${this.loginId}/Queues`,
       ...queues.map((q) => `/finesse/api/Queue/${q.id}`),

@@ -72,7 +72,7 @@ function fillReasons(select, codes) {
 }
 
 /** Renders the agent header and state section, and enables the state controls the state allows. */
-export function renderAgent(model) {
+export function renderAgent(model, now = Date.now()) {
   const user = model.user;
   if (!user) return;
   setText(document.getElementById('agent-name'), displayName(user));
@@ -108,10 +108,11 @@ export function renderAgent(model) {
       .map((id) => document.getElementById(id)).find((control) => !control.disabled);
     (next || document.getElementById('agent-title')).focus();
   }
-  renderTimeInState(model);
+  renderTimeInState(model, now);
 }
 
-/** Updates the time-in-state clock; called on every change and once a second. */
+/** Updates the time-in-state clock; called on every change and once a second with `now` on
+ *  the server's clock (the session's drift-corrected time), as stateChangeTime is. */
 export function renderTimeInState(model, now = Date.now()) {
   const start = toEpochMs(model?.user?.stateChangeTime);
   setText(document.getElementById('time-in-state'), start === null ? '–' : formatDuration(now - start));
