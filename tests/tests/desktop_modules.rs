@@ -27,11 +27,7 @@ async fn run_script(script: &str) -> anyhow::Result<()> {
     let output = tokio::time::timeout(Duration::from_secs(150), browser).await??;
     let stdout = String::from_utf8_lossy(&output.stdout);
     println!("{stdout}");
-    assert!(
-        output.status.success() && stdout.contains("PASS"),
-        "{script} failed\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success() && stdout.contains("PASS"), "{script} failed\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     server.stop().await?;
     Ok(())
 }

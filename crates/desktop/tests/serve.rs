@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt as _;
 use herald_desktop::{DesktopSettings, Transport, router};
+use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 
 fn assets_dir() -> PathBuf {

@@ -163,17 +163,24 @@ fn presence_logout(config: &Config, deployment: DeploymentType) -> PresenceLogou
     PresenceLogoutConfig { enabled: p.enabled, mode, grace_ms: ms(p.grace_secs), logout_on_disconnect: p.logout_on_disconnect }
 }
 
+/// The REST listener and what it serves besides the web services.
+pub(crate) struct RestListener {
+    pub(crate) listener: TcpListener,
+    pub(crate) tls: TlsAcceptor,
+    pub(crate) settings: HttpSettings,
+    /// The agent desktop at `/desktop/` (`None`: `[desktop] enabled = false`).
+    pub(crate) desktop: Option<herald_desktop::DesktopSettings>,
+}
+
 /// Starts the machine, the CTI side and the REST listener.
 pub(crate) async fn start(
     config: &Config,
     prepared: Prepared,
     core: &Core,
-    listener: TcpListener,
-    tls: TlsAcceptor,
-    settings: HttpSettings,
-    desktop: Option<herald_desktop::DesktopSettings>,
+    rest: RestListener,
     shutdown: Shutdown,
 ) -> anyhow::Result<Running> {
+    let RestListener { listener, tls, settings, desktop } = rest;
     let CtiBackend::Simulator = config.cc.cti;
     let sim = simulator(config, &prepared);
     let api_port = listener.local_addr()?.port();

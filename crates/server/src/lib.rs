@@ -376,8 +376,13 @@ pub async fn run_with_status(
                 max_body_bytes: herald_cc::parse::MAX_BODY_BYTES,
                 cors_origins: settings.cors_origins.clone(),
             };
-            let desktop = desktop_settings(&config, https_addr);
-            Some(cc::sendable(cc::start(&config, prepared, &core, api, acceptor.clone(), api_settings, desktop, stopping.clone())).await?)
+            let rest = cc::RestListener {
+                listener: api,
+                tls: acceptor.clone(),
+                settings: api_settings,
+                desktop: desktop_settings(&config, https_addr),
+            };
+            Some(cc::sendable(cc::start(&config, prepared, &core, rest, stopping.clone())).await?)
         }
         _ => None,
     };

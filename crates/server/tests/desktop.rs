@@ -51,8 +51,7 @@ impl Node {
         // the test places, so no agent is offered a call it did not expect) and with a short
         // wrap-up (the dropped call leaves the screen when it ends), queue statistics every second.
         let sample = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenario/sample.toml")).unwrap();
-        let quiet: String =
-            sample
+        let quiet: String = sample
             .lines()
             .map(|l| match l {
                 _ if l.starts_with("calls_per_hour") => "calls_per_hour = 0\n".to_owned(),
@@ -127,11 +126,14 @@ fn the_desktop_works_a_call_survives_a_lost_connection_fails_over_and_sends_its_
         ("HERALD_CC__PRIMARY_HTTPS_PORT", a_api.to_string()),
         ("HERALD_CC__SECONDARY_HOST", "127.0.0.1".into()),
     ]);
-    let a = Node::start_on(a_api, &[
-        ("HERALD_CC__PRIMARY_HOST", "127.0.0.1".into()),
-        ("HERALD_CC__SECONDARY_HOST", "127.0.0.1".into()),
-        ("HERALD_CC__SECONDARY_HTTPS_PORT", b.api.to_string()),
-    ]);
+    let a = Node::start_on(
+        a_api,
+        &[
+            ("HERALD_CC__PRIMARY_HOST", "127.0.0.1".into()),
+            ("HERALD_CC__SECONDARY_HOST", "127.0.0.1".into()),
+            ("HERALD_CC__SECONDARY_HTTPS_PORT", b.api.to_string()),
+        ],
+    );
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("desktop-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let run = Command::new("node")
