@@ -586,6 +586,11 @@ impl Config {
         if self.websocket.ping_interval_secs == 0 {
             return Err(ConfigError::Range("websocket.ping_interval_secs must be positive".into()));
         }
+        // A desktop pinging more often than every 5 s, or measuring drift more than once a
+        // minute, costs every agent's browser and the server for nothing.
+        if !(5..=300).contains(&self.desktop.ping_secs) || self.desktop.drift_secs < 60 {
+            return Err(ConfigError::Range("desktop.ping_secs must be between 5 and 300, desktop.drift_secs at least 60".into()));
+        }
         self.auth.validate()?;
         Ok(())
     }
@@ -744,6 +749,31 @@ mod tests {
                     assert!(err.contains(needed), "{needed:?} missing from: {err}");
                 }
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_desktop_section_is_read_and_nonsense_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(c.desktop.enabled);
+            assert_eq!(
+                (c.desktop.transport, c.desktop.ping_secs, c.desktop.notification_port),
+                (herald_desktop::Transport::Bosh, 20, None)
+            );
+            jail.create_file("d.toml", "[desktop]\ntransport = \"websocket\"\nnotification_port = 443\n[cc]\nsecondary_host = \"fin2\"\nsecondary_https_port = 9445\n")?;
+            let c = Config::load(Some(Path::new("d.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!((c.desktop.transport, c.desktop.notification_port), (herald_desktop::Transport::Websocket, Some(443)));
+            assert_eq!((c.cc.secondary_host.as_deref(), c.cc.secondary_https_port), (Some("fin2"), Some(9445)));
+            jail.set_env("HERALD_DESKTOP__TRANSPORT", "carrier-pigeon");
+            assert!(Config::load(None).unwrap_err().to_string().contains("carrier-pigeon"));
+            jail.clear_env();
+            jail.set_env("HERALD_DESKTOP__PING_SECS", "0");
+            assert!(Config::load(None).unwrap_err().to_string().contains("desktop.ping_secs must be between 5 and 300"));
+            jail.clear_env();
+            jail.create_file("e.toml", "[desktop]\nport = 1\n")?;
+            assert!(Config::load(Some(Path::new("e.toml"))).unwrap_err().to_string().contains("port"));
             Ok(())
         });
     }
