@@ -78,6 +78,26 @@ const results = await page.evaluate(async () => {
   const items = [{ itemId: '1' }, { itemId: '2' }, { itemId: '3' }];
   check(missedItems(items, '2').map((i) => i.itemId).join() === '3', 'catch-up applies the items after the last one seen');
   check(missedItems(items, 'gone').length === 3 && missedItems(items, '3').length === 0, 'an unknown last item: all, in order; none missed: nothing');
+  // NodeLink's catch-up with a stand-in session and client: ids are per node, a gap is read again
+  const { NodeLink } = await import('./js/session-link.js');
+  const delivered = [];
+  const reloaded = [];
+  const fakeSession = { loginId: '1001', log: { log() {} }, onUpdate: (node, text) => delivered.push(`${node}#${text}`), reload: async (node) => { reloaded.push(node); } };
+  const kept = { '/finesse/api/User/1001': [{ itemId: '7', text: 'u7' }, { itemId: '8', text: 'u8' }], '/finesse/api/User/1001/Dialogs': [{ itemId: '3', text: 'd3' }, { itemId: '4', text: 'd4' }], '/finesse/api/SystemInfo': [] };
+  const link = new NodeLink({ session: fakeSession, api: {}, system: {}, config: {}, subscribed: new Set() });
+  link.client = { items: async (node, max) => (kept[node] || []).slice(-max) };
+  await link.recordBaseline();
+  check(link.lastItemIds.get('/finesse/api/User/1001') === '8' && link.lastItemIds.get('/finesse/api/SystemInfo') === '', 'baseline: each node\'s newest item, empty for an empty node');
+  kept['/finesse/api/User/1001'].push({ itemId: '9', text: 'u9' });
+  kept['/finesse/api/SystemInfo'].push({ itemId: '1', text: 's1' });
+  link.lastItemIds.set('/finesse/api/User/1001/Dialogs', '2'); // no longer kept: a gap
+  link.holdNotifications();
+  link.onNotification({ node: '/finesse/api/User/1001', itemId: '9', text: 'u9' });
+  link.onNotification({ node: '/finesse/api/Team/1/Users', itemId: '9', text: 't9' });
+  await link.catchUp();
+  link.releaseNotifications();
+  check(delivered.join() === '/finesse/api/User/1001#u9,/finesse/api/SystemInfo#s1,/finesse/api/Team/1/Users#t9', `catch-up applies what is new once, another node's same item id is not skipped: ${delivered}`);
+  check(reloaded.join() === '/finesse/api/User/1001/Dialogs', `a node whose last item is gone is read again: ${reloaded}`);
   const { DesktopSession } = await import('./js/session.js');
   const s = new DesktopSession({ loginId: '1001', password: 'nope', extension: '1001', log: new ClientLog({}) });
   const e4 = await s.signIn().catch((x) => x);

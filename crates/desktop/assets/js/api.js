@@ -4,6 +4,10 @@
 
 import { parseXml, childText, child, childrenNamed } from './xml.js';
 
+/** A REST request unanswered after this long has failed: a node that drops packets instead of
+ *  refusing them must not hold a reconnect try (and so the failover) for minutes. */
+export const REQUEST_TIMEOUT_MS = 15000;
+
 /** A refused or failed REST call: `status` 0 means the node could not be reached at all. */
 export class ApiError extends Error {
   constructor({ status, errorType = '', errorMessage = '', errorData = '', detail = '' }) {
@@ -79,7 +83,9 @@ export class FinesseApi {
     const started = performance.now();
     let res;
     try {
-      res = await fetch(this.url(path), { method, headers, body, cache: 'no-store', credentials: 'omit' });
+      res = await fetch(this.url(path), {
+        method, headers, body, cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
     } catch (e) {
       throw new ApiError({ status: 0, detail: `${method} ${this.url(path)}: ${e.message}` });
     } finally {

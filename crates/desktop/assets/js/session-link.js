@@ -17,6 +17,8 @@ export function missedItems(items, lastItemId) {
 }
 
 const bareJid = (jid) => String(jid || '').split('/')[0].toLowerCase();
+/** Item ids are numbered per node: a node's item is known by both. */
+const itemKey = (node, itemId) => `${node}\u0000${itemId}`;
 
 /** One node's notification connection; `renew()` makes the next one after a loss. */
 export class NodeLink {
@@ -63,12 +65,19 @@ export class NodeLink {
       pingSecs: this.config.pingSecs || 20,
       log: (msg) => this.log.log(`xmpp: ${msg}`),
     });
+    if (this.closed) {
+      client.disconnect();
+      throw new Error('connection closed while connecting');
+    }
     this.client = client;
     client.onStatus = (status, detail) => this.onStatus(status, detail || {});
     client.onNotification = (n) => this.onNotification(n);
     client.onPresence = (p) => this.onPresence(p);
     await client.connect();
-    if (this.closed) throw new Error('connection closed while connecting');
+    if (this.closed) {
+      client.disconnect(); // closed meanwhile: this client has no owner any more
+      throw new Error('connection closed while connecting');
+    }
     this.established = true;
     this.log.log(`notification connection bound as ${client.jid}`);
   }
@@ -126,7 +135,7 @@ export class NodeLink {
     const held = this.held || [];
     this.held = null;
     for (const n of held) {
-      if (n.itemId && this.appliedInCatchUp && this.appliedInCatchUp.has(n.itemId)) continue;
+      if (n.itemId && this.appliedInCatchUp && this.appliedInCatchUp.has(itemKey(n.node, n.itemId))) continue;
       this.deliver(n.node, n.itemId, n.text);
     }
     this.appliedInCatchUp = null;
@@ -140,21 +149,47 @@ export class NodeLink {
     this.log.log(`subscribed ${node}`);
   }
 
-  /** Applies the items published while the connection was down: for each node the desktop
-   *  follows, the items after the last one applied (all kept items when that one is gone). */
-  async catchUp() {
+  /** The nodes whose items make the screen: the user's own, SystemInfo and the explicit
+   *  subscriptions but the ClientLog. */
+  followedNodes() {
     const id = this.session.loginId;
-    const nodes = [
+    return [
       `/finesse/api/User/${id}`, `/finesse/api/User/${id}/Dialogs`, '/finesse/api/SystemInfo',
       ...Array.from(this.subscribed).filter((n) => !n.endsWith('/ClientLog')),
     ];
+  }
+
+  /** Notes each followed node's newest item right after the first GETs ('' for an empty node),
+   *  so a catch-up replays only what came after them, never older items (an old refusal, a
+   *  call already over) on top of the fresh documents. */
+  async recordBaseline() {
+    for (const node of this.followedNodes()) {
+      if (this.lastItemIds.has(node)) continue;
+      const items = await this.client.items(node, 1);
+      this.lastItemIds.set(node, items.length ? items[items.length - 1].itemId : '');
+    }
+  }
+
+  /** Applies the items published while the connection was down: for each node followed, the
+   *  items after the last one applied. When that one is no longer among the node's newest
+   *  items (a long outage), the items cannot tell what happened in the gap: the session reads
+   *  the resource again instead. */
+  async catchUp() {
     this.appliedInCatchUp = new Set();
-    for (const node of nodes) {
+    for (const node of this.followedNodes()) {
       const items = await this.client.items(node, CATCH_UP_ITEMS);
-      const missed = missedItems(items, this.lastItemIds.get(node));
+      const last = this.lastItemIds.get(node);
+      if (last && !items.some((i) => i.itemId === last)) {
+        this.log.log(`catch-up ${node}: the last item applied is no longer kept; reading it again`);
+        await this.session.reload(node, this.api);
+        if (items.length) this.lastItemIds.set(node, items[items.length - 1].itemId);
+        for (const item of items) this.appliedInCatchUp.add(itemKey(node, item.itemId));
+        continue;
+      }
+      const missed = missedItems(items, last);
       this.log.log(`catch-up ${node}: ${items.length} items kept, ${missed.length} applied`);
       for (const item of missed) {
-        this.appliedInCatchUp.add(item.itemId);
+        this.appliedInCatchUp.add(itemKey(node, item.itemId));
         this.deliver(node, item.itemId, item.text);
       }
     }

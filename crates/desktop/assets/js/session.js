@@ -4,10 +4,10 @@
 // node, catch-up of missed items, Send Error Report and sign out. The notification connection
 // is an XmppClient (js/xmpp.js); the rules it applies live in session-apply.js and reconnect.js.
 
-import { FinesseApi, ApiError, newRequestId } from './api.js';
+import { FinesseApi, ApiError, REQUEST_TIMEOUT_MS, newRequestId } from './api.js';
 import { escapeXml } from './xml.js';
 import {
-  emptyModel, parseUser, parseDialogs, parseQueues, parseReasonCodes, parseTeam, parseSystemInfo, parseUpdate,
+  emptyModel, parseUser, parseDialogs, parseQueue, parseQueues, parseReasonCodes, parseTeam, parseSystemInfo, parseUpdate,
 } from './model.js';
 import { applyUpdate } from './session-apply.js';
 import { retryDelayMs, shouldFailOver, alternateNode, nodeBase } from './reconnect.js';
@@ -36,7 +36,12 @@ export class DesktopSession extends EventTarget {
     this.reconnecting = false;
     this.signingOut = false;
     this.reportWaiter = null;
-    if (typeof window !== 'undefined') window.heraldSession = this;
+    // What a person (or a test) may look at from the browser's console: the model and the
+    // client log, not the credentials the session holds.
+    if (typeof window !== 'undefined') {
+      const session = this;
+      window.heraldSession = Object.freeze({ get model() { return session.model; }, log: this.log });
+    }
   }
 
   /** Fires 'change' with `what` (the part of the model that changed). */
@@ -83,11 +88,7 @@ export class DesktopSession extends EventTarget {
     }
     const config = await this.readConfig(api);
     this.log.maxLines = config.logLines || this.log.maxLines;
-    const userDoc = await api.get(`User/${encodeURIComponent(this.loginId)}`);
-    const user = parseUser(userDoc.documentElement);
-    this.log.log(`user ${user.loginId}: ${user.state}, roles ${user.roles.join(',')}`);
-    const queuesDoc = await api.get(`User/${encodeURIComponent(this.loginId)}/Queues`);
-    const queues = parseQueues(queuesDoc.documentElement);
+    this.stillWanted();
 
     const link = new NodeLink({
       session: this, api, system, config, transport: this.transport || config.transport || 'bosh',
@@ -103,11 +104,19 @@ export class DesktopSession extends EventTarget {
     } catch (e) {
       // A browser that has not accepted the notification port's self-signed certificate fails
       // here with nothing but a network error: say what to do about it.
-      if (/unreachable/.test(e.message)) {
+      if (/unreachable|WebSocket/.test(e.message)) {
         throw new Error(`${e.message}. If the server's certificate is self-signed, open https://${url.host.replace(/:\d+$/, '')}:${config.notificationPort}/ once in this browser, accept the certificate, and sign in again`);
       }
       throw e;
     }
+    // Read after the connection is up, notifications held: a change made meanwhile is either
+    // in these documents or among the held notifications, never lost between the two.
+    this.stillWanted();
+    const userDoc = await api.get(`User/${encodeURIComponent(this.loginId)}`);
+    const user = parseUser(userDoc.documentElement);
+    this.log.log(`user ${user.loginId}: ${user.state}, roles ${user.roles.join(',')}`);
+    const queuesDoc = await api.get(`User/${encodeURIComponent(this.loginId)}/Queues`);
+    const queues = parseQueues(queuesDoc.documentElement);
     const explicit = [
       `/finesse/api/User/${this.loginId}/Queues`,
       ...queues.map((q) => `/finesse/api/Queue/${q.id}`),
@@ -133,6 +142,8 @@ export class DesktopSession extends EventTarget {
         for (const u of team.users) m.team.set(u.loginId, u);
       }
     }
+    await link.recordBaseline();
+    this.stillWanted();
     this.changed('all');
     link.releaseNotifications();
 
@@ -141,6 +152,39 @@ export class DesktopSession extends EventTarget {
     }
     await link.finesseAvailable();
     this.setConnection({ status: 'connected', attempt: 0 });
+  }
+
+  /** Throws when the agent signed out while a node was being opened (the caller stops there). */
+  stillWanted() {
+    if (this.signingOut) throw new Error('signed out meanwhile');
+  }
+
+  /** Reads the resource behind `node` again and replaces its part of the model: what a
+   *  catch-up does when the node no longer keeps the last item this page applied. */
+  async reload(node, api) {
+    const id = this.loginId;
+    const m = this.model;
+    const team = node.match(/^\/finesse\/api\/Team\/([^/]+)\/Users$/);
+    const queue = node.match(/^\/finesse\/api\/Queue\/([^/]+)$/);
+    if (node === `/finesse/api/User/${id}`) {
+      m.user = parseUser((await api.get(`User/${encodeURIComponent(id)}`)).documentElement);
+    } else if (node === `/finesse/api/User/${id}/Dialogs`) {
+      const doc = await api.get(`User/${encodeURIComponent(id)}/Dialogs`);
+      m.dialogs = new Map(parseDialogs(doc.documentElement).map((d) => [d.id, d]));
+    } else if (node === '/finesse/api/SystemInfo') {
+      await this.readSystemInfo(api);
+    } else if (team) {
+      const fresh = parseTeam((await api.get(`Team/${encodeURIComponent(team[1])}`)).documentElement);
+      for (const [loginId, u] of m.team) if (u.teamId === team[1]) m.team.delete(loginId);
+      for (const u of fresh.users) m.team.set(u.loginId, { ...u, teamId: u.teamId || team[1] });
+    } else if (queue) {
+      m.queues.set(queue[1], parseQueue((await api.get(`Queue/${encodeURIComponent(queue[1])}`)).documentElement));
+    } else {
+      this.log.log(`no resource to read again for ${node}`);
+      return;
+    }
+    this.log.log(`read ${node} again`);
+    this.changed('all');
   }
 
   /** GET SystemInfo on `api`, measuring drift; updates model.system. Returns the parsed info. */
@@ -163,7 +207,7 @@ export class DesktopSession extends EventTarget {
     const url = api.url('/desktop/config.json');
     let res;
     try {
-      res = await fetch(url, { cache: 'no-store', credentials: 'omit' });
+      res = await fetch(url, { cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     } catch (e) {
       throw new ApiError({ status: 0, detail: `GET ${url}: ${e.message}` });
     }
@@ -287,12 +331,20 @@ export class DesktopSession extends EventTarget {
     try {
       if (!this.link) throw new Error('Not connected.');
       await this.link.subscribe(node);
+      let timer = null;
       const arrived = new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('the server did not confirm the report within 15 s')), REPORT_TIMEOUT_MS);
+        timer = setTimeout(() => reject(new Error('the server did not confirm the report within 15 s')), REPORT_TIMEOUT_MS);
         this.reportWaiter = () => { clearTimeout(timer); resolve(); };
       });
+      // A refused POST ends the wait here; the confirmation timer must not fire unheard.
+      arrived.catch(() => {});
       const body = this.log.reportBody(typeof navigator !== 'undefined' ? navigator.userAgent : 'unknown');
-      await this.link.api.post(`User/${encodeURIComponent(this.loginId)}/ClientLog`, body);
+      try {
+        await this.link.api.post(`User/${encodeURIComponent(this.loginId)}/ClientLog`, body);
+      } catch (e) {
+        clearTimeout(timer);
+        throw e;
+      }
       await arrived;
       this.log.clear();
       this.log.log('error report sent');

@@ -46,7 +46,9 @@ function createCall(dialogId, onAction) {
 
   const buttons = element('div', 'controls call-actions');
   buttons.setAttribute('role', 'group');
-  buttons.setAttribute('aria-label', 'Call controls');
+  // Named after its call, so two calls' "Answer" buttons are told apart by a screen reader.
+  title.id = `call-title-${dialogId}`.replace(/[^A-Za-z0-9_-]/g, '_');
+  buttons.setAttribute('aria-labelledby', title.id);
   for (const [action, label] of CALL_ACTIONS) {
     const button = element('button', `call-action action-${action.toLowerCase()}`, label);
     button.type = 'button';

@@ -435,10 +435,13 @@ class BoshTransport {
     const timer = setTimeout(() => controller.abort(new Error('timed out')), (this.wait + 5) * 1000);
     let doc;
     let cause = null;
+    let refused = false;
     try {
       const response = await fetch(this.options.url, { method: 'POST', body, signal: controller.signal,
         headers: { 'Content-Type': 'text/xml; charset=utf-8' } });
       const text = await response.text();
+      // XEP-0124 §17: a 4xx says the session or the request is refused; resending cannot help.
+      refused = response.status >= 400 && response.status < 500;
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       doc = parseXml(text).documentElement;
       if (doc.localName !== 'body') throw new Error(`answer is <${doc.localName}>, not <body>`);
@@ -455,6 +458,12 @@ class BoshTransport {
     }
     if (cause !== null) {
       if (final) return;
+      if (refused) {
+        this.events.log(`BOSH request rid ${rid} refused (${cause}); the session is over`);
+        this.sessionGone = true;
+        this.events.failed(`notification session refused: ${cause}`);
+        return;
+      }
       if (retries >= BOSH_BACKOFF_MS.length) {
         this.events.log(`BOSH request rid ${rid} failed ${retries + 1} times (${cause}); giving up`);
         this.sessionGone = true; // unreachable: no terminate is attempted
