@@ -13,17 +13,23 @@ pub enum AnyStore {
     /// SQLite (the embedded default).
     #[cfg(feature = "sqlite")]
     Sqlite(crate::SqliteStore),
+    /// PostgreSQL (several nodes sharing one database).
+    #[cfg(feature = "postgres")]
+    Postgres(crate::PostgresStore),
     /// In memory (tests; nothing survives a restart).
     Memory(MemoryStore),
 }
 
 impl AnyStore {
-    /// Releases the backend's resources (the SQLite pool closes, flushing its WAL); called at
+    /// Releases the backend's resources (the SQLite pool closes, flushing its WAL; the PostgreSQL
+    /// pool closes its connections); called at
     /// shutdown, after the last write.
     pub async fn close(&self) {
         match self {
             #[cfg(feature = "sqlite")]
             Self::Sqlite(s) => s.close().await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(s) => s.close().await,
             Self::Memory(_) => {}
         }
     }
@@ -34,6 +40,8 @@ macro_rules! dispatch {
         match $self {
             #[cfg(feature = "sqlite")]
             AnyStore::Sqlite($s) => $call.await,
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres($s) => $call.await,
             AnyStore::Memory($s) => $call.await,
         }
     };

@@ -15,11 +15,13 @@ pub enum StoreError {
     #[error("no such user: {0}")]
     NoSuchUser(String),
     /// The database could not be opened or created (missing directory, permissions, not a
-    /// database file).
-    #[error("cannot open the database {}: {source}", path.display())]
+    /// database file; a server that cannot be reached, refuses the login, or has no such
+    /// database).
+    #[error("cannot open the database {target}: {source}")]
     Open {
-        /// The database file.
-        path: std::path::PathBuf,
+        /// Where it was looked for: the SQLite file's path, or a server's
+        /// `postgres://user@host:port/database` (never with its password).
+        target: String,
         /// Why.
         #[source]
         source: DatabaseError,
@@ -68,18 +70,18 @@ impl StoreError {
     }
 }
 
-/// The database driver's error: sqlx's when the `sqlite` feature is on. Without any database
-/// backend compiled in, no database error can occur, and the type has no values.
-#[cfg(feature = "sqlite")]
+/// The database driver's error: sqlx's when the `sqlite` or `postgres` feature is on. Without
+/// any database backend compiled in, no database error can occur, and the type has no values.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub type DatabaseError = sqlx::Error;
 
-/// The database driver's error: sqlx's when the `sqlite` feature is on. Without any database
-/// backend compiled in, no database error can occur, and the type has no values.
-#[cfg(not(feature = "sqlite"))]
+/// The database driver's error: sqlx's when the `sqlite` or `postgres` feature is on. Without
+/// any database backend compiled in, no database error can occur, and the type has no values.
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {}
 
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         Self::Database(err)

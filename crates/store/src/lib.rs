@@ -10,9 +10,10 @@
 //!
 //! Callers depend on the narrowest trait they need; [`Store`] bundles them all for wiring. Each
 //! backend implements every trait, one file per domain: [`SqliteStore`] (the embedded default,
-//! behind the `sqlite` cargo feature, on by default) and [`MemoryStore`] (tests; nothing
+//! behind the `sqlite` cargo feature, on by default), `PostgresStore` (several nodes on one
+//! database, behind the `postgres` feature, on by default) and [`MemoryStore`] (tests; nothing
 //! survives a restart). [`AnyStore`] is the one chosen at run time. Every backend passes the
-//! same [`conformance`] suite, domain by domain, and later backends (PostgreSQL) must too.
+//! same [`conformance`] suite, domain by domain.
 //!
 //! # Adding a domain
 //!
@@ -20,8 +21,8 @@
 //! (the contact center, issue 11, was added this way):
 //!
 //! 1. a module with its types and its trait;
-//! 2. its implementation per backend, in `sqlite/` (with a new entry appended to the
-//!    migrations, never an edit of an applied one) and `memory/`;
+//! 2. its implementation per backend, in `sqlite/` and `postgres/` (each with a new entry
+//!    appended to its migrations, never an edit of an applied one) and `memory/`;
 //! 3. its section in [`conformance`], run against every backend;
 //! 4. the trait added to the [`Store`] bundle and dispatched by [`AnyStore`] (in `any.rs`).
 //!
@@ -35,6 +36,8 @@ pub mod contact_center;
 mod error;
 mod memory;
 pub mod offline;
+#[cfg(feature = "postgres")]
+mod postgres;
 pub mod pubsub;
 pub mod roster;
 pub mod session_records;
@@ -49,6 +52,8 @@ pub use error::WriterError;
 pub use error::{DatabaseError, StoreError};
 pub use memory::MemoryStore;
 pub use offline::{OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, StoredOffline, offline_batch_len};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use pubsub::{PubSubOp, PubSubStore, StoredItem, StoredNode, StoredSubscription, SubscriptionOptions};
 pub use roster::{RosterItem, RosterStore, Subscription};
 pub use session_records::{CloseRecord, SessionRecordStore};

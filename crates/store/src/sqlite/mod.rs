@@ -97,7 +97,7 @@ impl SqliteStore {
     }
 
     async fn connect(path: &Path) -> Result<Self, StoreError> {
-        let opening = |source| StoreError::Open { path: path.to_owned(), source };
+        let opening = |source| StoreError::Open { target: path.display().to_string(), source };
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(opening)?
             .filename(path)
