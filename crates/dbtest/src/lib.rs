@@ -12,7 +12,9 @@ use anyhow::{Context as _, bail};
 
 /// A PostgreSQL server of its own: data directory and socket in a temporary directory, TCP on
 /// `127.0.0.1:<port>`, trust authentication for the `herald` role (loopback only), `fsync` off
-/// (a test's data need not survive a power cut).
+/// (a test's data need not survive a power cut). `synchronous_commit` stays on: a commit is in
+/// the WAL (written, not synced) before it is acknowledged, so what a test committed survives
+/// [`TempPostgres::kill`], as it would a crash of the server process.
 pub struct TempPostgres {
     bin: PathBuf,
     dir: tempfile::TempDir,
@@ -41,7 +43,7 @@ impl TempPostgres {
         run(&mut initdb, "initdb")?;
         let port = free_port()?;
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
             dir.path().display()
         );
         let mut start = program(&bin, "pg_ctl", as_postgres);
@@ -89,6 +91,29 @@ impl TempPostgres {
         run(&mut stop, "pg_ctl stop")
     }
 
+    /// Stops the server and removes its directory once this process has exited, however it
+    /// exits: for a server kept in a `static` (one per test binary), whose `Drop` never runs.
+    /// A detached shell polls for this process and then runs `pg_ctl stop -m immediate`.
+    pub fn stop_when_process_exits(&self) -> anyhow::Result<()> {
+        let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
+        let run_as = if self.as_postgres { "runuser -u postgres -- " } else { "" };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {run_as}{pg_ctl} -D {data} -m immediate -w stop; rm -rf {dir}",
+            pid = std::process::id(),
+            pg_ctl = quote(&self.bin.join("pg_ctl")),
+            data = quote(&self.dir.path().join("data")),
+            dir = quote(self.dir.path()),
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start the watchdog that stops PostgreSQL")?;
+        Ok(())
+    }
+
     /// Starts it again after [`TempPostgres::kill`], on the same port and data.
     pub fn restart(&self) -> anyhow::Result<()> {
         let options =
@@ -119,7 +144,8 @@ fn bin_dir() -> Option<PathBuf> {
     if let Some(dir) = from_pg_config.filter(|d| has_tools(d)) {
         return Some(dir);
     }
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok().map(|e| e.path().join("bin"))).collect();
+    let mut versions: Vec<PathBuf> =
+        std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok().map(|e| e.path().join("bin"))).collect();
     versions.sort();
     versions.into_iter().rev().find(|d| has_tools(d))
 }

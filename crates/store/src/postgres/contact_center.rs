@@ -227,4 +227,3 @@ impl ContactCenterStore for PostgresStore {
         rows.iter().map(|r| Ok((column(r, "roster", "owner")?, roster_item_from(r)?))).collect()
     }
 }
-

@@ -67,12 +67,13 @@ impl OfflineStore for PostgresStore {
         let len = offline_batch_len(sizes.iter().map(|&(_, bytes)| bytes), max_messages, max_bytes);
         let Some(&(first, _)) = sizes.first() else { return Ok(Vec::new()) };
         let Some(&(last, _)) = len.checked_sub(1).and_then(|i| sizes.get(i)) else { return Ok(Vec::new()) };
-        let rows = sqlx::query("SELECT id, sender, stanza, stored_at FROM offline WHERE username = $1 AND id BETWEEN $2 AND $3 ORDER BY id")
-            .bind(username)
-            .bind(first)
-            .bind(last)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, sender, stanza, stored_at FROM offline WHERE username = $1 AND id BETWEEN $2 AND $3 ORDER BY id")
+                .bind(username)
+                .bind(first)
+                .bind(last)
+                .fetch_all(&mut *tx)
+                .await?;
         tx.commit().await?;
         let read = |r| {
             Ok(StoredOffline {
@@ -88,11 +89,8 @@ impl OfflineStore for PostgresStore {
     }
 
     async fn delete_offline(&self, username: &str, through_id: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM offline WHERE username = $1 AND id <= $2")
-            .bind(username)
-            .bind(through_id)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM offline WHERE username = $1 AND id <= $2").bind(username).bind(through_id).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 }

@@ -22,11 +22,13 @@ const ITEMS: &str = "pubsub_items";
 async fn apply_op(tx: &mut PgConnection, op: &PubSubOp) -> Result<(), StoreError> {
     match op {
         PubSubOp::PutNode { name, config } => {
-            sqlx::query("INSERT INTO pubsub_nodes (name, config) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET config = excluded.config")
-                .bind(name)
-                .bind(config)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO pubsub_nodes (name, config) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET config = excluded.config",
+            )
+            .bind(name)
+            .bind(config)
+            .execute(&mut *tx)
+            .await?;
         }
         PubSubOp::DeleteNode { name } => {
             sqlx::query("DELETE FROM pubsub_nodes WHERE name = $1").bind(name).execute(&mut *tx).await?;
@@ -128,9 +130,8 @@ impl PubSubStore for PostgresStore {
                 n.affiliations.push((column(&row, AFFILIATIONS, "jid")?, column(&row, AFFILIATIONS, "affiliation")?));
             }
         }
-        for row in sqlx::query("SELECT node, subid, jid, state, deliver FROM pubsub_subscriptions ORDER BY position")
-            .fetch_all(&mut *tx)
-            .await?
+        for row in
+            sqlx::query("SELECT node, subid, jid, state, deliver FROM pubsub_subscriptions ORDER BY position").fetch_all(&mut *tx).await?
         {
             if let Some(n) = nodes.get_mut(column::<&str>(&row, SUBSCRIPTIONS, "node")?) {
                 n.subscriptions.push(StoredSubscription {
