@@ -17,8 +17,8 @@ mod session_records;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Row as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::{Connection as _, PgConnection, Row as _};
 
 use crate::StoreError;
 
@@ -112,12 +112,12 @@ impl PostgresStore {
             options.get_port(),
             options.get_database().unwrap_or_default()
         );
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(|source| StoreError::Open { target, source })?;
+        // One connection made directly first: the pool would retry until its acquire timeout
+        // and then report only that it timed out, where the operator needs the cause (refused,
+        // no such database, authentication failed).
+        let probe = PgConnection::connect_with(&options).await.map_err(|source| StoreError::Open { target: target.clone(), source })?;
+        probe.close().await.map_err(|source| StoreError::Open { target, source })?;
+        let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).acquire_timeout(ACQUIRE_TIMEOUT).connect_lazy_with(options);
         Ok(Self { pool })
     }
 
@@ -212,7 +212,63 @@ fn int(v: u64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::without_password;
+    use std::sync::OnceLock;
+
+    use herald_dbtest::TempPostgres;
+
+    use super::*;
+    use crate::{AccountStore, PubSubStore, RosterStore};
+
+    static SERVER: OnceLock<Option<TempPostgres>> = OnceLock::new();
+
+    /// A store on a new database of this binary's one server, its schema not applied yet;
+    /// `None` (skipped) without PostgreSQL, unless `CI` is set.
+    async fn unmigrated() -> Option<PostgresStore> {
+        let server = SERVER.get_or_init(|| {
+            if !TempPostgres::available() {
+                assert!(std::env::var_os("CI").is_none(), "PostgreSQL is not installed (initdb, pg_ctl), and CI needs it");
+                eprintln!("skipped: PostgreSQL is not installed (initdb, pg_ctl)");
+                return None;
+            }
+            let server = TempPostgres::start().expect("PostgreSQL starts");
+            server.stop_when_process_exits().expect("the watchdog starts");
+            Some(server)
+        });
+        let url = server.as_ref()?.new_database().expect("createdb");
+        Some(PostgresStore::connect(&url, 2).await.expect("connects"))
+    }
+
+    fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, StoreError>, table: &str, column: &str) {
+        match result {
+            Err(StoreError::Corrupt { table: t, column: c, .. }) => assert_eq!((t, c), (table, column)),
+            other => panic!("expected corrupt {table}.{column}, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_migration_names_its_version_and_changes_nothing() {
+        let Some(store) = unmigrated().await else { return };
+        let err = store.migrate(&["CREATE TABLE a (x BIGINT)", "CREATE TABLE b (x BIGINT); NOT SQL"]).await.unwrap_err();
+        assert!(matches!(err, StoreError::Migration { version: 2, .. }), "{err:?}");
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT tablename::TEXT FROM pg_tables WHERE tablename IN ('a', 'b')").fetch_all(&store.pool).await.unwrap();
+        assert_eq!(tables, ["a"], "version 2 was rolled back whole");
+        assert_eq!(store.schema_versions().await.unwrap(), [1]);
+    }
+
+    #[tokio::test]
+    async fn values_herald_does_not_write_are_corrupt_data_naming_their_column_not_a_panic() {
+        let Some(store) = unmigrated().await else { return };
+        store.migrate(MIGRATIONS).await.unwrap();
+        store.create_user("alice", &[]).await.unwrap();
+        let exec = |sql: &'static str| sqlx::query(sql).execute(&store.pool);
+        exec("INSERT INTO credentials VALUES ('alice', 'SHA-256', '\\x01', -1, '\\x02', '\\x03')").await.unwrap();
+        assert_corrupt(store.credentials("alice").await, "credentials", "iterations");
+        exec("INSERT INTO roster VALUES ('alice', 'bob@x', NULL, 'sideways', false, false, true, '')").await.unwrap();
+        assert_corrupt(store.roster("alice").await, "roster", "subscription");
+        exec("INSERT INTO pubsub_nodes (name, config, next_seq) VALUES ('n', '', -5)").await.unwrap();
+        assert_corrupt(store.pubsub_load().await, "pubsub_nodes", "next_seq");
+    }
 
     #[test]
     fn an_unparsable_url_is_named_without_its_password() {
