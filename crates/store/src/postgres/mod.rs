@@ -131,11 +131,13 @@ impl PostgresStore {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
                 sqlx::query("CREATE TABLE IF NOT EXISTS herald_schema (version BIGINT NOT NULL)").execute(&mut *tx).await?;
                 let applied: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM herald_schema").fetch_one(&mut *tx).await?;
-                let Some(sql) = usize::try_from(applied).ok().and_then(|a| migrations.get(a)) else {
+                // A version this binary does not know (a newer Herald migrated) is left alone.
+                let index = usize::try_from(applied).unwrap_or(usize::MAX);
+                let Some(sql) = migrations.get(index) else {
                     tx.commit().await?;
                     return Ok(false);
                 };
-                version = usize::try_from(applied).unwrap_or(0) + 1;
+                version = index + 1;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO herald_schema (version) VALUES ($1)").bind(applied + 1).execute(&mut *tx).await?;
                 tx.commit().await?;
