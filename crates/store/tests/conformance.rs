@@ -292,6 +292,20 @@ mod postgres_server {
     }
 
     #[tokio::test]
+    async fn a_pubsub_batch_that_fails_part_way_writes_nothing() {
+        let Some(store) = pg::store().await else { return };
+        let err = store
+            .pubsub_apply(&[
+                PubSubOp::PutNode { name: "kept-out".into(), config: String::new() },
+                PubSubOp::PutItem { node: "no-such-node".into(), item: item(0, "x"), keep: None },
+            ])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+        assert!(store.pubsub_load().await.unwrap().is_empty(), "the node of the failed batch was rolled back");
+    }
+
+    #[tokio::test]
     async fn concurrent_offline_pushes_from_two_nodes_stay_within_the_quotas() {
         let Some(url) = pg::new_database() else { return };
         let (a, b) = (PostgresStore::open(&url, 4).await.unwrap(), PostgresStore::open(&url, 4).await.unwrap());
