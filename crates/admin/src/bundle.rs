@@ -17,7 +17,7 @@ fn secret_key(key: &str) -> bool {
 }
 
 /// Replaces the value of every secret-like key (`password`, `secret`, `token`, `key`, `cert`,
-/// `hash`) at any depth with `(removed)`; absent values stay null.
+/// `hash`) at any depth with `(removed)`, and the password of any URL; absent values stay null.
 pub fn mask(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
@@ -32,8 +32,23 @@ pub fn mask(value: &mut serde_json::Value) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(mask),
+        serde_json::Value::String(text) => {
+            if let Some(masked) = without_url_password(text) {
+                *text = masked;
+            }
+        }
         _ => {}
     }
+}
+
+/// `scheme://user:password@host/…` with the password masked (a database URL such as
+/// `store.url` carries one); `None` when `text` holds no password.
+fn without_url_password(text: &str) -> Option<String> {
+    let (scheme, rest) = text.split_once("://")?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (userinfo, _) = rest[..authority_end].rsplit_once('@')?;
+    let (user, _password) = userinfo.split_once(':')?;
+    Some(format!("{scheme}://{user}:(removed)@{}", &rest[userinfo.len() + 1..]))
 }
 
 /// `config` (any serialisable configuration) as pretty JSON with every secret masked.
@@ -138,6 +153,17 @@ mod tests {
         assert!(v["tls"]["cert"].is_null());
         assert_eq!(v["users"][0]["api_token"], "(removed)");
         assert_eq!(v["domain"], "x");
+    }
+
+    #[test]
+    fn url_passwords_are_masked_and_the_rest_kept() {
+        let mut v = serde_json::json!({"store": {"url": "postgres://herald:s3cr%40t@db.example:5432/herald?sslmode=require"},
+            "other": "postgres://herald@db/herald", "plain": "a:b@c", "site": "https://example.com/a@b"});
+        mask(&mut v);
+        assert_eq!(v["store"]["url"], "postgres://herald:(removed)@db.example:5432/herald?sslmode=require");
+        assert_eq!(v["other"], "postgres://herald@db/herald", "no password, nothing to mask");
+        assert_eq!(v["plain"], "a:b@c");
+        assert_eq!(v["site"], "https://example.com/a@b", "an @ after the host is not a password");
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod contact_center;
+mod store;
 
+pub use store::{StoreBackend, StoreConfig};
 pub use contact_center::{ContactCenter, Cti, CtiBackend, Desktop, LogoutMode, PresenceLogout};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -377,29 +379,6 @@ impl Default for Log {
     }
 }
 
-/// `[store]`
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct StoreConfig {
-    /// Which backend keeps accounts, rosters, offline messages and pubsub nodes. An unknown
-    /// name is refused when the configuration is loaded, with the allowed names.
-    pub backend: StoreBackend,
-    /// The SQLite database file (`backend = "sqlite"`); a relative path is under `data_dir`.
-    pub path: PathBuf,
-}
-
-/// `store.backend`: the store implementations Herald can run on.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreBackend {
-    /// SQLite in `store.path` (the embedded default; needs the `sqlite` cargo feature, on by
-    /// default).
-    #[default]
-    Sqlite,
-    /// In memory: nothing survives a restart (tests, demonstrations).
-    Memory,
-}
-
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
@@ -493,11 +472,6 @@ impl Default for Auth {
     }
 }
 
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self { backend: StoreBackend::default(), path: PathBuf::from("herald.db") }
-    }
-}
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -592,6 +566,7 @@ impl Config {
             return Err(ConfigError::Range("desktop.ping_secs must be between 5 and 300, desktop.drift_secs at least 60".into()));
         }
         self.auth.validate()?;
+        self.store.validate()?;
         Ok(())
     }
 
@@ -774,6 +749,23 @@ mod tests {
             jail.clear_env();
             jail.create_file("e.toml", "[desktop]\nport = 1\n")?;
             assert!(Config::load(Some(Path::new("e.toml"))).unwrap_err().to_string().contains("port"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn postgres_needs_its_url() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HERALD_STORE__BACKEND", "postgres");
+            assert!(Config::load(None).unwrap_err().to_string().contains("needs store.url"));
+            jail.set_env("HERALD_STORE__URL", "mysql://db/herald");
+            assert!(Config::load(None).unwrap_err().to_string().contains("must be a postgres:// URL"));
+            jail.set_env("HERALD_STORE__URL", "postgres://herald:pw@127.0.0.1:5432/herald");
+            jail.set_env("HERALD_STORE__MAX_CONNECTIONS", "4");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!((c.store.backend, c.store.max_connections), (StoreBackend::Postgres, 4));
+            jail.set_env("HERALD_STORE__MAX_CONNECTIONS", "0");
+            assert!(Config::load(None).unwrap_err().to_string().contains("store.max_connections must be at least 1"));
             Ok(())
         });
     }

@@ -118,7 +118,23 @@ pub async fn open_store(config: &Config) -> anyhow::Result<AnyStore> {
     match config.store.backend {
         StoreBackend::Memory => Ok(AnyStore::Memory(MemoryStore::new())),
         StoreBackend::Sqlite => open_sqlite(&config.data_dir.join(&config.store.path)).await,
+        StoreBackend::Postgres => open_postgres(config.store.url.as_deref().unwrap_or_default(), config.store.max_connections).await,
     }
+}
+
+/// Connects to PostgreSQL and brings its schema up to date (once, whichever node of a cluster
+/// gets there first).
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str, max_connections: u32) -> anyhow::Result<AnyStore> {
+    Ok(AnyStore::Postgres(herald_store::PostgresStore::open(url, max_connections).await?))
+}
+
+/// Without the `postgres` feature there is no PostgreSQL backend: refused at start.
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(_url: &str, _max_connections: u32) -> anyhow::Result<AnyStore> {
+    anyhow::bail!(
+        "store.backend = \"postgres\", but this herald was built without the `postgres` feature: rebuild with the default features"
+    )
 }
 
 /// Opens the SQLite database at `path`, creating its directory first.
