@@ -29,10 +29,15 @@ fn on(url: &str) -> impl FnOnce(&mut herald::Config) + '_ {
 
 /// The pubsub iq `body` as `id`, answered.
 async fn pubsub(c: &mut RawClient, id: &str, kind: &str, body: &str) -> anyhow::Result<String> {
-    c.send(&format!("<iq type='{kind}' id='{id}' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'>{body}</pubsub></iq>"))
-        .await?;
+    c.send(&format!(
+        "<iq type='{kind}' id='{id}' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/pubsub'>{body}</pubsub></iq>"
+    ))
+    .await?;
     let mut answer = c.read_until(&format!("id='{id}'")).await?;
-    answer += &c.read_until("</iq>").await?;
+    answer += &c.read_until(">").await?;
+    if !answer.ends_with("/>") {
+        answer += &c.read_until("</iq>").await?;
+    }
     Ok(answer)
 }
 
@@ -86,14 +91,16 @@ async fn the_contact_center_runs_on_postgres() -> anyhow::Result<()> {
     let Some(pg) = postgres()? else { return Ok(()) };
     let url = pg.new_database()?;
     let server = TestServer::start_cc(on(&url)).await?;
-    let reply = server.rest_put("User/1001", "1001", Some("r1"), "<User><state>LOGIN</state><extension>1001</extension></User>").await?;
+    let reply = server
+        .rest_put("/finesse/api/User/1001", "1001", Some("r1"), "<User><state>LOGIN</state><extension>1001</extension></User>")
+        .await?;
     assert_eq!(reply.status, 202, "{}", reply.body);
-    let user = server.rest_get("User/1001", "1001").await?;
+    let user = server.rest_get("/finesse/api/User/1001", "1001").await?;
     assert!(user.body.contains("<loginId>1001</loginId>"), "{}", user.body);
     server.stop().await?;
     // A second start on the same database does not apply the scenario again (nor fail on it).
     let again = TestServer::start_cc(on(&url)).await?;
-    assert_eq!(again.rest_get("User/1001", "1001").await?.status, 200);
+    assert_eq!(again.rest_get("/finesse/api/User/1001", "1001").await?.status, 200);
     again.stop().await?;
     Ok(())
 }

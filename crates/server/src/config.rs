@@ -9,11 +9,11 @@ use std::time::Duration;
 mod contact_center;
 mod store;
 
-pub use store::{StoreBackend, StoreConfig};
 pub use contact_center::{ContactCenter, Cti, CtiBackend, Desktop, LogoutMode, PresenceLogout};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+pub use store::{StoreBackend, StoreConfig};
 
 /// The whole configuration. Every field has a default, so no file is needed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -471,7 +471,6 @@ impl Default for Auth {
         }
     }
 }
-
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -52,7 +52,11 @@ impl StoreConfig {
             match self.url.as_deref() {
                 Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {}
                 Some(_) => return Err(ConfigError::Range("store.url must be a postgres:// URL".into())),
-                None => return Err(ConfigError::Range("store.backend = \"postgres\" needs store.url (postgres://user:password@host:port/database)".into())),
+                None => {
+                    return Err(ConfigError::Range(
+                        "store.backend = \"postgres\" needs store.url (postgres://user:password@host:port/database)".into(),
+                    ));
+                }
             }
         }
         if self.max_connections == 0 {
