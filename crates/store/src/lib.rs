@@ -9,7 +9,7 @@
 //! - [`session_records`]: close records of ended sessions, bounded ([`SessionRecordStore`]).
 //!
 //! Callers depend on the narrowest trait they need; [`Store`] bundles them all for wiring. Each
-//! backend implements every trait, one file per domain: [`SqliteStore`] (the embedded default,
+//! backend implements every trait (the SQL ones sharing `sql/`): [`SqliteStore`] (the embedded default,
 //! behind the `sqlite` cargo feature, on by default), `PostgresStore` (several nodes on one
 //! database, behind the `postgres` feature, on by default) and [`MemoryStore`] (tests; nothing
 //! survives a restart). [`AnyStore`] is the one chosen at run time. Every backend passes the
@@ -21,8 +21,10 @@
 //! (the contact center, issue 11, was added this way):
 //!
 //! 1. a module with its types and its trait;
-//! 2. its implementation per backend, in `sqlite/` and `postgres/` (each with a new entry
-//!    appended to its migrations, never an edit of an applied one) and `memory/`;
+//! 2. its implementation per backend: once for both SQL backends in `sql/` (generic over the
+//!    database, for every `sql::SqlStore`), with only what differs in `sqlite/` and
+//!    `postgres/` (each with a new entry appended to its migrations, never an edit of an
+//!    applied one), and in `memory/`;
 //! 3. its section in [`conformance`], run against every backend;
 //! 4. the trait added to the [`Store`] bundle and dispatched by [`AnyStore`] (in `any.rs`).
 //!
@@ -41,6 +43,8 @@ mod postgres;
 pub mod pubsub;
 pub mod roster;
 pub mod session_records;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

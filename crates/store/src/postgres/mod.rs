@@ -1,5 +1,7 @@
 //! The PostgreSQL store (sqlx), for several Herald nodes sharing one database. The schema, the
-//! pool and the migrations live here; each domain's queries in its own module, like `sqlite/`.
+//! pool and the migrations live here; what only PostgreSQL does per domain (accounts, offline
+//! quotas, pubsub batches) in its own module, and what it shares with SQLite in `sql/` (the
+//! roster, contact center and close records whole, through [`crate::sql::SqlStore`]).
 //!
 //! Every call is one statement or one transaction, so that nodes writing at once stay within
 //! the same rules a single node keeps: offline quotas are checked under advisory locks taken per
@@ -8,17 +10,14 @@
 //! nodes starting together migrate it exactly once.
 
 mod accounts;
-mod contact_center;
 mod offline;
 mod pubsub;
-mod roster;
-mod session_records;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
-use sqlx::{Connection as _, PgConnection, Row as _};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
+use sqlx::{Connection as _, PgConnection};
 
 use crate::StoreError;
 
@@ -87,6 +86,13 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+}
+
+impl crate::sql::SqlStore for PostgresStore {
+    type Db = Postgres;
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
 }
 
 impl PostgresStore {
@@ -176,40 +182,6 @@ fn without_password(url: &str) -> String {
         }
         None => url.to_owned(),
     }
-}
-
-/// Maps a foreign-key failure on a row of `owner` to [`StoreError::NoSuchUser`]: its account
-/// does not exist.
-fn no_such_user(owner: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
-    move |e| match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NoSuchUser(owner.into()),
-        _ => e.into(),
-    }
-}
-
-/// Reads one column of a `table` row; a value of the wrong type is corrupt data, named by table
-/// and column, instead of the panic `Row::get` would raise.
-fn column<'r, T>(row: &'r PgRow, table: &'static str, name: &'static str) -> Result<T, StoreError>
-where
-    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
-{
-    row.try_get(name).map_err(|e| StoreError::corrupt(table, name, e))
-}
-
-/// Reads a `BIGINT` column that must fit `T` (a count, an iteration number): out of range is
-/// corrupt data.
-fn int_column<T: TryFrom<i64, Error = std::num::TryFromIntError>>(
-    row: &PgRow,
-    table: &'static str,
-    name: &'static str,
-) -> Result<T, StoreError> {
-    T::try_from(column::<i64>(row, table, name)?).map_err(|e| StoreError::corrupt(table, name, e))
-}
-
-/// A count, size or time as PostgreSQL's `BIGINT` (saturating: nothing Herald counts gets near
-/// `i64::MAX`).
-fn int(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@
 //! concurrent `INSERT … SELECT … WHERE sum < quota` would both see the sum without the other's
 //! row and both insert; with the locks the second one counts after the first one committed.
 
-use super::{PostgresStore, column, int, int_column};
-use crate::{OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, StoreError, StoredOffline, offline_batch_len};
+use super::PostgresStore;
+use crate::sql::int;
+use crate::sql::{Columns as _, records};
+use crate::{OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, StoreError, StoredOffline};
 
 const TABLE: &str = "offline";
 
@@ -31,9 +33,9 @@ impl OfflineStore for PostgresStore {
         .bind(&message.sender)
         .fetch_one(&mut *tx)
         .await?;
-        let messages: i64 = column(&row, TABLE, "messages")?;
-        let bytes: i64 = column(&row, TABLE, "bytes")?;
-        let sender_bytes: i64 = column(&row, TABLE, "sender_bytes")?;
+        let messages = row.int(TABLE, "messages")?;
+        let bytes = row.int(TABLE, "bytes")?;
+        let sender_bytes = row.int(TABLE, "sender_bytes")?;
         if sender_bytes.saturating_add(size) > int(quota.max_sender_bytes) {
             return Ok(OfflinePush::SenderFull);
         }
@@ -53,44 +55,10 @@ impl OfflineStore for PostgresStore {
     }
 
     async fn offline_batch(&self, username: &str, max_messages: usize, max_bytes: u64) -> Result<Vec<StoredOffline>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Sizes first, from the covering index, so that no stanza beyond the batch is read.
-        let sizes = sqlx::query("SELECT id, bytes FROM offline WHERE username = $1 ORDER BY id LIMIT $2")
-            .bind(username)
-            .bind(i64::try_from(max_messages).unwrap_or(i64::MAX))
-            .fetch_all(&mut *tx)
-            .await?;
-        let sizes = sizes
-            .iter()
-            .map(|r| Ok((column::<i64>(r, TABLE, "id")?, int_column::<u64>(r, TABLE, "bytes")?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let len = offline_batch_len(sizes.iter().map(|&(_, bytes)| bytes), max_messages, max_bytes);
-        let Some(&(first, _)) = sizes.first() else { return Ok(Vec::new()) };
-        let Some(&(last, _)) = len.checked_sub(1).and_then(|i| sizes.get(i)) else { return Ok(Vec::new()) };
-        let rows =
-            sqlx::query("SELECT id, sender, stanza, stored_at FROM offline WHERE username = $1 AND id BETWEEN $2 AND $3 ORDER BY id")
-                .bind(username)
-                .bind(first)
-                .bind(last)
-                .fetch_all(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        let read = |r| {
-            Ok(StoredOffline {
-                id: column(r, TABLE, "id")?,
-                message: OfflineMessage {
-                    sender: column(r, TABLE, "sender")?,
-                    stanza: column(r, TABLE, "stanza")?,
-                    stored_at_ms: column(r, TABLE, "stored_at")?,
-                },
-            })
-        };
-        rows.iter().map(read).collect()
+        records::offline_batch(&self.pool, username, max_messages, max_bytes).await
     }
 
     async fn delete_offline(&self, username: &str, through_id: i64) -> Result<u64, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM offline WHERE username = $1 AND id <= $2").bind(username).bind(through_id).execute(&self.pool).await?;
-        Ok(done.rows_affected())
+        records::delete_offline(&self.pool, username, through_id).await
     }
 }

@@ -7,17 +7,11 @@
 //! turns, and the second one's item gets the next free number even if both proposed the same:
 //! numbers increase and are never reused, whoever publishes.
 
-use std::collections::BTreeMap;
-
 use sqlx::PgConnection;
 
-use super::{PostgresStore, column, int, int_column};
-use crate::{PubSubOp, PubSubStore, StoreError, StoredItem, StoredNode, StoredSubscription, SubscriptionOptions};
-
-const NODES: &str = "pubsub_nodes";
-const AFFILIATIONS: &str = "pubsub_affiliations";
-const SUBSCRIPTIONS: &str = "pubsub_subscriptions";
-const ITEMS: &str = "pubsub_items";
+use super::PostgresStore;
+use crate::sql::{int, records};
+use crate::{PubSubOp, PubSubStore, StoreError, StoredNode};
 
 async fn apply_op(tx: &mut PgConnection, op: &PubSubOp) -> Result<(), StoreError> {
     match op {
@@ -114,52 +108,10 @@ impl PubSubStore for PostgresStore {
         let mut tx = self.pool.begin().await?;
         // One snapshot for the four reads, whatever other nodes commit meanwhile.
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-        let mut nodes: BTreeMap<String, StoredNode> = BTreeMap::new();
-        for row in sqlx::query("SELECT name, config, next_seq FROM pubsub_nodes").fetch_all(&mut *tx).await? {
-            let name: String = column(&row, NODES, "name")?;
-            let node = StoredNode {
-                name: name.clone(),
-                config: column(&row, NODES, "config")?,
-                next_seq: int_column(&row, NODES, "next_seq")?,
-                ..Default::default()
-            };
-            nodes.insert(name, node);
-        }
-        for row in sqlx::query("SELECT node, jid, affiliation FROM pubsub_affiliations").fetch_all(&mut *tx).await? {
-            if let Some(n) = nodes.get_mut(column::<&str>(&row, AFFILIATIONS, "node")?) {
-                n.affiliations.push((column(&row, AFFILIATIONS, "jid")?, column(&row, AFFILIATIONS, "affiliation")?));
-            }
-        }
-        for row in
-            sqlx::query("SELECT node, subid, jid, state, deliver FROM pubsub_subscriptions ORDER BY position").fetch_all(&mut *tx).await?
-        {
-            if let Some(n) = nodes.get_mut(column::<&str>(&row, SUBSCRIPTIONS, "node")?) {
-                n.subscriptions.push(StoredSubscription {
-                    subid: column(&row, SUBSCRIPTIONS, "subid")?,
-                    jid: column(&row, SUBSCRIPTIONS, "jid")?,
-                    state: column(&row, SUBSCRIPTIONS, "state")?,
-                    options: SubscriptionOptions { deliver: column(&row, SUBSCRIPTIONS, "deliver")? },
-                });
-            }
-        }
-        for row in sqlx::query("SELECT node, id, seq, publisher, payload, published_at FROM pubsub_items ORDER BY node, seq")
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            if let Some(n) = nodes.get_mut(column::<&str>(&row, ITEMS, "node")?) {
-                let seq: u64 = int_column(&row, ITEMS, "seq")?;
-                n.next_seq = n.next_seq.max(seq.saturating_add(1));
-                n.items.push(StoredItem {
-                    seq,
-                    id: column(&row, ITEMS, "id")?,
-                    publisher: column(&row, ITEMS, "publisher")?,
-                    payload: column(&row, ITEMS, "payload")?,
-                    published_at_ms: column(&row, ITEMS, "published_at")?,
-                });
-            }
-        }
+        let subscriptions = "SELECT node, subid, jid, state, deliver FROM pubsub_subscriptions ORDER BY position";
+        let nodes = records::pubsub_nodes::<sqlx::Postgres>(&mut tx, subscriptions).await?;
         tx.commit().await?;
-        Ok(nodes.into_values().collect())
+        Ok(nodes)
     }
 
     async fn pubsub_apply(&self, ops: &[PubSubOp]) -> Result<(), StoreError> {

@@ -1,13 +1,12 @@
 //! The SQLite store (sqlx), Herald's embedded default. WAL mode, so that the `herald user`
 //! commands can change accounts while the server runs. The schema and the connection live
-//! here; each domain's queries in its own module.
+//! here; what only SQLite does per domain (accounts, offline pushes, pubsub) in its own module.
+//! The statements shared with PostgreSQL, and the domains that are the same on both (roster,
+//! contact center, close records, through [`crate::sql::SqlStore`]), are in `sql/`.
 
 mod accounts;
-mod contact_center;
 mod offline;
 mod pubsub;
-mod roster;
-mod session_records;
 mod writer;
 
 use std::path::Path;
@@ -15,10 +14,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::Row as _;
-use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::StoreError;
+use crate::sql::Columns as _;
 use writer::PubSubWriter;
 
 /// Schema versions, applied in order, each in one transaction.
@@ -88,6 +87,13 @@ pub struct SqliteStore {
     pubsub: Arc<PubSubWriter>,
 }
 
+impl crate::sql::SqlStore for SqliteStore {
+    type Db = Sqlite;
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
@@ -116,7 +122,7 @@ impl SqliteStore {
         sqlx::query("CREATE TABLE IF NOT EXISTS herald_schema (version INTEGER NOT NULL)").execute(&self.pool).await.map_err(failed(0))?;
         let row =
             sqlx::query("SELECT COALESCE(MAX(version), 0) AS version FROM herald_schema").fetch_one(&self.pool).await.map_err(failed(0))?;
-        let applied: usize = int_column(&row, "herald_schema", "version")?;
+        let applied: usize = row.count("herald_schema", "version")?;
         for (index, sql) in migrations.iter().enumerate().skip(applied) {
             let version = index + 1;
             let apply = async {
@@ -136,38 +142,10 @@ impl SqliteStore {
     }
 }
 
-/// Maps a foreign-key failure on a row of `owner` to [`StoreError::NoSuchUser`]: its account
-/// does not exist.
-fn no_such_user(owner: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
-    move |e| match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NoSuchUser(owner.into()),
-        _ => e.into(),
-    }
-}
-
-/// Reads one column of a `table` row; a value of the wrong type is corrupt data, named by table
-/// and column, instead of the panic `Row::get` would raise.
-fn column<'r, T>(row: &'r SqliteRow, table: &'static str, name: &'static str) -> Result<T, StoreError>
-where
-    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
-{
-    row.try_get(name).map_err(|e| StoreError::corrupt(table, name, e))
-}
-
-/// Reads an integer column that must fit `T` (a count, an iteration number): out of range is
-/// corrupt data.
-fn int_column<T: TryFrom<i64, Error = std::num::TryFromIntError>>(
-    row: &SqliteRow,
-    table: &'static str,
-    name: &'static str,
-) -> Result<T, StoreError> {
-    T::try_from(column::<i64>(row, table, name)?).map_err(|e| StoreError::corrupt(table, name, e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AccountStore, RosterStore};
+    use crate::{AccountStore, ContactCenterStore, RosterStore};
 
     async fn store_with_alice() -> (SqliteStore, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -211,5 +189,23 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(tables, ["a"], "version 2 was rolled back whole");
+    }
+
+    #[tokio::test]
+    async fn an_out_of_range_reason_code_is_corrupt_data_naming_its_column() {
+        let (store, _dir) = store_with_alice().await;
+        sqlx::query("INSERT INTO cc_reason_codes VALUES (1, 'NOT_READY', 70000, 'Break', 1, 0)").execute(&store.pool).await.unwrap();
+        assert_corrupt(store.cc_reason_codes().await, "cc_reason_codes", "code");
+    }
+
+    #[tokio::test]
+    async fn a_blob_in_a_cc_user_text_field_is_corrupt_data() {
+        let (store, _dir) = store_with_alice().await;
+        sqlx::query("INSERT INTO cc_users VALUES ('alice', 'x', 'a', 'b', NULL, 'agent', NULL, 'OPTIONAL', 'NOT_ALLOWED')")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE cc_users SET first_name = x'ff'").execute(&store.pool).await.unwrap();
+        assert_corrupt(store.cc_users().await, "cc_users", "first_name");
     }
 }

@@ -1,7 +1,8 @@
 //! Offline message queues in SQLite (`offline`).
 
-use super::{SqliteStore, column, int_column};
-use crate::{OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, StoreError, StoredOffline, offline_batch_len};
+use super::SqliteStore;
+use crate::sql::{Columns as _, records};
+use crate::{OfflineMessage, OfflinePush, OfflineQuota, OfflineStore, StoreError, StoredOffline};
 
 const TABLE: &str = "offline";
 
@@ -35,47 +36,16 @@ impl OfflineStore for SqliteStore {
             .bind(&message.sender)
             .fetch_one(&self.pool)
             .await?;
-        let sender: i64 = column(&row, TABLE, "bytes")?;
+        let sender = row.int(TABLE, "bytes")?;
         Ok(if sender.saturating_add(size) > cap(quota.max_sender_bytes) { OfflinePush::SenderFull } else { OfflinePush::RecipientFull })
     }
 
     async fn offline_batch(&self, username: &str, max_messages: usize, max_bytes: u64) -> Result<Vec<StoredOffline>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Sizes first, from the covering index, so that no stanza beyond the batch is read.
-        let sizes = sqlx::query("SELECT id, bytes FROM offline WHERE username = ? ORDER BY id LIMIT ?")
-            .bind(username)
-            .bind(i64::try_from(max_messages).unwrap_or(i64::MAX))
-            .fetch_all(&mut *tx)
-            .await?;
-        let sizes = sizes
-            .iter()
-            .map(|r| Ok((column::<i64>(r, TABLE, "id")?, int_column::<u64>(r, TABLE, "bytes")?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let len = offline_batch_len(sizes.iter().map(|&(_, bytes)| bytes), max_messages, max_bytes);
-        let Some(&(last, _)) = len.checked_sub(1).and_then(|i| sizes.get(i)) else { return Ok(Vec::new()) };
-        let rows = sqlx::query("SELECT id, sender, stanza, stored_at FROM offline WHERE username = ? AND id <= ? ORDER BY id")
-            .bind(username)
-            .bind(last)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let read = |r| {
-            Ok(StoredOffline {
-                id: column(r, TABLE, "id")?,
-                message: OfflineMessage {
-                    sender: column(r, TABLE, "sender")?,
-                    stanza: column(r, TABLE, "stanza")?,
-                    stored_at_ms: column(r, TABLE, "stored_at")?,
-                },
-            })
-        };
-        rows.iter().map(read).collect()
+        records::offline_batch(&self.pool, username, max_messages, max_bytes).await
     }
 
     async fn delete_offline(&self, username: &str, through_id: i64) -> Result<u64, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM offline WHERE username = ? AND id <= ?").bind(username).bind(through_id).execute(&self.pool).await?;
-        Ok(done.rows_affected())
+        records::delete_offline(&self.pool, username, through_id).await
     }
 }
 

@@ -1,64 +1,18 @@
 //! Pubsub nodes in SQLite (`pubsub_nodes`, `pubsub_affiliations`, `pubsub_subscriptions`,
-//! `pubsub_items`).
+//! `pubsub_items`): loaded by the statements shared with PostgreSQL
+//! ([`crate::sql::records::pubsub_nodes`]), written by the writer thread.
 
-use std::collections::BTreeMap;
-
-use super::{SqliteStore, column, int_column};
-use crate::{PubSubOp, PubSubStore, StoreError, StoredItem, StoredNode, StoredSubscription, SubscriptionOptions};
+use super::SqliteStore;
+use crate::sql::records;
+use crate::{PubSubOp, PubSubStore, StoreError, StoredNode};
 
 impl PubSubStore for SqliteStore {
     async fn pubsub_load(&self) -> Result<Vec<StoredNode>, StoreError> {
-        const NODES: &str = "pubsub_nodes";
-        const AFFILIATIONS: &str = "pubsub_affiliations";
-        const SUBSCRIPTIONS: &str = "pubsub_subscriptions";
-        const ITEMS: &str = "pubsub_items";
         let mut tx = self.pool.begin().await?;
-        let mut nodes: BTreeMap<String, StoredNode> = BTreeMap::new();
-        for row in sqlx::query("SELECT name, config, next_seq FROM pubsub_nodes").fetch_all(&mut *tx).await? {
-            let name: String = column(&row, NODES, "name")?;
-            let node = StoredNode {
-                name: name.clone(),
-                config: column(&row, NODES, "config")?,
-                next_seq: int_column(&row, NODES, "next_seq")?,
-                ..Default::default()
-            };
-            nodes.insert(name, node);
-        }
-        for row in sqlx::query("SELECT node, jid, affiliation FROM pubsub_affiliations").fetch_all(&mut *tx).await? {
-            if let Some(n) = nodes.get_mut(column::<&str>(&row, AFFILIATIONS, "node")?) {
-                n.affiliations.push((column(&row, AFFILIATIONS, "jid")?, column(&row, AFFILIATIONS, "affiliation")?));
-            }
-        }
-        for row in
-            sqlx::query("SELECT node, subid, jid, state, deliver FROM pubsub_subscriptions ORDER BY rowid").fetch_all(&mut *tx).await?
-        {
-            if let Some(n) = nodes.get_mut(column::<&str>(&row, SUBSCRIPTIONS, "node")?) {
-                n.subscriptions.push(StoredSubscription {
-                    subid: column(&row, SUBSCRIPTIONS, "subid")?,
-                    jid: column(&row, SUBSCRIPTIONS, "jid")?,
-                    state: column(&row, SUBSCRIPTIONS, "state")?,
-                    options: SubscriptionOptions { deliver: column(&row, SUBSCRIPTIONS, "deliver")? },
-                });
-            }
-        }
-        for row in sqlx::query("SELECT node, id, seq, publisher, payload, published_at FROM pubsub_items ORDER BY node, seq")
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            if let Some(n) = nodes.get_mut(column::<&str>(&row, ITEMS, "node")?) {
-                let seq: u64 = int_column(&row, ITEMS, "seq")?;
-                n.next_seq = n.next_seq.max(seq + 1);
-                n.items.push(StoredItem {
-                    seq,
-                    id: column(&row, ITEMS, "id")?,
-                    publisher: column(&row, ITEMS, "publisher")?,
-                    payload: column(&row, ITEMS, "payload")?,
-                    published_at_ms: column(&row, ITEMS, "published_at")?,
-                });
-            }
-        }
+        let subscriptions = "SELECT node, subid, jid, state, deliver FROM pubsub_subscriptions ORDER BY rowid";
+        let nodes = records::pubsub_nodes::<sqlx::Sqlite>(&mut tx, subscriptions).await?;
         tx.commit().await?;
-        Ok(nodes.into_values().collect())
+        Ok(nodes)
     }
 
     async fn pubsub_apply(&self, ops: &[PubSubOp]) -> Result<(), StoreError> {
@@ -70,6 +24,7 @@ impl PubSubStore for SqliteStore {
 mod tests {
     use super::super::MIGRATIONS;
     use super::*;
+    use crate::{StoredSubscription, SubscriptionOptions};
 
     #[tokio::test]
     async fn a_corrupt_pubsub_row_is_corrupt_data_naming_its_column_not_a_panic() {
