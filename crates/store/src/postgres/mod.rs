@@ -191,6 +191,7 @@ mod tests {
     use herald_dbtest::TempPostgres;
 
     use super::*;
+    use crate::sql::assert_corrupt;
     use crate::{AccountStore, PubSubStore, RosterStore};
 
     static SERVER: OnceLock<Option<TempPostgres>> = OnceLock::new();
@@ -210,13 +211,6 @@ mod tests {
         });
         let url = server.as_ref()?.new_database().expect("createdb");
         Some(PostgresStore::connect(&url, 2).await.expect("connects"))
-    }
-
-    fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, StoreError>, table: &str, column: &str) {
-        match result {
-            Err(StoreError::Corrupt { table: t, column: c, .. }) => assert_eq!((t, c), (table, column)),
-            other => panic!("expected corrupt {table}.{column}, got {other:?}"),
-        }
     }
 
     #[tokio::test]

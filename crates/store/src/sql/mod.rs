@@ -252,3 +252,13 @@ pub(crate) trait SqlStore: Send + Sync {
     /// The pool every call takes its connection or transaction from.
     fn pool(&self) -> &Pool<Self::Db>;
 }
+
+/// Asserts that `result` is [`StoreError::Corrupt`] naming `table` and `column`: the backends'
+/// tests that write values Herald does not write.
+#[cfg(test)]
+pub(crate) fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, StoreError>, table: &str, column: &str) {
+    match result {
+        Err(StoreError::Corrupt { table: t, column: c, .. }) => assert_eq!((t, c), (table, column)),
+        other => panic!("expected corrupt {table}.{column}, got {other:?}"),
+    }
+}

@@ -145,6 +145,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::assert_corrupt;
     use crate::{AccountStore, ContactCenterStore, RosterStore};
 
     async fn store_with_alice() -> (SqliteStore, tempfile::TempDir) {
@@ -152,13 +153,6 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("herald.db")).await.unwrap();
         store.create_user("alice", &[]).await.unwrap();
         (store, dir)
-    }
-
-    fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, StoreError>, table: &str, column: &str) {
-        match result {
-            Err(StoreError::Corrupt { table: t, column: c, .. }) => assert_eq!((t, c), (table, column)),
-            other => panic!("expected corrupt {table}.{column}, got {other:?}"),
-        }
     }
 
     #[tokio::test]
