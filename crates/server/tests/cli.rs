@@ -50,7 +50,7 @@ fn a_mistyped_store_backend_is_refused_naming_the_allowed_ones() {
     let dir = tempfile::tempdir().unwrap();
     let out = herald(dir.path()).env("HERALD_STORE__BACKEND", "sqllite").args(["user", "list"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("sqllite") && stderr.contains("`sqlite` or `memory`"), "{stderr}");
+    assert!(!out.status.success() && stderr.contains("sqllite") && stderr.contains("`sqlite`, `memory`, `postgres`"), "{stderr}");
     assert!(!dir.path().join("herald.db").exists(), "nothing was opened");
     // The SQLite file can live elsewhere; a relative path is under the data directory.
     run_ok(herald(dir.path()).env("HERALD_STORE__PATH", "db/accounts.db").args(["user", "add", "1001", "--password", "pw"]));
