@@ -42,13 +42,36 @@ pub fn mask(value: &mut serde_json::Value) {
 }
 
 /// `scheme://user:password@host/…` with the password masked (a database URL such as
-/// `store.url` carries one); `None` when `text` holds no password.
+/// `store.url` carries one), in the user-info (which ends at the last `@` before the query, so a
+/// raw `/` in a password is still masked) and in a `password=` query parameter; `None` when
+/// `text` holds no password.
 fn without_url_password(text: &str) -> Option<String> {
     let (scheme, rest) = text.split_once("://")?;
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (userinfo, _) = rest[..authority_end].rsplit_once('@')?;
-    let (user, _password) = userinfo.split_once(':')?;
-    Some(format!("{scheme}://{user}:(removed)@{}", &rest[userinfo.len() + 1..]))
+    let (head, tail) = rest.split_at(rest.find(['?', '#']).unwrap_or(rest.len()));
+    let mut changed = false;
+    let head = match head.rfind('@').and_then(|at| Some((head[..at].split_once(':')?.0, &head[at..]))) {
+        Some((user, host)) => {
+            changed = true;
+            format!("{user}:(removed){host}")
+        }
+        None => head.to_owned(),
+    };
+    let (query, fragment) = tail.split_at(tail.find('#').unwrap_or(tail.len()));
+    let query = query
+        .split('&')
+        .map(|pair| {
+            let (lead, pair) = pair.strip_prefix('?').map_or(("", pair), |p| ("?", p));
+            match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                    changed = true;
+                    format!("{lead}{name}=(removed)")
+                }
+                _ => format!("{lead}{pair}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    changed.then(|| format!("{scheme}://{head}{query}{fragment}"))
 }
 
 /// `config` (any serialisable configuration) as pretty JSON with every secret masked.
@@ -164,6 +187,10 @@ mod tests {
         assert_eq!(v["other"], "postgres://herald@db/herald", "no password, nothing to mask");
         assert_eq!(v["plain"], "a:b@c");
         assert_eq!(v["site"], "https://example.com/a@b", "an @ after the host is not a password");
+        let mut v = serde_json::json!({"slash": "postgres://u:pa/ss@db/herald", "query": "postgres://herald@db/herald?sslmode=disable&password=x#f"});
+        mask(&mut v);
+        assert_eq!(v["slash"], "postgres://u:(removed)@db/herald", "a raw / in the password is masked too");
+        assert_eq!(v["query"], "postgres://herald@db/herald?sslmode=disable&password=(removed)#f");
     }
 
     #[test]

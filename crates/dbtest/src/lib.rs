@@ -4,6 +4,7 @@
 //! stops it when dropped. Each test asks it for a database of its own.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -104,8 +105,11 @@ impl TempPostgres {
             data = quote(&self.dir.path().join("data")),
             dir = quote(self.dir.path()),
         );
+        // In a process group of its own: a Ctrl-C or a CI timeout that kills the test's group
+        // must not take the watchdog with it (the postmaster is already detached by pg_ctl).
         Command::new("sh")
             .args(["-c", &script])
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

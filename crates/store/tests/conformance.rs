@@ -337,6 +337,29 @@ mod postgres_server {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_pushes_from_many_senders_stay_within_the_recipients_quota() {
+        let Some(url) = pg::new_database() else { return };
+        let (a, b) = (PostgresStore::open(&url, 4).await.unwrap(), PostgresStore::open(&url, 4).await.unwrap());
+        a.create_user("bob", &[]).await.unwrap();
+        // Every push from its own sender: only the recipient's lock keeps them apart.
+        let quota = OfflineQuota { max_messages: 1000, max_bytes: 100, max_sender_bytes: 1000 };
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..60 {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let message = OfflineMessage { sender: format!("sender{i}@x"), stanza: "0123456789".into(), stored_at_ms: 1 };
+            tasks.spawn(async move { store.push_offline("bob", &message, &quota).await });
+        }
+        let mut stored = 0;
+        while let Some(done) = tasks.join_next().await {
+            if done.unwrap().unwrap() == OfflinePush::Stored {
+                stored += 1;
+            }
+        }
+        assert_eq!(stored, 10, "bob's 100 bytes hold ten 10-byte messages, no more");
+        assert_eq!(a.offline_batch("bob", 1000, u64::MAX).await.unwrap().len(), 10);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nodes_opening_at_once_migrate_exactly_once() {
         let Some(url) = pg::new_database() else { return };
         let opens: Vec<_> = (0..4)

@@ -121,7 +121,14 @@ impl PostgresStore {
         // One connection made directly first: the pool would retry until its acquire timeout
         // and then report only that it timed out, where the operator needs the cause (refused,
         // no such database, authentication failed).
-        let probe = PgConnection::connect_with(&options).await.map_err(|source| StoreError::Open { target: target.clone(), source })?;
+        // Bounded: a host that drops packets must not hold the start for the TCP timeout.
+        let probe = match tokio::time::timeout(ACQUIRE_TIMEOUT * 3, PgConnection::connect_with(&options)).await {
+            Ok(connected) => connected.map_err(|source| StoreError::Open { target: target.clone(), source })?,
+            Err(_) => {
+                let waited = std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {:?}", ACQUIRE_TIMEOUT * 3));
+                return Err(StoreError::Open { target, source: sqlx::Error::Io(waited) });
+            }
+        };
         probe.close().await.map_err(|source| StoreError::Open { target, source })?;
         let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).acquire_timeout(ACQUIRE_TIMEOUT).connect_lazy_with(options);
         Ok(Self { pool })
@@ -171,17 +178,17 @@ impl PostgresStore {
 }
 
 /// `url` with the password of its user-info part removed, for an error message about a URL
-/// that could not even be parsed.
+/// that could not even be parsed. The user-info ends at the last `@` before any query (a raw `/`
+/// in a password must not hide it); when a password may still be in what is left (a
+/// `password=` parameter), only the scheme is shown.
 fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return "(an unreadable URL)".into() };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let user = rest[..at].split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}@{}", &rest[at + 1..])
-        }
+    let query_at = rest.find(['?', '#']).unwrap_or(rest.len());
+    let shown = match rest[..query_at].rfind('@') {
+        Some(at) => format!("{scheme}://{}@{}", rest[..at].split(':').next().unwrap_or_default(), &rest[at + 1..]),
         None => url.to_owned(),
-    }
+    };
+    if shown.to_ascii_lowercase().contains("password") { format!("{scheme}://(an unreadable URL)") } else { shown }
 }
 
 #[cfg(test)]
@@ -244,5 +251,7 @@ mod tests {
         assert_eq!(without_password("postgres://a:b:c@d@host/x"), "postgres://a@host/x");
         assert_eq!(without_password("postgres://host/x"), "postgres://host/x");
         assert_eq!(without_password("no scheme:secret"), "(an unreadable URL)");
+        assert_eq!(without_password("postgres://u:pa/ss@h:x/db"), "postgres://u@h:x/db", "a raw / in the password");
+        assert_eq!(without_password("postgres://u@h:x/db?password=s3cret"), "postgres://(an unreadable URL)");
     }
 }

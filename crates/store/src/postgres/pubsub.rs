@@ -116,10 +116,34 @@ impl PubSubStore for PostgresStore {
 
     async fn pubsub_apply(&self, ops: &[PubSubOp]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Two Herald nodes' batches touching the same pubsub nodes in different orders would
+        // each hold one node's row and wait for the other's: lock every node the batch touches
+        // first, in name order, so batches meet in one order and take turns instead.
+        let mut touched: Vec<&str> = ops.iter().map(op_node).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        sqlx::query("SELECT name FROM pubsub_nodes WHERE name = ANY($1) ORDER BY name FOR UPDATE")
+            .bind(&touched)
+            .fetch_all(&mut *tx)
+            .await?;
         for op in ops {
             apply_op(&mut tx, op).await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The pubsub node an operation changes.
+fn op_node(op: &PubSubOp) -> &str {
+    match op {
+        PubSubOp::PutNode { name, .. } | PubSubOp::DeleteNode { name } => name,
+        PubSubOp::PutAffiliation { node, .. }
+        | PubSubOp::DeleteAffiliation { node, .. }
+        | PubSubOp::PutSubscription { node, .. }
+        | PubSubOp::DeleteSubscription { node, .. }
+        | PubSubOp::PutItem { node, .. }
+        | PubSubOp::DeleteItem { node, .. }
+        | PubSubOp::Purge { node, .. } => node,
     }
 }

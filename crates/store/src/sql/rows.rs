@@ -121,7 +121,7 @@ pub(crate) fn offline(r: &impl Columns) -> Result<StoredOffline, StoreError> {
 }
 
 /// The pubsub nodes from the rows of their four tables (as selected by
-/// [`super::statements::PUBSUB_NODES`] and its neighbours; subscriptions in creation order),
+/// the pubsub node, affiliation, subscription and item queries; subscriptions in creation order),
 /// in name order. Rows of a node that does not exist are passed over; a node's `next_seq` is
 /// raised past its items'.
 pub(crate) fn pubsub_nodes<R: Columns>(
