@@ -2,7 +2,8 @@
 // through the page as a person would: the ids it relies on are listed in
 // docs/architecture/desktop.md. Run by crates/server/tests/desktop.rs, which starts three
 // `herald serve` processes: S (agent 1001, supervisor 2001, lost connection, out of service,
-// error report), and the pair A/B (agent 1003 fails over from A to B when A is killed).
+// error report, a call made, consulted to 1002 and transferred), and the pair A/B (agent 1003
+// fails over from A to B when A is killed).
 // Every wait is bounded; prints PASS and exits 0 when every step happened, otherwise FAIL with
 // the step, the page's client log and what the page showed.
 import { chromium } from 'playwright-core';
@@ -286,6 +287,27 @@ try {
   await stateIs(wsAgent, 'NOT_READY', 5000);
   await wsAgent.waitForFunction(() => document.querySelector('#agent-reason')?.textContent.includes('Break'), null, { timeout: 5000 });
   say(`reconnected ${((Date.now() - wsCutAt) / 1000).toFixed(1)} s after the cut, missed state shown`);
+
+  begin('make call, consult and transfer from the pages');
+  await agent.fill('#dial-number', '5551234567');
+  await agent.click('#make-call');
+  // The outside party answers after 2-6 s (the sample's outside_answer_secs).
+  await agent.waitForSelector('#calls li.call .call-state[data-state="ACTIVE"]', { timeout: STEP_MS });
+  await controlsMatchServer(agent, S, '1001');
+  await call(agent).locator('input.consult-number').fill('1002');
+  await call(agent).locator('button[data-action="CONSULT_CALL"]').click();
+  await wsAgent.waitForFunction(() => {
+    const b = document.querySelector('#calls li.call button[data-action="ANSWER"]');
+    return b && !b.disabled;
+  }, null, { timeout: STEP_MS });
+  check((await agent.locator('#calls li.call').count()) === 2, 'the held call and the consult call both shown');
+  await wsAgent.locator('#calls li.call button[data-action="ANSWER"]').click();
+  await agent.waitForFunction(() => [...document.querySelectorAll('#calls li.call button[data-action="TRANSFER"]')].some((b) => !b.disabled), null, { timeout: STEP_MS });
+  await agent.locator('#calls li.call button[data-action="TRANSFER"]:not([disabled])').first().click();
+  await agent.waitForFunction(() => document.querySelectorAll('#calls li.call').length === 0, null, { timeout: STEP_MS });
+  await wsAgent.waitForFunction(() => [...document.querySelectorAll('#calls li.call .participant')].some((p) => p.dataset.address === '5551234567'), null, { timeout: STEP_MS });
+  await wsAgent.locator('#calls li.call button[data-action="DROP"]').first().click();
+  await wsAgent.waitForFunction(() => document.querySelectorAll('#calls li.call').length === 0, null, { timeout: STEP_MS });
 
   begin('failover: agent 1003 on A; A is killed; the desktop moves to B');
   const foContext = await browser.newContext({ ignoreHTTPSErrors: true, viewport });
