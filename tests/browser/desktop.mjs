@@ -300,7 +300,8 @@ try {
     const b = document.querySelector('#calls li.call button[data-action="ANSWER"]');
     return b && !b.disabled;
   }, null, { timeout: STEP_MS });
-  check((await agent.locator('#calls li.call').count()) === 2, 'the held call and the consult call both shown');
+  // The held call and the consult call, both on 1001's page.
+  await agent.waitForFunction(() => document.querySelectorAll('#calls li.call').length === 2, null, { timeout: STEP_MS });
   await wsAgent.locator('#calls li.call button[data-action="ANSWER"]').click();
   await agent.waitForFunction(() => [...document.querySelectorAll('#calls li.call button[data-action="TRANSFER"]')].some((b) => !b.disabled), null, { timeout: STEP_MS });
   await agent.locator('#calls li.call button[data-action="TRANSFER"]:not([disabled])').first().click();
