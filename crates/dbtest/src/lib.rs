@@ -43,14 +43,8 @@ impl TempPostgres {
         initdb.arg("-D").arg(&data).args(["-A", "trust", "-U", "herald", "-E", "UTF8", "--no-sync", "--locale=C"]);
         run(&mut initdb, "initdb")?;
         let port = free_port()?;
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
-            dir.path().display()
-        );
-        let mut start = program(&bin, "pg_ctl", as_postgres);
-        start.arg("-D").arg(&data).arg("-l").arg(dir.path().join("server.log")).args(["-w", "-t", "30", "-o", &options, "start"]);
         let server = Self { bin, dir, port, as_postgres, next_db: AtomicU32::new(0) };
-        if let Err(e) = run(&mut start, "pg_ctl start") {
+        if let Err(e) = server.pg_ctl_start() {
             bail!("{e:#}\nserver log:\n{}", server.log());
         }
         Ok(server)
@@ -120,8 +114,17 @@ impl TempPostgres {
 
     /// Starts it again after [`TempPostgres::kill`], on the same port and data.
     pub fn restart(&self) -> anyhow::Result<()> {
-        let options =
-            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", self.port, self.dir.path().display());
+        self.pg_ctl_start()
+    }
+
+    /// `pg_ctl start` on this server's data, port and socket directory, with the options every
+    /// start uses (loopback only, no fsync: a test's data need not survive a power cut).
+    fn pg_ctl_start(&self) -> anyhow::Result<()> {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200",
+            self.port,
+            self.dir.path().display()
+        );
         let mut start = program(&self.bin, "pg_ctl", self.as_postgres);
         start.arg("-D").arg(self.dir.path().join("data")).arg("-l").arg(self.dir.path().join("server.log"));
         start.args(["-w", "-t", "30", "-o", &options, "start"]);

@@ -111,7 +111,7 @@ pub fn router(settings: &DesktopSettings) -> Router {
         .with_state(site)
 }
 
-/// The paths of the embedded files (for tests and `herald ctl`-style listings).
+/// The paths of the embedded files (the tests check that every file under `assets/` is one).
 pub fn asset_paths() -> impl Iterator<Item = &'static str> {
     ASSETS.iter().map(|(path, _)| *path)
 }

@@ -18,14 +18,7 @@ fn free_port() -> u16 {
 
 /// The repository's `tests/browser`, where the npm packages are installed.
 fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
-}
-
-/// Chromium and playwright-core are there; under CI their absence is a failure, not a skip.
-fn browser_available() -> bool {
-    let ok = Path::new("/usr/bin/chromium").exists() && browser_dir().join("node_modules/playwright-core").exists();
-    assert!(ok || std::env::var_os("CI").is_none(), "chromium or playwright-core missing under CI: .ci/run must install them");
-    ok
+    herald_tests::interop_dir().join("../browser")
 }
 
 /// One `herald serve` with its own data directory and ports; killed when dropped.
@@ -112,7 +105,8 @@ impl Drop for Node {
 
 #[test]
 fn the_desktop_works_a_call_survives_a_lost_connection_fails_over_and_sends_its_log() {
-    if !browser_available() {
+    // Under CI their absence is a failure, not a skip.
+    if !herald_tests::browser_tools_available(&browser_dir()).unwrap() {
         eprintln!("skipped: needs /usr/bin/chromium and tests/browser/node_modules (scripts/test installs them)");
         return;
     }

@@ -133,6 +133,22 @@ pub enum PubSubOp {
     },
 }
 
+impl PubSubOp {
+    /// The pubsub node the operation changes.
+    pub fn node(&self) -> &str {
+        match self {
+            Self::PutNode { name, .. } | Self::DeleteNode { name } => name,
+            Self::PutAffiliation { node, .. }
+            | Self::DeleteAffiliation { node, .. }
+            | Self::PutSubscription { node, .. }
+            | Self::DeleteSubscription { node, .. }
+            | Self::PutItem { node, .. }
+            | Self::DeleteItem { node, .. }
+            | Self::Purge { node, .. } => node,
+        }
+    }
+}
+
 /// The pubsub service's persistence: one load at start, then batches applied in order, each
 /// atomically (a group commit), so a publish costs one write whatever the number of subscribers.
 pub trait PubSubStore: Send + Sync {

@@ -3,18 +3,19 @@
 // round trip measured against SystemInfo's currentTimestamp, the bounded in-memory buffer and
 // the body of "Send Error Report" (POST User/{id}/ClientLog).
 
+import { escapeXml } from './xml.js';
+
 /** Escaped characters allowed in the buffer (oldest lines dropped beyond it). */
 export const BUFFER_ESCAPED_CHARS = 1572864;
 /** Characters of logData a ClientLog POST may carry (the server refuses more). */
 export const REPORT_LOGDATA_CHARS = 1048576;
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const LOG_ESCAPES = { '&': '&amp;', '"': '&quot;', "'": '&apos;', '<': '&lt;', '>': '&gt;', '\n': '&#10;' };
 const UNKNOWN_TIME = '--- -- ---- --:--:--.--- -----';
 
 /** `text` escaped as the client log stores it (XML escapes, newline as &#10;). */
 export function escapeLog(text) {
-  return String(text).replace(/[&"'<>\n]/g, (c) => LOG_ESCAPES[c]);
+  return escapeXml(text).replace(/\n/g, '&#10;');
 }
 
 const pad = (n, w = 2) => String(Math.trunc(Math.abs(n))).padStart(w, '0');

@@ -119,7 +119,7 @@ impl PubSubStore for PostgresStore {
         // Two Herald nodes' batches touching the same pubsub nodes in different orders would
         // each hold one node's row and wait for the other's: lock every node the batch touches
         // first, in name order, so batches meet in one order and take turns instead.
-        let mut touched: Vec<&str> = ops.iter().map(op_node).collect();
+        let mut touched: Vec<&str> = ops.iter().map(PubSubOp::node).collect();
         touched.sort_unstable();
         touched.dedup();
         sqlx::query("SELECT name FROM pubsub_nodes WHERE name = ANY($1) ORDER BY name FOR UPDATE")
@@ -131,19 +131,5 @@ impl PubSubStore for PostgresStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-}
-
-/// The pubsub node an operation changes.
-fn op_node(op: &PubSubOp) -> &str {
-    match op {
-        PubSubOp::PutNode { name, .. } | PubSubOp::DeleteNode { name } => name,
-        PubSubOp::PutAffiliation { node, .. }
-        | PubSubOp::DeleteAffiliation { node, .. }
-        | PubSubOp::PutSubscription { node, .. }
-        | PubSubOp::DeleteSubscription { node, .. }
-        | PubSubOp::PutItem { node, .. }
-        | PubSubOp::DeleteItem { node, .. }
-        | PubSubOp::Purge { node, .. } => node,
     }
 }
