@@ -17,6 +17,8 @@ pub struct CoreConfig {
     pub decoy_secret: herald_sasl::DecoySecret,
     /// Publish-subscribe settings.
     pub pubsub: herald_pubsub::PubSubConfig,
+    /// In a cluster: where the pubsub service's committed changes go for the other nodes.
+    pub replicator: Option<std::sync::Arc<dyn herald_pubsub::Replicator>>,
     /// Who is told the core's [`crate::CoreEvent`]s (no one by default).
     pub events: crate::Subscribers,
     /// The server's metrics, which every layer holding the core updates ([`crate::Core::metrics`]).
@@ -35,6 +37,7 @@ impl CoreConfig {
             lockout: Default::default(),
             decoy_secret: herald_sasl::DecoySecret::new(rand::random()),
             pubsub: Default::default(),
+            replicator: None,
             events: Default::default(),
             metrics: herald_metrics::Metrics::new(),
         }

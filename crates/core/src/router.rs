@@ -61,6 +61,7 @@ impl Core {
                 Arc::new(store.clone()),
                 Arc::new(crate::pubsub::SessionDelivery { table: Arc::downgrade(&table), metrics: config.metrics.clone() }),
                 Arc::new(crate::pubsub::StoredRosters { store: store.clone() }),
+                config.replicator.clone(),
             ),
             config,
             store,

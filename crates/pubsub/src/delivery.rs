@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use herald_proto::ns as xmpp;
 use herald_xml::{Element, Node as XmlNode};
+use serde::{Deserialize, Serialize};
 
 use crate::ns;
 
@@ -36,10 +37,14 @@ pub struct Notification {
     /// When the change was made (the publish call): what delivery latency is measured from,
     /// read once per change, not once per recipient.
     pub at: Instant,
+    /// The same moment as ms since the Unix epoch, for a node that receives the notification
+    /// from another one (its latency is measured from it).
+    pub published_ms: i64,
 }
 
-/// One recipient of a notification.
-#[derive(Clone, Debug)]
+/// One recipient of a notification (serialisable: notifications also go to the other nodes of
+/// a cluster, which resolve the targets to their own sessions).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     /// Bare JID.
     pub bare: String,

@@ -12,15 +12,18 @@ use crate::access;
 use crate::delivery::{Notification, Target};
 use crate::model::{Item, Node, SubState, Subscription};
 use crate::ns;
+use crate::replication::{Replicated, WireNotification};
 
 impl crate::PubSub {
     /// A notification from this service.
     pub(crate) fn notification(&self, targets: Vec<Target>, event: Arc<str>, id: String) -> Notification {
-        Notification { targets, from: self.shared.jid.clone(), event, id, at: std::time::Instant::now() }
+        Notification { targets, from: self.shared.jid.clone(), event, id, at: std::time::Instant::now(), published_ms: crate::now_ms() }
     }
 
-    /// Delivers a notification at once (not tied to a commit).
+    /// Delivers a notification at once (not tied to a commit: it follows one the caller awaited)
+    /// here and, in a cluster, on the other nodes, whose sessions its targets may be bound to.
     pub(crate) fn send_now(&self, notification: &Notification) {
+        self.replicate(Replicated { ops: Vec::new(), notifications: vec![WireNotification::of(notification)] });
         self.shared.delivery.deliver(notification);
     }
 

@@ -26,6 +26,7 @@ mod items;
 mod model;
 mod nodes;
 mod persistence;
+mod replication;
 mod request;
 mod state;
 mod subscriptions;
@@ -44,6 +45,7 @@ pub use error::{ConfigError, PubSubError};
 pub use items::{ItemQuery, ItemsPage};
 pub use model::{AccessModel, Affiliation, Item, NodeConfig, PublishModel, SubState};
 pub use persistence::{NodeStore, StoreFuture};
+pub use replication::{Replicated, ReplicationError, ReplicationStats, Replicator, WireNotification};
 pub use subscriptions::SubscribeOutcome;
 pub use writer::Committing;
 
@@ -77,6 +79,10 @@ pub(crate) struct Shared {
     writer: mpsc::UnboundedSender<Job>,
     delivery: Arc<dyn Delivery>,
     roster: Arc<dyn RosterCheck>,
+    /// Where committed batches go for the other cluster nodes (`None`: a single node).
+    replicator: Option<Arc<dyn Replicator>>,
+    /// What this node applied from the others.
+    replication: replication::Counters,
 }
 
 /// The publish-subscribe service. Cheap to clone; clones share the nodes and the writer.
@@ -100,7 +106,8 @@ impl PubSub {
     }
 
     /// Starts the service for `domain` over `loaded` nodes, with its writer task (so this must
-    /// run inside a tokio runtime).
+    /// run inside a tokio runtime). In a cluster, `replicator` gets every committed batch of
+    /// this node's changes for the other nodes (see [`PubSub::apply_replicated`]).
     pub fn new(
         domain: &str,
         config: PubSubConfig,
@@ -108,6 +115,7 @@ impl PubSub {
         store: Arc<dyn NodeStore>,
         delivery: Arc<dyn Delivery>,
         roster: Arc<dyn RosterCheck>,
+        replicator: Option<Arc<dyn Replicator>>,
     ) -> Self {
         let (writer, jobs) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -118,6 +126,8 @@ impl PubSub {
             writer,
             delivery,
             roster,
+            replicator,
+            replication: Default::default(),
         });
         tokio::spawn(writer::run(Arc::downgrade(&shared), store, jobs));
         Self { shared }
@@ -130,9 +140,10 @@ impl PubSub {
         store: Arc<dyn NodeStore>,
         delivery: Arc<dyn Delivery>,
         roster: Arc<dyn RosterCheck>,
+        replicator: Option<Arc<dyn Replicator>>,
     ) -> Result<Self, herald_store::StoreError> {
         let loaded = Self::load(store.as_ref(), &config).await?;
-        Ok(Self::new(domain, config, loaded, store, delivery, roster))
+        Ok(Self::new(domain, config, loaded, store, delivery, roster, replicator))
     }
 
     pub(crate) fn nodes(&self) -> MutexGuard<'_, State> {

@@ -239,6 +239,11 @@ pub(crate) struct Node {
 }
 
 impl Node {
+    /// A new node with no affiliation, subscription or item.
+    pub(crate) fn empty(name: &str, config: NodeConfig) -> Self {
+        Self { name: name.to_owned(), config, affiliations: HashMap::new(), subscriptions: Vec::new(), items: VecDeque::new(), next_seq: 0 }
+    }
+
     /// The affiliation of a bare JID.
     pub(crate) fn affiliation(&self, bare: &str) -> Affiliation {
         self.affiliations.get(bare).copied().unwrap_or(Affiliation::None)

@@ -2,7 +2,6 @@
 //! may list. Each change is made in memory, queued to the writer with how to undo it, and
 //! acknowledged once committed.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use herald_proto::BareJid;
@@ -49,14 +48,7 @@ impl PubSub {
             if nodes.contains_key(&name) {
                 return Err(PubSubError::NodeExists);
             }
-            let mut node = Node {
-                name: name.clone(),
-                config,
-                affiliations: HashMap::new(),
-                subscriptions: Vec::new(),
-                items: VecDeque::new(),
-                next_seq: 0,
-            };
+            let mut node = Node::empty(&name, config);
             if let Some(o) = owner {
                 node.affiliations.insert(o.to_string(), Affiliation::Owner);
                 ops.push(PubSubOp::PutAffiliation { node: name.clone(), jid: o.to_string(), affiliation: "owner".into() });

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use herald_proto::Jid;
 use herald_store::{PubSubOp, Store, StoreError, StoredItem, StoredNode, StoredSubscription, SubscriptionOptions};
-use herald_xml::{Limits, parse_document};
+use herald_xml::{Element, Limits, parse_document};
 
 use crate::model::{Affiliation, Item, Node, NodeConfig, SubState, Subscription};
 
@@ -35,6 +35,11 @@ impl<S: Store> NodeStore for S {
 
 fn limits() -> Limits {
     Limits { max_stanza_bytes: 16 << 20, max_depth: 256, max_token_bytes: 16 << 20, ..Limits::default() }
+}
+
+/// A stored (or replicated) item payload parsed back; `None` when it is not well-formed XML.
+pub(crate) fn parse_payload(payload: &str) -> Option<Element> {
+    parse_document(payload.as_bytes(), limits()).ok()
 }
 
 pub(crate) fn to_stored_item(item: &Item) -> StoredItem {
@@ -87,7 +92,7 @@ pub(crate) fn node_from_stored(stored: StoredNode, default_max_items: usize) -> 
             seq: i.seq,
             id: i.id,
             publisher: i.publisher,
-            payload: (!i.payload.is_empty()).then(|| parse_document(i.payload.as_bytes(), limits()).ok().map(Arc::new)).flatten(),
+            payload: (!i.payload.is_empty()).then(|| parse_payload(&i.payload).map(Arc::new)).flatten(),
             published_at_ms: i.published_at_ms,
         })
         .collect();

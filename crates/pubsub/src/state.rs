@@ -121,6 +121,21 @@ impl State {
         }
     }
 
+    /// Replaces the subscription with `sub`'s id in place (keeping its position), or adds it.
+    pub(crate) fn put_subscription(&mut self, node: &str, sub: Subscription) {
+        let Some(n) = self.nodes.get_mut(node) else { return };
+        match n.subscriptions.iter_mut().find(|s| s.subid == sub.subid) {
+            Some(existing) => {
+                if existing.bare != sub.bare {
+                    bump(&mut self.counts.subscriptions, &existing.bare, false);
+                    bump(&mut self.counts.subscriptions, &sub.bare, true);
+                }
+                *existing = sub;
+            }
+            None => self.push_subscription(node, sub),
+        }
+    }
+
     /// Removes the subscriptions of `node` that `drop` selects; returns them in order. `drop`
     /// sees the node's configuration and affiliations (its subscription list is being filtered
     /// in place, without reallocating).
@@ -145,20 +160,11 @@ impl State {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
-
     use super::*;
     use crate::model::{NodeConfig, SubState};
 
     fn node(name: &str) -> Node {
-        Node {
-            name: name.into(),
-            config: NodeConfig::with_max_items(10),
-            affiliations: HashMap::new(),
-            subscriptions: Vec::new(),
-            items: VecDeque::new(),
-            next_seq: 0,
-        }
+        Node::empty(name, NodeConfig::with_max_items(10))
     }
 
     fn sub(bare: &str, id: &str) -> Subscription {

@@ -1,7 +1,9 @@
 //! The group-commit writer: one task takes every queued job, commits the store changes of all
 //! jobs waiting at that moment in one call to the store, then either delivers the batch's
 //! notifications in order or, when the commit failed, rolls the batch's memory changes back.
-//! Each job's requester learns the outcome through a oneshot channel.
+//! Each job's requester learns the outcome through a oneshot channel. In a cluster, each
+//! committed batch (its ops and notifications) is handed to the replicator first, once, in
+//! commit order; a rolled-back batch never is.
 
 use std::sync::{Arc, Weak};
 
@@ -11,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::delivery::Notification;
 use crate::error::PubSubError;
 use crate::persistence::NodeStore;
+use crate::replication::{Replicated, WireNotification};
 use crate::undo::Undo;
 use crate::{PubSub, Shared};
 
@@ -43,6 +46,14 @@ pub(crate) async fn run(shared: Weak<Shared>, store: Arc<dyn NodeStore>, mut job
         }
         let result = if ops.is_empty() { Ok(()) } else { store.apply(&ops).await.map_err(|e| PubSubError::Storage(Arc::new(e))) };
         let service = shared.upgrade().map(|shared| PubSub { shared });
+        // Committed: the other nodes get the batch before anyone here learns the outcome, so
+        // what a requester does next reaches them after it.
+        if let (Ok(()), Some(service)) = (&result, &service)
+            && service.shared.replicator.is_some()
+        {
+            let notifications = batch.iter().filter_map(|j| j.notification.as_ref()).map(WireNotification::of).collect();
+            service.replicate(Replicated { ops: std::mem::take(&mut ops), notifications });
+        }
         if let Err(e) = &result {
             tracing::error!(target: "notification", error = %e, "pubsub changes could not be stored; they are rolled back and the requesters get an error");
             if let Some(service) = &service {

@@ -3,56 +3,17 @@
 //! change is not visible afterwards (not served by `items`, not delivered, not stored), and the
 //! next operation, once the store works again, succeeds.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+mod common;
 
+use std::sync::Arc;
+
+use common::{Delivered, FailingStore, NoRosters};
 use herald_proto::{BareJid, FullJid, Jid, StanzaError, StanzaErrorType};
-use herald_pubsub::{
-    AccessModel, Affiliation, Delivery, ItemQuery, NodeConfig, NodeStore, Notification, PubSub, PubSubConfig, PubSubError, RosterCheck,
-    StoreFuture, SubState,
-};
-use herald_store::{MemoryStore, PubSubOp, StoreError, StoredNode, WriterError};
+use herald_pubsub::{AccessModel, Affiliation, ItemQuery, NodeConfig, NodeStore, PubSub, PubSubConfig, PubSubError, SubState};
+use herald_store::StoredNode;
 use herald_xml::Element;
 
 const NODE: &str = "/desk/api/User/1001";
-
-/// A real [`MemoryStore`] whose pubsub commits fail while `failing` is set, as a full disk or a
-/// lost database would.
-struct FailingStore {
-    inner: MemoryStore,
-    failing: AtomicBool,
-}
-
-impl NodeStore for FailingStore {
-    fn load(&self) -> StoreFuture<'_, Vec<StoredNode>> {
-        NodeStore::load(&self.inner)
-    }
-    fn apply<'a>(&'a self, ops: &'a [PubSubOp]) -> StoreFuture<'a, ()> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Box::pin(async { Err(StoreError::PubSubWriter(WriterError::Stopped)) });
-        }
-        NodeStore::apply(&self.inner, ops)
-    }
-}
-
-/// Records every notification handed over for delivery.
-#[derive(Default)]
-struct Delivered(Mutex<Vec<String>>);
-
-impl Delivery for Delivered {
-    fn deliver(&self, notification: &Notification) {
-        self.0.lock().unwrap().push(notification.id.clone());
-    }
-}
-
-/// No roster grants anything (these tests use open and whitelist nodes).
-struct NoRosters;
-
-impl RosterCheck for NoRosters {
-    fn grants_presence<'a>(&'a self, _: &'a str, _: &'a str) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
-        Box::pin(async { false })
-    }
-}
 
 struct Fixture {
     store: Arc<FailingStore>,
@@ -62,19 +23,20 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
-        let store = Arc::new(FailingStore { inner: MemoryStore::new(), failing: AtomicBool::new(false) });
+        let store = Arc::new(FailingStore::default());
         let delivered = Arc::new(Delivered::default());
-        let pubsub =
-            PubSub::start("example.com", PubSubConfig::default(), store.clone(), delivered.clone(), Arc::new(NoRosters)).await.unwrap();
+        let pubsub = PubSub::start("example.com", PubSubConfig::default(), store.clone(), delivered.clone(), Arc::new(NoRosters), None)
+            .await
+            .unwrap();
         Self { store, delivered, pubsub }
     }
 
     fn fail(&self, on: bool) {
-        self.store.failing.store(on, Ordering::SeqCst);
+        self.store.fail(on);
     }
 
     fn delivered(&self) -> Vec<String> {
-        std::mem::take(&mut *self.delivered.0.lock().unwrap())
+        self.delivered.take()
     }
 
     /// Item ids served now, oldest first.

@@ -290,6 +290,7 @@ pub async fn run_with_status(
                 max_nodes_per_owner: config.pubsub.max_nodes_per_owner,
                 max_subscriptions_per_jid: config.pubsub.max_subscriptions_per_jid,
             },
+            replicator: None,
             events,
             metrics: herald_metrics::Metrics::new(),
         },

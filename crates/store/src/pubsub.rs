@@ -3,6 +3,8 @@
 
 use std::future::Future;
 
+use serde::{Deserialize, Serialize};
+
 use crate::StoreError;
 
 /// The persistent state of one publish-subscribe node, as loaded at start.
@@ -22,8 +24,9 @@ pub struct StoredNode {
     pub items: Vec<StoredItem>,
 }
 
-/// One subscription to a node.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+/// One subscription to a node. Serialisable: a cluster node sends its committed changes to the
+/// others (`herald-pubsub`'s replication).
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StoredSubscription {
     /// Subscription id.
     pub subid: String,
@@ -36,7 +39,7 @@ pub struct StoredSubscription {
 }
 
 /// The options of one subscription, each its own column: nothing is parsed back from text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionOptions {
     /// `pubsub#deliver`: whether notifications are sent (true unless the subscriber paused them).
     pub deliver: bool,
@@ -48,8 +51,8 @@ impl Default for SubscriptionOptions {
     }
 }
 
-/// One published item.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+/// One published item (serialisable, for replication between cluster nodes).
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StoredItem {
     /// Position in the node's history; increases with every publish.
     pub seq: u64,
@@ -64,8 +67,9 @@ pub struct StoredItem {
 }
 
 /// One change to the pubsub state. The service batches these and applies each batch in one
-/// transaction, so a publish costs one write whatever the number of subscribers.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// transaction, so a publish costs one write whatever the number of subscribers. Serialisable:
+/// in a cluster the committed ops also go to the other nodes, which apply them to their memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PubSubOp {
     /// Creates a node or replaces its configuration.
     PutNode {
