@@ -1,7 +1,12 @@
 //! Throwaway database servers for tests, real ones from Debian's packages: [`TempPostgres`]
 //! runs `initdb` and `postgres` in a temporary directory on a free loopback port (as the
 //! `postgres` user when the tests run as root, since PostgreSQL refuses to run as root) and
-//! stops it when dropped. Each test asks it for a database of its own.
+//! stops it when dropped. Each test asks it for a database of its own. [`TempRedis`] does the
+//! same for `redis-server` (in memory only).
+
+mod redis;
+
+pub use redis::TempRedis;
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt as _;
@@ -182,6 +187,6 @@ fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
 }
 
 /// A loopback port free right now.
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

@@ -1,0 +1,292 @@
+//! The bus between nodes: one sending task that writes every outgoing message (posts,
+//! requests, replies, directory changes) in order, and one reader of this node's inbox stream
+//! that resumes from the last id it read after a Redis failure, so nothing is lost or read
+//! twice. Each entry carries its sender's incarnation and sequence number: an entry written
+//! twice (a retried `XADD` whose first reply was lost) is delivered once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::Value;
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamId, StreamReadReply};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use crate::{BusStats, ClusterError, Envelope, Handler, Inner, lock};
+
+/// Where a queued message goes.
+#[derive(Debug)]
+pub(crate) enum Target {
+    Node(String),
+    All,
+}
+
+/// What the sending task does, in the order queued.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    /// A message to `to`; `request` asks for an answer with that id, `answers` is the answer to
+    /// the request with that id.
+    Message {
+        to: Target,
+        kind: String,
+        body: Vec<u8>,
+        request: Option<u64>,
+        answers: Option<u64>,
+    },
+    /// The directory: a session bound here, or gone.
+    Bound(String),
+    Unbound(String),
+    /// Answered once everything queued before it was sent (leave waits for it).
+    Flush(oneshot::Sender<()>),
+}
+
+/// The first and the longest wait between two attempts while Redis is failing.
+const FIRST_BACKOFF: Duration = Duration::from_millis(25);
+const LONGEST_BACKOFF: Duration = Duration::from_secs(1);
+/// How many entries one `XREAD` returns at most.
+const READ_BATCH: usize = 512;
+
+/// Sends what is queued, in order, retrying each write while Redis blinks (up to two leases).
+pub(crate) async fn run_sender(inner: Arc<Inner>, mut queue: mpsc::UnboundedReceiver<Outgoing>) {
+    let mut sequence = 0u64;
+    while let Some(item) = queue.recv().await {
+        match item {
+            Outgoing::Message { to, kind, body, request, answers } => {
+                let targets = match to {
+                    Target::Node(node) => vec![node],
+                    Target::All => lock(&inner.live).iter().map(|n| n.id.clone()).filter(|id| id != inner.node_id()).collect(),
+                };
+                for target in targets {
+                    if !inner.is_live(&target)
+                        && !inner
+                            .retry_until_sent(&inner.node_exists_pipe(&target), "look up a node")
+                            .await
+                            .is_some_and(|v| v == Value::Int(1))
+                    {
+                        BusStats::bump(&inner.stats.send_errors);
+                        tracing::warn!(node = %inner.node_id(), to = %target, %kind, "not sent: no live node by that id");
+                        continue;
+                    }
+                    sequence += 1;
+                    let mut xadd = redis::cmd("XADD");
+                    xadd.arg(inner.keys.inbox(&target)).arg("MAXLEN").arg("~").arg(inner.settings.stream_max_len).arg("*");
+                    xadd.arg("from").arg(inner.node_id()).arg("inc").arg(&inner.incarnation).arg("seq").arg(sequence);
+                    xadd.arg("kind").arg(&kind).arg("body").arg(&body);
+                    if let Some(id) = request {
+                        xadd.arg("reply").arg(id);
+                    }
+                    if let Some(id) = answers {
+                        xadd.arg("re").arg(id);
+                    }
+                    let mut pipe = redis::pipe();
+                    pipe.add_command(xadd);
+                    if inner.retry_until_sent(&pipe, "send").await.is_some() {
+                        BusStats::bump(&inner.stats.sent);
+                    } else {
+                        BusStats::bump(&inner.stats.send_errors);
+                    }
+                }
+            }
+            Outgoing::Bound(full_jid) => inner.write_directory(&full_jid, true).await,
+            Outgoing::Unbound(full_jid) => inner.write_directory(&full_jid, false).await,
+            Outgoing::Flush(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn node_exists_pipe(&self, node: &str) -> redis::Pipeline {
+        let mut pipe = redis::pipe();
+        pipe.cmd("EXISTS").arg(self.keys.node(node));
+        pipe
+    }
+
+    /// Runs `pipe`, retrying with a bounded backoff while Redis fails, for up to two leases
+    /// (after which the other nodes consider this one dead anyway). Logs once per outage.
+    /// Returns the reply of the pipeline's last command, `None` when it gave up.
+    pub(crate) async fn retry_until_sent(&self, pipe: &redis::Pipeline, what: &str) -> Option<Value> {
+        let mut conn = self.conn.clone();
+        let deadline = tokio::time::Instant::now() + (self.settings.lease * 2).max(Duration::from_secs(2));
+        let mut backoff = FIRST_BACKOFF;
+        let mut failing = false;
+        loop {
+            match pipe.query_async::<Vec<Value>>(&mut conn).await {
+                Ok(mut replies) => {
+                    if failing {
+                        tracing::info!(node = %self.node_id(), url = %self.url, "Redis answers again: the bus sends again");
+                    }
+                    return Some(replies.pop().unwrap_or(Value::Nil));
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::warn!(node = %self.node_id(), url = %self.url, "cannot {what} on the bus, retrying: {e}");
+                        failing = true;
+                    }
+                    if tokio::time::Instant::now() + backoff > deadline {
+                        tracing::error!(node = %self.node_id(), url = %self.url, "gave up trying to {what} on the bus: {e}");
+                        return None;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(LONGEST_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Sends a request and waits for its answer, or fails with NodeGone / Timeout.
+    pub(crate) async fn request(&self, node: &str, kind: &str, body: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, ClusterError> {
+        self.ensure_running()?;
+        if !self.is_live(node) && !self.node_key_exists(node).await? {
+            return Err(ClusterError::NodeGone { node: node.to_owned() });
+        }
+        let id = self.next_request.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (answer, answer_rx) = oneshot::channel();
+        lock(&self.pending).insert(id, answer);
+        BusStats::bump(&self.stats.requests);
+        self.queue(Outgoing::Message { to: Target::Node(node.to_owned()), kind: kind.to_owned(), body, request: Some(id), answers: None });
+        let outcome = tokio::time::timeout(timeout, answer_rx).await;
+        lock(&self.pending).remove(&id);
+        match outcome {
+            Ok(Ok(body)) => Ok(body),
+            Ok(Err(_)) => Err(ClusterError::Stopped),
+            Err(_) if !self.node_key_exists(node).await? => Err(ClusterError::NodeGone { node: node.to_owned() }),
+            Err(_) => Err(ClusterError::Timeout { node: node.to_owned(), after: timeout }),
+        }
+    }
+
+    async fn node_key_exists(&self, node: &str) -> Result<bool, ClusterError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("EXISTS").arg(self.keys.node(node)).query_async(&mut conn).await.map_err(|e| self.redis_error(e))
+    }
+
+    /// A connection of its own for the blocking read: no response timeout (the read blocks
+    /// on purpose), so it does not delay the other commands either.
+    async fn reader_connection(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None).set_connection_timeout(Some(crate::CONNECT_TIMEOUT));
+        self.client.get_multiplexed_async_connection_with_config(&config).await
+    }
+}
+
+/// The last entry delivered from each sending node's incarnation: what was seen already.
+#[derive(Default)]
+struct Seen(HashMap<String, (String, u64)>);
+
+impl Seen {
+    /// Whether the entry is new (and remembers it).
+    fn first_time(&mut self, from: &str, incarnation: &str, sequence: u64) -> bool {
+        match self.0.get_mut(from) {
+            Some((known, last)) if known == incarnation => {
+                if sequence <= *last {
+                    return false;
+                }
+                *last = sequence;
+                true
+            }
+            _ => {
+                self.0.insert(from.to_owned(), (incarnation.to_owned(), sequence));
+                true
+            }
+        }
+    }
+}
+
+/// Reads this node's inbox from its first entry, in order, forever; after a Redis failure it
+/// reconnects (bounded backoff, logged once per outage) and resumes from the last id read.
+pub(crate) async fn run_reader(inner: Arc<Inner>, handler: Arc<dyn Handler>) {
+    let inbox = inner.keys.inbox(inner.node_id());
+    let block_ms = (inner.settings.lease.as_millis() / 3).max(10) as u64;
+    let mut last_id = "0-0".to_owned();
+    let mut seen = Seen::default();
+    let mut requests = JoinSet::new();
+    let mut connection: Option<MultiplexedConnection> = None;
+    let mut backoff = FIRST_BACKOFF;
+    let mut failing = false;
+    loop {
+        while requests.try_join_next().is_some() {}
+        let read = match connection.as_mut() {
+            Some(conn) => {
+                let mut xread = redis::cmd("XREAD");
+                xread.arg("COUNT").arg(READ_BATCH).arg("BLOCK").arg(block_ms).arg("STREAMS").arg(&inbox).arg(&last_id);
+                xread.query_async::<Option<StreamReadReply>>(conn).await
+            }
+            None => match inner.reader_connection().await {
+                Ok(conn) => {
+                    connection = Some(conn);
+                    continue;
+                }
+                Err(e) => Err(e),
+            },
+        };
+        match read {
+            Ok(reply) => {
+                if failing {
+                    tracing::info!(node = %inner.node_id(), url = %inner.url, "Redis answers again: reading the inbox from {last_id}");
+                    failing = false;
+                    backoff = FIRST_BACKOFF;
+                }
+                let entries = reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids);
+                let mut read_any = false;
+                for entry in entries {
+                    last_id.clone_from(&entry.id);
+                    read_any = true;
+                    deliver(&inner, &handler, &mut seen, &mut requests, entry);
+                }
+                if read_any && let Some(conn) = connection.as_mut() {
+                    let trimmed = redis::cmd("XTRIM").arg(&inbox).arg("MINID").arg(&last_id).query_async::<Value>(conn).await;
+                    if let Err(e) = trimmed {
+                        tracing::debug!(node = %inner.node_id(), "cannot trim the inbox: {e}");
+                    }
+                }
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(node = %inner.node_id(), url = %inner.url, "cannot read the inbox, retrying: {e}");
+                    failing = true;
+                }
+                connection = None;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(LONGEST_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Hands one inbox entry to where it goes: a waiting request, the handler's request (answered
+/// through the sending task), or the handler's message.
+fn deliver(inner: &Arc<Inner>, handler: &Arc<dyn Handler>, seen: &mut Seen, requests: &mut JoinSet<()>, entry: StreamId) {
+    let text = |name: &str| entry.get::<String>(name);
+    let (Some(from), Some(kind)) = (text("from"), text("kind")) else {
+        tracing::warn!(node = %inner.node_id(), id = %entry.id, "ignoring an inbox entry without from/kind");
+        return;
+    };
+    let incarnation = text("inc").unwrap_or_default();
+    let sequence = entry.get::<u64>("seq").unwrap_or(0);
+    if !seen.first_time(&from, &incarnation, sequence) {
+        tracing::debug!(node = %inner.node_id(), %from, sequence, "dropping an entry delivered before");
+        return;
+    }
+    BusStats::bump(&inner.stats.received);
+    let body = entry.get::<Vec<u8>>("body").unwrap_or_default();
+    if let Some(answered) = entry.get::<u64>("re") {
+        if let Some(waiting) = lock(&inner.pending).remove(&answered) {
+            let _ = waiting.send(body);
+        }
+        return;
+    }
+    let envelope = Envelope { from: from.clone(), kind: kind.clone(), body };
+    match entry.get::<u64>("reply") {
+        Some(request_id) => {
+            let answer = handler.request(envelope);
+            let inner = inner.clone();
+            requests.spawn(async move {
+                let body = answer.await;
+                inner.queue(Outgoing::Message { to: Target::Node(from), kind, body, request: None, answers: Some(request_id) });
+            });
+        }
+        None => handler.message(envelope),
+    }
+}

@@ -1,0 +1,54 @@
+//! The Redis key names, all under the configured prefix (see the table in
+//! `docs/architecture/cluster.md`).
+
+/// Builds every key from the prefix, so no other module spells one.
+#[derive(Clone, Debug)]
+pub(crate) struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub(crate) fn new(prefix: &str) -> Self {
+        Self { prefix: prefix.to_owned() }
+    }
+    /// The set of joined, not yet reaped node ids.
+    pub(crate) fn nodes(&self) -> String {
+        format!("{}:nodes", self.prefix)
+    }
+    /// A node's lease key (JSON `NodeInfo`, `PX lease`).
+    pub(crate) fn node(&self, id: &str) -> String {
+        format!("{}:node:{id}", self.prefix)
+    }
+    /// A node's inbox stream.
+    pub(crate) fn inbox(&self, id: &str) -> String {
+        format!("{}:inbox:{id}", self.prefix)
+    }
+    /// The directory hash of a bare JID: resource → node id.
+    pub(crate) fn dir(&self, bare: &str) -> String {
+        format!("{}:dir:{bare}", self.prefix)
+    }
+    /// The set of full JIDs a node holds.
+    pub(crate) fn jids(&self, id: &str) -> String {
+        format!("{}:jids:{id}", self.prefix)
+    }
+    /// A named lease.
+    pub(crate) fn lease(&self, name: &str) -> String {
+        format!("{}:lease:{name}", self.prefix)
+    }
+    /// The pattern matching every lease key (for the status).
+    pub(crate) fn lease_pattern(&self) -> String {
+        format!("{}:lease:*", self.prefix)
+    }
+    /// The name of a lease from its key.
+    pub(crate) fn lease_name<'k>(&self, key: &'k str) -> Option<&'k str> {
+        key.strip_prefix(&self.prefix)?.strip_prefix(":lease:")
+    }
+    /// The lock that lets one survivor reap a dead node.
+    pub(crate) fn reap(&self, id: &str) -> String {
+        format!("{}:reap:{id}", self.prefix)
+    }
+    /// A shared counter.
+    pub(crate) fn count(&self, key: &str) -> String {
+        format!("{}:count:{key}", self.prefix)
+    }
+}

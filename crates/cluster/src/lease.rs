@@ -1,0 +1,102 @@
+//! Named leases: one holder at a time (`P:lease:{name}`, `PX lease`), taken with `SET NX PX`
+//! semantics and renewed only by its holder, both in one script run at each refresh; released
+//! at leave so another node takes it at its next refresh instead of waiting for the TTL.
+
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use crate::{ClusterError, Inner, lock};
+
+/// Renews the lease when this node holds it, takes it when nobody does; returns the holder.
+const ACQUIRE_OR_RENEW: &str = "local holder = redis.call('GET', KEYS[1]) \
+    if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return ARGV[1] end \
+    if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return ARGV[1] end \
+    return holder";
+
+/// Deletes the lease only while this node holds it.
+const RELEASE_IF_MINE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+impl Inner {
+    /// Starts contending for `name` (at once: the refresh task is woken).
+    pub(crate) fn contend(&self, name: &str) -> watch::Receiver<bool> {
+        let receiver = lock(&self.leases).entry(name.to_owned()).or_insert_with(|| watch::channel(false).0).subscribe();
+        self.wake_refresh.notify_one();
+        receiver
+    }
+
+    /// The holder of `name` at the last refresh; a name asked about for the first time is
+    /// followed from the next refresh on (woken at once).
+    pub(crate) fn holder(&self, name: &str) -> Option<String> {
+        let mut holders = lock(&self.holders);
+        if let Some(holder) = holders.get(name) {
+            return holder.clone();
+        }
+        holders.insert(name.to_owned(), None);
+        drop(holders);
+        self.wake_refresh.notify_one();
+        None
+    }
+
+    /// Takes or renews the leases this node contends for and reads the holders of the others.
+    pub(crate) async fn refresh_leases(&self) -> redis::RedisResult<()> {
+        let mut names: Vec<String> = lock(&self.leases).keys().cloned().collect();
+        let contended = names.len();
+        names.extend(lock(&self.holders).keys().filter(|name| !lock(&self.leases).contains_key(*name)).cloned());
+        if names.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for (index, name) in names.iter().enumerate() {
+            if index < contended {
+                pipe.cmd("EVAL")
+                    .arg(ACQUIRE_OR_RENEW)
+                    .arg(1)
+                    .arg(self.keys.lease(name))
+                    .arg(self.node_id())
+                    .arg(self.settings.lease.as_millis() as u64);
+            } else {
+                pipe.get(self.keys.lease(name));
+            }
+        }
+        let mut conn = self.conn.clone();
+        let holders: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
+        *lock(&self.leases_confirmed) = Some(Instant::now());
+        let leases = lock(&self.leases);
+        let mut known = lock(&self.holders);
+        for (name, holder) in names.into_iter().zip(holders) {
+            if let Some(held) = leases.get(&name) {
+                let mine = holder.as_deref() == Some(self.node_id());
+                held.send_if_modified(|was| std::mem::replace(was, mine) != mine);
+            }
+            known.insert(name, holder);
+        }
+        Ok(())
+    }
+
+    /// While Redis cannot be reached, gives up the leases once their TTL may have run out
+    /// (another node may hold them by now).
+    pub(crate) fn forget_unconfirmed_leases(&self) {
+        let confirmed = *lock(&self.leases_confirmed);
+        if confirmed.is_some_and(|at| at.elapsed() < self.settings.lease) {
+            return;
+        }
+        for held in lock(&self.leases).values() {
+            held.send_if_modified(|was| std::mem::replace(was, false));
+        }
+    }
+
+    /// Deletes the leases this node holds (leave).
+    pub(crate) async fn release_leases(&self) -> Result<(), ClusterError> {
+        let names: Vec<String> = lock(&self.leases).keys().cloned().collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for name in &names {
+            pipe.cmd("EVAL").arg(RELEASE_IF_MINE).arg(1).arg(self.keys.lease(name)).arg(self.node_id()).ignore();
+        }
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn).await.map_err(|e| self.redis_error(e))
+    }
+}

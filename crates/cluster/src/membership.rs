@@ -1,0 +1,191 @@
+//! Membership: claiming this node's key at join, renewing it every lease / 3, the live set,
+//! reaping dead nodes (one survivor per dead node, under a lock) and leaving cleanly.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use redis::AsyncCommands as _;
+use tokio::time::MissedTickBehavior;
+
+use crate::{BusStats, ClusterError, Inner, NodeInfo, lock};
+
+/// How long the reap lock of a dead node lasts: long enough that no second survivor reaps it
+/// again from an older view of the live set.
+const REAP_LOCK_MS: u64 = 60_000;
+
+impl Inner {
+    fn node_json(&self) -> String {
+        serde_json::to_string(&self.settings.info).unwrap_or_default()
+    }
+
+    fn lease_ms(&self) -> u64 {
+        self.settings.lease.as_millis() as u64
+    }
+
+    /// Claims the node key (waiting up to one lease for an earlier incarnation's to expire),
+    /// registers the id, starts a fresh inbox, reaps what an earlier incarnation left and
+    /// reads the live set.
+    pub(crate) async fn enter(&self) -> Result<(), ClusterError> {
+        let mut conn = self.conn.clone();
+        let id = self.node_id();
+        let deadline = tokio::time::Instant::now() + self.settings.lease + self.settings.lease / 4;
+        loop {
+            let claimed: Option<String> = redis::cmd("SET")
+                .arg(self.keys.node(id))
+                .arg(self.node_json())
+                .arg("NX")
+                .arg("PX")
+                .arg(self.lease_ms())
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.redis_error(e))?;
+            if claimed.is_some() {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClusterError::NodeIdInUse { node: id.to_owned() });
+            }
+            tokio::time::sleep(self.settings.lease / 10).await;
+        }
+        redis::pipe()
+            .sadd(self.keys.nodes(), id)
+            .del(self.keys.reap(id))
+            .del(self.keys.inbox(id))
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| self.redis_error(e))?;
+        let stale = self.remove_directory_entries(id).await.map_err(|e| self.redis_error(e))?;
+        if !stale.is_empty() {
+            tracing::info!(node = %id, sessions = stale.len(), "an earlier run of this node left sessions in the directory: removed");
+        }
+        *lock(&self.stale_jids) = stale;
+        self.read_live_set().await.map_err(|e| self.redis_error(e))?;
+        Ok(())
+    }
+
+    /// Removes this node's keys from Redis (a clean leave).
+    pub(crate) async fn exit(&self) -> Result<(), ClusterError> {
+        let id = self.node_id();
+        self.remove_directory_entries(id).await.map_err(|e| self.redis_error(e))?;
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .srem(self.keys.nodes(), id)
+            .del(self.keys.inbox(id))
+            .del(self.keys.node(id))
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| self.redis_error(e))
+    }
+
+    /// One refresh: the node key, the live set, the dead nodes (once started), the leases.
+    async fn refresh(&self) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        let id = self.node_id();
+        let renewed: Option<String> = redis::cmd("SET")
+            .arg(self.keys.node(id))
+            .arg(self.node_json())
+            .arg("XX")
+            .arg("PX")
+            .arg(self.lease_ms())
+            .query_async(&mut conn)
+            .await?;
+        if renewed.is_none() {
+            tracing::warn!(node = %id, "this node's key had expired (a stall or a Redis restart): set again");
+            redis::pipe()
+                .cmd("SET")
+                .arg(self.keys.node(id))
+                .arg(self.node_json())
+                .arg("PX")
+                .arg(self.lease_ms())
+                .sadd(self.keys.nodes(), id)
+                .query_async::<()>(&mut conn)
+                .await?;
+        }
+        let dead = self.read_live_set().await?;
+        if let Some(handler) = self.handler.get() {
+            for node in dead {
+                if let Some(jids) = self.reap(&node).await? {
+                    BusStats::bump(&self.stats.lost_nodes);
+                    tracing::warn!(node = %id, lost = %node, sessions = jids.len(), "a node died: its sessions are reaped");
+                    handler.node_lost(&node, jids);
+                }
+            }
+        }
+        self.refresh_leases().await
+    }
+
+    /// Reads `P:nodes` and their keys: stores the live set, returns the dead ids.
+    async fn read_live_set(&self) -> redis::RedisResult<Vec<String>> {
+        let mut conn = self.conn.clone();
+        let mut ids: Vec<String> = conn.smembers(self.keys.nodes()).await?;
+        ids.sort();
+        let infos: Vec<Option<String>> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            redis::cmd("MGET").arg(ids.iter().map(|id| self.keys.node(id)).collect::<Vec<_>>()).query_async(&mut conn).await?
+        };
+        let mut live = Vec::new();
+        let mut dead = Vec::new();
+        for (id, info) in ids.into_iter().zip(infos) {
+            match info {
+                Some(json) => live.push(serde_json::from_str(&json).unwrap_or_else(|_| NodeInfo { id: id.clone(), ..NodeInfo::default() })),
+                None if id == self.node_id() => live.push(self.settings.info.clone()),
+                None => dead.push(id),
+            }
+        }
+        *lock(&self.live) = live;
+        Ok(dead)
+    }
+
+    /// Reaps dead node `node` if this survivor wins its lock: its directory entries, its JID
+    /// set, its inbox, its id. Returns the JIDs it held, or None when another survivor reaps.
+    async fn reap(&self, node: &str) -> redis::RedisResult<Option<Vec<String>>> {
+        let mut conn = self.conn.clone();
+        let won: Option<String> = redis::cmd("SET")
+            .arg(self.keys.reap(node))
+            .arg(self.node_id())
+            .arg("NX")
+            .arg("PX")
+            .arg(REAP_LOCK_MS)
+            .query_async(&mut conn)
+            .await?;
+        if won.is_none() {
+            return Ok(None);
+        }
+        let jids = self.remove_directory_entries(node).await?;
+        redis::pipe().del(self.keys.inbox(node)).srem(self.keys.nodes(), node).query_async::<()>(&mut conn).await?;
+        Ok(Some(jids))
+    }
+}
+
+/// Refreshes every lease / 3 (or at once when woken), logging a Redis outage once.
+pub(crate) async fn run_refresh(inner: Arc<Inner>) {
+    let period = (inner.settings.lease / 3).max(Duration::from_millis(10));
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = inner.wake_refresh.notified() => {}
+        }
+        if inner.stopped.load(Ordering::SeqCst) {
+            return;
+        }
+        match inner.refresh().await {
+            Ok(()) if failing => {
+                tracing::info!(node = %inner.node_id(), url = %inner.url, "Redis answers again: membership refreshed");
+                failing = false;
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(node = %inner.node_id(), url = %inner.url, "cannot refresh this node's membership, retrying: {e}");
+                    failing = true;
+                }
+                inner.forget_unconfirmed_leases();
+            }
+        }
+    }
+}

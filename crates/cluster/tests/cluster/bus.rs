@@ -1,0 +1,115 @@
+//! The bus: order and exactly-once delivery (also across a cut of every Redis connection),
+//! requests and their replies, a gone node, a timeout.
+
+use std::time::Duration;
+
+use herald_cluster::{ClusterError, To};
+
+use crate::{LEASE, eventually, node, raw_connection, redis};
+
+const COUNT: usize = 1_000;
+
+fn numbered(count: usize) -> Vec<String> {
+    (0..count).map(|i| format!("m{i}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_arrive_once_and_in_order_to_one_node_and_to_all() {
+    let Some(redis) = redis() else { return };
+    let (a, from_a) = node(&redis, "a", LEASE).await;
+    let (b, at_b) = node(&redis, "b", LEASE).await;
+    let (c, at_c) = node(&redis, "c", LEASE).await;
+    eventually("a sees b and c", || async { a.is_live("b") && a.is_live("c") }).await;
+
+    for body in numbered(COUNT) {
+        a.post(To::Node("b"), "test", body.into_bytes());
+    }
+    eventually("b has them all", || async { at_b.message_count() >= COUNT }).await;
+    assert_eq!(at_b.bodies(), numbered(COUNT));
+    assert!(at_b.messages.lock().unwrap().iter().all(|e| e.from == "a" && e.kind == "test"));
+
+    for body in numbered(COUNT) {
+        a.post(To::All, "all", body.into_bytes());
+    }
+    eventually("b and c have them all", || async { at_b.message_count() >= 2 * COUNT && at_c.message_count() >= COUNT }).await;
+    assert_eq!(at_b.bodies()[COUNT..], numbered(COUNT));
+    assert_eq!(at_c.bodies(), numbered(COUNT));
+    assert!(from_a.messages.lock().unwrap().is_empty(), "To::All skips the sender");
+    assert_eq!(a.stats().sent.load(std::sync::atomic::Ordering::Relaxed), 3 * COUNT as u64);
+    assert_eq!(a.stats().send_errors.load(std::sync::atomic::Ordering::Relaxed), 0);
+
+    a.post(To::Node("nobody"), "test", b"lost".to_vec());
+    eventually("the post to nobody is counted", || async { a.stats().send_errors.load(std::sync::atomic::Ordering::Relaxed) == 1 }).await;
+    for cluster in [a, b, c] {
+        cluster.leave().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_lost_or_doubled_when_redis_drops_every_connection() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    let (b, at_b) = node(&redis, "b", LEASE).await;
+    eventually("a sees b", || async { a.is_live("b") }).await;
+    let mut killer = raw_connection(&redis).await;
+
+    let bodies = numbered(3 * COUNT);
+    for (round, batch) in bodies.chunks(COUNT).enumerate() {
+        let (before, after) = batch.split_at(COUNT / 2);
+        for body in before {
+            a.post(To::Node("b"), "test", body.clone().into_bytes());
+        }
+        // Cuts every client connection but this one, while the sender is busy: the sender's
+        // (a's connection manager) and b's inbox reader at least.
+        let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("normal").query_async(&mut killer).await.unwrap();
+        assert!(killed >= 2, "killed {killed} connections");
+        for body in after {
+            a.post(To::Node("b"), "test", body.clone().into_bytes());
+        }
+        eventually("b has the batch", || async { at_b.message_count() >= (round + 1) * COUNT }).await;
+    }
+    // Whatever a retried write may have doubled is filtered before the handler.
+    eventually("b's reader is idle", || {
+        let mut conn = killer.clone();
+        async move {
+            let len: usize = redis::cmd("XLEN").arg("herald:inbox:b").query_async(&mut conn).await.unwrap();
+            len <= 1
+        }
+    })
+    .await;
+    assert_eq!(at_b.bodies(), bodies);
+    a.leave().await;
+    b.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_answered_or_fail_as_they_should() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    let (b, _) = node(&redis, "b", LEASE).await;
+    let answer = a.request("b", "echo", b"abc".to_vec(), Duration::from_secs(5)).await.unwrap();
+    assert_eq!(answer, b"cba");
+    let concurrent = futures_util::future::join_all((0..20).map(|i| {
+        let a = a.clone();
+        async move { a.request("b", "echo", format!("{i:02}").into_bytes(), Duration::from_secs(5)).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(concurrent, (0..20).map(|i| format!("{i:02}").chars().rev().collect::<String>().into_bytes()).collect::<Vec<_>>());
+
+    let gone = a.request("nobody", "echo", vec![], Duration::from_secs(5)).await;
+    assert!(matches!(gone, Err(ClusterError::NodeGone { ref node }) if node == "nobody"), "{gone:?}");
+
+    let late = a.request("b", "never", vec![], Duration::from_millis(200)).await;
+    assert!(
+        matches!(late, Err(ClusterError::Timeout { ref node, after }) if node == "b" && after == Duration::from_millis(200)),
+        "{late:?}"
+    );
+    assert_eq!(a.stats().requests.load(std::sync::atomic::Ordering::Relaxed), 22);
+
+    b.halt_for_tests();
+    eventually("b's key expires", || async {
+        matches!(a.request("b", "never", vec![], Duration::from_millis(50)).await, Err(ClusterError::NodeGone { .. }))
+    })
+    .await;
+    a.leave().await;
+}

@@ -1,0 +1,63 @@
+//! The session directory and the reaping of a dead node's sessions.
+
+use std::time::Duration;
+
+use crate::{LEASE, eventually, node, redis};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_located_and_a_dead_nodes_are_reaped_once() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    let (b, lost_at_b) = node(&redis, "b", LEASE).await;
+    let (c, lost_at_c) = node(&redis, "c", LEASE).await;
+    a.session_bound("alice@example.com/r1");
+    a.session_bound("alice@example.com/r2");
+    b.session_bound("alice@example.com/r3");
+    c.session_bound("bob@example.com/desk");
+    c.session_bound("not-a-full-jid");
+    let everywhere = || vec![("r1".to_owned(), "a".to_owned()), ("r2".to_owned(), "a".to_owned()), ("r3".to_owned(), "b".to_owned())];
+    eventually("all bound", || async { c.locate("alice@example.com").await.unwrap() == everywhere() }).await;
+    eventually("a sees everyone", || async { a.is_live("b") && a.is_live("c") }).await;
+    assert_eq!(a.locate("bob@example.com").await.unwrap(), [("desk".to_owned(), "c".to_owned())]);
+
+    a.session_unbound("alice@example.com/r2");
+    eventually("r2 unbound", || async { b.locate("alice@example.com").await.unwrap().len() == 2 }).await;
+    // An unbind from a node that no longer holds the resource leaves the newer binding alone.
+    c.session_unbound("alice@example.com/r3");
+    a.session_bound("alice@example.com/r2");
+    eventually("r2 bound again", || async { b.locate("alice@example.com").await.unwrap() == everywhere() }).await;
+
+    a.halt_for_tests();
+    eventually("a's sessions are not located", || async {
+        b.locate("alice@example.com").await.unwrap() == [("r3".to_owned(), "b".to_owned())]
+            && c.locate("alice@example.com").await.unwrap() == [("r3".to_owned(), "b".to_owned())]
+    })
+    .await;
+    eventually("a is reaped", || async { lost_at_b.lost().len() + lost_at_c.lost().len() >= 1 }).await;
+    eventually("a is out of the node set", || async { b.status().await.unwrap().nodes.iter().all(|n| n.id != "a") }).await;
+    // Give the other survivor time for two more refreshes: it must not report a again.
+    tokio::time::sleep(LEASE).await;
+    let lost: Vec<_> = lost_at_b.lost().into_iter().chain(lost_at_c.lost()).collect();
+    assert_eq!(lost, [("a".to_owned(), vec!["alice@example.com/r1".to_owned(), "alice@example.com/r2".to_owned()])]);
+    let stats_lost = [&b, &c].iter().map(|n| n.stats().lost_nodes.load(std::sync::atomic::Ordering::Relaxed)).sum::<u64>();
+    assert_eq!(stats_lost, 1);
+
+    b.leave().await;
+    assert_eq!(c.locate("alice@example.com").await.unwrap(), [], "a clean leave removes the directory entries at once");
+    c.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_reports_what_its_earlier_run_left() {
+    let Some(redis) = redis() else { return };
+    let lease = Duration::from_millis(300);
+    let (first, _) = node(&redis, "a", lease).await;
+    first.session_bound("alice@example.com/r1");
+    eventually("bound", || async { first.locate("alice@example.com").await.unwrap().len() == 1 }).await;
+    first.halt_for_tests();
+    // Rejoins with the same id as soon as the old key expires; nobody else reaped it.
+    let (again, reported) = node(&redis, "a", lease).await;
+    assert_eq!(again.locate("alice@example.com").await.unwrap(), []);
+    assert_eq!(reported.lost(), [("a".to_owned(), vec!["alice@example.com/r1".to_owned()])]);
+    again.leave().await;
+}

@@ -1,0 +1,66 @@
+//! Named leases: one holder, a takeover after a dead holder's TTL, at once after a clean leave.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::{eventually, node, redis};
+
+const LEASE: Duration = Duration::from_secs(1);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_holds_a_lease_and_another_takes_it_over() {
+    let Some(redis) = redis() else { return };
+    let mut nodes = Vec::new();
+    for id in ["a", "b", "c"] {
+        let (cluster, _) = node(&redis, id, LEASE).await;
+        let held = cluster.lease("cti");
+        nodes.push((cluster, held));
+    }
+    let holders = |nodes: &[(herald_cluster::Cluster, tokio::sync::watch::Receiver<bool>)]| -> Vec<String> {
+        nodes.iter().filter(|(_, held)| *held.borrow()).map(|(c, _)| c.node_id().to_owned()).collect()
+    };
+    eventually("one holder", || {
+        let count = holders(&nodes).len();
+        async move { count == 1 }
+    })
+    .await;
+    let first = holders(&nodes)[0].clone();
+    eventually("everyone knows the holder", || {
+        let agreed = nodes.iter().all(|(c, _)| c.holder("cti").as_deref() == Some(first.as_str()));
+        async move { agreed }
+    })
+    .await;
+    assert_eq!(holders(&nodes), [first.as_str()], "still one holder after the others' refreshes");
+
+    // The holder freezes: another takes the lease once its TTL ran out.
+    let index = nodes.iter().position(|(c, _)| c.node_id() == first).unwrap();
+    let (frozen, _) = nodes.remove(index);
+    frozen.halt_for_tests();
+    let halted_at = Instant::now();
+    eventually("a takeover", || {
+        let count = holders(&nodes).len();
+        async move { count == 1 }
+    })
+    .await;
+    assert!(halted_at.elapsed() < 2 * LEASE, "took {:?}", halted_at.elapsed());
+    assert!(halted_at.elapsed() >= LEASE / 3, "not before the frozen holder's TTL ran out: {:?}", halted_at.elapsed());
+
+    // The new holder leaves cleanly: the lease is free at once and the last node takes it at
+    // its next refresh, without waiting for a TTL.
+    let second = holders(&nodes)[0].clone();
+    let index = nodes.iter().position(|(c, _)| c.node_id() == second).unwrap();
+    let (leaving, _) = nodes.remove(index);
+    leaving.leave().await;
+    let left_at = Instant::now();
+    let status = nodes[0].0.status().await.unwrap();
+    assert!(status.leases.iter().all(|l| l.name != "cti"), "released at leave: {status:?}");
+    eventually("the last node takes it", || {
+        let count = holders(&nodes).len();
+        async move { count == 1 }
+    })
+    .await;
+    assert!(left_at.elapsed() < LEASE / 3 + Duration::from_millis(300), "took {:?}", left_at.elapsed());
+    nodes[0].0.leave().await;
+    assert!(!*nodes[0].1.borrow(), "released at leave");
+}

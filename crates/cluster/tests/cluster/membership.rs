@@ -1,0 +1,76 @@
+//! Joining, the live set, leaving, a duplicate id, a bad or unreachable Redis, the status.
+
+use herald_cluster::{Cluster, ClusterError, ClusterSettings};
+
+use crate::{LEASE, eventually, node, redis, settings};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_join_see_each_other_and_leave() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    let (b, _) = node(&redis, "b", LEASE).await;
+    assert_eq!(a.node_id(), "a");
+    eventually("a sees b", || async { a.is_live("b") }).await;
+    let ids: Vec<String> = a.live_nodes().into_iter().map(|n| n.id).collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(a.live_nodes()[1].host, "127.0.0.1");
+
+    let status = a.status().await.unwrap();
+    assert_eq!(status.this_node, "a");
+    assert_eq!(status.nodes.iter().map(|n| (n.id.as_str(), n.live)).collect::<Vec<_>>(), [("a", true), ("b", true)]);
+    assert!(status.nodes.iter().all(|n| n.lease_ms_left > 0 && n.lease_ms_left <= 600));
+
+    b.leave().await;
+    assert!(b.request("a", "echo", vec![], LEASE).await.is_err_and(|e| matches!(e, ClusterError::Stopped)));
+    eventually("a sees b gone", || async { !a.is_live("b") }).await;
+    let status = a.status().await.unwrap();
+    assert_eq!(status.nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["a"], "b's keys are gone at once");
+    a.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_node_id_cannot_join_twice() {
+    let Some(redis) = redis() else { return };
+    let (first, _) = node(&redis, "same", LEASE).await;
+    let second = Cluster::join(settings(&redis, "same", LEASE)).await;
+    assert!(matches!(second, Err(ClusterError::NodeIdInUse { ref node }) if node == "same"), "{:?}", second.err());
+    first.leave().await;
+    let again = Cluster::join(settings(&redis, "same", LEASE)).await.expect("the id is free once its node left");
+    again.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_redis_is_named_without_its_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("redis://:hunter2@127.0.0.1:{port}/0");
+    let error = Cluster::join(ClusterSettings::new(&url, "a")).await.err().expect("nobody listens there");
+    let shown = error.to_string();
+    assert!(matches!(error, ClusterError::Redis { .. }), "{shown}");
+    assert!(shown.starts_with(&format!("Redis at redis://127.0.0.1:{port}/0: ")), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+
+    let error = Cluster::join(ClusterSettings::new("redis://:hunter2@", "a")).await.err().expect("not a URL");
+    assert!(matches!(error, ClusterError::Redis { .. }) && !error.to_string().contains("hunter2"), "{error}");
+
+    let error = Cluster::join(ClusterSettings::new(&url, "not/an/id")).await.err().expect("bad id");
+    assert!(matches!(error, ClusterError::InvalidSettings { .. }), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_count_within_their_window() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    let (b, _) = node(&redis, "b", LEASE).await;
+    let window = std::time::Duration::from_millis(400);
+    assert_eq!(a.counter_incr("alice", window).await.unwrap(), 1);
+    assert_eq!(b.counter_incr("alice", window).await.unwrap(), 2, "shared between nodes");
+    assert_eq!(a.counter_incr("alice", window).await.unwrap(), 3);
+    assert_eq!(b.counter_get("alice").await.unwrap(), 3);
+    assert_eq!(b.counter_get("bob").await.unwrap(), 0);
+    eventually("the window ends", || async { a.counter_get("alice").await.unwrap() == 0 }).await;
+    assert_eq!(a.counter_incr("alice", window).await.unwrap(), 1, "a new window");
+    b.counter_clear("alice").await.unwrap();
+    assert_eq!(a.counter_get("alice").await.unwrap(), 0);
+    a.leave().await;
+    b.leave().await;
+}
