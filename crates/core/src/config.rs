@@ -21,6 +21,9 @@ pub struct CoreConfig {
     pub events: crate::Subscribers,
     /// The server's metrics, which every layer holding the core updates ([`crate::Core::metrics`]).
     pub metrics: herald_metrics::Metrics,
+    /// The other nodes of a cluster, reached when a stanza's recipient has no session here
+    /// (`None`: a single node).
+    pub remote: Option<std::sync::Arc<dyn crate::Remote>>,
 }
 
 impl CoreConfig {
@@ -37,6 +40,7 @@ impl CoreConfig {
             pubsub: Default::default(),
             events: Default::default(),
             metrics: herald_metrics::Metrics::new(),
+            remote: None,
         }
     }
 }

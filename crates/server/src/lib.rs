@@ -292,6 +292,7 @@ pub async fn run_with_status(
             },
             events,
             metrics: herald_metrics::Metrics::new(),
+            remote: None,
         },
         store.clone(),
     )
