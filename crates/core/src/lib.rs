@@ -17,6 +17,7 @@ mod roster;
 mod roster_cache;
 mod router;
 mod sessions;
+mod shared_lockout;
 mod throttle;
 mod time;
 
@@ -26,4 +27,5 @@ pub use events::{CloseCause, CoreEvent, EventSink, Origin, SessionEnd, Subscribe
 pub use remote::{Remote, RemoteSession};
 pub use router::Core;
 pub use sessions::{Control, SessionHandle, SessionInfo, SessionStats};
+pub use shared_lockout::{LockoutKind, SharedLockout};
 pub use time::{epoch_ms, format_timestamp};

@@ -25,6 +25,8 @@ pub(crate) struct Inner {
     /// Rate limits on the warnings logged when a state limit is hit.
     pub(crate) limit_warnings: crate::throttle::LimitWarnings,
     pub(crate) lockout: Mutex<Lockout>,
+    /// The cluster's shared failure counters, when configured.
+    pub(crate) shared_lockout: Option<crate::shared_lockout::SharedUpdates>,
     next_id: AtomicU64,
 }
 
@@ -62,6 +64,7 @@ impl Core {
                 Arc::new(crate::pubsub::SessionDelivery { table: Arc::downgrade(&table), metrics: config.metrics.clone() }),
                 Arc::new(crate::pubsub::StoredRosters { store: store.clone() }),
             ),
+            shared_lockout: config.shared_lockout.clone().map(crate::shared_lockout::SharedUpdates::start),
             config,
             store,
             table,

@@ -293,6 +293,7 @@ pub async fn run_with_status(
             events,
             metrics: herald_metrics::Metrics::new(),
             remote: None,
+            shared_lockout: None,
         },
         store.clone(),
     )
