@@ -155,6 +155,20 @@ impl Core {
         }
     }
 
+    /// The current presence of each available session of `contact` here, addressed to `to`: what
+    /// a probe from `to` is answered with.
+    pub(crate) fn presences_of(&self, contact: &BareJid, to: &str) -> Vec<Element> {
+        self.table()
+            .available(contact.as_str())
+            .filter_map(|s| {
+                let mut p = s.presence.clone()?;
+                p.set_attr("from", format!("{contact}/{}", s.resource));
+                p.set_attr("to", to);
+                Some(p)
+            })
+            .collect()
+    }
+
     /// At initial presence: the presence of every contact the user is subscribed to, and the
     /// subscription requests still waiting for an answer.
     async fn answer_probes(&self, from: &FullJid) {
@@ -163,17 +177,7 @@ impl Core {
         for item in roster.values() {
             let Ok(contact) = BareJid::new(&item.contact) else { continue };
             if item.subscription.has_to() {
-                let presences: Vec<Element> = self
-                    .table()
-                    .available(contact.as_str())
-                    .filter_map(|s| {
-                        let mut p = s.presence.clone()?;
-                        p.set_attr("from", format!("{contact}/{}", s.resource));
-                        p.set_attr("to", from.to_string());
-                        Some(p)
-                    })
-                    .collect();
-                for p in presences {
+                for p in self.presences_of(&contact, from.as_str()) {
                     self.deliver_full(bare.as_str(), from.resource().as_str(), p);
                 }
                 self.probe_remote(from.as_str(), &contact).await;

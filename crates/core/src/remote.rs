@@ -232,17 +232,7 @@ impl Core {
 
     /// Answers a probe from `prober` with the presence of `contact`'s available sessions here.
     async fn answer_forwarded_probe(&self, prober: &Jid, contact: &BareJid) {
-        let presences: Vec<Element> = self
-            .table()
-            .available(contact.as_str())
-            .filter_map(|s| {
-                let mut p = s.presence.clone()?;
-                p.set_attr("from", format!("{contact}/{}", s.resource));
-                p.set_attr("to", prober.to_string());
-                Some(p)
-            })
-            .collect();
-        for p in presences {
+        for p in self.presences_of(contact, &prober.to_string()) {
             self.send_anywhere(p).await;
         }
     }

@@ -6,39 +6,19 @@
 mod common;
 #[path = "common/mesh.rs"]
 mod mesh;
+#[path = "common/stanzas.rs"]
+mod stanzas;
 
-use std::net::{IpAddr, Ipv4Addr};
-
-use herald_core::{CloseCause, Core, Origin, SessionEnd, SessionHandle, Transport};
+use herald_core::{Core, SessionHandle};
 use herald_proto::ns;
 use herald_store::{AccountStore, OfflineStore, RosterItem, RosterStore, Subscription};
 use herald_xml::Element;
 use mesh::Mesh;
+use stanzas::{LOCAL, bodies, drain, gone, message};
 
-const LOCAL: Origin = Origin { transport: Transport::Tcp, source: IpAddr::V4(Ipv4Addr::LOCALHOST) };
-
-fn gone() -> SessionEnd {
-    SessionEnd { cause: CloseCause::ConnectionLost, last_activity: std::time::Instant::now() }
-}
-
-fn message(from: &SessionHandle, to: &str, body: &str) -> Element {
-    Element::new("message", ns::CLIENT)
-        .with_attr("from", from.jid.to_string())
-        .with_attr("to", to)
-        .with_attr("type", "chat")
-        .with_child(Element::new("body", ns::CLIENT).with_text(body))
-}
-
-fn drain(s: &mut SessionHandle) -> Vec<Element> {
-    let mut out = Vec::new();
-    while let Some(el) = s.inbox.try_recv() {
-        out.push(*el);
-    }
-    out
-}
-
-fn bodies(els: &[Element]) -> Vec<String> {
-    els.iter().filter_map(|e| e.child("body", ns::CLIENT)).map(Element::text).collect()
+/// An iq of `kind` from `from` to `to` (its payload added by the caller).
+fn iq(from: &SessionHandle, kind: &str, id: &str, to: &str) -> Element {
+    Element::new("iq", ns::CLIENT).with_attr("type", kind).with_attr("id", id).with_attr("from", from.jid.to_string()).with_attr("to", to)
 }
 
 /// Presence stanzas in `els` from `from`, by type (`available` when none).
@@ -102,34 +82,20 @@ async fn a_message_for_an_account_available_nowhere_is_stored_offline_once() {
 #[tokio::test]
 async fn an_iq_crosses_to_its_full_jid_and_the_answer_comes_back() {
     let (mesh, a, b, mut alice, mut bob) = alice_on_a_bob_on_b().await;
-    let request = Element::new("iq", ns::CLIENT)
-        .with_attr("type", "get")
-        .with_attr("id", "v1")
-        .with_attr("from", alice.jid.to_string())
-        .with_attr("to", "bob@example.com/desk")
-        .with_child(Element::new("query", ns::VERSION));
+    let request = iq(&alice, "get", "v1", "bob@example.com/desk").with_child(Element::new("query", ns::VERSION));
     a.route(&alice.jid, alice.id, request).await;
     mesh.settle().await;
     let got = drain(&mut bob);
     assert_eq!(got.len(), 1);
     assert_eq!((got[0].attr("id"), got[0].attr("from")), (Some("v1"), Some("alice@example.com/pc")));
-    let answer = Element::new("iq", ns::CLIENT)
-        .with_attr("type", "result")
-        .with_attr("id", "v1")
-        .with_attr("from", bob.jid.to_string())
-        .with_attr("to", "alice@example.com/pc");
+    let answer = iq(&bob, "result", "v1", "alice@example.com/pc");
     b.route(&bob.jid, bob.id, answer).await;
     mesh.settle().await;
     let got = drain(&mut alice);
     assert_eq!((got.len(), got[0].attr("type"), got[0].attr("from")), (1, Some("result"), Some("bob@example.com/desk")));
     // A resource bound nowhere: the sender's node answers service-unavailable, nothing forwarded.
     let before = mesh.forwarded();
-    let lost = Element::new("iq", ns::CLIENT)
-        .with_attr("type", "get")
-        .with_attr("id", "v2")
-        .with_attr("from", alice.jid.to_string())
-        .with_attr("to", "bob@example.com/nowhere")
-        .with_child(Element::new("ping", ns::PING));
+    let lost = iq(&alice, "get", "v2", "bob@example.com/nowhere").with_child(Element::new("ping", ns::PING));
     a.route(&alice.jid, alice.id, lost).await;
     mesh.settle().await;
     assert_eq!(mesh.forwarded(), before);
@@ -184,11 +150,7 @@ async fn a_subscription_made_across_nodes_updates_both_rosters_and_shares_presen
     common::presence(&b, &bob, None).await;
     mesh.settle().await;
     // Bob's roster is cached on b before alice's request changes it in the store.
-    let get = Element::new("iq", ns::CLIENT)
-        .with_attr("type", "get")
-        .with_attr("id", "r1")
-        .with_attr("from", bob.jid.to_string())
-        .with_child(Element::new("query", ns::ROSTER));
+    let get = iq(&bob, "get", "r1", "bob@example.com").with_child(Element::new("query", ns::ROSTER));
     b.route(&bob.jid, bob.id, get).await;
     drain(&mut alice);
     drain(&mut bob);
@@ -221,12 +183,7 @@ async fn a_stale_directory_never_makes_a_forwarding_loop() {
     assert_eq!(mesh.forwarded(), 1, "b stores it rather than forwarding it again");
     assert_eq!(stored_for(&a, "carol").await.len(), 1);
     // An iq request: b bounces it back to alice's node, once.
-    let request = Element::new("iq", ns::CLIENT)
-        .with_attr("type", "get")
-        .with_attr("id", "p1")
-        .with_attr("from", alice.jid.to_string())
-        .with_attr("to", "carol@example.com/phone")
-        .with_child(Element::new("ping", ns::PING));
+    let request = iq(&alice, "get", "p1", "carol@example.com/phone").with_child(Element::new("ping", ns::PING));
     a.route(&alice.jid, alice.id, request).await;
     mesh.settle().await;
     assert_eq!(mesh.forwarded(), 3, "the request there, the error back");
