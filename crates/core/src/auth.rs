@@ -1,6 +1,7 @@
 //! Authentication look-ups for the transports: what a login is verified against (stored
 //! credentials, the same credentials marked locked, or decoys for unknown names), the per-source
-//! ban checked before any look-up, and the failure and success bookkeeping of the lockout.
+//! ban checked before any look-up, and the failure and success bookkeeping of the lockout (this
+//! node's, and in a cluster the shared counters: `shared_lockout`).
 
 use std::net::IpAddr;
 use std::sync::MutexGuard;
@@ -10,6 +11,7 @@ use herald_sasl::{Account, Credentials, HashAlg, Lockout, SaslError, ScramCreden
 use herald_store::{AccountStore, StoredCredential};
 
 use crate::Core;
+use crate::shared_lockout::{LockoutKind, SharedUpdate, source_key, user_key};
 
 /// The form the store keeps credentials in: one row per hash, the password itself never.
 pub fn stored_credentials(credentials: Credentials) -> Vec<StoredCredential> {
@@ -55,7 +57,10 @@ impl Core {
     /// exists, is locked for this source, or does not exist (decoys derived from the server's
     /// secret), so neither the answer nor its timing tells them apart.
     pub async fn credentials(&self, username: &str, source: IpAddr, now: Instant) -> Result<Account, SaslError> {
-        self.lockout().check_source(source, now)?;
+        let config = &self.inner.config.lockout;
+        let shared_source =
+            if config.source_max_failures > 0 { self.shared_failures(LockoutKind::Source, || source_key(source)).await } else { 0 };
+        self.lockout().check_source_counting(source, now, shared_source)?;
         let stored = self.inner.store.credentials(username).await.map_err(|err| {
             tracing::error!(target: "notification", %err, username, "credential look-up failed");
             SaslError::TemporaryFailure
@@ -80,7 +85,25 @@ impl Core {
         secret.complete(&mut credentials, username, iterations);
         // Counted from now until the exchange ends, so that guesses run in parallel get no
         // further than guesses one after another.
-        Ok(if self.lockout().begin_attempt(username, source, now) { Account::Existing(credentials) } else { Account::Locked(credentials) })
+        let shared_user =
+            if config.max_failures > 0 { self.shared_failures(LockoutKind::User, || user_key(username, source)).await } else { 0 };
+        let allowed = self.lockout().begin_attempt_counting(username, source, now, shared_user);
+        Ok(if allowed { Account::Existing(credentials) } else { Account::Locked(credentials) })
+    }
+
+    /// The failures the cluster counted under `key` (0 on a single node).
+    async fn shared_failures(&self, kind: LockoutKind, key: impl FnOnce() -> String) -> u64 {
+        match &self.inner.shared_lockout {
+            Some(shared) => shared.counters().failures(kind, &key()).await,
+            None => 0,
+        }
+    }
+
+    /// Queues `update` for the cluster's shared counters (nothing on a single node).
+    fn share(&self, update: impl FnOnce() -> SharedUpdate) {
+        if let Some(shared) = &self.inner.shared_lockout {
+            shared.push(update());
+        }
     }
 
     /// Counts a failed login from `source`: toward the account's lock for that source when the
@@ -97,6 +120,15 @@ impl Core {
         }
         let existing = if *error == SaslError::NotAuthorized { username } else { None };
         let verdict = self.lockout().record_failure(existing, source, now);
+        let config = &self.inner.config.lockout;
+        if let Some(user) = existing
+            && config.max_failures > 0
+        {
+            self.share(|| SharedUpdate::Failure { kind: LockoutKind::User, key: user_key(user, source), window: config.lock_duration });
+        }
+        if config.source_max_failures > 0 && !config.is_exempt(source) {
+            self.share(|| SharedUpdate::Failure { kind: LockoutKind::Source, key: source_key(source), window: config.source_ban });
+        }
         if verdict.locked_account {
             let (username, failures, secs) =
                 (existing.unwrap_or_default(), self.inner.config.lockout.max_failures, self.inner.config.lockout.lock_duration.as_secs());
@@ -111,7 +143,8 @@ impl Core {
     /// Whether a login whose password the caller has already verified (the web services remember
     /// an HTTP Basic password for a short while) may go ahead now: the source is not banned and
     /// the account is not locked for it. Reads no store, so a remembered password costs no
-    /// look-up; the full check ([`Core::credentials`]) runs when the memory expires.
+    /// look-up; the full check ([`Core::credentials`]) runs when the memory expires. In a
+    /// cluster it reads this node's counts only (not the shared ones), for the same reason.
     pub fn standing(&self, username: &str, source: IpAddr, now: Instant) -> Result<(), SaslError> {
         let mut lockout = self.lockout();
         lockout.check_source(source, now)?;
@@ -125,5 +158,6 @@ impl Core {
     pub fn auth_succeeded(&self, username: &str, source: IpAddr) {
         self.metrics().logins.inc();
         self.lockout().record_success(username, source);
+        self.share(|| SharedUpdate::Clear { kind: LockoutKind::User, key: user_key(username, source) });
     }
 }

@@ -23,6 +23,12 @@ pub struct CoreConfig {
     pub events: crate::Subscribers,
     /// The server's metrics, which every layer holding the core updates ([`crate::Core::metrics`]).
     pub metrics: herald_metrics::Metrics,
+    /// The other nodes of a cluster, reached when a stanza's recipient has no session here
+    /// (`None`: a single node).
+    pub remote: Option<std::sync::Arc<dyn crate::Remote>>,
+    /// Failed-login counters shared by a cluster's nodes, so that a lock or ban made on one node
+    /// holds on all (`None`: this node's counts only).
+    pub shared_lockout: Option<std::sync::Arc<dyn crate::SharedLockout>>,
 }
 
 impl CoreConfig {
@@ -40,6 +46,8 @@ impl CoreConfig {
             replicator: None,
             events: Default::default(),
             metrics: herald_metrics::Metrics::new(),
+            remote: None,
+            shared_lockout: None,
         }
     }
 }

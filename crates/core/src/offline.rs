@@ -12,39 +12,55 @@ use crate::throttle::LimitKind;
 use crate::time::{format_timestamp, now_ms};
 
 impl Core {
+    /// Routes a message sent on this node: to this node's sessions, else (in a cluster) to the
+    /// node holding the addressed resource or one node holding the account, else offline.
     pub(crate) async fn route_message(&self, msg: Element, target: Target) {
+        self.route_message_with(msg, target, true).await;
+    }
+
+    /// Routes a message another node forwarded: this node's sessions or offline storage only.
+    pub(crate) async fn route_message_here(&self, msg: Element, target: Target) {
+        self.route_message_with(msg, target, false).await;
+    }
+
+    async fn route_message_with(&self, msg: Element, target: Target, cross: bool) {
         let (bare, resource) = match target {
             Target::Remote => return self.bounce(&msg, StanzaError::remote_server_not_found()),
             Target::Server | Target::PubSub => return self.bounce(&msg, StanzaError::service_unavailable()),
             Target::Local(bare, resource) => (bare, resource),
         };
         if let Some(resource) = &resource
-            && self.deliver_full(bare.as_str(), resource, msg.clone())
+            && (self.deliver_full(bare.as_str(), resource, msg.clone())
+                || (cross && self.forward_to_resource(bare.as_str(), resource, msg.clone()).await))
         {
             return;
         }
         let kind = msg.stanza_type().to_owned();
-        {
+        let delivered = {
             let table = self.table();
             match kind.as_str() {
-                "groupchat" => {}
+                "groupchat" => false,
                 "headline" => {
                     // Headlines go to every available resource and are never stored.
                     for session in table.available(bare.as_str()).filter(|s| s.priority >= 0) {
                         session.deliver(msg.clone());
                     }
-                    return;
+                    true
                 }
                 _ => {
                     let best = table.best(bare.as_str());
-                    if !best.is_empty() {
-                        for session in best {
-                            session.deliver(msg.clone());
-                        }
-                        return;
+                    for session in &best {
+                        session.deliver(msg.clone());
                     }
+                    !best.is_empty()
                 }
             }
+        };
+        if cross && kind == "headline" {
+            return self.forward_to_holders(bare.as_str(), &msg).await;
+        }
+        if delivered || (cross && kind != "groupchat" && self.forward_to_one(bare.as_str(), msg.clone()).await) {
+            return;
         }
         match kind.as_str() {
             "groupchat" => self.bounce(&msg, StanzaError::service_unavailable()),

@@ -24,7 +24,7 @@ impl Core {
     }
 
     /// Delivers a copy of `el` to every available session of `bare`, addressed to each.
-    fn deliver_to_available(&self, bare: &str, el: &Element) {
+    pub(crate) fn deliver_to_available(&self, bare: &str, el: &Element) {
         let table = self.table();
         for session in table.available(bare) {
             let mut copy = el.clone();
@@ -34,8 +34,8 @@ impl Core {
     }
 
     /// Sends the current presence of every available session of `from` to every available
-    /// session of `to` (or unavailable presence from each, when `unavailable`).
-    fn share_presence(&self, from: &BareJid, to: &BareJid, unavailable: bool) {
+    /// session of `to` (or unavailable presence from each, when `unavailable`), on every node.
+    async fn share_presence(&self, from: &BareJid, to: &BareJid, unavailable: bool) {
         let presences: Vec<Element> = self
             .table()
             .available(from.as_str())
@@ -45,14 +45,21 @@ impl Core {
                     (Some(p), false) => {
                         let mut p = p.clone();
                         p.set_attr("from", full);
+                        p.set_attr("to", to.as_str());
                         p
                     }
-                    _ => presence(Some("unavailable"), &full, ""),
+                    _ => presence(Some("unavailable"), &full, to.as_str()),
                 }
             })
             .collect();
         for p in presences {
-            self.deliver_to_available(to.as_str(), &p);
+            self.send_anywhere(p).await;
+        }
+        // `from`'s sessions on other nodes: their nodes answer a probe on `to`'s behalf.
+        if unavailable {
+            self.remote_unavailable(from, to).await;
+        } else {
+            self.probe_remote(to.as_str(), from).await;
         }
     }
 
@@ -76,6 +83,7 @@ impl Core {
                 }
                 let roster = self.roster_for_broadcast(&bare).await;
                 self.broadcast_presence(from, &p, Vec::new(), &roster);
+                self.broadcast_remote(from, &p, &[], &roster).await;
                 if initial {
                     self.answer_probes(from).await;
                     if priority >= 0 {
@@ -95,7 +103,9 @@ impl Core {
                     self.emit_presence(session_id, from, false, last);
                 }
                 let roster = self.roster_for_broadcast(&bare).await;
-                self.broadcast_presence(from, &p, directed.into_iter().collect(), &roster);
+                let directed: Vec<String> = directed.into_iter().collect();
+                self.broadcast_presence(from, &p, directed.clone(), &roster);
+                self.broadcast_remote(from, &p, &directed, &roster).await;
             }
             _ => {}
         }
@@ -145,6 +155,20 @@ impl Core {
         }
     }
 
+    /// The current presence of each available session of `contact` here, addressed to `to`: what
+    /// a probe from `to` is answered with.
+    pub(crate) fn presences_of(&self, contact: &BareJid, to: &str) -> Vec<Element> {
+        self.table()
+            .available(contact.as_str())
+            .filter_map(|s| {
+                let mut p = s.presence.clone()?;
+                p.set_attr("from", format!("{contact}/{}", s.resource));
+                p.set_attr("to", to);
+                Some(p)
+            })
+            .collect()
+    }
+
     /// At initial presence: the presence of every contact the user is subscribed to, and the
     /// subscription requests still waiting for an answer.
     async fn answer_probes(&self, from: &FullJid) {
@@ -153,19 +177,10 @@ impl Core {
         for item in roster.values() {
             let Ok(contact) = BareJid::new(&item.contact) else { continue };
             if item.subscription.has_to() {
-                let presences: Vec<Element> = self
-                    .table()
-                    .available(contact.as_str())
-                    .filter_map(|s| {
-                        let mut p = s.presence.clone()?;
-                        p.set_attr("from", format!("{contact}/{}", s.resource));
-                        p.set_attr("to", from.to_string());
-                        Some(p)
-                    })
-                    .collect();
-                for p in presences {
+                for p in self.presences_of(&contact, from.as_str()) {
                     self.deliver_full(bare.as_str(), from.resource().as_str(), p);
                 }
+                self.probe_remote(from.as_str(), &contact).await;
             }
             if item.pending_in {
                 let request = presence(Some("subscribe"), contact.as_str(), from.as_str());
@@ -210,6 +225,7 @@ impl Core {
                     return self.bounce(&p, StanzaError::new(StanzaErrorType::Modify, "policy-violation").with_text(text));
                 }
                 self.deliver_directed(&to, &p);
+                self.forward_directed(&to, &p).await;
             }
             "error" => {
                 if let Some(resource) = resource {
@@ -265,7 +281,7 @@ impl Core {
         }
         self.subscription_effect_on_contact(&owner, contact, kind).await;
         if kind == "subscribed" {
-            self.share_presence(&owner, contact, false);
+            self.share_presence(&owner, contact, false).await;
         }
         Ok(())
     }
@@ -293,15 +309,15 @@ impl Core {
             "subscribe" => {
                 if item.subscription.has_from() {
                     // Already approved: the server answers for the contact.
-                    self.deliver_to_available(owner.as_str(), &presence(Some("subscribed"), contact.as_str(), owner.as_str()));
-                    self.share_presence(contact, owner, false);
+                    self.send_anywhere(presence(Some("subscribed"), contact.as_str(), owner.as_str())).await;
+                    self.share_presence(contact, owner, false).await;
                     return;
                 }
                 if !item.pending_in {
                     item.pending_in = true;
                     self.save_item(contact, &item).await;
                 }
-                self.deliver_to_available(contact.as_str(), &stanza);
+                self.send_anywhere(stanza).await;
             }
             "subscribed" => {
                 if !item.ask_out {
@@ -310,7 +326,7 @@ impl Core {
                 item.ask_out = false;
                 item.subscription = item.subscription.with_to(true);
                 self.save_item(contact, &item).await;
-                self.deliver_to_available(contact.as_str(), &stanza);
+                self.send_anywhere(stanza).await;
             }
             "unsubscribe" => {
                 if item.subscription.has_from() || item.pending_in {
@@ -321,18 +337,18 @@ impl Core {
                     if had_from {
                         self.inner.pubsub.roster_revoked(contact, owner.as_str()).await;
                     }
-                    self.deliver_to_available(contact.as_str(), &stanza);
+                    self.send_anywhere(stanza).await;
                 }
-                self.share_presence(contact, owner, true);
+                self.share_presence(contact, owner, true).await;
             }
             _ => {
                 if item.subscription.has_to() || item.ask_out {
                     item.subscription = item.subscription.with_to(false);
                     item.ask_out = false;
                     self.save_item(contact, &item).await;
-                    self.deliver_to_available(contact.as_str(), &stanza);
+                    self.send_anywhere(stanza).await;
                 }
-                self.share_presence(owner, contact, true);
+                self.share_presence(owner, contact, true).await;
             }
         }
     }

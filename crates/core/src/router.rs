@@ -25,6 +25,8 @@ pub(crate) struct Inner {
     /// Rate limits on the warnings logged when a state limit is hit.
     pub(crate) limit_warnings: crate::throttle::LimitWarnings,
     pub(crate) lockout: Mutex<Lockout>,
+    /// The cluster's shared failure counters, when configured.
+    pub(crate) shared_lockout: Option<crate::shared_lockout::SharedUpdates>,
     next_id: AtomicU64,
 }
 
@@ -63,6 +65,7 @@ impl Core {
                 Arc::new(crate::pubsub::StoredRosters { store: store.clone() }),
                 config.replicator.clone(),
             ),
+            shared_lockout: config.shared_lockout.clone().map(crate::shared_lockout::SharedUpdates::start),
             config,
             store,
             table,
@@ -202,7 +205,9 @@ impl Core {
                 && (was_available || !session.directed.is_empty())
             {
                 let unavailable = Element::new("presence", ns::CLIENT).with_attr("type", "unavailable").with_attr("from", jid.to_string());
-                self.broadcast_presence(&jid, &unavailable, session.directed.into_iter().collect(), &roster);
+                let directed: Vec<String> = session.directed.into_iter().collect();
+                self.broadcast_presence(&jid, &unavailable, directed.clone(), &roster);
+                self.broadcast_remote(&jid, &unavailable, &directed, &roster).await;
             }
             if was_available {
                 self.emit_presence(id, &jid, false, last_resource);
@@ -300,7 +305,8 @@ impl Core {
             Target::Server | Target::PubSub => {}
             Target::Local(bare, None) if bare == from.to_bare() && is_request => self.handle_own_iq(from, session_id, iq).await,
             Target::Local(bare, Some(resource)) => {
-                let delivered = self.deliver_full(bare.as_str(), &resource, iq.clone());
+                let delivered = self.deliver_full(bare.as_str(), &resource, iq.clone())
+                    || self.forward_to_resource(bare.as_str(), &resource, iq.clone()).await;
                 if !delivered && is_request {
                     self.bounce(&iq, StanzaError::service_unavailable());
                 }

@@ -1,20 +1,14 @@
 //! The core driven directly, with the in-memory store and no transport: routing rules of
 //! RFC 6121 §8.5, offline storage, subscriptions and session replacement.
 
-use std::net::{IpAddr, Ipv4Addr};
+#[path = "common/stanzas.rs"]
+mod stanzas;
 
-use herald_core::{CloseCause, Core, CoreConfig, Origin, SessionEnd, SessionHandle, Transport};
+use herald_core::{Core, CoreConfig, SessionHandle};
 use herald_proto::ns;
 use herald_store::{AccountStore, AnyStore, MemoryStore, OfflineStore, RosterStore, Subscription};
 use herald_xml::Element;
-
-/// Where the test's sessions come from.
-const LOCAL: Origin = Origin { transport: Transport::Tcp, source: IpAddr::V4(Ipv4Addr::LOCALHOST) };
-
-/// The end of a session whose connection dropped.
-fn gone() -> SessionEnd {
-    SessionEnd { cause: CloseCause::ConnectionLost, last_activity: std::time::Instant::now() }
-}
+use stanzas::{LOCAL, bodies, drain, gone, message};
 
 async fn core_with(users: &[&str]) -> Core {
     let store = MemoryStore::new();
@@ -24,31 +18,11 @@ async fn core_with(users: &[&str]) -> Core {
     Core::start(CoreConfig::new("example.com"), AnyStore::Memory(store)).await.unwrap()
 }
 
-fn message(from: &SessionHandle, to: &str, body: &str) -> Element {
-    Element::new("message", ns::CLIENT)
-        .with_attr("from", from.jid.to_string())
-        .with_attr("to", to)
-        .with_attr("type", "chat")
-        .with_child(Element::new("body", ns::CLIENT).with_text(body))
-}
-
 async fn available(core: &Core, s: &SessionHandle, priority: i8) {
     let p = Element::new("presence", ns::CLIENT)
         .with_attr("from", s.jid.to_string())
         .with_child(Element::new("priority", ns::CLIENT).with_text(priority.to_string()));
     core.route(&s.jid, s.id, p).await;
-}
-
-fn drain(s: &mut SessionHandle) -> Vec<Element> {
-    let mut out = Vec::new();
-    while let Some(el) = s.inbox.try_recv() {
-        out.push(*el);
-    }
-    out
-}
-
-fn bodies(els: &[Element]) -> Vec<String> {
-    els.iter().filter_map(|e| e.child("body", ns::CLIENT)).map(Element::text).collect()
 }
 
 #[tokio::test]

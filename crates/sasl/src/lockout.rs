@@ -56,6 +56,23 @@ impl Default for LockoutConfig {
     }
 }
 
+impl LockoutConfig {
+    /// Whether `source` is exempt from the ban.
+    pub fn is_exempt(&self, source: IpAddr) -> bool {
+        self.exempt.iter().any(|n| n.contains(source))
+    }
+
+    /// Whether `failures` of an account from one source lock it for that source.
+    pub fn locks(&self, failures: u64) -> bool {
+        self.max_failures > 0 && failures >= u64::from(self.max_failures)
+    }
+
+    /// Whether `failures` from one source, any accounts, ban it.
+    pub fn bans(&self, failures: u64) -> bool {
+        self.source_max_failures > 0 && failures >= u64::from(self.source_max_failures)
+    }
+}
+
 /// Failures of one (account, source) pair, and the attempts under way.
 #[derive(Debug)]
 struct Login {
@@ -104,13 +121,21 @@ impl Lockout {
     }
 
     fn exempt(&self, source: IpAddr) -> bool {
-        self.config.exempt.iter().any(|n| n.contains(source))
+        self.config.is_exempt(source)
     }
 
     /// `Err(SourceBanned)` while `source` is banned: the login is refused before any look-up.
     pub fn check_source(&mut self, source: IpAddr, now: Instant) -> Result<(), SaslError> {
+        self.check_source_counting(source, now, 0)
+    }
+
+    /// [`Lockout::check_source`], also banned when `shared_failures` (the source's failures
+    /// counted across a cluster) reach the ban; such a ban is reported as lasting `source_ban`.
+    pub fn check_source_counting(&mut self, source: IpAddr, now: Instant, shared_failures: u64) -> Result<(), SaslError> {
+        let banned_elsewhere = !self.exempt(source) && self.config.bans(shared_failures);
         match self.sources.get_mut(&source_key(source), now) {
             Some(Slot { value: Source { banned: true, .. }, expires }) => Err(SaslError::SourceBanned((*expires - now).as_secs().max(1))),
+            _ if banned_elsewhere => Err(SaslError::SourceBanned(self.config.source_ban.as_secs().max(1))),
             _ => Ok(()),
         }
     }
@@ -127,6 +152,12 @@ impl Lockout {
     /// the account is locked for the source, or the failures so far plus the attempts already
     /// under way reach the lock, so a guess in parallel gets no further than one in sequence.
     pub fn begin_attempt(&mut self, user: &str, source: IpAddr, now: Instant) -> bool {
+        self.begin_attempt_counting(user, source, now, 0)
+    }
+
+    /// [`Lockout::begin_attempt`], counting the larger of this table's failures and
+    /// `shared_failures` (the pair's failures counted across a cluster).
+    pub fn begin_attempt_counting(&mut self, user: &str, source: IpAddr, now: Instant, shared_failures: u64) -> bool {
         let max = self.config.max_failures;
         if max == 0 {
             return true;
@@ -136,7 +167,8 @@ impl Lockout {
         if now.saturating_duration_since(slot.value.last_attempt) >= window {
             slot.value.attempts = 0;
         }
-        let allowed = !slot.value.locked && slot.value.failures + slot.value.attempts < max;
+        let failures = u64::from(slot.value.failures).max(shared_failures);
+        let allowed = !slot.value.locked && failures + u64::from(slot.value.attempts) < u64::from(max);
         slot.value.attempts += 1;
         slot.value.last_attempt = now;
         slot.expires = slot.expires.max(now + window);
@@ -234,6 +266,20 @@ mod tests {
 
     fn lockout(source_max_failures: u32) -> Lockout {
         Lockout::new(LockoutConfig { source_max_failures, ..LockoutConfig::default() })
+    }
+
+    #[test]
+    fn failures_counted_elsewhere_lock_and_ban_here() {
+        let t0 = Instant::now();
+        let mut l = lockout(20);
+        assert!(l.begin_attempt_counting("carol", STRANGER, t0, 4), "four failures elsewhere leave one guess");
+        assert!(!l.begin_attempt_counting("carol", STRANGER, t0, 4), "and only one");
+        assert!(!l.begin_attempt_counting("carol", DESK, t0, 5), "five lock");
+        assert_eq!(l.check_source_counting(STRANGER, t0, 19), Ok(()));
+        assert_eq!(l.check_source_counting(STRANGER, t0, 20), Err(SaslError::SourceBanned(300)));
+        let exempt = Lockout::new(LockoutConfig { exempt: vec!["192.0.2.0/24".parse().unwrap()], ..LockoutConfig::default() });
+        assert!(exempt.config.is_exempt(STRANGER) && !exempt.config.is_exempt(DESK));
+        assert!(!LockoutConfig { max_failures: 0, ..LockoutConfig::default() }.locks(100), "0: never");
     }
 
     #[test]

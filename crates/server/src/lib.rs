@@ -293,6 +293,8 @@ pub async fn run_with_status(
             replicator: None,
             events,
             metrics: herald_metrics::Metrics::new(),
+            remote: None,
+            shared_lockout: None,
         },
         store.clone(),
     )
