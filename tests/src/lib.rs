@@ -1,4 +1,7 @@
-//! Helpers for the end-to-end tests in `tests/`: finding the foreign clients they drive.
+//! Helpers for the end-to-end tests in `tests/`: finding the foreign clients they drive, and
+//! running `herald serve` as a process (`process`).
+
+pub mod process;
 
 use std::path::PathBuf;
 use std::process::Command;

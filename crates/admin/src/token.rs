@@ -13,6 +13,12 @@ pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 /// Writes a fresh random token to `data_dir/name` (mode 0600), replacing the previous one.
 pub fn write_token(data_dir: &Path, name: &str) -> anyhow::Result<String> {
     let token: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+    write_given_token(data_dir, name, token)
+}
+
+/// Writes `token` to `data_dir/name` (mode 0600), replacing the previous one: a token every
+/// node of a cluster shares (the simulator's, which any node forwards to the one running it).
+pub fn write_given_token(data_dir: &Path, name: &str, token: String) -> anyhow::Result<String> {
     let path = data_dir.join(name);
     let _ = std::fs::remove_file(&path);
     let mut options = std::fs::OpenOptions::new();

@@ -37,4 +37,16 @@ impl Cluster {
         let mut conn = self.inner.conn.clone();
         conn.del::<_, ()>(self.inner.keys.count(key)).await.map_err(|e| self.inner.redis_error(e))
     }
+
+    /// The secret `name` every node of the cluster shares: made by the first node that asks
+    /// (`SET NX`, 32 random bytes as hex), read by the others.
+    pub async fn shared_secret(&self, name: &str) -> Result<String, ClusterError> {
+        let mut conn = self.inner.conn.clone();
+        let key = self.inner.keys.secret(name);
+        let fresh: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+        let _: Option<String> =
+            redis::cmd("SET").arg(&key).arg(&fresh).arg("NX").query_async(&mut conn).await.map_err(|e| self.inner.redis_error(e))?;
+        let secret: Option<String> = conn.get(&key).await.map_err(|e| self.inner.redis_error(e))?;
+        secret.ok_or_else(|| ClusterError::Stopped)
+    }
 }

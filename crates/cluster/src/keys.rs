@@ -51,4 +51,8 @@ impl Keys {
     pub(crate) fn count(&self, key: &str) -> String {
         format!("{}:count:{key}", self.prefix)
     }
+    /// A secret every node shares (the simulator's token).
+    pub(crate) fn secret(&self, name: &str) -> String {
+        format!("{}:secret:{name}", self.prefix)
+    }
 }

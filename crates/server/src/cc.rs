@@ -172,18 +172,18 @@ pub(crate) struct RestListener {
     pub(crate) desktop: Option<herald_desktop::DesktopSettings>,
 }
 
-/// Starts the machine, the CTI side and the REST listener.
-pub(crate) async fn start(
-    config: &Config,
-    prepared: Prepared,
-    core: &Core,
-    rest: RestListener,
-    shutdown: Shutdown,
-) -> anyhow::Result<Running> {
-    let RestListener { listener, tls, settings, desktop } = rest;
+/// The contact-center service this node runs (it drives the CTI side) and the router of its
+/// REST resources and the simulator's endpoint.
+pub(crate) struct Service {
+    pub(crate) service: CcService,
+    pub(crate) router: axum::Router,
+}
+
+/// Starts the machine and the CTI side (the simulator); `sim_token` guards the simulator's
+/// endpoint.
+pub(crate) async fn start_service(config: &Config, prepared: Prepared, core: &Core, api_port: u16, sim_token: String) -> anyhow::Result<Service> {
     let CtiBackend::Simulator = config.cc.cti;
     let sim = simulator(config, &prepared);
-    let api_port = listener.local_addr()?.port();
     let cc_config = CcConfig {
         xmpp_domain: config.domain.clone(),
         pubsub_domain: format!("pubsub.{}", config.domain),
@@ -198,7 +198,6 @@ pub(crate) async fn start(
         link: LinkConfig { heartbeat_ms: ms(config.cti.heartbeat_secs), missed_heartbeats: config.cti.missed_heartbeats },
     };
     let machine = ContactCenter::new(cc_config, prepared.directory);
-    let started = std::time::Instant::now();
     let (service, handle) = herald_api::start(
         core.clone(),
         machine,
@@ -210,6 +209,23 @@ pub(crate) async fn start(
         },
     )
     .await?;
+    let router = service.router().merge(herald_api::sim_router(handle, sim_token));
+    Ok(Service { service, router })
+}
+
+/// Starts the machine, the CTI side and the REST listener (a single node).
+pub(crate) async fn start(
+    config: &Config,
+    prepared: Prepared,
+    core: &Core,
+    rest: RestListener,
+    shutdown: Shutdown,
+) -> anyhow::Result<Running> {
+    let RestListener { listener, tls, settings, desktop } = rest;
+    let api_port = listener.local_addr()?.port();
+    let started = std::time::Instant::now();
+    let token = herald_admin::token::write_token(&config.data_dir, sim_client::TOKEN_FILE)?;
+    let Service { service, router } = start_service(config, prepared, core, api_port, token).await?;
     // The web services are up: `finesse` becomes available (desktops wait for it) and watches
     // every agent's presence for the presence-driven logout.
     let watcher = service.presence_watcher();
@@ -219,8 +235,7 @@ pub(crate) async fn start(
     )
     .await?;
     tracing::info!(target: "webservices", "web services ready in {} ms", started.elapsed().as_millis());
-    let token = herald_admin::token::write_token(&config.data_dir, sim_client::TOKEN_FILE)?;
-    let mut router = service.router().merge(herald_api::sim_router(handle, token));
+    let mut router = router;
     if let Some(desktop) = desktop {
         router = router.merge(herald_desktop::router(&desktop));
     }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod cluster;
 mod contact_center;
 mod store;
 
@@ -13,6 +14,7 @@ pub use contact_center::{ContactCenter, Cti, CtiBackend, Desktop, LogoutMode, Pr
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+pub use cluster::ClusterConfig;
 pub use store::{StoreBackend, StoreConfig};
 
 /// The whole configuration. Every field has a default, so no file is needed.
@@ -51,6 +53,8 @@ pub struct Config {
     pub cti: Cti,
     /// The agent desktop.
     pub desktop: Desktop,
+    /// The cluster (Redis; none by default).
+    pub cluster: ClusterConfig,
 }
 
 /// `[listen]`
@@ -379,7 +383,7 @@ impl Default for Log {
     }
 }
 
-fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_ascii_lowercase())
@@ -406,6 +410,7 @@ impl Default for Config {
             presence_logout: PresenceLogout::default(),
             cti: Cti::default(),
             desktop: Desktop::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -566,6 +571,7 @@ impl Config {
         }
         self.auth.validate()?;
         self.store.validate()?;
+        self.cluster.validate(&self.store)?;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! server can be embedded in a test. The `herald` binary is a thin CLI around it.
 
 mod cc;
+mod cluster;
 pub mod config;
 pub mod ctl_client;
 pub mod directory;
@@ -232,6 +233,43 @@ async fn serve_xmpp_http(
     serve_http(listener, tls, settings, router, Some(xmpp.bosh_fast_path()), shutdown).await;
 }
 
+/// The web services as this process runs them: alone, or as a node of a cluster (with the REST
+/// listener's task).
+enum WebServices {
+    Single(cc::Running),
+    Node((Arc<cluster::Node>, Option<tokio::task::JoinHandle<()>>)),
+}
+
+/// Starts this node of a cluster: the bus, `finesse`, and — with a REST listener — the
+/// contention for the CTI lease and the listener (served here while this node leads, forwarded
+/// to the leader otherwise). A node without one carries sessions only and never leads.
+async fn start_node(
+    joined: herald_cluster::Cluster,
+    config: &Config,
+    store: &AnyStore,
+    core: &Core,
+    rest: Option<cc::RestListener>,
+    shutdown: Shutdown,
+) -> anyhow::Result<(Arc<cluster::Node>, Option<tokio::task::JoinHandle<()>>)> {
+    let Some(cc::RestListener { listener, tls, settings, desktop }) = rest else {
+        let node = cluster::Node::start(joined, config, core, None, shutdown).await?;
+        return Ok((node, None));
+    };
+    let api_port = listener.local_addr()?.port();
+    // Every node's simulator endpoint takes the same token: any node forwards it to the leader.
+    let token = joined.shared_secret("sim").await.context("reading the cluster's simulator token")?;
+    let sim_token = herald_admin::token::write_given_token(&config.data_dir, sim_client::TOKEN_FILE, token)?;
+    let start = cluster::LeaderStart { config: config.clone(), store: store.clone(), core: core.clone(), api_port, sim_token };
+    let node = cluster::Node::start(joined, config, core, Some(start), shutdown.clone()).await?;
+    let mut router = node.rest_router();
+    if let Some(desktop) = desktop {
+        router = herald_desktop::router(&desktop).merge(router);
+    }
+    let task = tokio::spawn(serve_http(listener, Some(tls), Arc::new(settings), router, None::<Arc<NoFastPath>>, shutdown));
+    tracing::info!(target: "webservices", node = node.id(), "web services ready (answered on the node driving the CTI side, forwarded to it from the others)");
+    Ok((node, Some(task)))
+}
+
 /// Runs Herald on `listeners` until `shutdown` completes; then every client is sent
 /// `<system-shutdown/>`, connections are given a few seconds to close, and the store is closed.
 pub async fn run(listeners: Listeners, config: Config, store: AnyStore, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -269,6 +307,27 @@ pub async fn run_with_status(
     events.register(status.bound.clone());
     let (recorder, record_writer) = records::start(store.clone(), config.log.close_records_keep);
     events.register(recorder);
+    let local = |l: &TcpListener| l.local_addr().ok();
+    let addresses = cluster::Addresses {
+        c2s: local(&listeners.c2s),
+        https: local(&listeners.https),
+        api: listeners.api.as_ref().and_then(local),
+        admin: listeners.admin.as_ref().and_then(local),
+    };
+    // A node joins before the core loads the shared state: what others change meanwhile waits
+    // in its inbox.
+    let joined = match config.cluster.enabled() {
+        true => Some(cluster::join(&config, &addresses).await?),
+        false => None,
+    };
+    let (remote, replicator, shared_lockout) = match &joined {
+        Some(joined) => {
+            let seams = cluster::seams(joined, &config.domain);
+            events.register(seams.directory);
+            (Some(seams.remote), Some(seams.replicator), Some(seams.lockout))
+        }
+        None => (None, None, None),
+    };
     // The contact center's accounts and rosters are in the store before the core loads them.
     let prepared = match listeners.api {
         Some(_) => Some(cc::sendable(cc::prepare(&config, &store)).await.context("preparing the contact center")?),
@@ -290,11 +349,11 @@ pub async fn run_with_status(
                 max_nodes_per_owner: config.pubsub.max_nodes_per_owner,
                 max_subscriptions_per_jid: config.pubsub.max_subscriptions_per_jid,
             },
-            replicator: None,
+            replicator,
             events,
             metrics: herald_metrics::Metrics::new(),
-            remote: None,
-            shared_lockout: None,
+            remote,
+            shared_lockout,
         },
         store.clone(),
     )
@@ -370,10 +429,8 @@ pub async fn run_with_status(
         tls_handshake_timeout: Duration::from_secs(config.limits.tls_handshake_timeout_secs),
         shutdown: stopping.clone(),
     });
-    let local = |l: &TcpListener| l.local_addr().ok();
-    let (c2s_addr, https_addr) = (local(&listeners.c2s), local(&listeners.https));
+    let (c2s_addr, https_addr, api_addr) = (addresses.c2s, addresses.https, addresses.api);
     let http_addr = listeners.http.as_ref().and_then(local);
-    let api_addr = listeners.api.as_ref().and_then(local);
     let mut tasks = vec![
         tokio::spawn(herald_net::xmpp::serve_c2s(listeners.c2s, c2s)),
         tokio::spawn(serve_xmpp_http(listeners.https, Some(acceptor.clone()), settings.clone(), http.clone(), stopping.clone())),
@@ -381,27 +438,28 @@ pub async fn run_with_status(
     if let Some(plain) = listeners.http {
         tasks.push(tokio::spawn(serve_xmpp_http(plain, None, settings.clone(), http.clone(), stopping.clone())));
     }
-    let web_services = match (listeners.api, prepared) {
-        (Some(api), Some(prepared)) => {
-            let api_settings = HttpSettings {
-                name: "REST API",
-                admission: settings.admission.clone(),
-                tls_handshake_timeout: settings.tls_handshake_timeout,
-                request_timeout: settings.request_timeout,
-                first_request_timeout: settings.first_request_timeout,
-                idle_timeout: settings.idle_timeout,
-                // A client log may be 1,048,576 characters; the web services refuse larger bodies
-                // themselves, with an ApiErrors document.
-                max_body_bytes: herald_cc::parse::MAX_BODY_BYTES,
-                cors_origins: settings.cors_origins.clone(),
-            };
-            let rest = cc::RestListener {
-                listener: api,
-                tls: acceptor.clone(),
-                settings: api_settings,
-                desktop: desktop_settings(&config, https_addr),
-            };
-            Some(cc::sendable(cc::start(&config, prepared, &core, rest, stopping.clone())).await?)
+    let rest = listeners.api.map(|api| cc::RestListener {
+        listener: api,
+        tls: acceptor.clone(),
+        settings: HttpSettings {
+            name: "REST API",
+            admission: settings.admission.clone(),
+            tls_handshake_timeout: settings.tls_handshake_timeout,
+            request_timeout: settings.request_timeout,
+            first_request_timeout: settings.first_request_timeout,
+            idle_timeout: settings.idle_timeout,
+            // A client log may be 1,048,576 characters; the web services refuse larger bodies
+            // themselves, with an ApiErrors document.
+            max_body_bytes: herald_cc::parse::MAX_BODY_BYTES,
+            cors_origins: settings.cors_origins.clone(),
+        },
+        desktop: desktop_settings(&config, https_addr),
+    });
+    let web_services = match (joined, rest, prepared) {
+        // A cluster's node prepared the store; its leader prepares again when it takes over.
+        (Some(joined), rest, _) => Some(WebServices::Node(start_node(joined, &config, &store, &core, rest, stopping.clone()).await?)),
+        (None, Some(rest), Some(prepared)) => {
+            Some(WebServices::Single(cc::sendable(cc::start(&config, prepared, &core, rest, stopping.clone())).await?))
         }
         _ => None,
     };
@@ -416,7 +474,10 @@ pub async fn run_with_status(
         }
         services.push(("admin", listener.local_addr().ok()));
         let token = herald_admin::token::write_token(&config.data_dir, herald_admin::token::ADMIN_TOKEN_FILE)?;
-        let cti = web_services.as_ref().map(|w| Arc::new(cc::CenterView(w.service())) as herald_admin::CtiProbe);
+        let cti = web_services.as_ref().map(|w| match w {
+            WebServices::Single(running) => Arc::new(cc::CenterView(running.service())) as herald_admin::CtiProbe,
+            WebServices::Node((node, _)) => Arc::new(node.leader_view()) as herald_admin::CtiProbe,
+        });
         let state = Arc::new(herald_admin::AdminState {
             token,
             core: core.clone(),
@@ -455,8 +516,15 @@ pub async fn run_with_status(
     for task in tasks {
         let _ = task.await;
     }
-    if let Some(web_services) = web_services {
-        web_services.stop().await;
+    match web_services {
+        Some(WebServices::Single(running)) => running.stop().await,
+        Some(WebServices::Node((node, task))) => {
+            if let Some(task) = task {
+                let _ = task.await;
+            }
+            node.stop().await;
+        }
+        None => {}
     }
     let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
     if !trigger.wait(grace).await {

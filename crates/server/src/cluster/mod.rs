@@ -1,0 +1,345 @@
+//! This process as a node of a Herald cluster (issue 15; `docs/architecture/cluster.md`): it
+//! joins Redis before the core loads its state, gives the core its cross-node seams (`seams`),
+//! takes what other nodes send (`NodeHandler`), contends for the CTI lease and runs the contact
+//! center while it holds it (`leader`), and forwards to the leader the REST requests only it can
+//! answer (`forward`).
+
+mod forward;
+mod leader;
+mod seams;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use herald_cc::ApiError;
+use herald_cluster::{Cluster, ClusterSettings, Envelope, Handler, NodeInfo};
+use herald_core::Core;
+use herald_net::Shutdown;
+use herald_pubsub::Replicated;
+use herald_store::AnyStore;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::{cc, webservices_user};
+use forward::{WireRequest, WireResponse, api_error};
+pub(crate) use leader::LeaderView;
+use leader::{CTI_LEASE, Leader, Leadership, PRESENCE, PresenceChange};
+use seams::{ClusterLockout, ClusterRemote, ClusterReplicator, DirectoryFeed, PUBSUB, STANZA};
+
+/// Where this node's listeners are, for the other nodes and `herald ctl status`.
+pub(crate) struct Addresses {
+    pub(crate) c2s: Option<SocketAddr>,
+    pub(crate) https: Option<SocketAddr>,
+    pub(crate) api: Option<SocketAddr>,
+    pub(crate) admin: Option<SocketAddr>,
+}
+
+/// Joins the cluster `[cluster]` names (before the core loads the shared state, so that nothing
+/// another node changes meanwhile is missed: it waits in this node's inbox).
+pub(crate) async fn join(config: &Config, at: &Addresses) -> anyhow::Result<Cluster> {
+    let c = &config.cluster;
+    let node_id = c.node_id.clone().unwrap_or_else(crate::config::host_name);
+    let port = |a: Option<SocketAddr>| a.map_or(0, |a| a.port());
+    let info = NodeInfo {
+        id: node_id.clone(),
+        host: c.advertise_host.clone().unwrap_or_else(|| config.domain.clone()),
+        c2s_port: port(at.c2s),
+        https_port: port(at.https),
+        rest_port: at.api.map(|a| a.port()),
+        admin: at.admin.map(|a| a.to_string()),
+        started_ms: herald_core::epoch_ms(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let settings = ClusterSettings {
+        redis_url: c.redis.clone().unwrap_or_default(),
+        node_id,
+        lease: Duration::from_secs(c.lease_secs),
+        key_prefix: c.key_prefix.clone(),
+        stream_max_len: 100_000,
+        info,
+    };
+    let cluster = Cluster::join(settings).await.context("joining the cluster")?;
+    tracing::info!(target: "notification", node = cluster.node_id(), "joined the cluster");
+    Ok(cluster)
+}
+
+/// The core's seams for a cluster.
+pub(crate) struct Seams {
+    pub(crate) remote: Arc<dyn herald_core::Remote>,
+    pub(crate) replicator: Arc<dyn herald_pubsub::Replicator>,
+    pub(crate) lockout: Arc<dyn herald_core::SharedLockout>,
+    /// Register it with the core's event subscribers.
+    pub(crate) directory: Arc<dyn herald_core::EventSink>,
+}
+
+/// The core's seams for `cluster`: the remote routing, the pubsub replication, the shared
+/// lock-out counters and the directory feed.
+pub(crate) fn seams(cluster: &Cluster, domain: &str) -> Seams {
+    Seams {
+        remote: Arc::new(ClusterRemote { cluster: cluster.clone() }),
+        replicator: Arc::new(ClusterReplicator { cluster: cluster.clone() }),
+        lockout: Arc::new(ClusterLockout { cluster: cluster.clone() }),
+        directory: Arc::new(DirectoryFeed {
+            cluster: cluster.clone(),
+            local_only: format!("{}@{domain}", webservices_user::USERNAME),
+            bound: Mutex::new(HashMap::new()),
+        }),
+    }
+}
+
+/// What arrives from other nodes for this node's core, taken in the order it arrived.
+enum Inbound {
+    Stanza(Vec<u8>),
+    PubSub(Vec<u8>),
+}
+
+/// Takes what the bus brings.
+struct NodeHandler {
+    inbound: mpsc::UnboundedSender<Inbound>,
+    leadership: Arc<Leadership>,
+    domain: String,
+}
+
+impl Handler for NodeHandler {
+    fn message(&self, envelope: Envelope) {
+        let inbound = match envelope.kind.as_str() {
+            STANZA => Inbound::Stanza(envelope.body),
+            PUBSUB => Inbound::PubSub(envelope.body),
+            PRESENCE => {
+                match serde_json::from_slice::<Vec<PresenceChange>>(&envelope.body) {
+                    Ok(changes) => self.leadership.presence(changes),
+                    Err(err) => tracing::warn!(target: "notification", from = envelope.from, %err, "unreadable presence from another node; dropped"),
+                }
+                return;
+            }
+            other => {
+                tracing::warn!(target: "notification", from = envelope.from, kind = other, "unknown message from another node; dropped");
+                return;
+            }
+        };
+        let _ = self.inbound.send(inbound);
+    }
+
+    fn request(&self, envelope: Envelope) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<u8>> + Send + 'static>> {
+        let leadership = self.leadership.clone();
+        Box::pin(async move {
+            if envelope.kind == forward::KIND {
+                leadership.serve_forwarded(envelope.body).await
+            } else {
+                tracing::warn!(target: "notification", from = envelope.from, kind = envelope.kind, "unknown request from another node");
+                Vec::new()
+            }
+        })
+    }
+
+    fn node_lost(&self, node: &str, jids: Vec<String>) {
+        let changes: Vec<PresenceChange> = jids
+            .iter()
+            .filter_map(|jid| {
+                let (bare, resource) = jid.split_once('/')?;
+                let (user, domain) = bare.split_once('@')?;
+                (domain == self.domain && user != webservices_user::USERNAME)
+                    .then(|| PresenceChange {
+                        user: user.to_owned(),
+                        resource: resource.to_owned(),
+                        available: false,
+                        lost_with: Some(node.to_owned()),
+                    })
+            })
+            .collect();
+        tracing::warn!(target: "notification", node, sessions = jids.len(), "node lost: its lease expired; its sessions count as disconnected");
+        self.leadership.presence(changes);
+    }
+}
+
+/// Delivers what other nodes sent, in order: stanzas to this node's sessions, pubsub changes to
+/// the memory view and this node's subscribers.
+async fn deliver_inbound(core: Core, limits: herald_xml::Limits, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
+    while let Some(message) = inbound.recv().await {
+        match message {
+            Inbound::Stanza(bytes) => match herald_xml::parse_document(&bytes, limits.clone()) {
+                Ok(stanza) => core.deliver_forwarded(stanza).await,
+                Err(err) => tracing::warn!(target: "notification", %err, "unreadable stanza from another node; dropped"),
+            },
+            Inbound::PubSub(bytes) => match Replicated::decode(&bytes) {
+                Ok(batch) => core.pubsub().apply_replicated(batch),
+                Err(err) => tracing::warn!(target: "notification", %err, "unreadable pubsub changes from another node; dropped"),
+            },
+        }
+    }
+}
+
+/// What a node needs to start the contact center when it becomes the leader.
+pub(crate) struct LeaderStart {
+    pub(crate) config: Config,
+    pub(crate) store: AnyStore,
+    pub(crate) core: Core,
+    pub(crate) api_port: u16,
+    pub(crate) sim_token: String,
+}
+
+impl LeaderStart {
+    async fn start(&self) -> anyhow::Result<Leader> {
+        let prepared = cc::sendable(cc::prepare(&self.config, &self.store)).await?;
+        let cc::Service { service, router } =
+            cc::sendable(cc::start_service(&self.config, prepared, &self.core, self.api_port, self.sim_token.clone())).await?;
+        let presence = service.presence_watcher();
+        Ok(Leader { service: Mutex::new(Some(service)), router, presence })
+    }
+}
+
+/// A running cluster node.
+pub(crate) struct Node {
+    cluster: Cluster,
+    leadership: Arc<Leadership>,
+    user: webservices_user::WebServicesUser,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    timeout: Duration,
+}
+
+impl Node {
+    /// Starts taking the bus's messages, the `finesse` session of this node, and the contention
+    /// for the CTI lease (`start` runs the contact center whenever this node wins it).
+    pub(crate) async fn start(
+        cluster: Cluster,
+        config: &Config,
+        core: &Core,
+        start: Option<LeaderStart>,
+        shutdown: Shutdown,
+    ) -> anyhow::Result<Arc<Self>> {
+        let leadership = Arc::new(Leadership::new(cluster.clone()));
+        let (inbound, taken) = mpsc::unbounded_channel();
+        let limits = herald_xml::Limits {
+            max_stanza_bytes: config.limits.max_stanza_bytes.max(1 << 20),
+            max_depth: config.limits.max_depth,
+            max_attributes: config.limits.max_attributes,
+            ..Default::default()
+        };
+        let mut tasks = vec![tokio::spawn(deliver_inbound(core.clone(), limits, taken))];
+        cluster.start(Arc::new(NodeHandler { inbound, leadership: leadership.clone(), domain: config.domain.clone() }));
+        let watcher = leadership.clone();
+        let user = webservices_user::start(
+            core,
+            Arc::new(move |user: &str, resource: &str, available: bool| {
+                watcher.presence(vec![PresenceChange { user: user.to_owned(), resource: resource.to_owned(), available, lost_with: None }]);
+            }),
+        )
+        .await?;
+        if let Some(start) = start {
+            let lease = cluster.lease(CTI_LEASE);
+            let every = Duration::from_secs(config.cluster.lease_secs).div_f64(3.0);
+            tasks.push(tokio::spawn(lead(leadership.clone(), lease, start, every, shutdown)));
+        }
+        let timeout = Duration::from_secs(config.cluster.forward_timeout_secs);
+        Ok(Arc::new(Self { cluster, leadership, user, tasks, timeout }))
+    }
+
+    /// This node's id in the cluster.
+    pub(crate) fn id(&self) -> &str {
+        self.cluster.node_id()
+    }
+
+    /// The contact center's view for the admin API.
+    pub(crate) fn leader_view(&self) -> LeaderView {
+        LeaderView(Arc::downgrade(&self.leadership))
+    }
+
+    /// The REST listener's router for what is not the desktop: served here while this node
+    /// leads, forwarded to the leader otherwise.
+    pub(crate) fn rest_router(self: &Arc<Self>) -> axum::Router {
+        axum::Router::new().fallback(front).with_state(self.clone())
+    }
+
+    /// Stops leading (if it did), takes `finesse` offline here and leaves the cluster (its
+    /// leases free at once for the others).
+    pub(crate) async fn stop(self: Arc<Self>) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        if let Some(leader) = self.leadership.set(None) {
+            stop_leader(&leader).await;
+        }
+        self.cluster.leave().await;
+        match Arc::try_unwrap(self) {
+            Ok(node) => {
+                if let Err(err) = node.user.stop().await {
+                    tracing::warn!(target: "webservices", %err, "the web-services user did not sign off cleanly");
+                }
+            }
+            Err(_) => tracing::warn!(target: "webservices", "the cluster node is still referenced at shutdown; finesse is left bound"),
+        }
+    }
+}
+
+async fn stop_leader(leader: &Leader) {
+    let service = leader.service.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(service) = service {
+        service.stop().await;
+    }
+}
+
+/// Follows the CTI lease: starts the contact center when this node wins it, stops it when the
+/// node loses it, and sends the presence that waited for a leader.
+async fn lead(
+    leadership: Arc<Leadership>,
+    mut lease: tokio::sync::watch::Receiver<bool>,
+    start: LeaderStart,
+    every: Duration,
+    shutdown: Shutdown,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            () = shutdown.recv() => break,
+            changed = lease.changed() => if changed.is_err() { break },
+            _ = tick.tick() => {}
+        }
+        let held = *lease.borrow();
+        match (held, leadership.current().is_some()) {
+            (true, false) => {
+                let began = std::time::Instant::now();
+                match start.start().await {
+                    Ok(leader) => {
+                        leadership.set(Some(Arc::new(leader)));
+                        tracing::info!(target: "webservices", node = leadership.cluster.node_id(), elapsed_ms = began.elapsed().as_millis() as u64, "this node now drives the CTI side (cti lease won)");
+                    }
+                    Err(err) => tracing::error!(target: "webservices", err = format!("{err:#}"), "the contact center could not start on this node; retrying"),
+                }
+            }
+            (false, true) => {
+                if let Some(leader) = leadership.set(None) {
+                    tracing::warn!(target: "webservices", node = leadership.cluster.node_id(), "this node no longer drives the CTI side (cti lease lost)");
+                    stop_leader(&leader).await;
+                }
+            }
+            _ => {}
+        }
+        leadership.flush();
+    }
+}
+
+/// Serves a REST request: here while this node leads, forwarded to the leader otherwise.
+async fn front(State(node): State<Arc<Node>>, request: Request) -> Response {
+    if node.leadership.current().is_some() {
+        return node.leadership.answer(request).await;
+    }
+    let Some(holder) = node.cluster.holder(CTI_LEASE).filter(|h| h != node.cluster.node_id()) else {
+        return api_error(&ApiError::unavailable("no node drives the CTI side at the moment; one takes over within a few seconds"));
+    };
+    let wire = match WireRequest::read(request, herald_cc::parse::MAX_BODY_BYTES).await {
+        Ok(wire) => wire,
+        Err(refused) => return refused,
+    };
+    match node.cluster.request(&holder, forward::KIND, wire.encode(), node.timeout).await {
+        Ok(bytes) => WireResponse::decode_response(&bytes),
+        Err(err) => {
+            tracing::warn!(target: "webservices", node = holder, %err, "a REST request forwarded to the node driving the CTI side failed");
+            api_error(&ApiError::unavailable(format!("the node driving the CTI side ({holder}) did not answer")))
+        }
+    }
+}
