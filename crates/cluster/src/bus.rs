@@ -200,6 +200,7 @@ pub(crate) async fn run_reader(inner: Arc<Inner>, handler: Arc<dyn Handler>) {
     let inbox = inner.keys.inbox(inner.node_id());
     let block_ms = (inner.settings.lease.as_millis() / 3).max(10) as u64;
     let mut last_id = "0-0".to_owned();
+    let mut trimmed_to = last_id.clone();
     let mut seen = Seen::default();
     let mut requests = JoinSet::new();
     let mut connection: Option<MultiplexedConnection> = None;
@@ -229,16 +230,17 @@ pub(crate) async fn run_reader(inner: Arc<Inner>, handler: Arc<dyn Handler>) {
                     backoff = FIRST_BACKOFF;
                 }
                 let entries = reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids);
-                let mut read_any = false;
                 for entry in entries {
                     last_id.clone_from(&entry.id);
-                    read_any = true;
                     deliver(&inner, &handler, &mut seen, &mut requests, entry);
                 }
-                if read_any && let Some(conn) = connection.as_mut() {
-                    let trimmed = redis::cmd("XTRIM").arg(&inbox).arg("MINID").arg(&last_id).query_async::<Value>(conn).await;
-                    if let Err(e) = trimmed {
-                        tracing::debug!(node = %inner.node_id(), "cannot trim the inbox: {e}");
+                // Trims what was read (also after a failed trim, once Redis answers again).
+                if trimmed_to != last_id
+                    && let Some(conn) = connection.as_mut()
+                {
+                    match redis::cmd("XTRIM").arg(&inbox).arg("MINID").arg(&last_id).query_async::<Value>(conn).await {
+                        Ok(_) => trimmed_to.clone_from(&last_id),
+                        Err(e) => tracing::debug!(node = %inner.node_id(), "cannot trim the inbox: {e}"),
                     }
                 }
             }

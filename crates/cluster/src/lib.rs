@@ -107,6 +107,8 @@ pub(crate) struct Inner {
     next_request: AtomicU64,
     stats: BusStats,
     handler: OnceLock<Arc<dyn Handler>>,
+    /// The full JIDs bound here (as queued): written again when Redis lost them (a restart).
+    held_jids: Mutex<std::collections::BTreeSet<String>>,
     /// Full JIDs an earlier incarnation with this id left in the directory: reported at start.
     stale_jids: Mutex<Vec<String>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -159,6 +161,7 @@ impl Cluster {
             next_request: AtomicU64::new(1),
             stats: BusStats::default(),
             handler: OnceLock::new(),
+            held_jids: Mutex::new(std::collections::BTreeSet::new()),
             stale_jids: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),
