@@ -146,10 +146,10 @@ impl Inner {
         let id = self.next_request.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (answer, answer_rx) = oneshot::channel();
         lock(&self.pending).insert(id, answer);
+        let _forget_on_return = ForgetPending { inner: self, id };
         BusStats::bump(&self.stats.requests);
         self.queue(Outgoing::Message { to: Target::Node(node.to_owned()), kind: kind.to_owned(), body, request: Some(id), answers: None });
         let outcome = tokio::time::timeout(timeout, answer_rx).await;
-        lock(&self.pending).remove(&id);
         match outcome {
             Ok(Ok(body)) => Ok(body),
             Ok(Err(_)) => Err(ClusterError::Stopped),
@@ -168,6 +168,19 @@ impl Inner {
     async fn reader_connection(&self) -> redis::RedisResult<MultiplexedConnection> {
         let config = redis::AsyncConnectionConfig::new().set_response_timeout(None).set_connection_timeout(Some(crate::CONNECT_TIMEOUT));
         self.client.get_multiplexed_async_connection_with_config(&config).await
+    }
+}
+
+/// Removes a request from the waiting ones however `request` ends (also when its caller
+/// drops it), so an answer that never comes leaves nothing behind.
+struct ForgetPending<'a> {
+    inner: &'a Inner,
+    id: u64,
+}
+
+impl Drop for ForgetPending<'_> {
+    fn drop(&mut self) {
+        lock(&self.inner.pending).remove(&self.id);
     }
 }
 
