@@ -127,7 +127,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Cluster {
     /// Connects, claims `P:node:{id}` (`SET NX PX`; if a node with the same id but another
-    /// incarnation holds it, waits up to one lease for it to expire, then NodeIdInUse), adds the
+    /// incarnation holds it, waits up to 1.5 leases for it to expire, then NodeIdInUse), adds the
     /// id to `P:nodes`, and starts a fresh inbox. Stale directory entries of an earlier
     /// incarnation with this id are reaped like a lost node's (reported to the handler once
     /// started). Does not read the inbox yet: call before loading state from the store. The

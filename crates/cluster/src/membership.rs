@@ -34,13 +34,15 @@ impl Inner {
         set
     }
 
-    /// Claims the node key (waiting up to one lease for an earlier incarnation's to expire),
+    /// Claims the node key (waiting up to a lease and a half for an earlier incarnation's to expire),
     /// registers the id, starts a fresh inbox, reaps what an earlier incarnation left and
     /// reads the live set.
     pub(crate) async fn enter(&self) -> Result<(), ClusterError> {
         let mut conn = self.conn.clone();
         let id = self.node_id();
-        let deadline = tokio::time::Instant::now() + self.settings.lease + self.settings.lease / 4;
+        // One lease and a half: an earlier incarnation's key, renewed at most a lease ago, is gone by
+        // then even when this machine is slow; a live node's never is.
+        let deadline = tokio::time::Instant::now() + self.settings.lease * 3 / 2;
         loop {
             let claimed: Option<String> = self.set_node_key(Some("NX")).query_async(&mut conn).await.map_err(|e| self.redis_error(e))?;
             if claimed.is_some() {
