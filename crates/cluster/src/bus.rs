@@ -305,3 +305,20 @@ fn deliver(inner: &Arc<Inner>, handler: &Arc<dyn Handler>, seen: &mut Seen, requ
         None => handler.message(envelope),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn an_entry_written_twice_is_delivered_once() {
+        let mut seen = Seen::default();
+        assert!(seen.first_time("a", "one", 1));
+        assert!(seen.first_time("a", "one", 2));
+        assert!(!seen.first_time("a", "one", 2), "a retried write of entry 2");
+        assert!(seen.first_time("b", "x", 1), "each sender has its own numbers");
+        assert!(seen.first_time("a", "one", 5), "gaps: entries to other nodes");
+        assert!(!seen.first_time("a", "one", 4));
+        assert!(seen.first_time("a", "two", 1), "a restarted sender starts again");
+    }
+}
