@@ -54,35 +54,15 @@ pub(crate) async fn run_sender(inner: Arc<Inner>, mut queue: mpsc::UnboundedRece
     while let Some(item) = queue.recv().await {
         match item {
             Outgoing::Message { to, kind, body, request, answers } => {
-                let targets = match to {
-                    Target::Node(node) => vec![node],
-                    Target::All => lock(&inner.live).iter().map(|n| n.id.clone()).filter(|id| id != inner.node_id()).collect(),
-                };
-                for target in targets {
-                    if !inner.is_live(&target)
-                        && !inner
-                            .retry_until_sent(&inner.node_exists_pipe(&target), "look up a node")
-                            .await
-                            .is_some_and(|v| v == Value::Int(1))
-                    {
+                for target in inner.targets(to) {
+                    if !inner.has_node(&target).await {
                         BusStats::bump(&inner.stats.send_errors);
                         tracing::warn!(node = %inner.node_id(), to = %target, %kind, "not sent: no live node by that id");
                         continue;
                     }
                     sequence += 1;
-                    let mut xadd = redis::cmd("XADD");
-                    xadd.arg(inner.keys.inbox(&target)).arg("MAXLEN").arg("~").arg(inner.settings.stream_max_len).arg("*");
-                    xadd.arg("from").arg(inner.node_id()).arg("inc").arg(&inner.incarnation).arg("seq").arg(sequence);
-                    xadd.arg("kind").arg(&kind).arg("body").arg(&body);
-                    if let Some(id) = request {
-                        xadd.arg("reply").arg(id);
-                    }
-                    if let Some(id) = answers {
-                        xadd.arg("re").arg(id);
-                    }
-                    let mut pipe = redis::pipe();
-                    pipe.add_command(xadd);
-                    if inner.retry_until_sent(&pipe, "send").await.is_some() {
+                    let entry = Entry { sequence, kind: &kind, body: &body, request, answers };
+                    if inner.retry_until_sent(&inner.xadd(&target, &entry), "send").await.is_some() {
                         BusStats::bump(&inner.stats.sent);
                     } else {
                         BusStats::bump(&inner.stats.send_errors);
@@ -98,10 +78,49 @@ pub(crate) async fn run_sender(inner: Arc<Inner>, mut queue: mpsc::UnboundedRece
     }
 }
 
+/// One inbox entry as the sending task writes it.
+struct Entry<'a> {
+    sequence: u64,
+    kind: &'a str,
+    body: &'a [u8],
+    request: Option<u64>,
+    answers: Option<u64>,
+}
+
 impl Inner {
-    fn node_exists_pipe(&self, node: &str) -> redis::Pipeline {
+    /// The ids a message goes to: one node, or every live node but this one.
+    fn targets(&self, to: Target) -> Vec<String> {
+        match to {
+            Target::Node(node) => vec![node],
+            Target::All => lock(&self.live).iter().map(|n| n.id.clone()).filter(|id| id != self.node_id()).collect(),
+        }
+    }
+
+    /// Whether `node` is live, or has a node key (it joined since the last refresh): an inbox
+    /// is never created for a node that is not there.
+    async fn has_node(&self, node: &str) -> bool {
+        if self.is_live(node) {
+            return true;
+        }
+        let mut exists = redis::pipe();
+        exists.cmd("EXISTS").arg(self.keys.node(node));
+        self.retry_until_sent(&exists, "look up a node").await == Some(Value::Int(1))
+    }
+
+    /// `XADD P:inbox:{target} MAXLEN ~ cap * from inc seq kind body [reply] [re]`.
+    fn xadd(&self, target: &str, entry: &Entry<'_>) -> redis::Pipeline {
+        let mut xadd = redis::cmd("XADD");
+        xadd.arg(self.keys.inbox(target)).arg("MAXLEN").arg("~").arg(self.settings.stream_max_len).arg("*");
+        xadd.arg("from").arg(self.node_id()).arg("inc").arg(&self.incarnation).arg("seq").arg(entry.sequence);
+        xadd.arg("kind").arg(entry.kind).arg("body").arg(entry.body);
+        if let Some(id) = entry.request {
+            xadd.arg("reply").arg(id);
+        }
+        if let Some(id) = entry.answers {
+            xadd.arg("re").arg(id);
+        }
         let mut pipe = redis::pipe();
-        pipe.cmd("EXISTS").arg(self.keys.node(node));
+        pipe.add_command(xadd);
         pipe
     }
 
