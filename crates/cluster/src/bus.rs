@@ -54,35 +54,15 @@ pub(crate) async fn run_sender(inner: Arc<Inner>, mut queue: mpsc::UnboundedRece
     while let Some(item) = queue.recv().await {
         match item {
             Outgoing::Message { to, kind, body, request, answers } => {
-                let targets = match to {
-                    Target::Node(node) => vec![node],
-                    Target::All => lock(&inner.live).iter().map(|n| n.id.clone()).filter(|id| id != inner.node_id()).collect(),
-                };
-                for target in targets {
-                    if !inner.is_live(&target)
-                        && !inner
-                            .retry_until_sent(&inner.node_exists_pipe(&target), "look up a node")
-                            .await
-                            .is_some_and(|v| v == Value::Int(1))
-                    {
+                for target in inner.targets(to) {
+                    if !inner.has_node(&target).await {
                         BusStats::bump(&inner.stats.send_errors);
                         tracing::warn!(node = %inner.node_id(), to = %target, %kind, "not sent: no live node by that id");
                         continue;
                     }
                     sequence += 1;
-                    let mut xadd = redis::cmd("XADD");
-                    xadd.arg(inner.keys.inbox(&target)).arg("MAXLEN").arg("~").arg(inner.settings.stream_max_len).arg("*");
-                    xadd.arg("from").arg(inner.node_id()).arg("inc").arg(&inner.incarnation).arg("seq").arg(sequence);
-                    xadd.arg("kind").arg(&kind).arg("body").arg(&body);
-                    if let Some(id) = request {
-                        xadd.arg("reply").arg(id);
-                    }
-                    if let Some(id) = answers {
-                        xadd.arg("re").arg(id);
-                    }
-                    let mut pipe = redis::pipe();
-                    pipe.add_command(xadd);
-                    if inner.retry_until_sent(&pipe, "send").await.is_some() {
+                    let entry = Entry { sequence, kind: &kind, body: &body, request, answers };
+                    if inner.retry_until_sent(&inner.xadd(&target, &entry), "send").await.is_some() {
                         BusStats::bump(&inner.stats.sent);
                     } else {
                         BusStats::bump(&inner.stats.send_errors);
@@ -98,10 +78,49 @@ pub(crate) async fn run_sender(inner: Arc<Inner>, mut queue: mpsc::UnboundedRece
     }
 }
 
+/// One inbox entry as the sending task writes it.
+struct Entry<'a> {
+    sequence: u64,
+    kind: &'a str,
+    body: &'a [u8],
+    request: Option<u64>,
+    answers: Option<u64>,
+}
+
 impl Inner {
-    fn node_exists_pipe(&self, node: &str) -> redis::Pipeline {
+    /// The ids a message goes to: one node, or every live node but this one.
+    fn targets(&self, to: Target) -> Vec<String> {
+        match to {
+            Target::Node(node) => vec![node],
+            Target::All => lock(&self.live).iter().map(|n| n.id.clone()).filter(|id| id != self.node_id()).collect(),
+        }
+    }
+
+    /// Whether `node` is live, or has a node key (it joined since the last refresh): an inbox
+    /// is never created for a node that is not there.
+    async fn has_node(&self, node: &str) -> bool {
+        if self.is_live(node) {
+            return true;
+        }
+        let mut exists = redis::pipe();
+        exists.cmd("EXISTS").arg(self.keys.node(node));
+        self.retry_until_sent(&exists, "look up a node").await == Some(Value::Int(1))
+    }
+
+    /// `XADD P:inbox:{target} MAXLEN ~ cap * from inc seq kind body [reply] [re]`.
+    fn xadd(&self, target: &str, entry: &Entry<'_>) -> redis::Pipeline {
+        let mut xadd = redis::cmd("XADD");
+        xadd.arg(self.keys.inbox(target)).arg("MAXLEN").arg("~").arg(self.settings.stream_max_len).arg("*");
+        xadd.arg("from").arg(self.node_id()).arg("inc").arg(&self.incarnation).arg("seq").arg(entry.sequence);
+        xadd.arg("kind").arg(entry.kind).arg("body").arg(entry.body);
+        if let Some(id) = entry.request {
+            xadd.arg("reply").arg(id);
+        }
+        if let Some(id) = entry.answers {
+            xadd.arg("re").arg(id);
+        }
         let mut pipe = redis::pipe();
-        pipe.cmd("EXISTS").arg(self.keys.node(node));
+        pipe.add_command(xadd);
         pipe
     }
 
@@ -146,10 +165,10 @@ impl Inner {
         let id = self.next_request.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (answer, answer_rx) = oneshot::channel();
         lock(&self.pending).insert(id, answer);
+        let _forget_on_return = ForgetPending { inner: self, id };
         BusStats::bump(&self.stats.requests);
         self.queue(Outgoing::Message { to: Target::Node(node.to_owned()), kind: kind.to_owned(), body, request: Some(id), answers: None });
         let outcome = tokio::time::timeout(timeout, answer_rx).await;
-        lock(&self.pending).remove(&id);
         match outcome {
             Ok(Ok(body)) => Ok(body),
             Ok(Err(_)) => Err(ClusterError::Stopped),
@@ -168,6 +187,19 @@ impl Inner {
     async fn reader_connection(&self) -> redis::RedisResult<MultiplexedConnection> {
         let config = redis::AsyncConnectionConfig::new().set_response_timeout(None).set_connection_timeout(Some(crate::CONNECT_TIMEOUT));
         self.client.get_multiplexed_async_connection_with_config(&config).await
+    }
+}
+
+/// Removes a request from the waiting ones however `request` ends (also when its caller
+/// drops it), so an answer that never comes leaves nothing behind.
+struct ForgetPending<'a> {
+    inner: &'a Inner,
+    id: u64,
+}
+
+impl Drop for ForgetPending<'_> {
+    fn drop(&mut self) {
+        lock(&self.inner.pending).remove(&self.id);
     }
 }
 
@@ -200,6 +232,7 @@ pub(crate) async fn run_reader(inner: Arc<Inner>, handler: Arc<dyn Handler>) {
     let inbox = inner.keys.inbox(inner.node_id());
     let block_ms = (inner.settings.lease.as_millis() / 3).max(10) as u64;
     let mut last_id = "0-0".to_owned();
+    let mut trimmed_to = last_id.clone();
     let mut seen = Seen::default();
     let mut requests = JoinSet::new();
     let mut connection: Option<MultiplexedConnection> = None;
@@ -229,16 +262,17 @@ pub(crate) async fn run_reader(inner: Arc<Inner>, handler: Arc<dyn Handler>) {
                     backoff = FIRST_BACKOFF;
                 }
                 let entries = reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids);
-                let mut read_any = false;
                 for entry in entries {
                     last_id.clone_from(&entry.id);
-                    read_any = true;
                     deliver(&inner, &handler, &mut seen, &mut requests, entry);
                 }
-                if read_any && let Some(conn) = connection.as_mut() {
-                    let trimmed = redis::cmd("XTRIM").arg(&inbox).arg("MINID").arg(&last_id).query_async::<Value>(conn).await;
-                    if let Err(e) = trimmed {
-                        tracing::debug!(node = %inner.node_id(), "cannot trim the inbox: {e}");
+                // Trims what was read (also after a failed trim, once Redis answers again).
+                if trimmed_to != last_id
+                    && let Some(conn) = connection.as_mut()
+                {
+                    match redis::cmd("XTRIM").arg(&inbox).arg("MINID").arg(&last_id).query_async::<Value>(conn).await {
+                        Ok(_) => trimmed_to.clone_from(&last_id),
+                        Err(e) => tracing::debug!(node = %inner.node_id(), "cannot trim the inbox: {e}"),
                     }
                 }
             }
@@ -288,5 +322,22 @@ fn deliver(inner: &Arc<Inner>, handler: &Arc<dyn Handler>, seen: &mut Seen, requ
             });
         }
         None => handler.message(envelope),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn an_entry_written_twice_is_delivered_once() {
+        let mut seen = Seen::default();
+        assert!(seen.first_time("a", "one", 1));
+        assert!(seen.first_time("a", "one", 2));
+        assert!(!seen.first_time("a", "one", 2), "a retried write of entry 2");
+        assert!(seen.first_time("b", "x", 1), "each sender has its own numbers");
+        assert!(seen.first_time("a", "one", 5), "gaps: entries to other nodes");
+        assert!(!seen.first_time("a", "one", 4));
+        assert!(seen.first_time("a", "two", 1), "a restarted sender starts again");
     }
 }

@@ -4,7 +4,7 @@
 use redis::AsyncCommands as _;
 
 use crate::bus::Outgoing;
-use crate::{Cluster, ClusterError, Inner};
+use crate::{Cluster, ClusterError, Inner, lock};
 
 /// Deletes `dir[resource]` only while it still names the node (a newer binding elsewhere stays).
 const UNBIND_IF_MINE: &str =
@@ -18,11 +18,13 @@ fn split_full_jid(full_jid: &str) -> Option<(&str, &str)> {
 impl Cluster {
     /// Records that `full_jid` is bound here; queued on the same ordered task as `post`.
     pub fn session_bound(&self, full_jid: &str) {
+        lock(&self.inner.held_jids).insert(full_jid.to_owned());
         self.inner.queue(Outgoing::Bound(full_jid.to_owned()));
     }
 
     /// Records that `full_jid` is gone from here; queued on the same ordered task as `post`.
     pub fn session_unbound(&self, full_jid: &str) {
+        lock(&self.inner.held_jids).remove(full_jid);
         self.inner.queue(Outgoing::Unbound(full_jid.to_owned()));
     }
 
@@ -54,6 +56,15 @@ impl Inner {
         }
         if self.retry_until_sent(&pipe, "update the session directory").await.is_none() {
             crate::BusStats::bump(&self.stats.send_errors);
+        }
+    }
+
+    /// Writes this node's sessions again (after Redis lost them: a restart, or this node was
+    /// reaped during a stall), after whatever is queued, so later changes still win.
+    pub(crate) fn rebind_held_jids(&self) {
+        let held: Vec<String> = lock(&self.held_jids).iter().cloned().collect();
+        for full_jid in held {
+            self.queue(Outgoing::Bound(full_jid));
         }
     }
 

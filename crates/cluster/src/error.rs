@@ -9,7 +9,7 @@ pub enum ClusterError {
     /// Redis refused or could not be reached.
     #[error("Redis at {url}: {source}")]
     Redis { url: String, source: redis::RedisError },
-    /// A live node already has this id (after waiting one lease for it to expire).
+    /// A live node already has this id (after waiting a lease and a half for it to expire).
     #[error("node id {node:?} is in use by a live node")]
     NodeIdInUse { node: String },
     /// No live node by that id.

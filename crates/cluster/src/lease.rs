@@ -42,7 +42,8 @@ impl Inner {
     pub(crate) async fn refresh_leases(&self) -> redis::RedisResult<()> {
         let mut names: Vec<String> = lock(&self.leases).keys().cloned().collect();
         let contended = names.len();
-        names.extend(lock(&self.holders).keys().filter(|name| !lock(&self.leases).contains_key(*name)).cloned());
+        let followed: Vec<String> = lock(&self.holders).keys().filter(|name| !names.contains(name)).cloned().collect();
+        names.extend(followed);
         if names.is_empty() {
             return Ok(());
         }

@@ -107,6 +107,8 @@ pub(crate) struct Inner {
     next_request: AtomicU64,
     stats: BusStats,
     handler: OnceLock<Arc<dyn Handler>>,
+    /// The full JIDs bound here (as queued): written again when Redis lost them (a restart).
+    held_jids: Mutex<std::collections::BTreeSet<String>>,
     /// Full JIDs an earlier incarnation with this id left in the directory: reported at start.
     stale_jids: Mutex<Vec<String>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -125,7 +127,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Cluster {
     /// Connects, claims `P:node:{id}` (`SET NX PX`; if a node with the same id but another
-    /// incarnation holds it, waits up to one lease for it to expire, then NodeIdInUse), adds the
+    /// incarnation holds it, waits up to 1.5 leases for it to expire, then NodeIdInUse), adds the
     /// id to `P:nodes`, and starts a fresh inbox. Stale directory entries of an earlier
     /// incarnation with this id are reaped like a lost node's (reported to the handler once
     /// started). Does not read the inbox yet: call before loading state from the store. The
@@ -159,6 +161,7 @@ impl Cluster {
             next_request: AtomicU64::new(1),
             stats: BusStats::default(),
             handler: OnceLock::new(),
+            held_jids: Mutex::new(std::collections::BTreeSet::new()),
             stale_jids: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),

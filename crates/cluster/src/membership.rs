@@ -23,23 +23,28 @@ impl Inner {
         self.settings.lease.as_millis() as u64
     }
 
-    /// Claims the node key (waiting up to one lease for an earlier incarnation's to expire),
+    /// `SET P:node:{id} <info> [NX|XX] PX lease`: the node key, claimed, renewed or set again.
+    fn set_node_key(&self, condition: Option<&str>) -> redis::Cmd {
+        let mut set = redis::cmd("SET");
+        set.arg(self.keys.node(self.node_id())).arg(self.node_json());
+        if let Some(condition) = condition {
+            set.arg(condition);
+        }
+        set.arg("PX").arg(self.lease_ms());
+        set
+    }
+
+    /// Claims the node key (waiting up to a lease and a half for an earlier incarnation's to expire),
     /// registers the id, starts a fresh inbox, reaps what an earlier incarnation left and
     /// reads the live set.
     pub(crate) async fn enter(&self) -> Result<(), ClusterError> {
         let mut conn = self.conn.clone();
         let id = self.node_id();
-        let deadline = tokio::time::Instant::now() + self.settings.lease + self.settings.lease / 4;
+        // One lease and a half: an earlier incarnation's key, renewed at most a lease ago, is gone by
+        // then even when this machine is slow; a live node's never is.
+        let deadline = tokio::time::Instant::now() + self.settings.lease * 3 / 2;
         loop {
-            let claimed: Option<String> = redis::cmd("SET")
-                .arg(self.keys.node(id))
-                .arg(self.node_json())
-                .arg("NX")
-                .arg("PX")
-                .arg(self.lease_ms())
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| self.redis_error(e))?;
+            let claimed: Option<String> = self.set_node_key(Some("NX")).query_async(&mut conn).await.map_err(|e| self.redis_error(e))?;
             if claimed.is_some() {
                 break;
             }
@@ -82,25 +87,11 @@ impl Inner {
     async fn refresh(&self) -> redis::RedisResult<()> {
         let mut conn = self.conn.clone();
         let id = self.node_id();
-        let renewed: Option<String> = redis::cmd("SET")
-            .arg(self.keys.node(id))
-            .arg(self.node_json())
-            .arg("XX")
-            .arg("PX")
-            .arg(self.lease_ms())
-            .query_async(&mut conn)
-            .await?;
+        let renewed: Option<String> = self.set_node_key(Some("XX")).query_async(&mut conn).await?;
         if renewed.is_none() {
-            tracing::warn!(node = %id, "this node's key had expired (a stall or a Redis restart): set again");
-            redis::pipe()
-                .cmd("SET")
-                .arg(self.keys.node(id))
-                .arg(self.node_json())
-                .arg("PX")
-                .arg(self.lease_ms())
-                .sadd(self.keys.nodes(), id)
-                .query_async::<()>(&mut conn)
-                .await?;
+            tracing::warn!(node = %id, "this node's key had expired (a stall or a Redis restart): set again, with its sessions");
+            redis::pipe().add_command(self.set_node_key(None)).sadd(self.keys.nodes(), id).query_async::<()>(&mut conn).await?;
+            self.rebind_held_jids();
         }
         let dead = self.read_live_set().await?;
         if let Some(handler) = self.handler.get() {

@@ -82,8 +82,10 @@ pub struct NodeInfo {
     pub version: String,
 }
 
-/// `url` without its user and password: what errors and logs may show.
+/// `url` without its user, password and query (a Unix socket URL's password is `?pass=`):
+/// what errors and logs may show.
 pub fn redacted_url(url: &str) -> String {
+    let url = url.split_once('?').map_or(url, |(before, _)| before);
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -102,6 +104,7 @@ mod tests {
         assert_eq!(redacted_url("redis://:secret@10.0.0.1:6380/2"), "redis://10.0.0.1:6380/2");
         assert_eq!(redacted_url("redis://user:p@ss@host:1"), "redis://host:1");
         assert_eq!(redacted_url("redis://host:1/0"), "redis://host:1/0");
+        assert_eq!(redacted_url("redis+unix:///run/redis.sock?db=1&pass=secret"), "redis+unix:///run/redis.sock");
     }
 
     #[test]

@@ -131,3 +131,25 @@ fn program() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file());
     on_path.or_else(|| Some(PathBuf::from("/usr/bin/redis-server")).filter(|p| p.is_file()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_dies_and_comes_back_on_its_port() {
+        if !TempRedis::available() {
+            assert!(std::env::var_os("CI").is_none(), "redis-server is missing under CI: run scripts/test-deps");
+            eprintln!("skipped: redis-server is not installed");
+            return;
+        }
+        let redis = TempRedis::start().unwrap();
+        assert!(ping(redis.port()));
+        assert_eq!(redis.url(), format!("redis://127.0.0.1:{}/0", redis.port()));
+        redis.kill().unwrap();
+        assert!(!ping(redis.port()), "killed");
+        redis.restart().unwrap();
+        assert!(ping(redis.port()), "back on the same port");
+        assert!(redis.log().contains("Ready to accept connections"), "{}", redis.log());
+    }
+}

@@ -61,3 +61,28 @@ async fn a_restarted_node_reports_what_its_earlier_run_left() {
     assert_eq!(reported.lost(), [("a".to_owned(), vec!["alice@example.com/r1".to_owned()])]);
     again.leave().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_comes_back_after_a_redis_restart() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    let (b, at_b) = node(&redis, "b", LEASE).await;
+    let held = a.lease("cti");
+    a.session_bound("alice@example.com/r1");
+    eventually("a holds the lease and b sees a", || async { *held.borrow() && b.is_live("a") }).await;
+
+    // Redis restarts empty (no persistence): each node sets its key, its sessions and the
+    // lease again, and the bus resumes.
+    redis.restart().unwrap();
+    eventually("the directory is back", || async {
+        b.locate("alice@example.com").await.is_ok_and(|located| located == [("r1".to_owned(), "a".to_owned())])
+    })
+    .await;
+    eventually("the live set is back", || async { a.is_live("b") && b.is_live("a") }).await;
+    eventually("the lease is held again", || async { a.holder("cti").as_deref() == Some("a") && *held.borrow() }).await;
+    a.post(herald_cluster::To::Node("b"), "test", b"after".to_vec());
+    eventually("the bus works again", || async { at_b.bodies() == ["after"] }).await;
+    assert_eq!(a.request("b", "echo", b"ab".to_vec(), Duration::from_secs(5)).await.unwrap(), b"ba");
+    a.leave().await;
+    b.leave().await;
+}

@@ -54,13 +54,14 @@ async fn one_node_holds_a_lease_and_another_takes_it_over() {
     leaving.leave().await;
     let left_at = Instant::now();
     let status = nodes[0].0.status().await.unwrap();
-    assert!(status.leases.iter().all(|l| l.name != "cti"), "released at leave: {status:?}");
+    assert!(status.leases.iter().all(|l| l.holder.as_deref() != Some(second.as_str())), "released at leave: {status:?}");
     eventually("the last node takes it", || {
         let count = holders(&nodes).len();
         async move { count == 1 }
     })
     .await;
-    assert!(left_at.elapsed() < LEASE / 3 + Duration::from_millis(300), "took {:?}", left_at.elapsed());
+    // At its next refresh (every lease / 3), well before a TTL could have run out.
+    assert!(left_at.elapsed() < LEASE, "took {:?}", left_at.elapsed());
     nodes[0].0.leave().await;
     assert!(!*nodes[0].1.borrow(), "released at leave");
 }

@@ -29,6 +29,23 @@ async fn nodes_join_see_each_other_and_leave() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_node_stops_refreshing_and_is_reaped() {
+    let Some(redis) = redis() else { return };
+    let (a, lost_at_a) = node(&redis, "a", LEASE).await;
+    let (b, _) = node(&redis, "b", LEASE).await;
+    let clone = b.clone();
+    drop(b);
+    // Longer than b's lease: only a running refresh keeps b's key.
+    tokio::time::sleep(2 * LEASE).await;
+    let status = a.status().await.unwrap();
+    assert!(status.nodes.iter().any(|n| n.id == "b" && n.live), "a clone keeps the node running: {status:?}");
+    drop(clone);
+    eventually("b's tasks stopped: a reaps it", || async { lost_at_a.lost() == [("b".to_owned(), Vec::new())] }).await;
+    assert!(!a.is_live("b"));
+    a.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_node_id_cannot_join_twice() {
     let Some(redis) = redis() else { return };
     let (first, _) = node(&redis, "same", LEASE).await;
@@ -61,7 +78,7 @@ async fn counters_count_within_their_window() {
     let Some(redis) = redis() else { return };
     let (a, _) = node(&redis, "a", LEASE).await;
     let (b, _) = node(&redis, "b", LEASE).await;
-    let window = std::time::Duration::from_millis(400);
+    let window = std::time::Duration::from_millis(1500);
     assert_eq!(a.counter_incr("alice", window).await.unwrap(), 1);
     assert_eq!(b.counter_incr("alice", window).await.unwrap(), 2, "shared between nodes");
     assert_eq!(a.counter_incr("alice", window).await.unwrap(), 3);
