@@ -144,6 +144,21 @@ async fn presence_broadcasts_probes_and_unavailable_at_unbind_cross_nodes() {
 }
 
 #[tokio::test]
+async fn directed_presence_crosses_and_is_withdrawn_at_unbind() {
+    let (mesh, a, b, alice, mut bob) = alice_on_a_bob_on_b().await;
+    common::presence(&b, &bob, None).await;
+    mesh.settle().await;
+    drain(&mut bob);
+    let directed = Element::new("presence", ns::CLIENT).with_attr("from", alice.jid.to_string()).with_attr("to", "bob@example.com/desk");
+    a.route(&alice.jid, alice.id, directed).await;
+    mesh.settle().await;
+    assert_eq!(presences_from(&drain(&mut bob), "alice@example.com/pc"), ["available"], "no subscription needed");
+    a.unbind(alice, Vec::new(), gone()).await;
+    mesh.settle().await;
+    assert_eq!(presences_from(&drain(&mut bob), "alice@example.com/pc"), ["unavailable"]);
+}
+
+#[tokio::test]
 async fn a_subscription_made_across_nodes_updates_both_rosters_and_shares_presence() {
     let (mesh, a, b, mut alice, mut bob) = alice_on_a_bob_on_b().await;
     common::presence(&a, &alice, None).await;
