@@ -188,6 +188,46 @@ async fn a_subscription_made_across_nodes_updates_both_rosters_and_shares_presen
 }
 
 #[tokio::test]
+async fn an_account_on_both_nodes_sees_its_roster_changes_and_presence_on_both() {
+    let (mesh, cores) = Mesh::start(&["a", "b"], &["alice", "carol"]).await;
+    let (a, b) = (cores[0].clone(), cores[1].clone());
+    let mut pc = a.bind("alice", Some("pc".into()), LOCAL).unwrap();
+    let mut phone = b.bind("alice", Some("phone".into()), LOCAL).unwrap();
+    let roster_get = |s: &SessionHandle| iq(s, "get", "r1", "alice@example.com").with_child(Element::new("query", ns::ROSTER));
+    let roster_set = |s: &SessionHandle, item: Element| {
+        iq(s, "set", "s1", "alice@example.com").with_child(Element::new("query", ns::ROSTER).with_child(item))
+    };
+    b.route(&phone.jid, phone.id, roster_get(&phone)).await;
+    drain(&mut phone);
+    // The pc adds carol on a: the phone's node refreshes its cached roster and pushes the item.
+    let item = Element::new("item", ns::ROSTER).with_attr("jid", "carol@example.com").with_attr("name", "Carol");
+    a.route(&pc.jid, pc.id, roster_set(&pc, item)).await;
+    mesh.settle().await;
+    let pushed = drain(&mut phone);
+    assert_eq!(pushed.len(), 1);
+    assert!(pushed[0].to_xml().contains("Carol") && pushed[0].attr("to") == Some("alice@example.com/phone"));
+    b.route(&phone.jid, phone.id, roster_get(&phone)).await;
+    assert!(drain(&mut phone)[0].to_xml().contains("carol@example.com"), "b's cached roster has carol");
+    // Presence of one resource reaches the other, on the other node.
+    common::presence(&b, &phone, None).await;
+    drain(&mut pc);
+    common::presence(&a, &pc, None).await;
+    mesh.settle().await;
+    assert_eq!(presences_from(&drain(&mut phone), "alice@example.com/pc"), ["available"]);
+    // Removing carol on b reaches the pc's node likewise (its roster cached there by a get).
+    a.route(&pc.jid, pc.id, roster_get(&pc)).await;
+    drain(&mut pc);
+    let item = Element::new("item", ns::ROSTER).with_attr("jid", "carol@example.com").with_attr("subscription", "remove");
+    b.route(&phone.jid, phone.id, roster_set(&phone, item)).await;
+    mesh.settle().await;
+    let pushed = drain(&mut pc);
+    let item = pushed[0].child("query", ns::ROSTER).and_then(|q| q.child("item", ns::ROSTER));
+    assert_eq!((pushed.len(), item.and_then(|i| i.attr("subscription"))), (1, Some("remove")));
+    a.route(&pc.jid, pc.id, roster_get(&pc)).await;
+    assert!(!drain(&mut pc)[0].to_xml().contains("carol"), "a's cached roster lost carol");
+}
+
+#[tokio::test]
 async fn a_stale_directory_never_makes_a_forwarding_loop() {
     let (mesh, a, _b, mut alice, _bob) = alice_on_a_bob_on_b().await;
     // The directory says carol/phone is on b; she is bound nowhere.
