@@ -61,6 +61,9 @@ impl Core {
         let shared_source =
             if config.source_max_failures > 0 { self.shared_failures(LockoutKind::Source, || source_key(source)).await } else { 0 };
         self.lockout().check_source_counting(source, now, shared_source)?;
+        // Read for unknown names too, so that the round trip does not tell them apart.
+        let shared_user =
+            if config.max_failures > 0 { self.shared_failures(LockoutKind::User, || user_key(username, source)).await } else { 0 };
         let stored = self.inner.store.credentials(username).await.map_err(|err| {
             tracing::error!(target: "notification", %err, username, "credential look-up failed");
             SaslError::TemporaryFailure
@@ -85,8 +88,6 @@ impl Core {
         secret.complete(&mut credentials, username, iterations);
         // Counted from now until the exchange ends, so that guesses run in parallel get no
         // further than guesses one after another.
-        let shared_user =
-            if config.max_failures > 0 { self.shared_failures(LockoutKind::User, || user_key(username, source)).await } else { 0 };
         let allowed = self.lockout().begin_attempt_counting(username, source, now, shared_user);
         Ok(if allowed { Account::Existing(credentials) } else { Account::Locked(credentials) })
     }

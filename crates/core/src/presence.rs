@@ -228,8 +228,10 @@ impl Core {
                 self.forward_directed(&to, &p).await;
             }
             "error" => {
-                if let Some(resource) = resource {
-                    self.deliver_full(to_bare.as_str(), &resource, p);
+                if let Some(resource) = resource
+                    && !self.deliver_full(to_bare.as_str(), &resource, p.clone())
+                {
+                    self.forward_to_resource(to_bare.as_str(), &resource, p).await;
                 }
             }
             _ => {} // probes come from servers, not clients

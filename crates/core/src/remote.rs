@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use herald_proto::{BareJid, FullJid, Jid, Stanza, StanzaError, StanzaKind, ns};
-use herald_store::RosterStore;
+use herald_store::{RosterItem, RosterStore};
 use herald_xml::Element;
 
 use crate::router::{Core, Target};
@@ -157,6 +157,23 @@ impl Core {
         self.forward_to_holders(contact.as_str(), &probe).await;
     }
 
+    /// Tells the other nodes holding sessions of `owner` that its item for `contact` changed in
+    /// the store, so that they refresh their roster cache and push the item to `owner`'s
+    /// resources there. The notice is a roster push from the account to itself, a form no client
+    /// stanza reaching [`Core::deliver_forwarded`] has.
+    pub(crate) async fn roster_changed(&self, owner: &BareJid, contact: &str) {
+        if self.remote().is_none() {
+            return;
+        }
+        let notice = Element::new("iq", ns::CLIENT)
+            .with_attr("type", "set")
+            .with_attr("id", "roster-changed")
+            .with_attr("from", owner.as_str())
+            .with_attr("to", owner.as_str())
+            .with_child(Element::new("query", ns::ROSTER).with_child(Element::new("item", ns::ROSTER).with_attr("jid", contact)));
+        self.forward_to_holders(owner.as_str(), &notice).await;
+    }
+
     /// Unavailable presence from each session of `from` on other nodes, sent to `to` (when
     /// `from` revokes or loses a subscription).
     pub(crate) async fn remote_unavailable(&self, from: &BareJid, to: &BareJid) {
@@ -186,6 +203,9 @@ impl Core {
         match stanza.stanza_kind() {
             Some(StanzaKind::Message) => self.route_message_here(stanza, Target::Local(bare, resource)).await,
             Some(StanzaKind::Iq) => {
+                if let Some(contact) = roster_change(&stanza, &from, &bare, resource.as_deref()) {
+                    return self.refresh_item(&bare, &contact).await;
+                }
                 let request = matches!(stanza.stanza_type(), "get" | "set");
                 let delivered = resource.is_some_and(|r| self.deliver_full(bare.as_str(), &r, stanza.clone()));
                 if !delivered
@@ -212,15 +232,12 @@ impl Core {
         }
     }
 
+    /// Presence forwarded to `bare` (and `resource`). A subscription presence needs no roster
+    /// work here: the sender's node changed this account's item and its notice came first.
     async fn presence_forwarded(&self, from: Jid, bare: BareJid, resource: Option<String>, p: Element) {
         match p.stanza_type() {
             "probe" => self.answer_forwarded_probe(&from, &bare).await,
-            "subscribe" | "subscribed" | "unsubscribe" | "unsubscribed" => {
-                // The sender's node changed this account's roster item in the store: this node's
-                // cached copy and the account's resources here learn it now.
-                self.refresh_item(&bare, &from.to_bare()).await;
-                self.deliver_to_available(bare.as_str(), &p);
-            }
+            "subscribe" | "subscribed" | "unsubscribe" | "unsubscribed" => self.deliver_to_available(bare.as_str(), &p),
             _ => match resource {
                 Some(resource) => {
                     self.deliver_full(bare.as_str(), &resource, p);
@@ -237,8 +254,8 @@ impl Core {
         }
     }
 
-    /// Reads `owner`'s item for `contact` again from the store (another node changed it) into
-    /// the cache, and pushes it to `owner`'s interested resources here.
+    /// Reads `owner`'s item for `contact` again from the store (another node changed or removed
+    /// it) into the cache, and pushes it to `owner`'s interested resources here.
     async fn refresh_item(&self, owner: &BareJid, contact: &BareJid) {
         let Some(username) = owner.node().map(|n| n.to_string()) else { return };
         match self.inner.store.roster_item(&username, contact.as_str()).await {
@@ -248,8 +265,22 @@ impl Core {
                     self.roster_push(owner, &item, false);
                 }
             }
-            Ok(None) => self.table().rosters.apply(owner.as_str(), contact.as_str(), None),
+            Ok(None) => {
+                self.table().rosters.apply(owner.as_str(), contact.as_str(), None);
+                let removed = RosterItem { contact: contact.to_string(), ..Default::default() };
+                self.roster_push(owner, &removed, true);
+            }
             Err(err) => tracing::error!(target: "notification", %err, "roster read failed for a forwarded subscription"),
         }
     }
+}
+
+/// The contact of a roster-change notice (see `Core::roster_changed`): an iq set from an account
+/// to itself, both bare, carrying one roster item.
+fn roster_change(iq: &Element, from: &Jid, to: &BareJid, resource: Option<&str>) -> Option<BareJid> {
+    if iq.stanza_type() != "set" || resource.is_some() || from.resource().is_some() || &from.to_bare() != to {
+        return None;
+    }
+    let item = iq.child("query", ns::ROSTER)?.child("item", ns::ROSTER)?;
+    BareJid::new(item.attr("jid")?).ok()
 }

@@ -208,6 +208,7 @@ impl Core {
     pub(crate) async fn write_roster_item(&self, owner: &BareJid, item: &RosterItem) -> Result<(), StoreError> {
         self.inner.store.put_roster_item(&username(owner), item).await?;
         self.table().rosters.apply(owner.as_str(), &item.contact, Some(item));
+        self.roster_changed(owner, &item.contact).await;
         Ok(())
     }
 
@@ -215,6 +216,7 @@ impl Core {
     pub(crate) async fn delete_roster_item(&self, owner: &BareJid, contact: &str) -> Result<bool, StoreError> {
         let removed = self.inner.store.delete_roster_item(&username(owner), contact).await?;
         self.table().rosters.apply(owner.as_str(), contact, None);
+        self.roster_changed(owner, contact).await;
         Ok(removed)
     }
 }

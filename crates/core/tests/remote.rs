@@ -144,6 +144,21 @@ async fn presence_broadcasts_probes_and_unavailable_at_unbind_cross_nodes() {
 }
 
 #[tokio::test]
+async fn directed_presence_crosses_and_is_withdrawn_at_unbind() {
+    let (mesh, a, b, alice, mut bob) = alice_on_a_bob_on_b().await;
+    common::presence(&b, &bob, None).await;
+    mesh.settle().await;
+    drain(&mut bob);
+    let directed = Element::new("presence", ns::CLIENT).with_attr("from", alice.jid.to_string()).with_attr("to", "bob@example.com/desk");
+    a.route(&alice.jid, alice.id, directed).await;
+    mesh.settle().await;
+    assert_eq!(presences_from(&drain(&mut bob), "alice@example.com/pc"), ["available"], "no subscription needed");
+    a.unbind(alice, Vec::new(), gone()).await;
+    mesh.settle().await;
+    assert_eq!(presences_from(&drain(&mut bob), "alice@example.com/pc"), ["unavailable"]);
+}
+
+#[tokio::test]
 async fn a_subscription_made_across_nodes_updates_both_rosters_and_shares_presence() {
     let (mesh, a, b, mut alice, mut bob) = alice_on_a_bob_on_b().await;
     common::presence(&a, &alice, None).await;
@@ -170,6 +185,46 @@ async fn a_subscription_made_across_nodes_updates_both_rosters_and_shares_presen
     assert_eq!((item.subscription, item.ask_out), (Subscription::To, false));
     let item = b.store().roster_item("bob", "alice@example.com").await.unwrap().unwrap();
     assert_eq!((item.subscription, item.pending_in), (Subscription::From, false));
+}
+
+#[tokio::test]
+async fn an_account_on_both_nodes_sees_its_roster_changes_and_presence_on_both() {
+    let (mesh, cores) = Mesh::start(&["a", "b"], &["alice", "carol"]).await;
+    let (a, b) = (cores[0].clone(), cores[1].clone());
+    let mut pc = a.bind("alice", Some("pc".into()), LOCAL).unwrap();
+    let mut phone = b.bind("alice", Some("phone".into()), LOCAL).unwrap();
+    let roster_get = |s: &SessionHandle| iq(s, "get", "r1", "alice@example.com").with_child(Element::new("query", ns::ROSTER));
+    let roster_set = |s: &SessionHandle, item: Element| {
+        iq(s, "set", "s1", "alice@example.com").with_child(Element::new("query", ns::ROSTER).with_child(item))
+    };
+    b.route(&phone.jid, phone.id, roster_get(&phone)).await;
+    drain(&mut phone);
+    // The pc adds carol on a: the phone's node refreshes its cached roster and pushes the item.
+    let item = Element::new("item", ns::ROSTER).with_attr("jid", "carol@example.com").with_attr("name", "Carol");
+    a.route(&pc.jid, pc.id, roster_set(&pc, item)).await;
+    mesh.settle().await;
+    let pushed = drain(&mut phone);
+    assert_eq!(pushed.len(), 1);
+    assert!(pushed[0].to_xml().contains("Carol") && pushed[0].attr("to") == Some("alice@example.com/phone"));
+    b.route(&phone.jid, phone.id, roster_get(&phone)).await;
+    assert!(drain(&mut phone)[0].to_xml().contains("carol@example.com"), "b's cached roster has carol");
+    // Presence of one resource reaches the other, on the other node.
+    common::presence(&b, &phone, None).await;
+    drain(&mut pc);
+    common::presence(&a, &pc, None).await;
+    mesh.settle().await;
+    assert_eq!(presences_from(&drain(&mut phone), "alice@example.com/pc"), ["available"]);
+    // Removing carol on b reaches the pc's node likewise (its roster cached there by a get).
+    a.route(&pc.jid, pc.id, roster_get(&pc)).await;
+    drain(&mut pc);
+    let item = Element::new("item", ns::ROSTER).with_attr("jid", "carol@example.com").with_attr("subscription", "remove");
+    b.route(&phone.jid, phone.id, roster_set(&phone, item)).await;
+    mesh.settle().await;
+    let pushed = drain(&mut pc);
+    let item = pushed[0].child("query", ns::ROSTER).and_then(|q| q.child("item", ns::ROSTER));
+    assert_eq!((pushed.len(), item.and_then(|i| i.attr("subscription"))), (1, Some("remove")));
+    a.route(&pc.jid, pc.id, roster_get(&pc)).await;
+    assert!(!drain(&mut pc)[0].to_xml().contains("carol"), "a's cached roster lost carol");
 }
 
 #[tokio::test]
