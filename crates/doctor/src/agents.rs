@@ -151,32 +151,66 @@ fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage
     if let Some(o) = outages.iter().find(|o| o.from_ms <= c.at_ms && o.until_ms.is_none_or(|u| u >= c.at_ms)) {
         summary.push_str(&format!("; during the CTI link outage from {}", time::format(o.from_ms)));
     }
-    let next = all.iter().filter(|o| o.user == c.user && o.at_ms > c.at_ms).map(|o| o.at_ms).min();
-    let until = next.unwrap_or(u64::MAX).min(c.at_ms.saturating_add(FOLLOW_MS));
     let mut lines = c.evidence.clone();
-    let mut outcome: Option<String> = None;
+    let after = aftermath(&c.user, c.at_ms, all, events);
+    summary.push_str(&after.summary);
+    lines.extend(after.lines);
+    verdict(VerdictKind::ClientSide, &c.user, summary, lines)
+}
+
+/// What the presence-driven logout did after one of an agent's disconnects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The desktop came back in time: the logout was cancelled.
+    CameBack,
+    /// The grace ended: a forced logout went to the CTI side.
+    Forced,
+    /// The agent had signed out already: no request.
+    AlreadyOut,
+}
+
+/// [`aftermath`]'s answer.
+pub(crate) struct Aftermath {
+    /// `; …` clauses to append to a verdict's summary (empty when nothing followed).
+    pub(crate) summary: String,
+    /// The lines that show it.
+    pub(crate) lines: Vec<String>,
+    /// How it ended, when it did within the evidence.
+    pub(crate) outcome: Option<Outcome>,
+}
+
+/// What the presence-driven logout did after `user`'s disconnect at `at_ms`: the grace's start,
+/// a hold while the CTI link is down, and how it ended — up to the user's next close, for at
+/// most [`FOLLOW_MS`].
+pub(crate) fn aftermath(user: &str, at_ms: u64, all: &[Close], events: &[&LogEvent]) -> Aftermath {
+    let next = all.iter().filter(|o| o.user == user && o.at_ms > at_ms).map(|o| o.at_ms).min();
+    let until = next.unwrap_or(u64::MAX).min(at_ms.saturating_add(FOLLOW_MS));
+    let mut lines = Vec::new();
+    let mut outcome: Option<(Outcome, String)> = None;
     let mut held = String::new();
-    for e in events.iter().filter(|e| e.at_ms.saturating_add(1_000) >= c.at_ms && e.at_ms < until) {
+    for e in events.iter().filter(|e| e.at_ms.saturating_add(1_000) >= at_ms && e.at_ms < until) {
         let t = time::format(e.at_ms);
         let (agent, end) = match &e.event {
             Event::GraceStarted { agent } | Event::ToCti { agent } => (agent, None),
             Event::PresenceLogout { agent, what: Logout::Forced { action } } => {
-                (agent, Some(format!("a presence-driven logout followed at {t} (forcing {action}, reason code 255)")))
+                (agent, Some((Outcome::Forced, format!("a presence-driven logout followed at {t} (forcing {action}, reason code 255)"))))
             }
             Event::PresenceLogout { agent, what: Logout::AlreadyOut } => {
-                (agent, Some(format!("the agent had already signed out: no presence-driven logout request ({t})")))
+                (agent, Some((Outcome::AlreadyOut, format!("the agent had already signed out: no presence-driven logout request ({t})"))))
             }
             Event::PresenceLogout { agent, what: Logout::Held { why } } => {
-                if user_of(agent) == c.user && outcome.is_none() && held.is_empty() {
+                if user_of(agent) == user && outcome.is_none() && held.is_empty() {
                     held = format!("; the presence-driven logout was held at {t} ({why})");
                     lines.push(e.line.clone());
                 }
                 continue;
             }
-            Event::LogoutCancelled { agent } => (agent, Some(format!("the desktop came back at {t} (presence-driven logout cancelled)"))),
+            Event::LogoutCancelled { agent } => {
+                (agent, Some((Outcome::CameBack, format!("the desktop came back at {t} (presence-driven logout cancelled)"))))
+            }
             _ => continue,
         };
-        if user_of(agent) != c.user || (outcome.is_some() && end.is_some()) {
+        if user_of(agent) != user || (outcome.is_some() && end.is_some()) {
             continue;
         }
         lines.push(e.line.clone());
@@ -184,12 +218,12 @@ fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage
             outcome = end;
         }
     }
-    summary.push_str(&held);
-    if let Some(outcome) = outcome {
+    let mut summary = held;
+    if let Some((_, text)) = &outcome {
         summary.push_str("; ");
-        summary.push_str(&outcome);
+        summary.push_str(text);
     }
-    verdict(VerdictKind::ClientSide, &c.user, summary, lines)
+    Aftermath { summary, lines, outcome: outcome.map(|(o, _)| o) }
 }
 
 /// Stanzas dropped for clients that did not keep up, one verdict per JID.
