@@ -9,7 +9,7 @@ use crate::verdict::{Timed, verdict, wanted};
 use crate::{Query, VerdictKind, time};
 
 /// How long after a close (ms) a presence-driven logout is still its consequence.
-const FOLLOW_MS: u64 = 600_000;
+pub(crate) const FOLLOW_MS: u64 = 600_000;
 /// How close (ms) other closes must be to say others were affected.
 const OTHERS_MS: u64 = 60_000;
 /// How far apart (ms) a stream error line and its close may be.
@@ -158,45 +158,35 @@ fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage
     verdict(VerdictKind::ClientSide, &c.user, summary, lines)
 }
 
-/// What the presence-driven logout did after one of an agent's disconnects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// The desktop came back in time: the logout was cancelled.
-    CameBack,
-    /// The grace ended: a forced logout went to the CTI side.
-    Forced,
-    /// The agent had signed out already: no request.
-    AlreadyOut,
-}
-
 /// [`aftermath`]'s answer.
 pub(crate) struct Aftermath {
     /// `; …` clauses to append to a verdict's summary (empty when nothing followed).
     pub(crate) summary: String,
     /// The lines that show it.
     pub(crate) lines: Vec<String>,
-    /// How it ended, when it did within the evidence.
-    pub(crate) outcome: Option<Outcome>,
 }
 
 /// What the presence-driven logout did after `user`'s disconnect at `at_ms`: the grace's start,
 /// a hold while the CTI link is down, and how it ended — up to the user's next close, for at
-/// most [`FOLLOW_MS`].
+/// most [`FOLLOW_MS`]. `all` and `events` are in time order: only that window is read.
 pub(crate) fn aftermath(user: &str, at_ms: u64, all: &[Close], events: &[&LogEvent]) -> Aftermath {
-    let next = all.iter().filter(|o| o.user == user && o.at_ms > at_ms).map(|o| o.at_ms).min();
-    let until = next.unwrap_or(u64::MAX).min(at_ms.saturating_add(FOLLOW_MS));
+    let until = at_ms.saturating_add(FOLLOW_MS);
+    let later = all.get(all.partition_point(|o| o.at_ms <= at_ms)..).unwrap_or_default();
+    let next = later.iter().take_while(|o| o.at_ms < until).find(|o| o.user == user).map(|o| o.at_ms);
+    let until = next.unwrap_or(until);
+    let from = events.partition_point(|e| e.at_ms.saturating_add(1_000) < at_ms);
     let mut lines = Vec::new();
-    let mut outcome: Option<(Outcome, String)> = None;
+    let mut outcome: Option<String> = None;
     let mut held = String::new();
-    for e in events.iter().filter(|e| e.at_ms.saturating_add(1_000) >= at_ms && e.at_ms < until) {
+    for e in events.get(from..).unwrap_or_default().iter().take_while(|e| e.at_ms < until) {
         let t = time::format(e.at_ms);
         let (agent, end) = match &e.event {
             Event::GraceStarted { agent } | Event::ToCti { agent } => (agent, None),
             Event::PresenceLogout { agent, what: Logout::Forced { action } } => {
-                (agent, Some((Outcome::Forced, format!("a presence-driven logout followed at {t} (forcing {action}, reason code 255)"))))
+                (agent, Some(format!("a presence-driven logout followed at {t} (forcing {action}, reason code 255)")))
             }
             Event::PresenceLogout { agent, what: Logout::AlreadyOut } => {
-                (agent, Some((Outcome::AlreadyOut, format!("the agent had already signed out: no presence-driven logout request ({t})"))))
+                (agent, Some(format!("the agent had already signed out: no presence-driven logout request ({t})")))
             }
             Event::PresenceLogout { agent, what: Logout::Held { why } } => {
                 if user_of(agent) == user && outcome.is_none() && held.is_empty() {
@@ -205,9 +195,7 @@ pub(crate) fn aftermath(user: &str, at_ms: u64, all: &[Close], events: &[&LogEve
                 }
                 continue;
             }
-            Event::LogoutCancelled { agent } => {
-                (agent, Some((Outcome::CameBack, format!("the desktop came back at {t} (presence-driven logout cancelled)"))))
-            }
+            Event::LogoutCancelled { agent } => (agent, Some(format!("the desktop came back at {t} (presence-driven logout cancelled)"))),
             _ => continue,
         };
         if user_of(agent) != user || (outcome.is_some() && end.is_some()) {
@@ -219,11 +207,11 @@ pub(crate) fn aftermath(user: &str, at_ms: u64, all: &[Close], events: &[&LogEve
         }
     }
     let mut summary = held;
-    if let Some((_, text)) = &outcome {
+    if let Some(text) = &outcome {
         summary.push_str("; ");
         summary.push_str(text);
     }
-    Aftermath { summary, lines, outcome: outcome.map(|(o, _)| o) }
+    Aftermath { summary, lines }
 }
 
 /// Stanzas dropped for clients that did not keep up, one verdict per JID.

@@ -6,9 +6,11 @@
 //! everyone. A close the dead node's own store record gives of the same session (a node that
 //! hung rather than died closes it later) is the same disconnect and is explained here too.
 
-use crate::agents::{Outcome, aftermath};
-use crate::closes::{Close, NODE_LOST, resource_of};
-use crate::logs::{Event, LogEvent};
+use std::collections::{HashMap, HashSet};
+
+use crate::agents::{FOLLOW_MS, aftermath};
+use crate::closes::{Close, NODE_LOST, resource_of, user_of};
+use crate::logs::{Event, LogEvent, Logout};
 use crate::verdict::{Timed, verdict, wanted};
 use crate::{Query, VerdictKind, time};
 
@@ -40,11 +42,12 @@ struct Loss {
 pub(crate) fn verdicts(events: &[LogEvent], all: &[Close], query: &Query, explained: &mut [bool]) -> Vec<Timed> {
     let losses = losses(events, all);
     let refs: Vec<&LogEvent> = events.iter().collect();
+    let sessions = closes_by_session(all);
     let mut out = Vec::new();
     for loss in &losses {
         for &i in &loss.lost {
             let Some(c) = all.get(i) else { continue };
-            let same_session = absorb(c, all, explained);
+            let same_session = absorb(c, all, &sessions, explained);
             if let Some(done) = explained.get_mut(i) {
                 *done = true;
             }
@@ -53,7 +56,7 @@ pub(crate) fn verdicts(events: &[LogEvent], all: &[Close], query: &Query, explai
             }
         }
         if query.user.is_none() && loss.at_ms >= query.since_ms {
-            out.push((loss.at_ms, node_verdict(loss, all, &refs)));
+            out.push((loss.at_ms, node_verdict(loss, all, events)));
         }
     }
     out
@@ -88,16 +91,25 @@ fn losses(events: &[LogEvent], all: &[Close]) -> Vec<Loss> {
     out
 }
 
+/// The closes that may be a lost session's own (not a loss themselves, opened at a known time),
+/// by user and resource.
+fn closes_by_session(all: &[Close]) -> HashMap<(&str, &str), Vec<usize>> {
+    let mut by_session: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, c) in all.iter().enumerate().filter(|(_, c)| c.cause != NODE_LOST && c.opened_ms.is_some()) {
+        by_session.entry((c.user.as_str(), resource_of(&c.jid))).or_default().push(i);
+    }
+    by_session
+}
+
 /// The closes of the same session (same user and resource) that opened before the loss and
 /// ended within [`SAME_SESSION_MS`] after it: marked explained, returned as evidence.
-fn absorb(lost: &Close, all: &[Close], explained: &mut [bool]) -> Vec<String> {
-    let resource = resource_of(&lost.jid);
+fn absorb(lost: &Close, all: &[Close], sessions: &HashMap<(&str, &str), Vec<usize>>, explained: &mut [bool]) -> Vec<String> {
     let mut lines = Vec::new();
-    for (c, done) in all.iter().zip(explained.iter_mut()) {
-        let same = c.cause != NODE_LOST && c.user == lost.user && resource_of(&c.jid) == resource;
+    for &i in sessions.get(&(lost.user.as_str(), resource_of(&lost.jid))).into_iter().flatten() {
+        let (Some(c), Some(done)) = (all.get(i), explained.get_mut(i)) else { continue };
         let opened_before = c.opened_ms.is_some_and(|o| o <= lost.at_ms);
         let soon_after = c.at_ms >= lost.at_ms && c.at_ms <= lost.at_ms.saturating_add(SAME_SESSION_MS);
-        if !*done && same && opened_before && soon_after {
+        if !*done && opened_before && soon_after {
             *done = true;
             lines.extend(c.evidence.iter().cloned());
         }
@@ -123,20 +135,13 @@ fn session_verdict(loss: &Loss, c: &Close, same_session: &[String], all: &[Close
 }
 
 /// A node's loss for everyone: how many sessions, whose, and what the presence-driven logouts did.
-fn node_verdict(loss: &Loss, all: &[Close], events: &[&LogEvent]) -> crate::Verdict {
+fn node_verdict(loss: &Loss, all: &[Close], events: &[LogEvent]) -> crate::Verdict {
     let lost: Vec<&Close> = loss.lost.iter().filter_map(|&i| all.get(i)).collect();
     let count = loss.sessions.unwrap_or(lost.len() as u64);
     let mut users: Vec<&str> = lost.iter().map(|c| c.user.as_str()).collect();
     users.sort_unstable();
     users.dedup();
-    let (mut back, mut forced) = (0, 0);
-    for c in &lost {
-        match aftermath(&c.user, c.at_ms, all, events).outcome {
-            Some(Outcome::CameBack) => back += 1,
-            Some(Outcome::Forced) => forced += 1,
-            Some(Outcome::AlreadyOut) | None => {}
-        }
-    }
+    let (back, forced) = logout_outcomes(loss.at_ms, &users, events);
     let mut summary = format!(
         "the Herald node {} stopped (its cluster lease expired) at {}: its {count} session(s) count as disconnected, their desktops had to reconnect to another node",
         loss.node,
@@ -157,4 +162,33 @@ fn node_verdict(loss: &Loss, all: &[Close], events: &[&LogEvent]) -> crate::Verd
         lines.push(format!("… and {} more lost session line(s)", lost.len() - MAX_AGENT_LINES));
     }
     verdict(VerdictKind::ServerSide, &loss.node, summary, lines)
+}
+
+/// How many of `users` came back within the grace (the logout cancelled) and how many were
+/// signed out by a presence-driven logout, after a loss at `at_ms`: the first outcome of each
+/// within [`FOLLOW_MS`], in one pass over the lines (a lost node may hold thousands of agents).
+fn logout_outcomes(at_ms: u64, users: &[&str], events: &[LogEvent]) -> (usize, usize) {
+    let wanted: HashSet<&str> = users.iter().copied().collect();
+    let mut decided: HashSet<&str> = HashSet::new();
+    let (mut back, mut forced) = (0, 0);
+    let from = events.partition_point(|e| e.at_ms.saturating_add(1_000) < at_ms);
+    let until = at_ms.saturating_add(FOLLOW_MS);
+    for e in events.get(from..).unwrap_or_default().iter().take_while(|e| e.at_ms < until) {
+        // Some(true): came back; Some(false): forced out; None: had signed out already.
+        let (agent, came_back) = match &e.event {
+            Event::LogoutCancelled { agent } => (agent, Some(true)),
+            Event::PresenceLogout { agent, what: Logout::Forced { .. } } => (agent, Some(false)),
+            Event::PresenceLogout { agent, what: Logout::AlreadyOut } => (agent, None),
+            _ => continue,
+        };
+        let Some(&user) = wanted.get(user_of(agent)) else { continue };
+        if decided.insert(user) {
+            match came_back {
+                Some(true) => back += 1,
+                Some(false) => forced += 1,
+                None => {}
+            }
+        }
+    }
+    (back, forced)
 }

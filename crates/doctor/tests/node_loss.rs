@@ -179,3 +179,21 @@ fn other_agents_and_an_earlier_loss_are_left_out() {
     let d = diagnose(&evidence(vec![], three_lost()), &Query { user: None, since_ms: T + 1 });
     assert_eq!(kinds(&d), vec![(VerdictKind::Healthy, "everyone".to_owned())], "{}", d.to_text());
 }
+
+#[test]
+fn a_node_lost_with_fifteen_thousand_agents_is_one_finding() {
+    const AGENTS: u64 = 15_000;
+    let mut lines = vec![node_lost(T, 15_000)];
+    lines.extend((0..AGENTS).map(|i| lost(T + i % 1_000, &format!("a{i}"))));
+    lines.extend((0..AGENTS).map(|i| grace(T + 1_000 + i % 1_000, &format!("a{i}"))));
+    // Two in three come back on another node; the others are signed out when the grace ends.
+    lines.extend(
+        (0..AGENTS).map(|i| if i % 3 == 2 { forced(T + 61_000, &format!("a{i}")) } else { came_back(T + 5_000, &format!("a{i}")) }),
+    );
+    let d = diagnose(&evidence(vec![], lines), &Query::default());
+    assert_eq!(kinds(&d), vec![(VerdictKind::ServerSide, "herald-b".to_owned())]);
+    let v = &d.verdicts[0];
+    assert!(v.summary.contains("its 15000 session(s)") && v.summary.contains("and 14990 more"), "{}", v.summary);
+    assert!(v.summary.ends_with("; 10000 came back within the grace, 5000 signed out by a presence-driven logout"), "{}", v.summary);
+    assert_eq!(v.evidence.len(), 22, "the summary line, 20 agent lines, the rest counted");
+}
