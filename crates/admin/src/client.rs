@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
-use crate::{SessionRow, StatusReport};
+use crate::{ClusterReport, SessionRow, StatusReport};
 
 /// An HTTP answer of the admin API.
 #[derive(Debug)]
@@ -88,7 +88,60 @@ pub fn format_status(report: &StatusReport) -> String {
         let agents: Vec<String> = report.agents.iter().map(|(state, n)| format!("{state} {n}")).collect();
         let _ = writeln!(out, "agents: {}", agents.join(", "));
     }
+    if let Some(cluster) = &report.cluster {
+        out.push_str(&format_cluster(cluster));
+    }
     out
+}
+
+/// The cluster section of the status: this node and who drives the CTI side, every node (live
+/// or DEAD, its lease left, its ports), the leases, and what failed if Redis could not be read.
+pub fn format_cluster(cluster: &ClusterReport) -> String {
+    let mut out = String::new();
+    let this = if cluster.node.is_empty() { "?" } else { cluster.node.as_str() };
+    let live = cluster.nodes.iter().filter(|n| n.live).count();
+    let cti = match &cluster.cti_leader {
+        Some(leader) if *leader == cluster.node => format!("{leader} (this node)"),
+        Some(leader) => leader.clone(),
+        None => "no node (the cti lease is free)".to_owned(),
+    };
+    let _ = writeln!(out, "cluster: this node {this}, {} node(s), {live} live; CTI side driven by {cti}", cluster.nodes.len());
+    if !cluster.nodes.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<18} {:<5} {:>10} {:>6} {:>6} {:>6} {:<21} VERSION",
+            "NODE", "HOST", "STATE", "LEASE_LEFT", "C2S", "HTTPS", "REST", "ADMIN"
+        );
+    }
+    for n in &cluster.nodes {
+        let mark = if n.id == cluster.node { "*" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<18} {:<5} {:>10} {:>6} {:>6} {:>6} {:<21} {}",
+            format!("{}{mark}", n.id),
+            n.host,
+            if n.live { "live" } else { "DEAD" },
+            n.lease_ms_left.map_or_else(|| "-".to_owned(), seconds),
+            n.c2s_port,
+            n.https_port,
+            n.rest_port.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+            n.admin.as_deref().unwrap_or("-"),
+            n.version
+        );
+    }
+    for lease in &cluster.leases {
+        let left = lease.ms_left.map(|ms| format!(", {} left", seconds(ms))).unwrap_or_default();
+        let _ = writeln!(out, "  lease {}: {}{left}", lease.name, lease.holder.as_deref().unwrap_or("free"));
+    }
+    if let Some(error) = &cluster.error {
+        let _ = writeln!(out, "  cluster state unavailable: {error}");
+    }
+    out
+}
+
+/// Milliseconds as seconds with one decimal (`4.2 s`).
+fn seconds(ms: u64) -> String {
+    format!("{}.{} s", ms / 1000, ms % 1000 / 100)
 }
 
 fn on_off(on: bool) -> &'static str {
@@ -133,12 +186,78 @@ mod tests {
             sessions: [("bosh".to_owned(), 2)].into(),
             agents: [("READY".to_owned(), 3), ("TALKING".to_owned(), 1)].into(),
             debug_logging: false,
+            cluster: None,
         };
         let text = format_status(&report);
         assert!(text.contains("agents: READY 3, TALKING 1"), "{text}");
         assert!(text.contains("c2s              up    127.0.0.1:5222"), "{text}");
         assert!(text.contains("REST API         down  -"), "{text}");
         assert!(text.contains("CTI link: in service") && text.contains("sessions: bosh 2"), "{text}");
+        assert!(!text.contains("cluster"), "no cluster section on a single node: {text}");
+    }
+
+    /// Node `a` (this one, driving the CTI side) and `b`, live; `c`, dead but not reaped yet.
+    fn three_nodes() -> ClusterReport {
+        let node = |id: &str, live: bool, lease_ms_left: Option<u64>| crate::NodeReport {
+            id: id.into(),
+            host: id.replace("herald", "host"),
+            live,
+            lease_ms_left,
+            c2s_port: 5222,
+            https_port: 7443,
+            rest_port: (id != "herald-c").then_some(8445),
+            admin: Some("127.0.0.1:9090".into()),
+            started_ms: 1,
+            version: "0.15.0".into(),
+        };
+        ClusterReport {
+            node: "herald-a".into(),
+            nodes: vec![node("herald-a", true, Some(5_432)), node("herald-b", true, Some(4_000)), node("herald-c", false, None)],
+            leases: vec![crate::LeaseReport { name: "cti".into(), holder: Some("herald-a".into()), ms_left: Some(3_900) }],
+            cti_leader: Some("herald-a".into()),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_cluster_section_names_each_node_its_state_lease_and_ports_and_the_cti_leader() {
+        let text = format_cluster(&three_nodes());
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("cluster: this node herald-a, 3 node(s), 2 live; CTI side driven by herald-a (this node)"), "{text}");
+        let rows: Vec<Vec<&str>> = text.lines().skip(2).take(3).map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(rows[0], ["herald-a*", "host-a", "live", "5.4", "s", "5222", "7443", "8445", "127.0.0.1:9090", "0.15.0"], "{text}");
+        assert_eq!(rows[1][..4], ["herald-b", "host-b", "live", "4.0"], "{text}");
+        assert_eq!(rows[2][..6], ["herald-c", "host-c", "DEAD", "-", "5222", "7443"], "{text}");
+        assert_eq!(rows[2][6], "-", "no REST port: {text}");
+        assert!(text.contains("  lease cti: herald-a, 3.9 s left\n"), "{text}");
+        assert!(!text.contains("unavailable"), "{text}");
+    }
+
+    #[test]
+    fn an_unreadable_redis_is_said_and_a_free_lease_too() {
+        let report = ClusterReport {
+            node: "herald-b".into(),
+            leases: vec![crate::LeaseReport { name: "cti".into(), holder: None, ms_left: None }],
+            error: Some("Redis at redis://127.0.0.1:6390: connection refused".into()),
+            ..ClusterReport::default()
+        };
+        let text = format_cluster(&report);
+        assert!(
+            text.starts_with("cluster: this node herald-b, 0 node(s), 0 live; CTI side driven by no node (the cti lease is free)\n"),
+            "{text}"
+        );
+        assert!(!text.contains("NODE"), "no table without nodes: {text}");
+        assert!(text.contains("  lease cti: free\n"), "{text}");
+        assert!(text.ends_with("  cluster state unavailable: Redis at redis://127.0.0.1:6390: connection refused\n"), "{text}");
+    }
+
+    #[test]
+    fn the_status_prints_its_cluster_section_and_another_leader_by_name() {
+        let mut cluster = three_nodes();
+        cluster.cti_leader = Some("herald-b".into());
+        let report = StatusReport { cluster: Some(cluster), ..StatusReport::default() };
+        let text = format_status(&report);
+        assert!(text.contains("\ncluster: this node herald-a, 3 node(s), 2 live; CTI side driven by herald-b\n"), "{text}");
     }
 
     #[test]

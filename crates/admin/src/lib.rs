@@ -4,6 +4,7 @@
 //!   sessions, kick, debug logging, the log bundle, the doctor, `/metrics`; every route but
 //!   `/metrics` behind the bearer token of [`token`];
 //! - [`report`]: the serialisable answers ([`StatusReport`], [`SessionRow`]);
+//! - [`cluster`]: the cluster's seam ([`ClusterView`]) and its report in the status;
 //! - [`bundle`]: the `.tar.gz` of logs, close records, status and masked configuration;
 //! - [`evidence`]: what `herald doctor` reads from a data directory and the store;
 //! - [`client`]: the other side, for `herald ctl` (request, tables).
@@ -13,6 +14,7 @@
 
 pub mod bundle;
 pub mod client;
+pub mod cluster;
 pub mod evidence;
 pub mod report;
 pub mod routes;
@@ -27,6 +29,7 @@ use herald_core::Core;
 use herald_observe::LogControl;
 use herald_store::AnyStore;
 
+pub use cluster::{ClusterReport, ClusterView, LeaseReport, NodeReport};
 pub use report::{ServiceStatus, SessionRow, StatusReport};
 pub use routes::router;
 
@@ -67,6 +70,8 @@ pub struct AdminState {
     pub services: Vec<(&'static str, Option<SocketAddr>)>,
     /// The CTI link's state, when the web services run.
     pub cti: Option<CtiProbe>,
+    /// The cluster, when the server runs in one (`[cluster]`); none on a single node.
+    pub cluster: Option<Arc<dyn ClusterView>>,
 }
 
 /// A future, boxed as `Send`: the store's generic trait futures borrow their arguments, and the

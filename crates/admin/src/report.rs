@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use herald_core::Core;
 use serde::{Deserialize, Serialize};
 
-use crate::AdminState;
+use crate::{AdminState, ClusterReport, cluster};
 
 /// One service and where it listens.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -20,7 +20,7 @@ pub struct ServiceStatus {
 }
 
 /// `GET /admin/status`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct StatusReport {
     /// Herald's version.
     pub version: String,
@@ -37,6 +37,10 @@ pub struct StatusReport {
     pub agents: BTreeMap<String, i64>,
     /// Whether debug logging is on.
     pub debug_logging: bool,
+    /// The cluster's nodes and leases, when the server runs in one (absent from the JSON of a
+    /// server older than issue 15: it still parses).
+    #[serde(default)]
+    pub cluster: Option<ClusterReport>,
 }
 
 /// One session of `GET /admin/sessions`.
@@ -89,7 +93,8 @@ pub fn sessions(core: &Core, user: Option<&str>) -> Vec<SessionRow> {
         .collect()
 }
 
-/// The status report of the running server.
+/// The status report of the running server, without the cluster's (the doctor needs only the
+/// services; [`report_with_cluster`] reads Redis).
 pub fn report(state: &AdminState) -> StatusReport {
     let mut by_transport = BTreeMap::new();
     for s in state.core.sessions(None) {
@@ -107,7 +112,17 @@ pub fn report(state: &AdminState) -> StatusReport {
         sessions: by_transport,
         agents: state.cti.as_ref().map(|cc| cc.agents_by_state().into_iter().collect()).unwrap_or_default(),
         debug_logging: state.log.debug(),
+        cluster: None,
     }
+}
+
+/// The status report with the cluster's, read now (bounded by [`cluster::REPORT_TIMEOUT`]).
+pub async fn report_with_cluster(state: &AdminState) -> StatusReport {
+    let mut status = report(state);
+    if let Some(view) = &state.cluster {
+        status.cluster = Some(cluster::report_within(view.as_ref(), cluster::REPORT_TIMEOUT).await);
+    }
+    status
 }
 
 /// Now, in seconds since the Unix epoch.

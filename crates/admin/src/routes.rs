@@ -55,12 +55,15 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     json(status, &serde_json::json!({ "error": message }))
 }
 
-/// Sets the contact-center gauges from the machine, then encodes every family (no token: a
+/// Sets the contact-center gauges from the machine and the cluster's from the cluster, then encodes every family (no token: a
 /// scraper holds none).
 async fn metrics(State(state): Shared) -> Response {
     let metrics = state.core.metrics();
     if let Some(cc) = &state.cti {
         cc.refresh_metrics();
+    }
+    if let Some(cluster) = &state.cluster {
+        cluster.refresh_metrics();
     }
     let body = metrics.encode();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
@@ -70,7 +73,7 @@ async fn status_route(State(state): Shared, headers: HeaderMap) -> Response {
     if let Some(refused) = refusal(&state, &headers) {
         return refused;
     }
-    json(StatusCode::OK, &report::report(&state))
+    json(StatusCode::OK, &report::report_with_cluster(&state).await)
 }
 
 /// `?user=ID`: one account's sessions only.
@@ -183,7 +186,7 @@ async fn collect(State(state): Shared, headers: HeaderMap, Query(q): Query<Since
         Ok(records) => records,
         Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the close records: {err}")),
     };
-    let status = serde_json::to_string_pretty(&report::report(&state)).unwrap_or_default();
+    let status = serde_json::to_string_pretty(&report::report_with_cluster(&state).await).unwrap_or_default();
     let config = state.config_json.clone();
     let dirs = vec![("logs".to_owned(), state.data_dir.join("logs")), ("client-logs".to_owned(), state.client_log_dir.clone())];
     let since = SystemTime::UNIX_EPOCH + Duration::from_secs(since_secs);
@@ -197,3 +200,6 @@ async fn collect(State(state): Shared, headers: HeaderMap, Query(q): Query<Since
         Err(err) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot build the bundle: {err}")),
     }
 }
+
+#[cfg(test)]
+mod tests;

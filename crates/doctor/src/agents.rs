@@ -9,7 +9,7 @@ use crate::verdict::{Timed, verdict, wanted};
 use crate::{Query, VerdictKind, time};
 
 /// How long after a close (ms) a presence-driven logout is still its consequence.
-const FOLLOW_MS: u64 = 600_000;
+pub(crate) const FOLLOW_MS: u64 = 600_000;
 /// How close (ms) other closes must be to say others were affected.
 const OTHERS_MS: u64 = 60_000;
 /// How far apart (ms) a stream error line and its close may be.
@@ -151,12 +151,34 @@ fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage
     if let Some(o) = outages.iter().find(|o| o.from_ms <= c.at_ms && o.until_ms.is_none_or(|u| u >= c.at_ms)) {
         summary.push_str(&format!("; during the CTI link outage from {}", time::format(o.from_ms)));
     }
-    let next = all.iter().filter(|o| o.user == c.user && o.at_ms > c.at_ms).map(|o| o.at_ms).min();
-    let until = next.unwrap_or(u64::MAX).min(c.at_ms.saturating_add(FOLLOW_MS));
     let mut lines = c.evidence.clone();
+    let after = aftermath(&c.user, c.at_ms, all, events);
+    summary.push_str(&after.summary);
+    lines.extend(after.lines);
+    verdict(VerdictKind::ClientSide, &c.user, summary, lines)
+}
+
+/// [`aftermath`]'s answer.
+pub(crate) struct Aftermath {
+    /// `; …` clauses to append to a verdict's summary (empty when nothing followed).
+    pub(crate) summary: String,
+    /// The lines that show it.
+    pub(crate) lines: Vec<String>,
+}
+
+/// What the presence-driven logout did after `user`'s disconnect at `at_ms`: the grace's start,
+/// a hold while the CTI link is down, and how it ended — up to the user's next close, for at
+/// most [`FOLLOW_MS`]. `all` and `events` are in time order: only that window is read.
+pub(crate) fn aftermath(user: &str, at_ms: u64, all: &[Close], events: &[&LogEvent]) -> Aftermath {
+    let until = at_ms.saturating_add(FOLLOW_MS);
+    let later = all.get(all.partition_point(|o| o.at_ms <= at_ms)..).unwrap_or_default();
+    let next = later.iter().take_while(|o| o.at_ms < until).find(|o| o.user == user).map(|o| o.at_ms);
+    let until = next.unwrap_or(until);
+    let from = events.partition_point(|e| e.at_ms.saturating_add(1_000) < at_ms);
+    let mut lines = Vec::new();
     let mut outcome: Option<String> = None;
     let mut held = String::new();
-    for e in events.iter().filter(|e| e.at_ms.saturating_add(1_000) >= c.at_ms && e.at_ms < until) {
+    for e in events.get(from..).unwrap_or_default().iter().take_while(|e| e.at_ms < until) {
         let t = time::format(e.at_ms);
         let (agent, end) = match &e.event {
             Event::GraceStarted { agent } | Event::ToCti { agent } => (agent, None),
@@ -167,7 +189,7 @@ fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage
                 (agent, Some(format!("the agent had already signed out: no presence-driven logout request ({t})")))
             }
             Event::PresenceLogout { agent, what: Logout::Held { why } } => {
-                if user_of(agent) == c.user && outcome.is_none() && held.is_empty() {
+                if user_of(agent) == user && outcome.is_none() && held.is_empty() {
                     held = format!("; the presence-driven logout was held at {t} ({why})");
                     lines.push(e.line.clone());
                 }
@@ -176,7 +198,7 @@ fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage
             Event::LogoutCancelled { agent } => (agent, Some(format!("the desktop came back at {t} (presence-driven logout cancelled)"))),
             _ => continue,
         };
-        if user_of(agent) != c.user || (outcome.is_some() && end.is_some()) {
+        if user_of(agent) != user || (outcome.is_some() && end.is_some()) {
             continue;
         }
         lines.push(e.line.clone());
@@ -184,12 +206,12 @@ fn client_side(c: &Close, all: &[Close], events: &[&LogEvent], outages: &[Outage
             outcome = end;
         }
     }
-    summary.push_str(&held);
-    if let Some(outcome) = outcome {
+    let mut summary = held;
+    if let Some(text) = &outcome {
         summary.push_str("; ");
-        summary.push_str(&outcome);
+        summary.push_str(text);
     }
-    verdict(VerdictKind::ClientSide, &c.user, summary, lines)
+    Aftermath { summary, lines }
 }
 
 /// Stanzas dropped for clients that did not keep up, one verdict per JID.

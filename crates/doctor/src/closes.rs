@@ -1,9 +1,14 @@
 //! Closes: one list of ended sessions from the close records and the log lines that tell the
 //! same story (`session record: closed`, `Closing idle session`, `session replaced`, `session
-//! kicked`), merged so that one disconnect is one entry carrying all its evidence.
+//! kicked`), merged so that one disconnect is one entry carrying all its evidence; and the
+//! sessions a dead cluster node took with it (`agent session lost with its node`), cause
+//! [`NODE_LOST`].
 
 use crate::logs::{Event, LogEvent};
 use crate::{Disconnect, time};
+
+/// The cause of a session lost with its cluster node (no record: the node died holding it).
+pub(crate) const NODE_LOST: &str = "node-lost";
 
 /// How far apart (ms) a record and a line about the same close may be.
 const SAME_CLOSE_MS: u64 = 2_000;
@@ -27,8 +32,33 @@ pub(crate) struct Close {
     pub(crate) last_request_ms: Option<u64>,
     /// Stanzas dropped for it.
     pub(crate) dropped: u64,
+    /// The cluster node that held it, when it was lost with that node.
+    pub(crate) node: Option<String>,
     /// The record and lines that show it.
     pub(crate) evidence: Vec<String>,
+}
+
+impl Close {
+    /// A close only one log line tells of.
+    fn from_line(e: &LogEvent, jid: String, cause: &str, last_request_ms: Option<u64>) -> Close {
+        Close {
+            user: user_of(&jid).to_owned(),
+            jid,
+            source: String::new(),
+            at_ms: e.at_ms,
+            opened_ms: None,
+            cause: cause.to_owned(),
+            last_request_ms,
+            dropped: 0,
+            node: None,
+            evidence: vec![e.line.clone()],
+        }
+    }
+}
+
+/// The resource of a full JID (after the first `/`); empty for a bare one.
+pub(crate) fn resource_of(jid: &str) -> &str {
+    jid.split_once('/').map_or("", |(_, resource)| resource)
 }
 
 /// The login id of a JID: its localpart (the JID itself when it has none).
@@ -69,11 +99,17 @@ pub(crate) fn gather(records: &[Disconnect], events: &[LogEvent]) -> Vec<Close> 
             cause: d.cause.clone(),
             last_request_ms: (d.last_request_ms > 0).then_some(d.last_request_ms),
             dropped: d.dropped,
+            node: None,
             evidence: vec![describe(d)],
         })
         .collect();
     closes.sort_by_key(|c| c.at_ms);
     for e in events {
+        if let Event::NodeSessionLost { user, resource, node } = &e.event {
+            let lost = Close::from_line(e, format!("{user}/{resource}"), NODE_LOST, None);
+            closes.push(Close { user: user.clone(), node: Some(node.clone()), ..lost });
+            continue;
+        }
         let (jid, cause, last) = match &e.event {
             Event::Closed { jid, cause, silent_ms, .. } => (jid, cause.as_str(), silent_ms.map(|s| e.at_ms.saturating_sub(s))),
             Event::IdleClose { jid } => (jid, "inactivity", None),
@@ -89,17 +125,7 @@ pub(crate) fn gather(records: &[Disconnect], events: &[LogEvent]) -> Vec<Close> 
                     c.last_request_ms = last;
                 }
             }
-            None => closes.push(Close {
-                user: user_of(jid).to_owned(),
-                jid: jid.clone(),
-                source: String::new(),
-                at_ms: e.at_ms,
-                opened_ms: None,
-                cause: cause.to_owned(),
-                last_request_ms: last,
-                dropped: 0,
-                evidence: vec![e.line.clone()],
-            }),
+            None => closes.push(Close::from_line(e, jid.clone(), cause, last)),
         }
     }
     closes.sort_by_key(|c| c.at_ms);

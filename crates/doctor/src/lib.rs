@@ -2,7 +2,7 @@
 //! admin listener gathers the evidence (close records from the store, lines of the info logs,
 //! the live status) and [`diagnose`] names the cause of each disconnect with the lines that show
 //! it — client side (one agent's requests stopped), server side (many sessions closed at once,
-//! a service down or not listening, the CTI link lost), bad input (stream errors), overload
+//! a cluster node lost with its sessions, a service down or not listening, the CTI link lost), bad input (stream errors), overload
 //! (queue drops, overactivity). A short verdict first, then the evidence; [`Diagnosis`] is also
 //! serialised as JSON for tools.
 
@@ -12,6 +12,7 @@ mod agents;
 mod closes;
 mod cti;
 mod logs;
+mod node_loss;
 mod report;
 mod rules;
 mod time;
@@ -87,7 +88,8 @@ pub struct Query {
 pub enum VerdictKind {
     /// One agent's client stopped (network, sleeping PC, closed or hung browser).
     ClientSide,
-    /// Many sessions ended together on the server's side (shutdown, crash, error).
+    /// Many sessions ended together on the server's side (shutdown, crash, error), or a cluster
+    /// node died holding them.
     ServerSide,
     /// A service is down or not listening on its port.
     ServiceDown,

@@ -42,6 +42,12 @@ pub(crate) enum Event {
     ServiceStopped { name: String },
     /// `shutting down: closing every client stream`.
     ShuttingDown,
+    /// `agent session lost with its node: user=… resource=… node=…` (web services log, on the
+    /// node driving the CTI side): a cluster node died holding this agent's session.
+    NodeSessionLost { user: String, resource: String, node: String },
+    /// `node lost: its lease expired; its sessions count as disconnected node=… sessions=…`
+    /// (notification log, on the survivor that reaped it).
+    NodeLost { node: String, sessions: Option<u64> },
 }
 
 /// What a `PRESENCE DRIVEN LOGOUT` line says was done.
@@ -169,6 +175,12 @@ fn word_after(text: &str, marker: &str) -> Option<String> {
 
 /// The event a line's text names.
 fn recognise(text: &str) -> Option<Event> {
+    if text.contains("agent session lost with its node") {
+        return Some(Event::NodeSessionLost { user: field(text, "user")?, resource: field(text, "resource")?, node: field(text, "node")? });
+    }
+    if text.contains("node lost: its lease expired") {
+        return Some(Event::NodeLost { node: field(text, "node")?, sessions: field(text, "sessions").and_then(|n| n.parse().ok()) });
+    }
     if let Some(at) = text.find("Closing idle session (id=") {
         let rest = text.get(at..)?;
         let jid = word_after(rest, "): ")?;

@@ -1,5 +1,6 @@
 //! Verdicts that concern everyone: the server not answering or a service down or not listening,
-//! many sessions closed together (a stop, a crash, an error), the CTI link lost. Then hands the
+//! a cluster node lost ([`node_loss`]), many sessions closed together (a stop, a crash, an
+//! error), the CTI link lost. Then hands the
 //! closes these do not explain to the per-agent rules, orders the verdicts, and says `Healthy`
 //! when nothing was found.
 
@@ -7,7 +8,7 @@ use crate::closes::{self, Close};
 use crate::cti::{cti_verdict, is_listener, outages};
 use crate::logs::{self, Event, LogEvent};
 use crate::verdict::{Timed, verdict, wanted};
-use crate::{Evidence, Query, Verdict, VerdictKind, agents, time};
+use crate::{Evidence, Query, Verdict, VerdictKind, agents, node_loss, time};
 
 /// The longest span (ms) of closes counted as "at the same time".
 const CLUSTER_MS: u64 = 5_000;
@@ -38,6 +39,7 @@ pub(crate) fn run(evidence: &Evidence, query: &Query) -> Vec<Verdict> {
     let mut out: Vec<Timed> = Vec::new();
     out.extend(service_down(evidence, &events));
     let mut explained = vec![false; all.len()];
+    out.extend(node_loss::verdicts(&events, &all, query, &mut explained));
     out.extend(stops(&events, &all, since, &mut explained));
     out.extend(clusters(&all, query, &mut explained));
     for o in outages.iter().filter(|o| o.until_ms.unwrap_or(u64::MAX) >= since) {

@@ -4,9 +4,12 @@
 //! atomic behind an `Arc`: updating one costs an atomic add, and clones share the values.
 //!
 //! What the sans-IO contact center knows (agents by state, the CTI link) is set by its driver
-//! before each scrape ([`Metrics::set_agents`], [`Metrics::cti_link_up`]).
+//! before each scrape ([`Metrics::set_agents`], [`Metrics::cti_link_up`]). The cluster's
+//! families (`herald_cluster_*`, `herald_node_info`) are registered on a single node too, at
+//! zero, so that dashboards need no second shape; the server sets them
+//! ([`Metrics::cluster_refresh`], [`Metrics::bus_totals`], [`Metrics::forwarded`], …).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::EncodeLabelSet;
 pub use prometheus_client::metrics::counter::Counter;
@@ -45,11 +48,49 @@ pub struct RouteLabel {
     pub status: u16,
 }
 
-/// An agent state (`READY`, `NOT_READY`, …).
+/// A state: an agent's (`READY`, `NOT_READY`, …) or a cluster node's (`live`, `dead`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabel {
-    /// The state's Finesse name.
+    /// The state's name (an agent state's Finesse name).
     pub state: String,
+}
+
+/// Which way a message crossed the bus between cluster nodes (`sent`, `received`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabel {
+    /// `sent` or `received`.
+    pub direction: String,
+}
+
+/// A node's id in the cluster (`[cluster] node_id`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NodeLabel {
+    /// The node's id.
+    pub node: String,
+}
+
+/// What a node handed to another node because it is not the one to act on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forwarded {
+    /// A REST request (`/finesse/api/…`, `/herald/sim/…`) forwarded to the node driving the CTI
+    /// side, or a BOSH request forwarded to the node holding its session.
+    Rest,
+    /// A stanza forwarded to the node holding its recipient's session.
+    Stanza,
+}
+
+/// The bus's counters since the node joined, as `herald-cluster`'s `BusStats` keeps them; read
+/// before each scrape and handed to [`Metrics::bus_totals`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BusTotals {
+    /// Messages (and requests, answers) this node put on the bus.
+    pub sent: u64,
+    /// Messages this node read from its inbox.
+    pub received: u64,
+    /// Messages that could not be sent (Redis refused or unreachable).
+    pub errors: u64,
+    /// Dead nodes this node reaped (it won the reap lock).
+    pub lost_nodes: u64,
 }
 
 /// A presence-driven logout's mode and action (`uccx`/`ucce`, `LOGOUT`/`NOT_READY`).
@@ -100,6 +141,37 @@ pub struct Inner {
     pub cti_link_up: Gauge,
     /// `herald_presence_logouts_total{mode,action}`: presence-driven logouts sent to the CTI side.
     pub presence_logouts: Family<LogoutLabel, Counter>,
+    /// `herald_cluster_nodes{state}`: nodes of the cluster now, `live` (lease held) or `dead`
+    /// (lease expired, not yet reaped); 0 and 0 on a single node.
+    pub cluster_nodes: Family<StateLabel, Gauge>,
+    /// `herald_cluster_cti_leader`: 1 while this node holds the `cti` lease and so drives the
+    /// CTI side (the contact-center machine, the simulator or an adapter), else 0.
+    pub cluster_cti_leader: Gauge,
+    /// `herald_cluster_bus_messages_total{direction}`: messages between nodes, `sent` by this
+    /// node or `received` from its inbox stream (requests and their answers included).
+    pub cluster_bus_messages: Family<DirectionLabel, Counter>,
+    /// `herald_cluster_bus_errors_total`: messages this node could not put on the bus (Redis
+    /// refused or unreachable); each is also logged.
+    pub cluster_bus_errors: Counter,
+    /// `herald_cluster_forwarded_total{kind}`: what this node handed to another node to act on:
+    /// `rest` (REST and BOSH requests), `stanza` (stanzas for a session held elsewhere).
+    pub cluster_forwarded: Family<KindLabel, Counter>,
+    /// `herald_cluster_lost_nodes_total`: dead nodes this node reaped (their lease expired; it
+    /// won the reap lock and counted their sessions as disconnected).
+    pub cluster_lost_nodes: Counter,
+    /// `herald_node_info{node}`: always 1, labelled with this node's id, so that a scrape of
+    /// several nodes tells them apart. Not exported until [`Metrics::set_node`] names the node
+    /// (the server does at start, a single node too: its `[cluster] node_id` or host name).
+    pub node_info: Family<NodeLabel, Gauge>,
+    /// `cluster_bus_messages{direction="sent"}`, `{direction="received"}`, and
+    /// `cluster_forwarded{kind="rest"}`, `{kind="stanza"}`, held: no family look-up per message.
+    bus_sent: Counter,
+    bus_received: Counter,
+    forwarded_rest: Counter,
+    forwarded_stanza: Counter,
+    /// Serialises [`Metrics::bus_totals`]: two scrapes at once must not both add the same
+    /// difference.
+    totals: Mutex<()>,
     /// `bosh_responses{kind="empty"}` and `{kind="data"}`, held: one is counted per answer, and
     /// a family look-up takes a lock.
     bosh_empty: Counter,
@@ -166,8 +238,44 @@ impl Metrics {
         registry.register("cti_link_up", "1 while the CTI link is up", cti_link_up.clone());
         let presence_logouts = Family::<LogoutLabel, Counter>::default();
         registry.register("presence_logouts", "Presence-driven logouts sent to the CTI side", presence_logouts.clone());
-        let bosh_kind = |kind: &str| bosh_responses.get_or_create(&KindLabel { kind: kind.to_owned() }).clone();
-        let (bosh_empty, bosh_data) = (bosh_kind("empty"), bosh_kind("data"));
+        let cluster_nodes = Family::<StateLabel, Gauge>::default();
+        registry.register(
+            "cluster_nodes",
+            "Cluster nodes now, live (lease held) or dead (lease expired, not yet reaped)",
+            cluster_nodes.clone(),
+        );
+        for state in ["live", "dead"] {
+            let _ = cluster_nodes.get_or_create(&StateLabel { state: state.to_owned() });
+        }
+        let cluster_cti_leader = Gauge::default();
+        registry.register(
+            "cluster_cti_leader",
+            "1 while this node holds the cti lease and drives the CTI side",
+            cluster_cti_leader.clone(),
+        );
+        let cluster_bus_messages = Family::<DirectionLabel, Counter>::default();
+        registry.register(
+            "cluster_bus_messages",
+            "Messages between cluster nodes, sent or received by this node",
+            cluster_bus_messages.clone(),
+        );
+        let cluster_bus_errors = Counter::default();
+        registry.register("cluster_bus_errors", "Messages this node could not put on the cluster bus", cluster_bus_errors.clone());
+        let cluster_forwarded = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "cluster_forwarded",
+            "Requests (rest) and stanzas (stanza) this node handed to another node",
+            cluster_forwarded.clone(),
+        );
+        let cluster_lost_nodes = Counter::default();
+        registry.register("cluster_lost_nodes", "Dead nodes this node reaped (their lease expired)", cluster_lost_nodes.clone());
+        let node_info = Family::<NodeLabel, Gauge>::default();
+        registry.register("node_info", "Always 1, labelled with this node's id", node_info.clone());
+        let direction = |direction: &str| cluster_bus_messages.get_or_create(&DirectionLabel { direction: direction.to_owned() }).clone();
+        let (bus_sent, bus_received) = (direction("sent"), direction("received"));
+        let kind_of = |family: &Family<KindLabel, Counter>, kind: &str| family.get_or_create(&KindLabel { kind: kind.to_owned() }).clone();
+        let (forwarded_rest, forwarded_stanza) = (kind_of(&cluster_forwarded, "rest"), kind_of(&cluster_forwarded, "stanza"));
+        let (bosh_empty, bosh_data) = (kind_of(&bosh_responses, "empty"), kind_of(&bosh_responses, "data"));
         Self {
             inner: Arc::new(Inner {
                 sessions,
@@ -184,6 +292,18 @@ impl Metrics {
                 agents,
                 cti_link_up,
                 presence_logouts,
+                cluster_nodes,
+                cluster_cti_leader,
+                cluster_bus_messages,
+                cluster_bus_errors,
+                cluster_forwarded,
+                cluster_lost_nodes,
+                node_info,
+                bus_sent,
+                bus_received,
+                forwarded_rest,
+                forwarded_stanza,
+                totals: Mutex::new(()),
                 bosh_empty,
                 bosh_data,
                 registry,
@@ -236,6 +356,66 @@ impl Metrics {
     pub fn presence_logout(&self, mode: &str, action: &str) {
         self.presence_logouts.get_or_create(&LogoutLabel { mode: mode.to_owned(), action: action.to_owned() }).inc();
     }
+
+    /// Names this node: `herald_node_info{node="<id>"} 1` (replacing any earlier id).
+    pub fn set_node(&self, id: &str) {
+        self.node_info.clear();
+        self.node_info.get_or_create(&NodeLabel { node: id.to_owned() }).set(1);
+    }
+
+    /// What the last refresh of the cluster saw: `live` and `dead` nodes, and whether this node
+    /// drives the CTI side.
+    pub fn cluster_refresh(&self, live: usize, dead: usize, cti_leader: bool) {
+        let set = |state: &str, n: usize| {
+            self.cluster_nodes.get_or_create(&StateLabel { state: state.to_owned() }).set(i64::try_from(n).unwrap_or(i64::MAX));
+        };
+        set("live", live);
+        set("dead", dead);
+        self.cluster_cti_leader.set(i64::from(cti_leader));
+    }
+
+    /// `n` messages put on the bus.
+    pub fn bus_sent(&self, n: u64) {
+        self.bus_sent.inc_by(n);
+    }
+
+    /// `n` messages read from this node's inbox.
+    pub fn bus_received(&self, n: u64) {
+        self.bus_received.inc_by(n);
+    }
+
+    /// A message that could not be put on the bus.
+    pub fn bus_error(&self) {
+        self.cluster_bus_errors.inc();
+    }
+
+    /// A dead node reaped by this node.
+    pub fn node_lost(&self) {
+        self.cluster_lost_nodes.inc();
+    }
+
+    /// One request or stanza handed to another node.
+    pub fn forwarded(&self, what: Forwarded) {
+        match what {
+            Forwarded::Rest => &self.forwarded_rest,
+            Forwarded::Stanza => &self.forwarded_stanza,
+        }
+        .inc();
+    }
+
+    /// Raises the bus counters to the cluster's own totals (read before a scrape): a counter
+    /// only grows, so each is raised by what its total gained since, never lowered.
+    pub fn bus_totals(&self, totals: BusTotals) {
+        let _one_at_a_time = self.totals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (counter, total) in [
+            (&self.bus_sent, totals.sent),
+            (&self.bus_received, totals.received),
+            (&self.cluster_bus_errors, totals.errors),
+            (&self.cluster_lost_nodes, totals.lost_nodes),
+        ] {
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -270,5 +450,74 @@ mod tests {
         }
         m.set_agents(&[("NOT_READY", 1)]);
         assert!(!m.encode().contains("state=\"READY\""), "cleared before each scrape");
+    }
+
+    #[test]
+    fn the_cluster_families_read_zero_on_a_single_node() {
+        let text = Metrics::new().encode();
+        for line in [
+            "herald_cluster_nodes{state=\"live\"} 0",
+            "herald_cluster_nodes{state=\"dead\"} 0",
+            "herald_cluster_cti_leader 0",
+            "herald_cluster_bus_messages_total{direction=\"sent\"} 0",
+            "herald_cluster_bus_messages_total{direction=\"received\"} 0",
+            "herald_cluster_bus_errors_total 0",
+            "herald_cluster_forwarded_total{kind=\"rest\"} 0",
+            "herald_cluster_forwarded_total{kind=\"stanza\"} 0",
+            "herald_cluster_lost_nodes_total 0",
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
+        assert!(!text.contains("herald_node_info"), "an empty family is not exported: no node named yet:\n{text}");
+    }
+
+    #[test]
+    fn the_cluster_families_carry_what_the_server_sets() {
+        let m = Metrics::new();
+        m.set_node("herald-a");
+        m.set_node("herald-b");
+        m.cluster_refresh(2, 1, true);
+        m.bus_sent(3);
+        m.bus_received(2);
+        m.bus_error();
+        m.node_lost();
+        m.forwarded(Forwarded::Rest);
+        m.forwarded(Forwarded::Stanza);
+        m.forwarded(Forwarded::Stanza);
+        let text = m.encode();
+        for line in [
+            "herald_node_info{node=\"herald-b\"} 1",
+            "herald_cluster_nodes{state=\"live\"} 2",
+            "herald_cluster_nodes{state=\"dead\"} 1",
+            "herald_cluster_cti_leader 1",
+            "herald_cluster_bus_messages_total{direction=\"sent\"} 3",
+            "herald_cluster_bus_messages_total{direction=\"received\"} 2",
+            "herald_cluster_bus_errors_total 1",
+            "herald_cluster_lost_nodes_total 1",
+            "herald_cluster_forwarded_total{kind=\"rest\"} 1",
+            "herald_cluster_forwarded_total{kind=\"stanza\"} 2",
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
+        assert!(!text.contains("node=\"herald-a\""), "one node id at a time:\n{text}");
+        m.cluster_refresh(1, 0, false);
+        let text = m.encode();
+        assert!(text.contains("herald_cluster_cti_leader 0") && text.contains("herald_cluster_nodes{state=\"dead\"} 0"), "{text}");
+    }
+
+    #[test]
+    fn bus_totals_raise_the_counters_and_never_lower_them() {
+        let m = Metrics::new();
+        m.bus_totals(BusTotals { sent: 10, received: 7, errors: 1, lost_nodes: 1 });
+        m.bus_totals(BusTotals { sent: 12, received: 7, errors: 0, lost_nodes: 1 });
+        let text = m.encode();
+        for line in [
+            "herald_cluster_bus_messages_total{direction=\"sent\"} 12",
+            "herald_cluster_bus_messages_total{direction=\"received\"} 7",
+            "herald_cluster_bus_errors_total 1",
+            "herald_cluster_lost_nodes_total 1",
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
     }
 }

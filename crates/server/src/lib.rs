@@ -489,6 +489,7 @@ pub async fn run_with_status(
             started,
             services,
             cti,
+            cluster: None,
         });
         let admin_settings = Arc::new(HttpSettings {
             name: "admin",

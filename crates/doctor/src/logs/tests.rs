@@ -127,6 +127,28 @@ fn every_line_the_doctor_reads() {
 }
 
 #[test]
+fn the_lines_of_a_lost_cluster_node() {
+    assert_eq!(
+        ev("Dec 01 2026 18:59:31.615 +0000: WARN webservices: agent session lost with its node: user=1001 resource=desk-1 node=herald-b"),
+        Event::NodeSessionLost { user: "1001".into(), resource: "desk-1".into(), node: "herald-b".into() }
+    );
+    assert_eq!(
+        ev(
+            "Dec 01 2026 18:59:31.615 +0000: WARN webservices: agent session lost with its node: user=\"1001\" resource=\"desk 1\" node=\"herald-b\""
+        ),
+        Event::NodeSessionLost { user: "1001".into(), resource: "desk 1".into(), node: "herald-b".into() }
+    );
+    let summary = "2026.12.01 18:59:31 WARN  notification: node lost: its lease expired; its sessions count as disconnected node=\"herald-b\" sessions=12";
+    assert_eq!(ev(summary), Event::NodeLost { node: "herald-b".into(), sessions: Some(12) });
+    let json = r#"{"timestamp":"2026-12-01T18:59:31.615Z","level":"WARN","fields":{"message":"node lost: its lease expired; its sessions count as disconnected","node":"herald-c"},"target":"notification"}"#;
+    assert_eq!(ev(json), Event::NodeLost { node: "herald-c".into(), sessions: None });
+    assert_eq!(
+        parse_line("Dec 01 2026 18:59:31.615 +0000: WARN webservices: agent session lost with its node: user=1001 node=herald-b"),
+        None
+    );
+}
+
+#[test]
 fn json_lines_carry_the_same_events() {
     let line = r#"{"timestamp":"2026-12-01T18:59:31.615822955Z","level":"INFO","target":"notification","fields":{"message":"session record: closed","transport":"bosh","id":"5448","jid":"1001@localhost/desktop","cause":"inactivity","last_activity_ms_ago":60012}}"#;
     let e = parse_line(line).unwrap();
@@ -166,6 +188,8 @@ fn mutated_real_lines_never_panic() {
         "0000001060: 10.0.0.1:: Jun 17 2017 00:17:04.632 +0530: %CCBU_CoreImpl-worker12-6-PRESENCE DRIVEN LOGOUT: agent 1001003",
         r#"{"timestamp":"2026-12-01T18:59:31Z","fields":{"message":"stream closed with an error: bad","peer":"1.2.3.4:5","condition":"not-well-formed"}}"#,
         "2026-12-01T19:00:58.301787118Z  INFO webservices: CTI_LINK: link to the CTI server lost (3 heartbeats missed), last heard",
+        "Dec 01 2026 18:59:31.615 +0000: WARN webservices: agent session lost with its node: user=1001 resource=desk-1 node=herald-b",
+        "2026.12.01 18:59:31 WARN  notification: node lost: its lease expired; its sessions count as disconnected node=\"herald-b\" sessions=12",
     ];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
