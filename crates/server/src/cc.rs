@@ -181,7 +181,13 @@ pub(crate) struct Service {
 
 /// Starts the machine and the CTI side (the simulator); `sim_token` guards the simulator's
 /// endpoint.
-pub(crate) async fn start_service(config: &Config, prepared: Prepared, core: &Core, api_port: u16, sim_token: String) -> anyhow::Result<Service> {
+pub(crate) async fn start_service(
+    config: &Config,
+    prepared: Prepared,
+    core: &Core,
+    api_port: u16,
+    sim_token: String,
+) -> anyhow::Result<Service> {
     let CtiBackend::Simulator = config.cc.cti;
     let sim = simulator(config, &prepared);
     let cc_config = CcConfig {

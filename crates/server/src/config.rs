@@ -10,11 +10,11 @@ mod cluster;
 mod contact_center;
 mod store;
 
+pub use cluster::ClusterConfig;
 pub use contact_center::{ContactCenter, Cti, CtiBackend, Desktop, LogoutMode, PresenceLogout};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
-pub use cluster::ClusterConfig;
 pub use store::{StoreBackend, StoreConfig};
 
 /// The whole configuration. Every field has a default, so no file is needed.

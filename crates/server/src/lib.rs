@@ -320,9 +320,10 @@ pub async fn run_with_status(
         true => Some(cluster::join(&config, &addresses).await?),
         false => None,
     };
+    let metrics = herald_metrics::Metrics::new();
     let (remote, replicator, shared_lockout) = match &joined {
         Some(joined) => {
-            let seams = cluster::seams(joined, &config.domain);
+            let seams = cluster::seams(joined, &config.domain, &metrics);
             events.register(seams.directory);
             (Some(seams.remote), Some(seams.replicator), Some(seams.lockout))
         }
@@ -351,7 +352,7 @@ pub async fn run_with_status(
             },
             replicator,
             events,
-            metrics: herald_metrics::Metrics::new(),
+            metrics,
             remote,
             shared_lockout,
         },
@@ -489,7 +490,10 @@ pub async fn run_with_status(
             started,
             services,
             cti,
-            cluster: None,
+            cluster: match &web_services {
+                Some(WebServices::Node((node, _))) => Some(Arc::new(node.operations()) as Arc<dyn herald_admin::ClusterView>),
+                _ => None,
+            },
         });
         let admin_settings = Arc::new(HttpSettings {
             name: "admin",

@@ -6,6 +6,7 @@
 
 mod forward;
 mod leader;
+mod ops;
 mod seams;
 
 use std::collections::HashMap;
@@ -79,9 +80,10 @@ pub(crate) struct Seams {
 
 /// The core's seams for `cluster`: the remote routing, the pubsub replication, the shared
 /// lock-out counters and the directory feed.
-pub(crate) fn seams(cluster: &Cluster, domain: &str) -> Seams {
+pub(crate) fn seams(cluster: &Cluster, domain: &str, metrics: &herald_metrics::Metrics) -> Seams {
+    metrics.set_node(cluster.node_id());
     Seams {
-        remote: Arc::new(ClusterRemote { cluster: cluster.clone() }),
+        remote: Arc::new(ClusterRemote { cluster: cluster.clone(), metrics: metrics.clone() }),
         replicator: Arc::new(ClusterReplicator { cluster: cluster.clone() }),
         lockout: Arc::new(ClusterLockout { cluster: cluster.clone() }),
         directory: Arc::new(DirectoryFeed {
@@ -113,7 +115,9 @@ impl Handler for NodeHandler {
             PRESENCE => {
                 match serde_json::from_slice::<Vec<PresenceChange>>(&envelope.body) {
                     Ok(changes) => self.leadership.presence(changes),
-                    Err(err) => tracing::warn!(target: "notification", from = envelope.from, %err, "unreadable presence from another node; dropped"),
+                    Err(err) => {
+                        tracing::warn!(target: "notification", from = envelope.from, %err, "unreadable presence from another node; dropped")
+                    }
                 }
                 return;
             }
@@ -143,13 +147,12 @@ impl Handler for NodeHandler {
             .filter_map(|jid| {
                 let (bare, resource) = jid.split_once('/')?;
                 let (user, domain) = bare.split_once('@')?;
-                (domain == self.domain && user != webservices_user::USERNAME)
-                    .then(|| PresenceChange {
-                        user: user.to_owned(),
-                        resource: resource.to_owned(),
-                        available: false,
-                        lost_with: Some(node.to_owned()),
-                    })
+                (domain == self.domain && user != webservices_user::USERNAME).then(|| PresenceChange {
+                    user: user.to_owned(),
+                    resource: resource.to_owned(),
+                    available: false,
+                    lost_with: Some(node.to_owned()),
+                })
             })
             .collect();
         tracing::warn!(target: "notification", node, sessions = jids.len(), "node lost: its lease expired; its sessions count as disconnected");
@@ -200,6 +203,7 @@ pub(crate) struct Node {
     user: webservices_user::WebServicesUser,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     timeout: Duration,
+    metrics: herald_metrics::Metrics,
 }
 
 impl Node {
@@ -230,18 +234,25 @@ impl Node {
             }),
         )
         .await?;
+        let every = Duration::from_secs(config.cluster.lease_secs).div_f64(3.0);
+        tasks.push(tokio::spawn(ops::watch_gauges(cluster.clone(), core.metrics().clone(), every)));
         if let Some(start) = start {
             let lease = cluster.lease(CTI_LEASE);
-            let every = Duration::from_secs(config.cluster.lease_secs).div_f64(3.0);
             tasks.push(tokio::spawn(lead(leadership.clone(), lease, start, every, shutdown)));
         }
         let timeout = Duration::from_secs(config.cluster.forward_timeout_secs);
-        Ok(Arc::new(Self { cluster, leadership, user, tasks, timeout }))
+        let metrics = core.metrics().clone();
+        Ok(Arc::new(Self { cluster, leadership, user, tasks, timeout, metrics }))
     }
 
     /// This node's id in the cluster.
     pub(crate) fn id(&self) -> &str {
         self.cluster.node_id()
+    }
+
+    /// The cluster's view for the admin API (`herald ctl status`, `/metrics`).
+    pub(crate) fn operations(&self) -> ops::Operations {
+        ops::Operations { cluster: self.cluster.clone(), metrics: self.metrics.clone() }
     }
 
     /// The contact center's view for the admin API.
@@ -308,7 +319,9 @@ async fn lead(
                         leadership.set(Some(Arc::new(leader)));
                         tracing::info!(target: "webservices", node = leadership.cluster.node_id(), elapsed_ms = began.elapsed().as_millis() as u64, "this node now drives the CTI side (cti lease won)");
                     }
-                    Err(err) => tracing::error!(target: "webservices", err = format!("{err:#}"), "the contact center could not start on this node; retrying"),
+                    Err(err) => {
+                        tracing::error!(target: "webservices", err = format!("{err:#}"), "the contact center could not start on this node; retrying")
+                    }
                 }
             }
             (false, true) => {
@@ -335,6 +348,7 @@ async fn front(State(node): State<Arc<Node>>, request: Request) -> Response {
         Ok(wire) => wire,
         Err(refused) => return refused,
     };
+    node.metrics.forwarded(herald_metrics::Forwarded::Rest);
     match node.cluster.request(&holder, forward::KIND, wire.encode(), node.timeout).await {
         Ok(bytes) => WireResponse::decode_response(&bytes),
         Err(err) => {

@@ -21,6 +21,8 @@ pub(crate) const PUBSUB: &str = "pubsub";
 /// Stanzas to other nodes, through the directory and the bus.
 pub(crate) struct ClusterRemote {
     pub(crate) cluster: Cluster,
+    /// `herald_cluster_forwarded_total{kind="stanza"}`.
+    pub(crate) metrics: herald_metrics::Metrics,
 }
 
 impl Remote for ClusterRemote {
@@ -41,6 +43,7 @@ impl Remote for ClusterRemote {
     }
 
     fn forward(&self, node: &str, stanza: Element) {
+        self.metrics.forwarded(herald_metrics::Forwarded::Stanza);
         self.cluster.post(To::Node(node), STANZA, stanza.to_xml().into_bytes());
     }
 }
