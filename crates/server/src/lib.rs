@@ -303,7 +303,7 @@ pub async fn run_with_status(
     let configured = config.tls.cert.clone().zip(config.tls.key.clone()).map(|(cert, key)| TlsFiles { cert, key });
     let (tls, files) = herald_net::load_or_generate(configured, &config.data_dir, &config.domain)?;
     tracing::info!(target: "notification", cert = %files.cert.display(), "TLS ready");
-    let decoy_secret = secret::load_or_create(&config.data_dir)?;
+    let mut decoy_secret = secret::load_or_create(&config.data_dir)?;
     events.register(status.bound.clone());
     let (recorder, record_writer) = records::start(store.clone(), config.log.close_records_keep);
     events.register(recorder);
@@ -323,6 +323,9 @@ pub async fn run_with_status(
     let metrics = herald_metrics::Metrics::new();
     let (remote, replicator, shared_lockout) = match &joined {
         Some(joined) => {
+            // Every node answers an unknown name with the same decoy salt: two nodes must not
+            // tell an attacker, by disagreeing, which names do not exist.
+            decoy_secret = cluster::decoy_secret(joined).await?;
             let seams = cluster::seams(joined, &config.domain, &metrics);
             events.register(seams.directory);
             (Some(seams.remote), Some(seams.replicator), Some(seams.lockout))

@@ -69,6 +69,15 @@ pub(crate) async fn join(config: &Config, at: &Addresses) -> anyhow::Result<Clus
     Ok(cluster)
 }
 
+/// The secret the decoy SCRAM salts of unknown names derive from, shared by every node (made by
+/// the first node to ask, kept in Redis).
+pub(crate) async fn decoy_secret(cluster: &Cluster) -> anyhow::Result<herald_sasl::DecoySecret> {
+    let hex = cluster.shared_secret("decoy").await.context("reading the cluster's decoy secret")?;
+    let bytes: Vec<u8> = (0..hex.len()).step_by(2).filter_map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
+    let bytes = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| anyhow::anyhow!("the cluster's decoy secret in Redis is not 64 hex digits"))?;
+    Ok(herald_sasl::DecoySecret::new(bytes))
+}
+
 /// The core's seams for a cluster.
 pub(crate) struct Seams {
     pub(crate) remote: Arc<dyn herald_core::Remote>,
