@@ -68,7 +68,7 @@ impl Core {
         match p.stanza_type() {
             "available" => {
                 let priority = p.child("priority", ns::CLIENT).and_then(|e| e.text().trim().parse::<i8>().ok()).unwrap_or(0);
-                let (initial, first) = {
+                let (initial, first, local) = {
                     let mut table = self.table();
                     // Counted before this session turns available: none means it is the first.
                     let first = table.available(bare.as_str()).all(|s| s.id == session_id);
@@ -76,14 +76,16 @@ impl Core {
                     let initial = session.presence.is_none();
                     session.presence = Some(p.clone());
                     session.priority = priority;
-                    (initial, first)
+                    (initial, first, session.node_local())
                 };
                 if initial {
                     self.emit_presence(session_id, from, true, first);
                 }
                 let roster = self.roster_for_broadcast(&bare).await;
                 self.broadcast_presence(from, &p, Vec::new(), &roster);
-                self.broadcast_remote(from, &p, &[], &roster).await;
+                if !local {
+                    self.broadcast_remote(from, &p, &[], &roster).await;
+                }
                 if initial {
                     self.answer_probes(from).await;
                     if priority >= 0 {
@@ -92,12 +94,13 @@ impl Core {
                 }
             }
             "unavailable" => {
-                let (directed, was_available, last) = {
+                let (directed, was_available, last, local) = {
                     let mut table = self.table();
                     let Some(session) = table.session_mut(bare.as_str(), session_id) else { return };
                     let was_available = session.presence.take().is_some();
                     let directed = std::mem::take(&mut session.directed);
-                    (directed, was_available, table.available(bare.as_str()).next().is_none())
+                    let local = session.node_local();
+                    (directed, was_available, table.available(bare.as_str()).next().is_none(), local)
                 };
                 if was_available {
                     self.emit_presence(session_id, from, false, last);
@@ -105,7 +108,9 @@ impl Core {
                 let roster = self.roster_for_broadcast(&bare).await;
                 let directed: Vec<String> = directed.into_iter().collect();
                 self.broadcast_presence(from, &p, directed.clone(), &roster);
-                self.broadcast_remote(from, &p, &directed, &roster).await;
+                if !local {
+                    self.broadcast_remote(from, &p, &directed, &roster).await;
+                }
             }
             _ => {}
         }

@@ -201,13 +201,16 @@ impl Core {
         // Already gone: replaced by a new login, which holds the full JID now.
         if let Some((session, last_resource)) = removed {
             let was_available = session.presence.is_some();
+            let local = session.node_local();
             if let Some(roster) = roster
                 && (was_available || !session.directed.is_empty())
             {
                 let unavailable = Element::new("presence", ns::CLIENT).with_attr("type", "unavailable").with_attr("from", jid.to_string());
                 let directed: Vec<String> = session.directed.into_iter().collect();
                 self.broadcast_presence(&jid, &unavailable, directed.clone(), &roster);
-                self.broadcast_remote(&jid, &unavailable, &directed, &roster).await;
+                if !local {
+                    self.broadcast_remote(&jid, &unavailable, &directed, &roster).await;
+                }
             }
             if was_available {
                 self.emit_presence(id, &jid, false, last_resource);

@@ -206,6 +206,13 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// Whether the session is the server's own, bound in process on every node of a cluster
+    /// (the web-services user): its presence is this node's business and never crosses to
+    /// another node, where the same entity has a session of its own.
+    pub(crate) fn node_local(&self) -> bool {
+        self.shared.origin.transport == crate::Transport::Internal
+    }
+
     pub(crate) fn deliver(&self, el: Element) -> bool {
         self.mailbox().deliver(el)
     }

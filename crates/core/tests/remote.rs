@@ -279,3 +279,24 @@ async fn a_malformed_forwarded_stanza_is_dropped() {
     b.deliver_forwarded(to_bob(Some("alice@example.com/pc"), Some("bob@example.com/desk"))).await;
     assert_eq!(bodies(&drain(&mut bob)), ["x"]);
 }
+
+#[tokio::test]
+async fn the_servers_own_sessions_keep_their_presence_on_their_node() {
+    // The web-services user is bound in process on every node under one full JID: were its
+    // presence to cross, one node's stop would tell desktops on the others it is gone.
+    let (mesh, cores) = Mesh::start(&["a", "b"], &["alice", "bob"]).await;
+    let (a, b) = (cores[0].clone(), cores[1].clone());
+    mutual(&a).await;
+    let internal = herald_core::Origin { transport: herald_core::Transport::Internal, ..LOCAL };
+    let alice = a.bind("alice", Some("service".into()), internal).unwrap();
+    let mut bob = b.bind("bob", Some("desk".into()), LOCAL).unwrap();
+    common::presence(&b, &bob, None).await;
+    mesh.settle().await;
+    drain(&mut bob);
+    common::presence(&a, &alice, None).await;
+    mesh.settle().await;
+    assert!(presences_from(&drain(&mut bob), "alice@example.com/service").is_empty(), "available stays on a");
+    a.unbind(alice, Vec::new(), gone()).await;
+    mesh.settle().await;
+    assert!(presences_from(&drain(&mut bob), "alice@example.com/service").is_empty(), "unavailable stays on a");
+}

@@ -74,7 +74,8 @@ pub(crate) async fn join(config: &Config, at: &Addresses) -> anyhow::Result<Clus
 pub(crate) async fn decoy_secret(cluster: &Cluster) -> anyhow::Result<herald_sasl::DecoySecret> {
     let hex = cluster.shared_secret("decoy").await.context("reading the cluster's decoy secret")?;
     let bytes: Vec<u8> = (0..hex.len()).step_by(2).filter_map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
-    let bytes = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| anyhow::anyhow!("the cluster's decoy secret in Redis is not 64 hex digits"))?;
+    let bytes =
+        <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| anyhow::anyhow!("the cluster's decoy secret in Redis is not 64 hex digits"))?;
     Ok(herald_sasl::DecoySecret::new(bytes))
 }
 
