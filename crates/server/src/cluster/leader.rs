@@ -4,7 +4,7 @@
 //! bound there; that presence (and the sessions a dead node took with it) goes to the leader's
 //! machine, which alone decides a presence-driven logout — so it fires once, on one node.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -24,15 +24,34 @@ pub(crate) const PRESENCE: &str = "presence";
 /// Presence changes held while no node drives the CTI side (a takeover lasts seconds).
 const MAX_PENDING: usize = 100_000;
 
-/// An agent resource became available or unavailable (or was lost with its node).
+/// An agent resource became available or unavailable (or was lost with its node), as the node
+/// holding its session saw it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct PresenceChange {
     pub(crate) user: String,
     pub(crate) resource: String,
     pub(crate) available: bool,
+    /// The node whose `finesse` saw it (for a lost session: the node it died with).
+    pub(crate) node: String,
     /// The node this session died with (its lease expired), when that is why it is unavailable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) lost_with: Option<String>,
+}
+
+impl PresenceChange {
+    /// The change for the agent session `jid` (a full JID of `domain`) as `node` saw it, `lost`
+    /// with that node or not; none for another domain or the web-services user itself.
+    pub(crate) fn of_agent(jid: &str, domain: &str, available: bool, node: &str, lost: bool) -> Option<Self> {
+        let (bare, resource) = jid.split_once('/')?;
+        let (user, at) = bare.split_once('@')?;
+        (at == domain && user != crate::webservices_user::USERNAME).then(|| Self {
+            user: user.to_owned(),
+            resource: resource.to_owned(),
+            available,
+            node: node.to_owned(),
+            lost_with: lost.then(|| node.to_owned()),
+        })
+    }
 }
 
 /// The contact center as this node runs it while it leads.
@@ -41,6 +60,70 @@ pub(crate) struct Leader {
     pub(crate) service: Mutex<Option<CcService>>,
     pub(crate) router: axum::Router,
     pub(crate) presence: PresenceInput,
+    /// Which node last reported each agent resource available. A desktop that moved keeps its
+    /// resource: the unavailable its old node reports afterwards (its session ending there, or
+    /// the node's death) is about a session already replaced, and must not start a logout.
+    origins: Mutex<HashMap<(String, String), String>>,
+}
+
+impl Leader {
+    pub(crate) fn new(service: CcService, router: axum::Router) -> Self {
+        let presence = service.presence_watcher();
+        Self { service: Mutex::new(Some(service)), router, presence, origins: Mutex::default() }
+    }
+
+    /// Hands one change to the machine, unless it is about a session that has moved since.
+    fn apply(&self, change: PresenceChange) {
+        let verdict = admit(&mut self.origins.lock().unwrap_or_else(|e| e.into_inner()), &change);
+        let (user, resource) = (&change.user, &change.resource);
+        match verdict {
+            Verdict::Ignore { now_on } => {
+                tracing::info!(target: "webservices", user, resource, from = change.node, now_on, "an unavailable presence for a session that has moved to another node; ignored");
+            }
+            Verdict::Available => self.presence.presence(user, resource, true),
+            Verdict::Unavailable { announce_first } => {
+                if let Some(node) = &change.lost_with {
+                    tracing::warn!(target: "webservices", user, resource, node, "agent session lost with its node");
+                }
+                if announce_first {
+                    self.presence.presence(user, resource, true);
+                }
+                self.presence.presence(user, resource, false);
+            }
+        }
+    }
+}
+
+/// What the leader does with a presence change.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Tell the machine the resource is available.
+    Available,
+    /// Tell it the resource is gone; first that it existed, when this leader never heard of it
+    /// (it took over after the resource came), so that its going starts the grace.
+    Unavailable { announce_first: bool },
+    /// Drop it: the resource was since reported available by another node.
+    Ignore { now_on: String },
+}
+
+/// Decides on `change` against `origins` (which node last reported each resource available) and
+/// records it.
+fn admit(origins: &mut HashMap<(String, String), String>, change: &PresenceChange) -> Verdict {
+    let key = (change.user.clone(), change.resource.clone());
+    if change.available {
+        origins.insert(key, change.node.clone());
+        return Verdict::Available;
+    }
+    match origins.get(&key) {
+        Some(node) if *node != change.node => Verdict::Ignore { now_on: node.clone() },
+        Some(_) => {
+            origins.remove(&key);
+            Verdict::Unavailable { announce_first: false }
+        }
+        // Never heard of here (this node took over after it came): the machine learns it existed,
+        // so that its going starts the grace like any other disconnect.
+        None => Verdict::Unavailable { announce_first: true },
+    }
 }
 
 /// Who leads, seen from this node, and the presence waiting for a leader.
@@ -64,47 +147,44 @@ impl Leadership {
         std::mem::replace(&mut *self.current.lock().unwrap_or_else(|e| e.into_inner()), leader)
     }
 
+    /// The live node that leads, if any: this one (`Ok(None)`) or another (`Ok(Some(id))`).
+    fn live_leader(&self) -> Option<Option<String>> {
+        if self.current().is_some() {
+            return Some(None);
+        }
+        let holder = self.cluster.holder(CTI_LEASE)?;
+        (holder != self.cluster.node_id() && self.cluster.is_live(&holder)).then_some(Some(holder))
+    }
+
     /// Hands presence changes to the leader's machine: here when this node leads, over the bus
-    /// when another does, held until one does otherwise.
+    /// when another live node does, held until one does otherwise. Changes never overtake those
+    /// still held: they join the queue, which is sent in order.
     pub(crate) fn presence(&self, changes: Vec<PresenceChange>) {
-        if changes.is_empty() {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.extend(changes);
+        if pending.is_empty() {
             return;
         }
-        if let Some(leader) = self.current() {
-            for change in changes {
-                if let Some(node) = &change.lost_with {
-                    tracing::warn!(target: "webservices", user = change.user, resource = change.resource, node, "agent session lost with its node");
-                }
-                leader.presence.presence(&change.user, &change.resource, change.available);
-            }
-            return;
+        let excess = pending.len().saturating_sub(MAX_PENDING);
+        if excess > 0 {
+            pending.drain(..excess);
+            tracing::warn!(target: "webservices", excess, "presence changes dropped while no node drives the CTI side");
         }
-        match self.cluster.holder(CTI_LEASE).filter(|holder| holder != self.cluster.node_id()) {
-            Some(holder) => {
-                self.cluster.post(To::Node(&holder), PRESENCE, serde_json::to_vec(&changes).unwrap_or_default());
-            }
+        let Some(leader) = self.live_leader() else { return };
+        let waiting: Vec<PresenceChange> = pending.drain(..).collect();
+        match leader {
             None => {
-                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-                pending.extend(changes);
-                let excess = pending.len().saturating_sub(MAX_PENDING);
-                if excess > 0 {
-                    pending.drain(..excess);
-                    tracing::warn!(target: "webservices", excess, "presence changes dropped while no node drives the CTI side");
+                if let Some(current) = self.current() {
+                    waiting.into_iter().for_each(|change| current.apply(change));
                 }
             }
+            Some(holder) => self.cluster.post(To::Node(&holder), PRESENCE, serde_json::to_vec(&waiting).unwrap_or_default()),
         }
     }
 
     /// Sends what waited for a leader, if there is one now.
     pub(crate) fn flush(&self) {
-        let waiting: Vec<PresenceChange> = {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            if pending.is_empty() || (self.current().is_none() && self.cluster.holder(CTI_LEASE).is_none()) {
-                return;
-            }
-            pending.drain(..).collect()
-        };
-        self.presence(waiting);
+        self.presence(Vec::new());
     }
 
     /// Answers a REST request another node forwarded: through this node's router while it
@@ -163,9 +243,49 @@ impl herald_admin::ContactCenterView for LeaderView {
 mod tests {
     use super::*;
 
+    fn change(available: bool, node: &str, lost: bool) -> PresenceChange {
+        PresenceChange::of_agent("1001@d/desktop", "d", available, node, lost).unwrap()
+    }
+
+    #[test]
+    fn a_desktop_back_on_another_node_is_not_logged_out_by_its_old_nodes_news() {
+        let mut origins = HashMap::new();
+        assert_eq!(admit(&mut origins, &change(true, "a", false)), Verdict::Available);
+        // The desktop reconnects to b (same resource) before a's death is reaped.
+        assert_eq!(admit(&mut origins, &change(true, "b", false)), Verdict::Available);
+        assert_eq!(admit(&mut origins, &change(false, "a", true)), Verdict::Ignore { now_on: "b".into() });
+        // Its old BOSH session on a ending late says the same: ignored.
+        assert_eq!(admit(&mut origins, &change(false, "a", false)), Verdict::Ignore { now_on: "b".into() });
+        // Leaving b for real counts.
+        assert_eq!(admit(&mut origins, &change(false, "b", false)), Verdict::Unavailable { announce_first: false });
+    }
+
+    #[test]
+    fn a_session_gone_before_this_leader_heard_of_it_still_starts_the_grace() {
+        let mut origins = HashMap::new();
+        assert_eq!(admit(&mut origins, &change(false, "a", true)), Verdict::Unavailable { announce_first: true });
+        assert_eq!(admit(&mut origins, &change(false, "a", false)), Verdict::Unavailable { announce_first: true });
+        assert_eq!(admit(&mut origins, &change(true, "a", false)), Verdict::Available);
+        assert_eq!(admit(&mut origins, &change(false, "a", true)), Verdict::Unavailable { announce_first: false });
+        assert!(origins.is_empty());
+    }
+
+    #[test]
+    fn the_web_services_user_and_other_domains_are_not_agents() {
+        assert!(PresenceChange::of_agent("finesse@d/webservices", "d", true, "a", false).is_none());
+        assert!(PresenceChange::of_agent("1001@other/desk", "d", true, "a", false).is_none());
+        assert!(PresenceChange::of_agent("1001@d", "d", true, "a", false).is_none(), "a bare JID is no session");
+    }
+
     #[test]
     fn presence_changes_cross_the_bus_as_json() {
-        let changes = vec![PresenceChange { user: "1001".into(), resource: "desk".into(), available: false, lost_with: Some("b".into()) }];
+        let changes = vec![PresenceChange {
+            user: "1001".into(),
+            resource: "desk".into(),
+            available: false,
+            node: "b".into(),
+            lost_with: Some("b".into()),
+        }];
         let bytes = serde_json::to_vec(&changes).unwrap();
         assert_eq!(serde_json::from_slice::<Vec<PresenceChange>>(&bytes).unwrap(), changes);
     }

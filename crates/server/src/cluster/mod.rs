@@ -152,19 +152,8 @@ impl Handler for NodeHandler {
     }
 
     fn node_lost(&self, node: &str, jids: Vec<String>) {
-        let changes: Vec<PresenceChange> = jids
-            .iter()
-            .filter_map(|jid| {
-                let (bare, resource) = jid.split_once('/')?;
-                let (user, domain) = bare.split_once('@')?;
-                (domain == self.domain && user != webservices_user::USERNAME).then(|| PresenceChange {
-                    user: user.to_owned(),
-                    resource: resource.to_owned(),
-                    available: false,
-                    lost_with: Some(node.to_owned()),
-                })
-            })
-            .collect();
+        let changes: Vec<PresenceChange> =
+            jids.iter().filter_map(|jid| PresenceChange::of_agent(jid, &self.domain, false, node, true)).collect();
         tracing::warn!(target: "notification", node, sessions = jids.len(), "node lost: its lease expired; its sessions count as disconnected");
         self.leadership.presence(changes);
     }
@@ -201,8 +190,7 @@ impl LeaderStart {
         let prepared = cc::sendable(cc::prepare(&self.config, &self.store)).await?;
         let cc::Service { service, router } =
             cc::sendable(cc::start_service(&self.config, prepared, &self.core, self.api_port, self.sim_token.clone())).await?;
-        let presence = service.presence_watcher();
-        Ok(Leader { service: Mutex::new(Some(service)), router, presence })
+        Ok(Leader::new(service, router))
     }
 }
 
@@ -237,15 +225,18 @@ impl Node {
         let mut tasks = vec![tokio::spawn(deliver_inbound(core.clone(), limits, taken))];
         cluster.start(Arc::new(NodeHandler { inbound, leadership: leadership.clone(), domain: config.domain.clone() }));
         let watcher = leadership.clone();
+        let here = cluster.node_id().to_owned();
         let user = webservices_user::start(
             core,
             Arc::new(move |user: &str, resource: &str, available: bool| {
-                watcher.presence(vec![PresenceChange { user: user.to_owned(), resource: resource.to_owned(), available, lost_with: None }]);
+                let (user, resource, node) = (user.to_owned(), resource.to_owned(), here.clone());
+                watcher.presence(vec![PresenceChange { user, resource, available, node, lost_with: None }]);
             }),
         )
         .await?;
         let every = Duration::from_secs(config.cluster.lease_secs).div_f64(3.0);
         tasks.push(tokio::spawn(ops::watch_gauges(cluster.clone(), core.metrics().clone(), every)));
+        tasks.push(tokio::spawn(flush_presence(leadership.clone(), every)));
         if let Some(start) = start {
             let lease = cluster.lease(CTI_LEASE);
             tasks.push(tokio::spawn(lead(leadership.clone(), lease, start, every, shutdown)));
@@ -342,6 +333,15 @@ async fn lead(
             }
             _ => {}
         }
+    }
+}
+
+/// Sends the presence that waited for a leader as soon as there is one (every node: a node
+/// without a REST listener never leads but still reports its agents' presence).
+async fn flush_presence(leadership: Arc<Leadership>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
         leadership.flush();
     }
 }
