@@ -505,26 +505,18 @@ fn system_info_of_a_cluster_with_no_known_node_is_the_configured_one() {
 
 #[test]
 fn system_info_of_a_one_node_cluster_names_it_primary_and_lists_it() {
-    let info = system_info(Some("configured-peer.xyz.com"), true);
-    pin(
-        &documents::cluster_system_info(&info, &[cluster_node("node-a.xyz.com", 18445, 15222)]),
-        "<SystemInfo>
-           <currentTimestamp>2024-01-01T10:00:00.000Z</currentTimestamp>
-           <deploymentType>UCCE</deploymentType>
-           <status>IN_SERVICE</status>
-           <statusReason/>
-           <xmppDomain>finesse1.xyz.com</xmppDomain>
-           <xmppPubSubDomain>pubsub.finesse1.xyz.com</xmppPubSubDomain>
-           <primaryNode><host>node-a.xyz.com</host><httpsPort>18445</httpsPort><xmppPort>15222</xmppPort><xmppSecurePort>5223</xmppSecurePort></primaryNode>
-           <secondaryNode><host/><httpsPort/><xmppPort/><xmppSecurePort/></secondaryNode>
-           <peripheralId>5000</peripheralId>
-           <timezoneOffset>-480</timezoneOffset>
-           <license/>
-           <systemAuthMode/>
-           <uri>/finesse/api/SystemInfo</uri>
-           <nodes><node><host>node-a.xyz.com</host><httpsPort>18445</httpsPort><xmppPort>15222</xmppPort></node></nodes>
-         </SystemInfo>",
-    );
+    // Configured with a peer, but the cluster has one live node: it alone is named, as a single
+    // node (the empty secondary pinned above), plus the list.
+    let configured = system_info(Some("configured-peer.xyz.com"), true);
+    let text = documents::cluster_system_info(&configured, &[cluster_node("node-a.xyz.com", 18445, 15222)]).to_xml();
+    let mut alone = system_info(None, true);
+    alone.primary_host = "node-a.xyz.com".into();
+    alone.primary_https_port = 18445;
+    alone.xmpp_port = 15222;
+    let listed = "<nodes><node><host>node-a.xyz.com</host><httpsPort>18445</httpsPort><xmppPort>15222</xmppPort></node></nodes>";
+    assert_eq!(text, documents::system_info(&alone).to_xml().replace("</SystemInfo>", &format!("{listed}</SystemInfo>")));
+    assert!(text.contains("<secondaryNode><host/><httpsPort/><xmppPort/><xmppSecurePort/></secondaryNode>"), "{text}");
+    assert!(parse_document(text.as_bytes(), Limits::default()).is_ok(), "{text}");
 }
 
 #[test]

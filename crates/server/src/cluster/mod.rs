@@ -162,7 +162,7 @@ impl Handler for NodeHandler {
 async fn deliver_inbound(core: Core, limits: herald_xml::Limits, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
     while let Some(message) = inbound.recv().await {
         match message {
-            Inbound::Stanza(bytes) => match herald_xml::parse_document(&bytes, limits.clone()) {
+            Inbound::Stanza(bytes) => match herald_xml::parse_document(&bytes, limits) {
                 Ok(stanza) => core.deliver_forwarded(stanza).await,
                 Err(err) => tracing::warn!(target: "notification", %err, "unreadable stanza from another node; dropped"),
             },
@@ -284,7 +284,8 @@ async fn stop_leader(leader: &Leader) {
 }
 
 /// Follows the CTI lease: starts the contact center when this node wins it, stops it when the
-/// node loses it, and sends the presence that waited for a leader.
+/// node loses it, tells it the live nodes (SystemInfo names them), and sends the presence that
+/// waited for a leader.
 async fn lead(
     leadership: Arc<Leadership>,
     mut lease: tokio::sync::watch::Receiver<bool>,
@@ -318,6 +319,9 @@ async fn lead(
                 }
             }
             _ => {}
+        }
+        if let Some(leader) = leadership.current() {
+            leader.set_nodes(&leadership.cluster.live_nodes());
         }
         leadership.flush();
     }
