@@ -2,7 +2,7 @@
 // (`/desktop/`): applying Updates to the model (dialogs POST/PUT/DELETE, asynchronous apiErrors,
 // team and queue updates), the client log (dashes while the drift is unknown, drift and round trip,
 // the server's time zone, escaping, the bound by lines and by 1.5 MiB, the report's 1,048,576-char
-// cap keeping the newest), the reconnect schedule and failover choice, catch-up's choice of items,
+// cap keeping the newest), the reconnect schedule and failover choice (a pair, and a cluster's list of N nodes), catch-up's choice of items,
 // and ApiError for 401, 400 and an unreachable node. Prints PASS and exits 0, or FAIL lines.
 import { chromium } from 'playwright-core';
 import { parseArgs } from 'node:util';
@@ -74,6 +74,21 @@ const results = await page.evaluate(async () => {
   check(alternateNode(pair, { host: 'a', port: '8445' })?.host === 'b' && alternateNode(pair, { host: 'a', port: '8445' }).port === '9445', 'primary -> secondary with its REST port');
   check(alternateNode(pair, { host: 'b', port: '9445' })?.host === 'a', 'secondary -> primary');
   check(alternateNode({ ...pair, secondaryNode: { host: '' } }, { host: 'a', port: '8445' }) === null, 'single node: nowhere to fail over');
+  // A cluster's SystemInfo lists its live nodes: the next one after the current node, wrapping round.
+  const { parseSystemInfo } = await import('./js/model.js');
+  const clusterXml = '<SystemInfo><status>IN_SERVICE</status><xmppDomain>d</xmppDomain><primaryNode><host>a</host><httpsPort>8445</httpsPort></primaryNode><secondaryNode><host>b</host><httpsPort>9445</httpsPort></secondaryNode><uri>/finesse/api/SystemInfo</uri><nodes><node><host>a</host><httpsPort>8445</httpsPort><xmppPort>5222</xmppPort></node><node><host>b</host><httpsPort>9445</httpsPort><xmppPort>5223</xmppPort></node><node><host>c</host><httpsPort>10445</httpsPort><xmppPort>5224</xmppPort></node></nodes></SystemInfo>';
+  const cluster = parseSystemInfo(new DOMParser().parseFromString(clusterXml, 'application/xml').documentElement);
+  check(cluster.nodes.map((n) => `${n.host}:${n.httpsPort}:${n.xmppPort}`).join() === 'a:8445:5222,b:9445:5223,c:10445:5224', `SystemInfo's nodes parsed: ${JSON.stringify(cluster.nodes)}`);
+  const hop = (host, port) => { const n = alternateNode(cluster, { host, port }); return n ? `${n.host}:${n.port}` : 'none'; };
+  check(hop('a', '8445') === 'b:9445' && hop('b', '9445') === 'c:10445', `each node fails over to the next listed: ${hop('a', '8445')}, ${hop('b', '9445')}`);
+  check(hop('c', '10445') === 'a:8445', `the third of three still has somewhere to go, the first: ${hop('c', '10445')}`);
+  check(hop('elsewhere', '8445') === 'a:8445', `a node reached by another name goes to the first listed: ${hop('elsewhere', '8445')}`);
+  const alone = { ...cluster, nodes: [cluster.nodes[0]] };
+  check(alternateNode(alone, { host: 'a', port: '8445' }) === null, 'a cluster of one: nowhere to fail over');
+  const lost = { ...cluster, nodes: [cluster.nodes[0], cluster.nodes[2]] };
+  check(alternateNode(lost, { host: 'c', port: '10445' })?.host === 'a' && alternateNode(lost, { host: 'a', port: '8445' })?.host === 'c', 'a node gone from the list is skipped');
+  const single = parseSystemInfo(new DOMParser().parseFromString('<SystemInfo><primaryNode><host>a</host><httpsPort>8445</httpsPort></primaryNode><secondaryNode><host/></secondaryNode></SystemInfo>', 'application/xml').documentElement);
+  check(single.nodes.length === 0 && alternateNode(single, { host: 'a', port: '8445' }) === null, 'no nodes list (one node, or Finesse): the pair rule');
   const { missedItems } = await import('./js/session-link.js');
   const items = [{ itemId: '1' }, { itemId: '2' }, { itemId: '3' }];
   check(missedItems(items, '2').map((i) => i.itemId).join() === '3', 'catch-up applies the items after the last one seen');

@@ -3,7 +3,8 @@
 //! `finesse` presence, pubsub subscribe allowed and refused, items, live events, a wrong
 //! password, a forged server signature, one BOSH request cut and resent, a clean disconnect;
 //! `tests/browser/desktop_xmpp.mjs`), and the pure parts one by one (model updates, client log,
-//! reconnect schedule, catch-up, REST errors; `tests/browser/desktop_units.mjs`).
+//! reconnect schedule, the failover choice in a pair and among a cluster's nodes, catch-up, REST
+//! errors; `tests/browser/desktop_units.mjs`).
 
 use std::time::Duration;
 

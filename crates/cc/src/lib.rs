@@ -22,6 +22,7 @@ pub mod watch;
 
 pub use center::{CcConfig, ContactCenter, Effect, Method, NodePlan, RestAnswer, RestCall};
 pub use directory::{Directory, QueueRecord, ReasonCategory, ReasonCodeRecord, Role, TeamRecord, UserRecord, WrapUpMode};
+pub use documents::NodeAddress;
 pub use error::ApiError;
 pub use herald_cti::EpochMs;
 pub use watch::{LinkConfig, LinkDownCause, LogoutAction, LogoutMode, PresenceLogoutConfig, WsLog};

@@ -7,7 +7,7 @@
 
 use herald_cc::ApiError;
 use herald_cc::directory::{Directory, QueueRecord, ReasonCategory, ReasonCodeRecord, Role, TeamRecord, UserRecord, WrapUpMode};
-use herald_cc::documents::{self, Case, SystemInfo};
+use herald_cc::documents::{self, Case, NodeAddress, SystemInfo};
 use herald_cc::model::AgentView;
 use herald_cc::update::{UpdateEvent, notification, update};
 use herald_cti::{AgentState, CallSnapshot, CallState, CallType, Participant, ParticipantState, QueueRef, QueueStats};
@@ -486,6 +486,52 @@ fn system_info_pair_out_of_service() {
     for part in [
         "<status>OUT_OF_SERVICE</status><statusReason>CTI link down</statusReason>",
         "<secondaryNode><host>finesse2.xyz.com</host><httpsPort>8445</httpsPort><xmppPort>5222</xmppPort><xmppSecurePort>5223</xmppSecurePort></secondaryNode>",
+    ] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+}
+
+fn cluster_node(host: &str, https_port: u16, xmpp_port: u16) -> NodeAddress {
+    NodeAddress { host: host.into(), https_port, xmpp_port }
+}
+
+#[test]
+fn system_info_of_a_cluster_with_no_known_node_is_the_configured_pair() {
+    let text = documents::cluster_system_info(&system_info(Some("finesse2.xyz.com"), true), &[]).to_xml();
+    assert!(text.contains("<primaryNode><host>finesse1.xyz.com</host>"), "{text}");
+    assert!(text.contains("<secondaryNode><host>finesse2.xyz.com</host>"), "{text}");
+    assert!(!text.contains("<nodes>") && text.ends_with("<uri>/finesse/api/SystemInfo</uri></SystemInfo>"), "no Herald element: {text}");
+}
+
+#[test]
+fn system_info_of_a_one_node_cluster_names_it_primary_and_lists_it() {
+    // Configured with a peer, but the cluster has one live node: it alone is named, as a single
+    // node (the empty secondary pinned above), plus the list.
+    let configured = system_info(Some("configured-peer.xyz.com"), true);
+    let text = documents::cluster_system_info(&configured, &[cluster_node("node-a.xyz.com", 18445, 15222)]).to_xml();
+    let mut alone = system_info(None, true);
+    alone.primary_host = "node-a.xyz.com".into();
+    alone.primary_https_port = 18445;
+    alone.xmpp_port = 15222;
+    let listed = "<nodes><node><host>node-a.xyz.com</host><httpsPort>18445</httpsPort><xmppPort>15222</xmppPort></node></nodes>";
+    assert_eq!(text, documents::system_info(&alone).to_xml().replace("</SystemInfo>", &format!("{listed}</SystemInfo>")));
+    assert!(text.contains("<secondaryNode><host/><httpsPort/><xmppPort/><xmppSecurePort/></secondaryNode>"), "{text}");
+    assert!(parse_document(text.as_bytes(), Limits::default()).is_ok(), "{text}");
+}
+
+#[test]
+fn system_info_of_a_three_node_cluster_pairs_the_first_two_and_lists_all_three() {
+    let nodes = [cluster_node("a.xyz.com", 18445, 15222), cluster_node("b.xyz.com", 28445, 25222), cluster_node("c.xyz.com", 38445, 35222)];
+    let text = documents::cluster_system_info(&system_info(None, false), &nodes).to_xml();
+    for part in [
+        "<status>OUT_OF_SERVICE</status>",
+        "<primaryNode><host>a.xyz.com</host><httpsPort>18445</httpsPort><xmppPort>15222</xmppPort><xmppSecurePort>5223</xmppSecurePort></primaryNode>\
+         <secondaryNode><host>b.xyz.com</host><httpsPort>28445</httpsPort><xmppPort>25222</xmppPort><xmppSecurePort>5223</xmppSecurePort></secondaryNode>",
+        "<uri>/finesse/api/SystemInfo</uri><nodes>\
+         <node><host>a.xyz.com</host><httpsPort>18445</httpsPort><xmppPort>15222</xmppPort></node>\
+         <node><host>b.xyz.com</host><httpsPort>28445</httpsPort><xmppPort>25222</xmppPort></node>\
+         <node><host>c.xyz.com</host><httpsPort>38445</httpsPort><xmppPort>35222</xmppPort></node>\
+         </nodes></SystemInfo>",
     ] {
         assert!(text.contains(part), "{part} in {text}");
     }

@@ -1,6 +1,6 @@
 //! The machine's CTI side: agent events published on the User and Team nodes with the
 //! request's `requestId`, refusals as `apiErrors` Updates, Dialogs collection semantics, queue
-//! statistics and SystemInfo.
+//! statistics and SystemInfo (on a status change and on a change of the cluster's nodes).
 
 mod machine_support;
 
@@ -258,6 +258,37 @@ fn system_info_is_published_when_the_status_changes() {
     assert!(effects(&mut cc).is_empty());
     cc.set_in_service(T0 + 3, true, "");
     assert_eq!(child_text(&updates(&mut cc)[0].data, "status").as_deref(), Some("IN_SERVICE"));
+}
+
+#[test]
+fn system_info_is_published_when_the_clusters_nodes_change() {
+    let node = |host: &str, port: u16| herald_cc::NodeAddress { host: host.into(), https_port: port, xmpp_port: port + 1 };
+    let three = vec![node("a", 1000), node("b", 2000), node("c", 3000)];
+    let mut cc = machine();
+    cc.set_nodes(T0, three.clone());
+    let first = updates(&mut cc);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(
+        (first[0].node.as_str(), first[0].source.as_str(), first[0].event.as_str()),
+        ("/finesse/api/SystemInfo", "/finesse/api/SystemInfo", "PUT")
+    );
+    let hosts = |data: &herald_xml::Element| -> Vec<String> {
+        let nodes = data.child("nodes", &data.ns).expect("<nodes>");
+        nodes.elements().filter_map(|n| child_text(n, "host")).collect()
+    };
+    assert_eq!(hosts(&first[0].data), ["a", "b", "c"]);
+    cc.set_nodes(T0 + 1, three.clone());
+    assert!(effects(&mut cc).is_empty(), "the same nodes again: nothing to tell");
+    cc.set_nodes(T0 + 2, vec![node("b", 2000), node("c", 3000)]);
+    let after_loss = updates(&mut cc);
+    assert_eq!(after_loss.len(), 1);
+    assert_eq!(hosts(&after_loss[0].data), ["b", "c"]);
+    let primary = after_loss[0].data.child("primaryNode", &after_loss[0].data.ns).expect("primaryNode");
+    assert_eq!(child_text(primary, "host").as_deref(), Some("b"));
+    let body = get(&mut cc, "1001", "SystemInfo").body.unwrap_or_default();
+    assert!(body.contains("<secondaryNode><host>c</host><httpsPort>3000</httpsPort><xmppPort>3001</xmppPort>"), "{body}");
+    cc.set_nodes(T0 + 3, vec![node("b", 2000), node("c", 3000), node("d", 4000)]);
+    assert_eq!(hosts(&updates(&mut cc)[0].data), ["b", "c", "d"], "a node joining is told too");
 }
 
 #[test]

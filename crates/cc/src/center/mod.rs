@@ -20,7 +20,7 @@ use herald_xml::Element;
 
 use crate::EpochMs;
 use crate::directory::{Directory, UserRecord};
-use crate::documents::{self, SystemInfo};
+use crate::documents::{self, NodeAddress, SystemInfo};
 use crate::model::AgentView;
 use crate::update::{self, UpdateEvent};
 use crate::watch::{LinkConfig, LinkDownCause, PresenceLogoutConfig, WsLog};
@@ -177,6 +177,8 @@ pub struct ContactCenter {
     status_reason: String,
     /// `xmppPort` and `xmppSecurePort` in SystemInfo.
     xmpp_ports: (u16, u16),
+    /// The cluster's live nodes SystemInfo names (empty: not clustered, the configured pair).
+    nodes: Vec<NodeAddress>,
     pending: PendingRequests,
     /// The presence monitor: resources, graces, held logouts.
     watch: PresenceWatch,
@@ -199,6 +201,7 @@ impl ContactCenter {
             in_service: true,
             status_reason: String::new(),
             xmpp_ports: (DEFAULT_XMPP_PORT, DEFAULT_XMPP_SECURE_PORT),
+            nodes: Vec::new(),
             pending: PendingRequests::default(),
             watch: PresenceWatch::default(),
             link: LinkWatch::default(),
@@ -210,6 +213,19 @@ impl ContactCenter {
     /// 5222 and 5223.
     pub fn set_xmpp_ports(&mut self, xmpp_port: u16, xmpp_secure_port: u16) {
         self.xmpp_ports = (xmpp_port, xmpp_secure_port);
+    }
+
+    /// The cluster's live nodes (issue 15), in the order SystemInfo lists them (the driver
+    /// passes them sorted by node id): the first is `primaryNode`, the second `secondaryNode`,
+    /// and all are listed in `<nodes>`. When the set changes, SystemInfo is published (a PUT on
+    /// `/finesse/api/SystemInfo`, as Finesse does when its status changes), so that connected
+    /// desktops learn where they can fail over to. Never called on a single node: SystemInfo
+    /// then names the configured pair.
+    pub fn set_nodes(&mut self, now: EpochMs, nodes: Vec<NodeAddress>) {
+        if nodes != self.nodes {
+            self.nodes = nodes;
+            self.publish_system_info(now);
+        }
     }
 
     /// The directory.
@@ -317,15 +333,25 @@ impl ContactCenter {
         self.in_service = in_service;
         self.status_reason = if in_service { String::new() } else { reason.to_owned() };
         if changed {
-            let node = format!("{API}/SystemInfo");
-            let data = documents::system_info(&self.system_info(now));
-            self.publish(node.clone(), data, UpdateEvent::Put, "", &node);
+            self.publish_system_info(now);
         }
+    }
+
+    /// Publishes SystemInfo as of `now` (a PUT whose source is the node itself).
+    fn publish_system_info(&mut self, now: EpochMs) {
+        let node = format!("{API}/SystemInfo");
+        let data = self.system_info_document(now);
+        self.publish(node.clone(), data, UpdateEvent::Put, "", &node);
     }
 
     /// The next effect, oldest first.
     pub fn poll_effect(&mut self) -> Option<Effect> {
         self.effects.pop_front()
+    }
+
+    /// The `<SystemInfo>` document as of `now`: the configured pair, or the cluster's nodes.
+    fn system_info_document(&self, now: EpochMs) -> Element {
+        documents::cluster_system_info(&self.system_info(now), &self.nodes)
     }
 
     /// SystemInfo as of `now`.

@@ -57,7 +57,7 @@ impl ContactCenter {
             }
             Resource::ReasonCodes(category) => self.reason_code_list(category.as_deref()),
             Resource::ReasonCode(code) => self.reason_code(&code).map(documents::reason_code),
-            Resource::SystemInfo => Ok(documents::system_info(&self.system_info(now))),
+            Resource::SystemInfo => Ok(self.system_info_document(now)),
             Resource::UserClientLog(_) => Err(ApiError::method_not_allowed("GET")),
         }
     }

@@ -129,27 +129,45 @@ pub(crate) fn bool_name(b: bool) -> &'static str {
     if b { "true" } else { "false" }
 }
 
+/// One live node of a Herald cluster as SystemInfo names it (issue 15): where a failing-over
+/// desktop signs in (`https_port`, the node's REST listener, which serves the page and the API)
+/// and where an XMPP client connects (`xmpp_port`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeAddress {
+    /// The host name desktops reach the node by.
+    pub host: String,
+    /// The node's REST port (`httpsPort`).
+    pub https_port: u16,
+    /// The node's client-to-server XMPP port (`xmppPort`).
+    pub xmpp_port: u16,
+}
+
 /// `<SystemInfo>` (finesse-domain.md §1.8 order). A single node has a `secondaryNode` whose
 /// `host` is empty, which is how the Finesse JS library tells it is single.
 pub fn system_info(info: &SystemInfo) -> Element {
-    let node_of = |name: &str, host: &str, https_port: u16, ports: bool| {
-        let port = |p: u16| if ports { p.to_string() } else { String::new() };
-        parent(
-            name,
-            [
-                leaf("host", host),
-                leaf("httpsPort", &port(https_port)),
-                leaf("xmppPort", &port(info.xmpp_port)),
-                leaf("xmppSecurePort", &port(info.xmpp_secure_port)),
-            ],
-        )
+    cluster_system_info(info, &[])
+}
+
+/// `<SystemInfo>` of a cluster whose live nodes are `nodes` (in the order given: the driver
+/// passes them sorted by node id). With none it is exactly [`system_info`]. Otherwise the
+/// first node is the `primaryNode`, the second the `secondaryNode` (empty when alone), so a
+/// Finesse client still sees a pair; and a Herald element after the standard ones,
+/// `<nodes><node><host/><httpsPort/><xmppPort/></node>…</nodes>`, lists every node, so a
+/// Herald desktop on the third node of three still has somewhere to fail over to (a Finesse
+/// client ignores an element it does not know).
+pub fn cluster_system_info(info: &SystemInfo, nodes: &[NodeAddress]) -> Element {
+    let configured_primary =
+        NodeAddress { host: info.primary_host.clone(), https_port: info.primary_https_port, xmpp_port: info.xmpp_port };
+    let configured_secondary = info.secondary_host.as_ref().map(|host| NodeAddress {
+        host: host.clone(),
+        https_port: info.secondary_https_port,
+        xmpp_port: info.xmpp_port,
+    });
+    let (primary, secondary) = match nodes {
+        [] => (Some(&configured_primary), configured_secondary.as_ref()),
+        [first, rest @ ..] => (Some(first), rest.first()),
     };
-    let primary = node_of("primaryNode", &info.primary_host, info.primary_https_port, true);
-    let secondary = match &info.secondary_host {
-        Some(host) => node_of("secondaryNode", host, info.secondary_https_port, true),
-        None => node_of("secondaryNode", "", 0, false),
-    };
-    parent(
+    let mut document = parent(
         "SystemInfo",
         [
             leaf("currentTimestamp", &timestamp(info.now)),
@@ -158,15 +176,37 @@ pub fn system_info(info: &SystemInfo) -> Element {
             leaf("statusReason", &info.status_reason),
             leaf("xmppDomain", &info.xmpp_domain),
             leaf("xmppPubSubDomain", &info.pubsub_domain),
-            primary,
-            secondary,
+            pair_node("primaryNode", primary, info.xmpp_secure_port),
+            pair_node("secondaryNode", secondary, info.xmpp_secure_port),
             leaf("peripheralId", &info.peripheral_id),
             leaf("timezoneOffset", &info.timezone_offset_minutes.to_string()),
             leaf("license", ""),
             leaf("systemAuthMode", ""),
             leaf("uri", &format!("{BASE}/SystemInfo")),
         ],
-    )
+    );
+    if !nodes.is_empty() {
+        let listed = nodes.iter().map(|node| {
+            parent(
+                "node",
+                [leaf("host", &node.host), leaf("httpsPort", &node.https_port.to_string()), leaf("xmppPort", &node.xmpp_port.to_string())],
+            )
+        });
+        document.push_child(parent("nodes", listed));
+    }
+    document
+}
+
+/// `primaryNode` or `secondaryNode`: the node's host and ports, or every child empty when there
+/// is no such node (a single node's `secondaryNode`). Herald knows one direct-TLS XMPP port,
+/// the one this deployment reports for every node.
+fn pair_node(name: &str, node: Option<&NodeAddress>, xmpp_secure_port: u16) -> Element {
+    let (host, ports) = match node {
+        Some(node) => (node.host.as_str(), [node.https_port, node.xmpp_port, xmpp_secure_port].map(|port| port.to_string())),
+        None => ("", [String::new(), String::new(), String::new()]),
+    };
+    let [https_port, xmpp_port, secure_port] = ports;
+    parent(name, [leaf("host", host), leaf("httpsPort", &https_port), leaf("xmppPort", &xmpp_port), leaf("xmppSecurePort", &secure_port)])
 }
 
 /// The HTTP error body `<ApiErrors><ApiError><ErrorType/><ErrorMessage/><ErrorData/>`.

@@ -162,7 +162,9 @@ function parseNode(el) {
 }
 
 /** `<SystemInfo>` as { status, statusReason, xmppDomain, pubsubDomain, deploymentType,
- *  currentTimestamp (ms), timezoneOffset (minutes), primaryNode, secondaryNode }. */
+ *  currentTimestamp (ms), timezoneOffset (minutes), primaryNode, secondaryNode, nodes }:
+ *  `nodes` is Herald's list of a cluster's live nodes ([{ host, httpsPort, xmppPort }], empty
+ *  from a single node or a Finesse server). */
 export function parseSystemInfo(el) {
   const tz = numberOrNull(text(el, 'timezoneOffset'));
   return {
@@ -175,6 +177,9 @@ export function parseSystemInfo(el) {
     timezoneOffset: tz === null ? 0 : tz,
     primaryNode: parseNode(kid(el, 'primaryNode')),
     secondaryNode: parseNode(kid(el, 'secondaryNode')),
+    nodes: kids(kid(el, 'nodes'), 'node')
+      .map((n) => ({ ...parseNode(n), xmppPort: text(n, 'xmppPort') }))
+      .filter((n) => n.host),
   };
 }
 

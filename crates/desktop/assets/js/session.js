@@ -233,7 +233,11 @@ export class DesktopSession extends EventTarget {
       if (this.link) this.link.subscribe(`/finesse/api/Queue/${id}`).catch((e) => this.log.log(`subscribe Queue/${id} failed: ${e.message}`));
     }
     if (result.what === 'report' && this.reportWaiter) this.reportWaiter();
-    if (result.what === 'system' && result.systemInfo) this.log.log(`system ${result.systemInfo.status} ${result.systemInfo.statusReason}`);
+    if (result.what === 'system' && result.systemInfo) {
+      // A published SystemInfo also tells where to fail over to (a cluster's nodes changed).
+      this.lastSystemInfo = result.systemInfo;
+      this.log.log(`system ${result.systemInfo.status} ${result.systemInfo.statusReason}`);
+    }
     if (result.what) this.changed(result.what);
   }
 

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use axum::body::Body;
 use axum::http::Request;
 use herald_api::{CcService, PresenceInput};
-use herald_cc::ApiError;
-use herald_cluster::{Cluster, To};
+use herald_cc::{ApiError, NodeAddress};
+use herald_cluster::{Cluster, NodeInfo, To};
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt as _;
 
@@ -124,6 +124,30 @@ fn admit(origins: &mut HashMap<(String, String), String>, change: &PresenceChang
         // so that its going starts the grace like any other disconnect.
         None => Verdict::Unavailable { announce_first: true },
     }
+}
+
+impl Leader {
+    /// Tells the contact center the cluster's live nodes, which SystemInfo names (it publishes
+    /// SystemInfo again when they changed, and does nothing otherwise).
+    pub(crate) fn set_nodes(&self, live: &[NodeInfo]) {
+        let service = self.service.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(service) = service.as_ref() {
+            let nodes = desktop_addresses(live);
+            service.with_center(|cc| cc.set_nodes(herald_api::now_ms(), nodes));
+        }
+    }
+}
+
+/// Where desktops reach each live node (in the given order, sorted by id): its advertised
+/// host, its REST listener (which serves the desktop's page and the API) and its XMPP port. A
+/// node without a REST listener cannot take a failing-over desktop and is left out.
+fn desktop_addresses(live: &[NodeInfo]) -> Vec<NodeAddress> {
+    live.iter()
+        .filter_map(|node| {
+            let https_port = node.rest_port?;
+            Some(NodeAddress { host: node.host.clone(), https_port, xmpp_port: node.c2s_port })
+        })
+        .collect()
 }
 
 /// Who leads, seen from this node, and the presence waiting for a leader.
@@ -288,5 +312,25 @@ mod tests {
         }];
         let bytes = serde_json::to_vec(&changes).unwrap();
         assert_eq!(serde_json::from_slice::<Vec<PresenceChange>>(&bytes).unwrap(), changes);
+    }
+
+    #[test]
+    fn desktops_reach_a_node_on_its_rest_port_and_a_node_without_one_is_left_out() {
+        let node = |id: &str, rest_port: Option<u16>| NodeInfo {
+            id: id.into(),
+            host: format!("{id}.example.com"),
+            c2s_port: 5222,
+            https_port: 7443,
+            rest_port,
+            ..NodeInfo::default()
+        };
+        let addresses = desktop_addresses(&[node("a", Some(8445)), node("b", None), node("c", Some(9445))]);
+        assert_eq!(
+            addresses,
+            [
+                NodeAddress { host: "a.example.com".into(), https_port: 8445, xmpp_port: 5222 },
+                NodeAddress { host: "c.example.com".into(), https_port: 9445, xmpp_port: 5222 },
+            ]
+        );
     }
 }

@@ -296,7 +296,8 @@ async fn stop_leader(leader: &Leader) {
 }
 
 /// Follows the CTI lease: starts the contact center when this node wins it, stops it when the
-/// node loses it, and sends the presence that waited for a leader.
+/// node loses it, tells it the live nodes (SystemInfo names them), and sends the presence that
+/// waited for a leader.
 async fn lead(
     leadership: Arc<Leadership>,
     mut lease: tokio::sync::watch::Receiver<bool>,
@@ -332,6 +333,9 @@ async fn lead(
                 }
             }
             _ => {}
+        }
+        if let Some(leader) = leadership.current() {
+            leader.set_nodes(&leadership.cluster.live_nodes());
         }
     }
 }
