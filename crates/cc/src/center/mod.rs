@@ -2,7 +2,8 @@
 //! module holds the public types and the machine's state; [`rest`] answers REST calls, [`cti`]
 //! mirrors CTI events and publishes them, [`nodes`] plans the pubsub nodes, [`pending`]
 //! remembers which request caused which events, [`presence`] runs the presence-driven logout
-//! and [`link`] supervises the CTI link (issue 12).
+//! and [`link`] supervises the CTI link (issue 12); [`restore`] brings agents back after a
+//! cluster takeover (issue 15).
 
 mod cti;
 mod link;
@@ -12,6 +13,7 @@ mod presence;
 mod rest;
 mod rest_change;
 mod rest_get;
+mod restore;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -28,6 +30,7 @@ use crate::watch::{LinkConfig, LinkDownCause, PresenceLogoutConfig, WsLog};
 use link::LinkWatch;
 use pending::PendingRequests;
 use presence::PresenceWatch;
+pub use restore::{RestoreError, RestorePlan};
 
 /// The base of every node and `source` name.
 const API: &str = crate::path::BASE;
