@@ -113,7 +113,9 @@ impl Handler for NodeHandler {
             PRESENCE => {
                 match serde_json::from_slice::<Vec<PresenceChange>>(&envelope.body) {
                     Ok(changes) => self.leadership.presence(changes),
-                    Err(err) => tracing::warn!(target: "notification", from = envelope.from, %err, "unreadable presence from another node; dropped"),
+                    Err(err) => {
+                        tracing::warn!(target: "notification", from = envelope.from, %err, "unreadable presence from another node; dropped")
+                    }
                 }
                 return;
             }
@@ -143,13 +145,12 @@ impl Handler for NodeHandler {
             .filter_map(|jid| {
                 let (bare, resource) = jid.split_once('/')?;
                 let (user, domain) = bare.split_once('@')?;
-                (domain == self.domain && user != webservices_user::USERNAME)
-                    .then(|| PresenceChange {
-                        user: user.to_owned(),
-                        resource: resource.to_owned(),
-                        available: false,
-                        lost_with: Some(node.to_owned()),
-                    })
+                (domain == self.domain && user != webservices_user::USERNAME).then(|| PresenceChange {
+                    user: user.to_owned(),
+                    resource: resource.to_owned(),
+                    available: false,
+                    lost_with: Some(node.to_owned()),
+                })
             })
             .collect();
         tracing::warn!(target: "notification", node, sessions = jids.len(), "node lost: its lease expired; its sessions count as disconnected");
@@ -162,7 +163,7 @@ impl Handler for NodeHandler {
 async fn deliver_inbound(core: Core, limits: herald_xml::Limits, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
     while let Some(message) = inbound.recv().await {
         match message {
-            Inbound::Stanza(bytes) => match herald_xml::parse_document(&bytes, limits.clone()) {
+            Inbound::Stanza(bytes) => match herald_xml::parse_document(&bytes, limits) {
                 Ok(stanza) => core.deliver_forwarded(stanza).await,
                 Err(err) => tracing::warn!(target: "notification", %err, "unreadable stanza from another node; dropped"),
             },
@@ -186,8 +187,10 @@ pub(crate) struct LeaderStart {
 impl LeaderStart {
     async fn start(&self) -> anyhow::Result<Leader> {
         let prepared = cc::sendable(cc::prepare(&self.config, &self.store)).await?;
-        let cc::Service { service, router } =
+        let cc::Service { service, router, cti } =
             cc::sendable(cc::start_service(&self.config, prepared, &self.core, self.api_port, self.sim_token.clone())).await?;
+        // A takeover: the agents come back in their last published states before REST is served.
+        herald_api::restore_agents(&service, &cti).await;
         let presence = service.presence_watcher();
         Ok(Leader { service: Mutex::new(Some(service)), router, presence })
     }
@@ -308,7 +311,9 @@ async fn lead(
                         leadership.set(Some(Arc::new(leader)));
                         tracing::info!(target: "webservices", node = leadership.cluster.node_id(), elapsed_ms = began.elapsed().as_millis() as u64, "this node now drives the CTI side (cti lease won)");
                     }
-                    Err(err) => tracing::error!(target: "webservices", err = format!("{err:#}"), "the contact center could not start on this node; retrying"),
+                    Err(err) => {
+                        tracing::error!(target: "webservices", err = format!("{err:#}"), "the contact center could not start on this node; retrying")
+                    }
                 }
             }
             (false, true) => {
