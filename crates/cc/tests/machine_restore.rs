@@ -145,3 +145,30 @@ fn restored_states_are_published_without_a_request_id_and_refusals_are_silent() 
     assert!(updates(&mut cc).is_empty(), "no apiErrors for a restore's refusal");
     assert_eq!(cc.agent_view("1002").state, AgentState::Logout);
 }
+
+/// After a takeover the new leader learns who has sessions; a signed-in agent with none waits
+/// out the grace, then is logged out once (UCCX), as after a first CTI snapshot.
+#[test]
+fn a_signed_in_agent_without_a_session_is_watched_once() {
+    let no_heartbeats = herald_cc::LinkConfig { heartbeat_ms: 0, ..Default::default() };
+    let mut cc = machine_with(Default::default(), no_heartbeats);
+    in_state(&mut cc, T0, "1001", AgentState::Ready);
+    in_state(&mut cc, T0, "1002", AgentState::Ready);
+    cc.presence(T0, "1002", "desk", true);
+    effects(&mut cc);
+    assert!(!cc.watch_if_absent(T0, "1002"), "present");
+    assert!(!cc.watch_if_absent(T0, "1003"), "logged out");
+    assert!(!cc.watch_if_absent(T0, "nobody"), "not an agent");
+    assert!(cc.watch_if_absent(T0, "1001"), "signed in, no session");
+    assert!(!cc.watch_if_absent(T0 + 1, "1001"), "already watched");
+    assert_eq!(cc.poll_timeout(), Some(T0 + 60_000));
+    effects(&mut cc);
+    let forced: Vec<CtiRequest> = run_until(&mut cc, T0 + 60_000).into_iter().flat_map(|(_, out)| out.cti).collect();
+    assert!(
+        matches!(forced.as_slice(), [CtiRequest::AgentState { agent, state: RequestedState::Logout, forced: true, .. }] if agent == "1001"),
+        "{forced:?}"
+    );
+    let mut disabled = machine_with(herald_cc::PresenceLogoutConfig { enabled: false, ..Default::default() }, Default::default());
+    in_state(&mut disabled, T0, "1001", AgentState::Ready);
+    assert!(!disabled.watch_if_absent(T0, "1001"), "the presence-driven logout is off");
+}
