@@ -67,6 +67,26 @@ pub struct CcConfig {
     pub link: LinkConfig,
 }
 
+impl CcConfig {
+    /// One node serving `domain`: UCCE, REST on 8445, GMT, peripheral 5000, the default
+    /// presence-logout and link supervision (tests and tools; the server builds its own).
+    pub fn new(domain: &str) -> Self {
+        Self {
+            xmpp_domain: domain.to_owned(),
+            pubsub_domain: format!("pubsub.{domain}"),
+            deployment_type: "UCCE".to_owned(),
+            primary_host: domain.to_owned(),
+            secondary_host: None,
+            primary_https_port: 8445,
+            secondary_https_port: 8445,
+            timezone_offset_minutes: 0,
+            peripheral_id: "5000".to_owned(),
+            presence_logout: PresenceLogoutConfig::default(),
+            link: LinkConfig::default(),
+        }
+    }
+}
+
 /// An HTTP method as far as the API cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {

@@ -77,19 +77,8 @@ mod tests {
         for id in ["1001", "1002"] {
             directory.put_user(UserRecord { extension: Some(id.into()), ..UserRecord::agent(id) });
         }
-        let config = CcConfig {
-            xmpp_domain: DOMAIN.into(),
-            pubsub_domain: format!("pubsub.{DOMAIN}"),
-            deployment_type: "UCCX".into(),
-            primary_host: DOMAIN.into(),
-            secondary_host: None,
-            primary_https_port: 8445,
-            secondary_https_port: 8445,
-            timezone_offset_minutes: 0,
-            peripheral_id: "5000".into(),
-            presence_logout: herald_cc::PresenceLogoutConfig::default(),
-            link: LinkConfig { heartbeat_ms: 0, ..LinkConfig::default() },
-        };
+        let no_heartbeats = LinkConfig { heartbeat_ms: 0, ..LinkConfig::default() };
+        let config = CcConfig { link: no_heartbeats, ..CcConfig::new(DOMAIN) };
         let store = herald_store::AnyStore::Memory(herald_store::MemoryStore::new());
         let core = herald_core::Core::start(herald_core::CoreConfig::new(DOMAIN), store).await.unwrap();
         let logs = tempfile::tempdir().unwrap();
