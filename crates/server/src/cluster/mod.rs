@@ -115,9 +115,7 @@ impl Handler for NodeHandler {
             PRESENCE => {
                 match serde_json::from_slice::<Vec<PresenceChange>>(&envelope.body) {
                     Ok(changes) => self.leadership.presence(changes),
-                    Err(err) => {
-                        tracing::warn!(target: "notification", from = envelope.from, %err, "unreadable presence from another node; dropped")
-                    }
+                    Err(err) => tracing::warn!(target: "notification", from = envelope.from, %err, "unreadable presence from another node; dropped"),
                 }
                 return;
             }
@@ -147,12 +145,13 @@ impl Handler for NodeHandler {
             .filter_map(|jid| {
                 let (bare, resource) = jid.split_once('/')?;
                 let (user, domain) = bare.split_once('@')?;
-                (domain == self.domain && user != webservices_user::USERNAME).then(|| PresenceChange {
-                    user: user.to_owned(),
-                    resource: resource.to_owned(),
-                    available: false,
-                    lost_with: Some(node.to_owned()),
-                })
+                (domain == self.domain && user != webservices_user::USERNAME)
+                    .then(|| PresenceChange {
+                        user: user.to_owned(),
+                        resource: resource.to_owned(),
+                        available: false,
+                        lost_with: Some(node.to_owned()),
+                    })
             })
             .collect();
         tracing::warn!(target: "notification", node, sessions = jids.len(), "node lost: its lease expired; its sessions count as disconnected");
@@ -314,9 +313,7 @@ async fn lead(
                         leadership.set(Some(Arc::new(leader)));
                         tracing::info!(target: "webservices", node = leadership.cluster.node_id(), elapsed_ms = began.elapsed().as_millis() as u64, "this node now drives the CTI side (cti lease won)");
                     }
-                    Err(err) => {
-                        tracing::error!(target: "webservices", err = format!("{err:#}"), "the contact center could not start on this node; retrying")
-                    }
+                    Err(err) => tracing::error!(target: "webservices", err = format!("{err:#}"), "the contact center could not start on this node; retrying"),
                 }
             }
             (false, true) => {
