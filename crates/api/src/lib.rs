@@ -6,6 +6,8 @@
 //!   [`CcService`] and a [`CtiHandle`] to the CTI machine.
 //! - [`CcService::router`] serves `/finesse/api/…` (HTTP Basic with the XMPP accounts' lock-out
 //!   and a short cache); [`sim_router`] serves the simulator's call injection and link control.
+//! - [`restore_agents`] brings agents back to their last published state when a cluster node
+//!   takes the contact center over (issue 15).
 //! - Both are served with `herald_net::http::serve_http`, which brings TLS, admission, deadlines
 //!   and CORS.
 
@@ -16,6 +18,7 @@ mod nodes;
 mod routes;
 mod service;
 mod sim;
+mod takeover;
 
 pub use driver::CtiHandle;
 pub use machine::now_ms;
@@ -23,3 +26,4 @@ pub use nodes::{SetupReport, node_config, setup as setup_nodes};
 pub use routes::REQUEST_ID;
 pub use service::{CcService, PresenceInput, ServiceConfig, start};
 pub use sim::{SIM_CALL_PATH, SIM_LINK_PATH, sim_router};
+pub use takeover::{RESTORE_LOOKBACK, RestoreReport, restore_agents};

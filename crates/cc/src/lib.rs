@@ -17,10 +17,11 @@ pub mod fuzzing;
 pub mod model;
 pub mod parse;
 pub mod path;
+pub mod takeover;
 pub mod update;
 pub mod watch;
 
-pub use center::{CcConfig, ContactCenter, Effect, Method, NodePlan, RestAnswer, RestCall};
+pub use center::{CcConfig, ContactCenter, Effect, Method, NodePlan, RestAnswer, RestCall, RestoreError, RestorePlan};
 pub use directory::{Directory, QueueRecord, ReasonCategory, ReasonCodeRecord, Role, TeamRecord, UserRecord, WrapUpMode};
 pub use documents::NodeAddress;
 pub use error::ApiError;

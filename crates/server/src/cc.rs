@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use herald_api::{CcService, ServiceConfig};
+use herald_api::{CcService, CtiHandle, ServiceConfig};
 use herald_cc::{CcConfig, ContactCenter, Directory, LinkConfig, LogoutMode, PresenceLogoutConfig};
 use herald_core::Core;
 use herald_cti::sim::{SimAgent, SimConfig, SimQueue, Simulator};
@@ -172,11 +172,13 @@ pub(crate) struct RestListener {
     pub(crate) desktop: Option<herald_desktop::DesktopSettings>,
 }
 
-/// The contact-center service this node runs (it drives the CTI side) and the router of its
-/// REST resources and the simulator's endpoint.
+/// The contact-center service this node runs (it drives the CTI side), the router of its
+/// REST resources and the simulator's endpoint, and the simulator behind it (a cluster's new
+/// leader restores the agents' states through it).
 pub(crate) struct Service {
     pub(crate) service: CcService,
     pub(crate) router: axum::Router,
+    pub(crate) cti: CtiHandle<Simulator>,
 }
 
 /// Starts the machine and the CTI side (the simulator); `sim_token` guards the simulator's
@@ -215,8 +217,8 @@ pub(crate) async fn start_service(
         },
     )
     .await?;
-    let router = service.router().merge(herald_api::sim_router(handle, sim_token));
-    Ok(Service { service, router })
+    let router = service.router().merge(herald_api::sim_router(handle.clone(), sim_token));
+    Ok(Service { service, router, cti: handle })
 }
 
 /// Starts the machine, the CTI side and the REST listener (a single node).
@@ -231,7 +233,7 @@ pub(crate) async fn start(
     let api_port = listener.local_addr()?.port();
     let started = std::time::Instant::now();
     let token = herald_admin::token::write_token(&config.data_dir, sim_client::TOKEN_FILE)?;
-    let Service { service, router } = start_service(config, prepared, core, api_port, token).await?;
+    let Service { service, router, .. } = start_service(config, prepared, core, api_port, token).await?;
     // The web services are up: `finesse` becomes available (desktops wait for it) and watches
     // every agent's presence for the presence-driven logout.
     let watcher = service.presence_watcher();

@@ -146,11 +146,9 @@ impl ContactCenter {
             self.on_call_ended(None, id, &agents);
         }
         self.calls.retain(|id, _| live.contains(id) || self.holders.contains_key(id));
-        if first && self.config.presence_logout.enabled {
+        if first {
             for agent in signed_in {
-                if !self.watch.present(&agent) && !self.watch.watching(&agent) {
-                    self.start_grace(now, &agent);
-                }
+                self.watch_if_absent(now, &agent);
             }
         }
     }

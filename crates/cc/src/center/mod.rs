@@ -2,7 +2,8 @@
 //! module holds the public types and the machine's state; [`rest`] answers REST calls, [`cti`]
 //! mirrors CTI events and publishes them, [`nodes`] plans the pubsub nodes, [`pending`]
 //! remembers which request caused which events, [`presence`] runs the presence-driven logout
-//! and [`link`] supervises the CTI link (issue 12).
+//! and [`link`] supervises the CTI link (issue 12); [`restore`] brings agents back after a
+//! cluster takeover (issue 15).
 
 mod cti;
 mod link;
@@ -12,6 +13,7 @@ mod presence;
 mod rest;
 mod rest_change;
 mod rest_get;
+mod restore;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -28,6 +30,7 @@ use crate::watch::{LinkConfig, LinkDownCause, PresenceLogoutConfig, WsLog};
 use link::LinkWatch;
 use pending::PendingRequests;
 use presence::PresenceWatch;
+pub use restore::{RestoreError, RestorePlan};
 
 /// The base of every node and `source` name.
 const API: &str = crate::path::BASE;
@@ -62,6 +65,26 @@ pub struct CcConfig {
     pub presence_logout: PresenceLogoutConfig,
     /// `[cti]`: the link's supervision.
     pub link: LinkConfig,
+}
+
+impl CcConfig {
+    /// One node serving `domain`: UCCE, REST on 8445, GMT, peripheral 5000, the default
+    /// presence-logout and link supervision (tests and tools; the server builds its own).
+    pub fn new(domain: &str) -> Self {
+        Self {
+            xmpp_domain: domain.to_owned(),
+            pubsub_domain: format!("pubsub.{domain}"),
+            deployment_type: "UCCE".to_owned(),
+            primary_host: domain.to_owned(),
+            secondary_host: None,
+            primary_https_port: 8445,
+            secondary_https_port: 8445,
+            timezone_offset_minutes: 0,
+            peripheral_id: "5000".to_owned(),
+            presence_logout: PresenceLogoutConfig::default(),
+            link: LinkConfig::default(),
+        }
+    }
 }
 
 /// An HTTP method as far as the API cares.

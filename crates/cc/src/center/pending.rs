@@ -74,6 +74,14 @@ impl PendingRequests {
         tag
     }
 
+    /// A fresh tag for a request the machine makes on its own behalf (a takeover's restore):
+    /// not remembered, so its events carry no `requestId` and a refusal publishes nothing.
+    pub(super) fn unremembered(&mut self) -> RequestTag {
+        let tag = RequestTag(self.next);
+        self.next += 1;
+        tag
+    }
+
     /// Forgets requests older than [`TTL_MS`] (tags grow with time, so the oldest come first).
     pub(super) fn expire(&mut self, now: EpochMs) {
         while let Some(entry) = self.entries.first_entry() {
@@ -123,6 +131,9 @@ mod tests {
         assert_eq!(p.request_id(None), "");
         assert_eq!(p.take(a).map(|e| e.target), Some(Target::User("1001".into())));
         assert_eq!(p.take(a).map(|e| e.target), None);
+        let c = p.unremembered();
+        assert!(c > b && !p.knows(Some(c)), "fresh, and not remembered");
+        assert!(p.remember(0, None, Target::User("1001".into())) > c);
     }
 
     #[test]

@@ -142,6 +142,19 @@ impl ContactCenter {
         }
     }
 
+    /// Starts `agent`'s grace when it is signed in, has no available resource known and is not
+    /// watched already (the presence-driven logout enabled): what the first snapshot does, and
+    /// a cluster's new leader once it learned who has sessions (issue 15). Whether it started.
+    pub fn watch_if_absent(&mut self, now: EpochMs, agent: &str) -> bool {
+        let Some(login) = self.directory.user(agent).map(|u| u.login_id.clone()) else { return false };
+        let absent = !self.watch.present(&login) && !self.watch.watching(&login);
+        if !self.config.presence_logout.enabled || !absent || self.view(&login).state == AgentState::Logout {
+            return false;
+        }
+        self.start_grace(now, &login);
+        true
+    }
+
     /// Starts (or restarts) `agent`'s grace at `now`.
     pub(super) fn start_grace(&mut self, now: EpochMs, agent: &str) {
         let deadline = now.saturating_add(self.config.presence_logout.grace_ms);

@@ -1,13 +1,15 @@
 //! This process as a node of a Herald cluster (issue 15; `docs/architecture/cluster.md`): it
 //! joins Redis before the core loads its state, gives the core its cross-node seams (`seams`),
 //! takes what other nodes send (`NodeHandler`), contends for the CTI lease and runs the contact
-//! center while it holds it (`leader`), and forwards to the leader the REST requests only it can
+//! center while it holds it (`leader`; on a takeover it restores the agents' states and learns
+//! who has sessions, `takeover`), and forwards to the leader the REST requests only it can
 //! answer (`forward`).
 
 mod forward;
 mod leader;
 mod ops;
 mod seams;
+mod takeover;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -186,10 +188,13 @@ pub(crate) struct LeaderStart {
 }
 
 impl LeaderStart {
-    async fn start(&self) -> anyhow::Result<Leader> {
+    async fn start(&self, cluster: &Cluster) -> anyhow::Result<Leader> {
         let prepared = cc::sendable(cc::prepare(&self.config, &self.store)).await?;
-        let cc::Service { service, router } =
+        let cc::Service { service, router, cti } =
             cc::sendable(cc::start_service(&self.config, prepared, &self.core, self.api_port, self.sim_token.clone())).await?;
+        // A takeover: the agents come back in their last published states before REST is served.
+        herald_api::restore_agents(&service, &cti).await;
+        takeover::resume_presence(cluster, &service, &self.config.domain).await;
         Ok(Leader::new(service, router))
     }
 }
@@ -316,7 +321,7 @@ async fn lead(
         match (held, leadership.current().is_some()) {
             (true, false) => {
                 let began = std::time::Instant::now();
-                match start.start().await {
+                match start.start(&leadership.cluster).await {
                     Ok(leader) => {
                         leadership.set(Some(Arc::new(leader)));
                         tracing::info!(target: "webservices", node = leadership.cluster.node_id(), elapsed_ms = began.elapsed().as_millis() as u64, "this node now drives the CTI side (cti lease won)");
