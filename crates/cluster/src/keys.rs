@@ -11,6 +11,10 @@ impl Keys {
     pub(crate) fn new(prefix: &str) -> Self {
         Self { prefix: prefix.to_owned() }
     }
+    /// The prefix itself (the scripts that compute keys from JIDs need it).
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
     /// The set of joined, not yet reaped node ids.
     pub(crate) fn nodes(&self) -> String {
         format!("{}:nodes", self.prefix)

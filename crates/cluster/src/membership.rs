@@ -12,7 +12,7 @@ use crate::{BusStats, ClusterError, Inner, NodeInfo, lock};
 
 /// How long the reap lock of a dead node lasts: long enough that no second survivor reaps it
 /// again from an older view of the live set.
-const REAP_LOCK_MS: u64 = 60_000;
+pub(crate) const REAP_LOCK_MS: u64 = 60_000;
 
 impl Inner {
     fn node_json(&self) -> String {
@@ -108,6 +108,13 @@ impl Inner {
 
     /// Reads `P:nodes` and their keys: stores the live set, returns the dead ids.
     async fn read_live_set(&self) -> redis::RedisResult<Vec<String>> {
+        let (live, dead) = self.read_members().await?;
+        *lock(&self.live) = live;
+        Ok(dead)
+    }
+
+    /// Reads `P:nodes` and their keys now: the live nodes (sorted by id) and the dead ids.
+    pub(crate) async fn read_members(&self) -> redis::RedisResult<(Vec<NodeInfo>, Vec<String>)> {
         let mut conn = self.conn.clone();
         let mut ids: Vec<String> = conn.smembers(self.keys.nodes()).await?;
         ids.sort();
@@ -125,28 +132,19 @@ impl Inner {
                 None => dead.push(id),
             }
         }
-        *lock(&self.live) = live;
-        Ok(dead)
+        Ok((live, dead))
     }
 
-    /// Reaps dead node `node` if this survivor wins its lock: its directory entries, its JID
-    /// set, its inbox, its id. Returns the JIDs it held, or None when another survivor reaps.
+    /// Reaps dead node `node` if this survivor wins its lock and its key is still gone, in one
+    /// script: its directory entries (those still naming it), its JID set, its inbox, its id.
+    /// Returns the JIDs it lost, or None when another survivor reaps or the node came back.
     async fn reap(&self, node: &str) -> redis::RedisResult<Option<Vec<String>>> {
         let mut conn = self.conn.clone();
-        let won: Option<String> = redis::cmd("SET")
-            .arg(self.keys.reap(node))
-            .arg(self.node_id())
-            .arg("NX")
-            .arg("PX")
-            .arg(REAP_LOCK_MS)
-            .query_async(&mut conn)
-            .await?;
-        if won.is_none() {
-            return Ok(None);
-        }
-        let jids = self.remove_directory_entries(node).await?;
-        redis::pipe().del(self.keys.inbox(node)).srem(self.keys.nodes(), node).query_async::<()>(&mut conn).await?;
-        Ok(Some(jids))
+        let reaped: Option<Vec<String>> = self.remove_entries_script(node, true).query_async(&mut conn).await?;
+        Ok(reaped.map(|mut jids| {
+            jids.sort();
+            jids
+        }))
     }
 }
 
