@@ -82,6 +82,11 @@ impl Inner {
         if confirmed.is_some_and(|at| at.elapsed() < self.settings.lease) {
             return;
         }
+        self.give_up_leases();
+    }
+
+    /// Stops believing this node holds any lease (its key is another run's now).
+    pub(crate) fn give_up_leases(&self) {
         for held in lock(&self.leases).values() {
             held.send_if_modified(|was| std::mem::replace(was, false));
         }
