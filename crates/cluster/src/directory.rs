@@ -3,15 +3,11 @@
 
 use redis::AsyncCommands as _;
 
-use crate::bus::Outgoing;
+use crate::sender::Outgoing;
 use crate::{Cluster, ClusterError, Inner, lock};
 
-/// Deletes `dir[resource]` only while it still names the node (a newer binding elsewhere stays).
-const UNBIND_IF_MINE: &str =
-    "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
-
 /// `bare/resource` split; None for a JID without a resource (never a session).
-fn split_full_jid(full_jid: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_full_jid(full_jid: &str) -> Option<(&str, &str)> {
     full_jid.split_once('/').filter(|(bare, resource)| !bare.is_empty() && !resource.is_empty())
 }
 
@@ -60,25 +56,6 @@ impl Cluster {
 }
 
 impl Inner {
-    /// Writes one directory change (from the sending task, so in order with the messages).
-    pub(crate) async fn write_directory(&self, full_jid: &str, bound: bool) {
-        let Some((bare, resource)) = split_full_jid(full_jid) else {
-            tracing::warn!(node = %self.node_id(), %full_jid, "not a full JID: not in the directory");
-            return;
-        };
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        if bound {
-            pipe.hset(self.keys.dir(bare), resource, self.node_id()).sadd(self.keys.jids(self.node_id()), full_jid);
-        } else {
-            pipe.cmd("EVAL").arg(UNBIND_IF_MINE).arg(1).arg(self.keys.dir(bare)).arg(resource).arg(self.node_id());
-            pipe.srem(self.keys.jids(self.node_id()), full_jid);
-        }
-        if self.retry_until_sent(&pipe, "update the session directory").await.is_none() {
-            crate::BusStats::bump(&self.stats.send_errors);
-        }
-    }
-
     /// Writes this node's sessions again (after Redis lost them: a restart, or this node was
     /// reaped during a stall), after whatever is queued, so later changes still win.
     pub(crate) fn rebind_held_jids(&self) {

@@ -12,12 +12,13 @@ mod error;
 mod keys;
 mod lease;
 mod membership;
+mod sender;
 mod settings;
 mod stats;
 mod status;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -31,8 +32,8 @@ pub use settings::{ClusterSettings, NodeInfo, redacted_url, valid_node_id};
 pub use stats::BusStats;
 pub use status::{ClusterStatus, LeaseStatus, NodeStatus};
 
-use bus::{Outgoing, Target};
 use keys::Keys;
+use sender::{Outgoing, Queued, Target};
 
 /// A message from another node (or a request, or this node's own message to itself).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +102,11 @@ pub(crate) struct Inner {
     leases: Mutex<HashMap<String, watch::Sender<bool>>>,
     /// When Redis last confirmed the leases (a holder cut off from Redis gives them up after a lease).
     leases_confirmed: Mutex<Option<std::time::Instant>>,
-    outbox: mpsc::UnboundedSender<Outgoing>,
+    outbox: mpsc::UnboundedSender<Queued>,
+    /// How many items wait in the outbox (bounded by [`sender::MAX_QUEUED`]).
+    queued: AtomicUsize,
+    /// When a full outbox was last warned about.
+    overflow_warned: Mutex<Option<std::time::Instant>>,
     /// Requests waiting for their reply, by request id.
     pending: Mutex<HashMap<u64, oneshot::Sender<Vec<u8>>>>,
     next_request: AtomicU64,
@@ -157,6 +162,8 @@ impl Cluster {
             leases: Mutex::new(HashMap::new()),
             leases_confirmed: Mutex::new(None),
             outbox,
+            queued: AtomicUsize::new(0),
+            overflow_warned: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
             next_request: AtomicU64::new(1),
             stats: BusStats::default(),
@@ -169,7 +176,7 @@ impl Cluster {
         });
         inner.enter().await?;
         let cluster = Cluster { _stop_on_drop: Arc::new(StopOnDrop(inner.clone())), inner };
-        let sender = tokio::spawn(bus::run_sender(cluster.inner.clone(), outbox_rx));
+        let sender = tokio::spawn(sender::run_sender(cluster.inner.clone(), outbox_rx));
         let refresh = tokio::spawn(membership::run_refresh(cluster.inner.clone()));
         lock(&cluster.inner.tasks).extend([sender, refresh]);
         Ok(cluster)
@@ -278,14 +285,6 @@ impl Inner {
         if self.stopped.load(Ordering::SeqCst) { Err(ClusterError::Stopped) } else { Ok(()) }
     }
 
-    /// Hands `item` to the sending task, or counts it as a send error once the node stopped.
-    pub(crate) fn queue(&self, item: Outgoing) {
-        if self.stopped.load(Ordering::SeqCst) || self.outbox.send(item).is_err() {
-            BusStats::bump(&self.stats.send_errors);
-            tracing::debug!(node = %self.node_id(), "nothing can be sent: this node left the cluster");
-        }
-    }
-
     fn stop_tasks(&self) {
         for task in lock(&self.tasks).drain(..) {
             task.abort();
@@ -300,7 +299,7 @@ impl Inner {
             return;
         }
         let (flushed, flushed_rx) = oneshot::channel();
-        if self.outbox.send(Outgoing::Flush(flushed)).is_ok() {
+        if self.outbox.send(Queued::now(Outgoing::Flush(flushed))).is_ok() {
             let _ = tokio::time::timeout(self.settings.lease, flushed_rx).await;
         }
         self.stop_tasks();

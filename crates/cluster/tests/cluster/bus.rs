@@ -113,3 +113,47 @@ async fn requests_are_answered_or_fail_as_they_should() {
     .await;
     a.leave().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_joined_since_the_senders_last_refresh_gets_to_all() {
+    let Some(redis) = redis() else { return };
+    // A long lease: a refreshes its view of the live set only every 10 s.
+    let slow = Duration::from_secs(30);
+    let (a, _) = node(&redis, "a", slow).await;
+    eventually("a refreshed once", || async { a.is_live("a") }).await;
+    let (_b, at_b) = node(&redis, "b", slow).await;
+    assert!(!a.is_live("b"), "a has not refreshed since b joined");
+    a.post(To::All, "all", b"hello".to_vec());
+    eventually("b gets it", || async { at_b.bodies() == ["hello"] }).await;
+
+    // An id still in the node set whose key is gone (not yet reaped): nothing is written, and
+    // no inbox is created for it.
+    let mut raw = raw_connection(&redis).await;
+    let _: () = redis::cmd("SADD").arg("herald:nodes").arg("ghost").query_async(&mut raw).await.unwrap();
+    a.post(To::Node("ghost"), "test", b"lost".to_vec());
+    a.post(To::All, "all", b"again".to_vec());
+    eventually("b gets the second", || async { at_b.bodies() == ["hello", "again"] }).await;
+    assert_eq!(a.stats().send_errors.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let inbox: i64 = redis::cmd("EXISTS").arg("herald:inbox:ghost").query_async(&mut raw).await.unwrap();
+    assert_eq!(inbox, 0, "no inbox for a node without a key");
+    assert_eq!(a.stats().sent.load(std::sync::atomic::Ordering::Relaxed), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_cannot_be_sent_in_time_is_dropped_and_counted_then_the_bus_recovers() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    let (_b, at_b) = node(&redis, "b", LEASE).await;
+    eventually("a sees b", || async { a.is_live("b") }).await;
+    redis.kill().unwrap();
+    for body in numbered(COUNT) {
+        a.post(To::Node("b"), "test", body.into_bytes());
+    }
+    let errors = || a.stats().send_errors.load(std::sync::atomic::Ordering::Relaxed);
+    // Each message's deadline (2 s here) runs out; the backlog fails with the first batch.
+    eventually("every message is counted as not sent", || async { errors() == COUNT as u64 }).await;
+    redis.restart().unwrap();
+    eventually("b is back", || async { a.is_live("b") && a.status().await.is_ok_and(|s| s.nodes.len() == 2) }).await;
+    a.post(To::Node("b"), "test", b"after".to_vec());
+    eventually("the bus works again", || async { at_b.bodies() == ["after"] }).await;
+}
