@@ -17,6 +17,9 @@ use tokio::task::JoinSet;
 use crate::sender::{FIRST_BACKOFF, LONGEST_BACKOFF, Outgoing, Target, unix_ms};
 use crate::{BusStats, ClusterError, Envelope, Handler, Inner, lock};
 
+/// How much longer than its block time an `XREAD` may take before the connection is
+/// considered dead.
+const READ_MARGIN: Duration = Duration::from_secs(2);
 /// How many entries one `XREAD` returns at most.
 const READ_BATCH: usize = 512;
 
@@ -103,6 +106,7 @@ impl Seen {
 pub(crate) async fn run_reader(inner: Arc<Inner>, handler: Arc<dyn Handler>) {
     let inbox = inner.keys.inbox(inner.node_id());
     let block_ms = (inner.settings.lease.as_millis() / 3).max(10) as u64;
+    let read_limit = Duration::from_millis(block_ms) + READ_MARGIN;
     let mut last_id = "0-0".to_owned();
     let mut trimmed_to = last_id.clone();
     let mut seen = Seen::default();
@@ -116,7 +120,12 @@ pub(crate) async fn run_reader(inner: Arc<Inner>, handler: Arc<dyn Handler>) {
             Some(conn) => {
                 let mut xread = redis::cmd("XREAD");
                 xread.arg("COUNT").arg(READ_BATCH).arg("BLOCK").arg(block_ms).arg("STREAMS").arg(&inbox).arg(&last_id);
-                xread.query_async::<Option<StreamReadReply>>(conn).await
+                // A connection that died silently would block forever: give it the block time
+                // and a margin, then reconnect.
+                match tokio::time::timeout(read_limit, xread.query_async::<Option<StreamReadReply>>(conn)).await {
+                    Ok(read) => read,
+                    Err(_) => Err(redis::RedisError::from((redis::ErrorKind::Io, "no answer to XREAD in time: reconnecting"))),
+                }
             }
             None => match inner.reader_connection().await {
                 Ok(conn) => {
@@ -142,9 +151,16 @@ pub(crate) async fn run_reader(inner: Arc<Inner>, handler: Arc<dyn Handler>) {
                 if trimmed_to != last_id
                     && let Some(conn) = connection.as_mut()
                 {
-                    match redis::cmd("XTRIM").arg(&inbox).arg("MINID").arg(&last_id).query_async::<Value>(conn).await {
-                        Ok(_) => trimmed_to.clone_from(&last_id),
-                        Err(e) => tracing::debug!(node = %inner.node_id(), "cannot trim the inbox: {e}"),
+                    let mut xtrim = redis::cmd("XTRIM");
+                    xtrim.arg(&inbox).arg("MINID").arg(&last_id);
+                    let trimmed = tokio::time::timeout(read_limit, xtrim.query_async::<Value>(conn)).await;
+                    match trimmed {
+                        Ok(Ok(_)) => trimmed_to.clone_from(&last_id),
+                        Ok(Err(e)) => tracing::debug!(node = %inner.node_id(), "cannot trim the inbox: {e}"),
+                        Err(_) => {
+                            tracing::debug!(node = %inner.node_id(), "no answer to XTRIM in time: reconnecting");
+                            connection = None;
+                        }
                     }
                 }
             }

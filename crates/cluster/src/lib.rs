@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use redis::IntoConnectionInfo as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -127,6 +128,13 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// `TCP_NODELAY` (small writes go out at once) and keepalive probes (a peer gone silently is
+/// noticed by the kernel) on both connections.
+fn tcp_settings() -> redis::io::tcp::TcpSettings {
+    let keepalive = redis::io::tcp::socket2::TcpKeepalive::new().with_time(Duration::from_secs(10)).with_interval(Duration::from_secs(5));
+    redis::io::tcp::TcpSettings::default().set_nodelay(true).set_keepalive(keepalive)
+}
+
 /// How long connecting to Redis may take before join fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -143,7 +151,8 @@ impl Cluster {
         settings.info.id = settings.node_id.clone();
         let url = redacted_url(&settings.redis_url);
         let redis_error = |source| ClusterError::Redis { url: url.clone(), source };
-        let client = redis::Client::open(settings.redis_url.as_str()).map_err(redis_error)?;
+        let connection_info = settings.redis_url.as_str().into_connection_info().map_err(redis_error)?;
+        let client = redis::Client::open(connection_info.set_tcp_settings(tcp_settings())).map_err(redis_error)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_number_of_retries(2)
