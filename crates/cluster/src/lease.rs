@@ -2,6 +2,7 @@
 //! semantics and renewed only by its holder, both in one script run at each refresh; released
 //! at leave so another node takes it at its next refresh instead of waiting for the TTL.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::watch;
@@ -61,8 +62,11 @@ impl Inner {
             }
         }
         let mut conn = self.conn.clone();
+        // Redis sets the TTL after this instant: a local deadline counted from here ends first.
+        let sent_at = Instant::now();
         let holders: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
-        *lock(&self.leases_confirmed) = Some(Instant::now());
+        let mut confirmed = lock(&self.leases_confirmed);
+        *confirmed = Some(sent_at);
         let leases = lock(&self.leases);
         let mut known = lock(&self.holders);
         for (name, holder) in names.into_iter().zip(holders) {
@@ -75,14 +79,11 @@ impl Inner {
         Ok(())
     }
 
-    /// While Redis cannot be reached, gives up the leases once their TTL may have run out
-    /// (another node may hold them by now).
-    pub(crate) fn forget_unconfirmed_leases(&self) {
-        let confirmed = *lock(&self.leases_confirmed);
-        if confirmed.is_some_and(|at| at.elapsed() < self.settings.lease) {
-            return;
-        }
-        self.give_up_leases();
+    /// When this node must stop believing it holds its leases unless renewed before: the send
+    /// time of the last successful renewal + lease − lease / 6 (before any other node can take
+    /// them, whatever the clocks' drift within that margin).
+    fn local_lease_deadline(&self, confirmed: Option<Instant>) -> Option<Instant> {
+        confirmed.map(|at| at + self.settings.lease - self.settings.lease / 6)
     }
 
     /// Stops believing this node holds any lease (its key is another run's now).
@@ -104,5 +105,27 @@ impl Inner {
         }
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn).await.map_err(|e| self.redis_error(e))
+    }
+}
+
+/// Gives the leases up at their local deadline unless a renewal came before: a holder cut off
+/// from Redis (or stalled in a refresh) stops acting as holder before another node can take
+/// over. Runs beside the refresh task, on its own timer.
+pub(crate) async fn run_lease_watchdog(inner: Arc<Inner>) {
+    let recheck = inner.settings.lease / 6;
+    loop {
+        let deadline = {
+            let confirmed = lock(&inner.leases_confirmed);
+            let deadline = inner.local_lease_deadline(*confirmed);
+            if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+                // Under the lock, so a renewal confirmed meanwhile is not undone.
+                inner.give_up_leases();
+            }
+            deadline.filter(|deadline| *deadline > Instant::now())
+        };
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+            None => tokio::time::sleep(recheck).await,
+        }
     }
 }

@@ -101,7 +101,7 @@ pub(crate) struct Inner {
     holders: Mutex<HashMap<String, Option<String>>>,
     /// The leases this node contends for, and whether it holds each.
     leases: Mutex<HashMap<String, watch::Sender<bool>>>,
-    /// When Redis last confirmed the leases (a holder cut off from Redis gives them up after a lease).
+    /// When the last successful lease renewal was sent (the holder gives them up at this + lease − lease / 6).
     leases_confirmed: Mutex<Option<std::time::Instant>>,
     outbox: mpsc::UnboundedSender<Queued>,
     /// How many items wait in the outbox (bounded by [`sender::MAX_QUEUED`]).
@@ -187,7 +187,8 @@ impl Cluster {
         let cluster = Cluster { _stop_on_drop: Arc::new(StopOnDrop(inner.clone())), inner };
         let sender = tokio::spawn(sender::run_sender(cluster.inner.clone(), outbox_rx));
         let refresh = tokio::spawn(membership::run_refresh(cluster.inner.clone()));
-        lock(&cluster.inner.tasks).extend([sender, refresh]);
+        let watchdog = tokio::spawn(lease::run_lease_watchdog(cluster.inner.clone()));
+        lock(&cluster.inner.tasks).extend([sender, refresh, watchdog]);
         Ok(cluster)
     }
 

@@ -81,7 +81,7 @@ impl Inner {
             .map_err(|e| self.redis_error(e))
     }
 
-    /// One refresh: the node key, the live set, the dead nodes (once started), the leases.
+    /// One refresh: the node key, the leases, the live set, the dead nodes (once started).
     async fn refresh(&self) -> redis::RedisResult<Refreshed> {
         let mut conn = self.conn.clone();
         let id = self.node_id();
@@ -93,17 +93,21 @@ impl Inner {
             }
             _ => return Ok(Refreshed::IdTaken),
         }
+        // The leases next, so that reaping (however much) never delays their renewal.
+        self.refresh_leases().await?;
         let dead = self.read_live_set().await?;
         if let Some(handler) = self.handler.get() {
             for node in dead {
                 if let Some(jids) = self.reap(&node).await? {
                     BusStats::bump(&self.stats.lost_nodes);
                     tracing::warn!(node = %id, lost = %node, sessions = jids.len(), "a node died: its sessions are reaped");
-                    handler.node_lost(&node, jids);
+                    // Off the refresh task: a handler busy with thousands of sessions must not
+                    // delay the next renewals.
+                    let handler = handler.clone();
+                    tokio::task::spawn_blocking(move || handler.node_lost(&node, jids));
                 }
             }
         }
-        self.refresh_leases().await?;
         Ok(Refreshed::Renewed)
     }
 
@@ -205,7 +209,6 @@ pub(crate) async fn run_refresh(inner: Arc<Inner>) {
                     tracing::warn!(node = %inner.node_id(), url = %inner.url, "cannot refresh this node's membership, retrying: {e}");
                     failing = true;
                 }
-                inner.forget_unconfirmed_leases();
             }
         }
     }

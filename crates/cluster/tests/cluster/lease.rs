@@ -65,3 +65,21 @@ async fn one_node_holds_a_lease_and_another_takes_it_over() {
     nodes[0].0.leave().await;
     assert!(!*nodes[0].1.borrow(), "released at leave");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_cut_off_from_redis_gives_the_lease_up_before_its_ttl_ends() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    let held = a.lease("cti");
+    eventually("a holds the lease", || async { *held.borrow() }).await;
+    redis.kill().unwrap();
+    let cut_at = Instant::now();
+    // The key in Redis lives until at least a lease after the last renewal, which was sent
+    // before the cut: the holder must have let go by then, so no two nodes ever act as holder.
+    eventually("a lets the lease go", || async { !*held.borrow() }).await;
+    // Its local deadline: the last renewal's send time (before the cut) + lease − lease / 6.
+    let local_deadline = LEASE - LEASE / 6 + Duration::from_millis(50);
+    assert!(cut_at.elapsed() < local_deadline, "let go only after {:?}", cut_at.elapsed());
+    redis.restart().unwrap();
+    eventually("a holds it again", || async { *held.borrow() }).await;
+}
