@@ -9,10 +9,11 @@ use tokio::sync::watch;
 
 use crate::{ClusterError, Inner, lock};
 
-/// Renews the lease when this node holds it, takes it when nobody does; returns the holder.
+/// Renews the lease when this node holds it, takes it when nobody does (adding its name to
+/// `P:leases`, KEYS[2], ARGV[3]); returns the holder.
 const ACQUIRE_OR_RENEW: &str = "local holder = redis.call('GET', KEYS[1]) \
     if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return ARGV[1] end \
-    if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return ARGV[1] end \
+    if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('SADD', KEYS[2], ARGV[3]) return ARGV[1] end \
     return holder";
 
 /// Deletes the lease only while this node holds it.
@@ -53,10 +54,12 @@ impl Inner {
             if index < contended {
                 pipe.cmd("EVAL")
                     .arg(ACQUIRE_OR_RENEW)
-                    .arg(1)
+                    .arg(2)
                     .arg(self.keys.lease(name))
+                    .arg(self.keys.leases())
                     .arg(self.node_id())
-                    .arg(self.settings.lease.as_millis() as u64);
+                    .arg(self.settings.lease.as_millis() as u64)
+                    .arg(name);
             } else {
                 pipe.get(self.keys.lease(name));
             }

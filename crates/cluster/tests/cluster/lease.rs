@@ -32,6 +32,14 @@ async fn one_node_holds_a_lease_and_another_takes_it_over() {
     })
     .await;
     assert_eq!(holders(&nodes), [first.as_str()], "still one holder after the others' refreshes");
+    // The status lists the leases from `P:leases` (no keyspace scan).
+    let status = nodes[0].0.status().await.unwrap();
+    assert_eq!(status.leases.len(), 1, "{status:?}");
+    assert_eq!((status.leases[0].name.as_str(), status.leases[0].holder.as_deref()), ("cti", Some(first.as_str())));
+    assert!(status.leases[0].ms_left > 0 && status.leases[0].ms_left <= 1000, "{status:?}");
+    let mut raw = crate::raw_connection(&redis).await;
+    let names: Vec<String> = redis::cmd("SMEMBERS").arg("herald:leases").query_async(&mut raw).await.unwrap();
+    assert_eq!(names, ["cti"]);
 
     // The holder freezes: another takes the lease once its TTL ran out.
     let index = nodes.iter().position(|(c, _)| c.node_id() == first).unwrap();
