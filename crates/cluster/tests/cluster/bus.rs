@@ -162,3 +162,51 @@ async fn what_cannot_be_sent_in_time_is_dropped_and_counted_then_the_bus_recover
     a.post(To::Node("b"), "test", b"after".to_vec());
     eventually("the bus works again", || async { at_b.bodies() == ["after"] }).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_past_its_deadline_is_not_served() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    // b joined but does not read its inbox yet: the request waits there past its deadline.
+    let b = herald_cluster::Cluster::join(crate::settings(&redis, "b", LEASE)).await.unwrap();
+    let late = a.request("b", "stale", vec![], Duration::from_millis(100)).await;
+    assert!(matches!(late, Err(ClusterError::Timeout { .. })), "{late:?}");
+    let at_b = std::sync::Arc::new(crate::Recorder::default());
+    b.start(at_b.clone());
+    assert_eq!(a.request("b", "echo", b"xy".to_vec(), Duration::from_secs(5)).await.unwrap(), b"yx");
+    assert_eq!(*at_b.served.lock().unwrap(), ["echo"], "the stale request was skipped");
+    assert_eq!(b.stats().received.load(std::sync::atomic::Ordering::Relaxed), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_keeps_up_with_two_thousand_messages_a_second_to_every_node() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    let mut receivers = Vec::new();
+    for id in ["b", "c", "d"] {
+        receivers.push(node(&redis, id, LEASE).await);
+    }
+    eventually("a sees everyone", || async { ["b", "c", "d"].iter().all(|id| a.is_live(id)) }).await;
+    let total = 6 * COUNT;
+    let started = tokio::time::Instant::now();
+    for body in numbered(total) {
+        a.post(To::All, "all", body.into_bytes());
+    }
+    eventually("everyone has them all", || async { receivers.iter().all(|(_, at)| at.message_count() >= total) }).await;
+    let took = started.elapsed();
+    for (_, at) in &receivers {
+        assert_eq!(at.bodies(), numbered(total));
+    }
+    eprintln!("{total} messages to 3 nodes took {took:?}");
+    // One pipeline per batch (each starts by loading the sender's 3 scripts) and one fan-out
+    // script per message, not one round trip per message and target.
+    let mut raw = raw_connection(&redis).await;
+    let stats: String = redis::cmd("INFO").arg("commandstats").query_async(&mut raw).await.unwrap();
+    let calls = |command: &str| -> usize {
+        let line = stats.lines().find(|line| line.starts_with(&format!("cmdstat_{command}:"))).unwrap_or_default();
+        line.split(['=', ',']).nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
+    };
+    assert_eq!(calls("evalsha"), total, "{stats}");
+    let pipelines = calls("script|load") / 3;
+    assert!(pipelines > 0 && pipelines <= total / 50, "{pipelines} pipelines for {total} messages");
+}

@@ -52,6 +52,8 @@ pub async fn node(redis: &TempRedis, id: &str, lease: Duration) -> (Cluster, Arc
 pub struct Recorder {
     pub messages: Mutex<Vec<Envelope>>,
     pub lost: Mutex<Vec<(String, Vec<String>)>>,
+    /// The kinds of the requests the handler was given, in order.
+    pub served: Mutex<Vec<String>>,
 }
 
 impl Recorder {
@@ -71,6 +73,7 @@ impl Handler for Recorder {
         self.messages.lock().unwrap().push(envelope);
     }
     fn request(&self, envelope: Envelope) -> BoxFuture<'static, Vec<u8>> {
+        self.served.lock().unwrap().push(envelope.kind.clone());
         match envelope.kind.as_str() {
             "never" => Box::pin(std::future::pending()),
             _ => Box::pin(async move { envelope.body.into_iter().rev().collect() }),
