@@ -51,7 +51,8 @@ pub struct Envelope {
 pub enum To<'a> {
     /// One node, by id.
     Node(&'a str),
-    /// Every live node but this one (as of the last refresh).
+    /// Every node but this one whose key exists when the message is sent (not the cached live
+    /// set: a node that joined a moment ago gets it).
     All,
 }
 
