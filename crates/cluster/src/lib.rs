@@ -310,7 +310,7 @@ impl Inner {
             return;
         }
         let (flushed, flushed_rx) = oneshot::channel();
-        if self.outbox.send(Queued::now(Outgoing::Flush(flushed))).is_ok() {
+        if self.hand_to_sender(Outgoing::Flush(flushed)) {
             let _ = tokio::time::timeout(self.settings.lease, flushed_rx).await;
         }
         self.stop_tasks();

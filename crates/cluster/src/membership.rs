@@ -67,18 +67,17 @@ impl Inner {
         Ok(())
     }
 
-    /// Removes this node's keys from Redis (a clean leave).
+    /// Removes this node's keys from Redis (a clean leave), unless another run holds its id
+    /// now (then everything under the id is that run's).
     pub(crate) async fn exit(&self) -> Result<(), ClusterError> {
-        let id = self.node_id();
-        self.remove_directory_entries(id).await.map_err(|e| self.redis_error(e))?;
         let mut conn = self.conn.clone();
-        redis::pipe()
-            .srem(self.keys.nodes(), id)
-            .del(self.keys.inbox(id))
-            .del(self.keys.node(id))
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(|e| self.redis_error(e))
+        let removed: i64 = self.node_key_script(EXIT).query_async(&mut conn).await.map_err(|e| self.redis_error(e))?;
+        if removed == 0 {
+            tracing::warn!(node = %self.node_id(), "leaving: another run holds this node's id: its keys are left alone");
+            return Ok(());
+        }
+        self.remove_directory_entries(self.node_id()).await.map_err(|e| self.redis_error(e))?;
+        Ok(())
     }
 
     /// One refresh: the node key, the leases, the live set, the dead nodes (once started).
@@ -177,6 +176,12 @@ const RENEW: &str = "local value = redis.call('GET', KEYS[1]) \
     if value == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) redis.call('SADD', KEYS[3], ARGV[3]) return 1 end \
     if value then return -1 end \
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('SADD', KEYS[3], ARGV[3]) redis.call('DEL', KEYS[4]) return 0";
+
+/// Deletes the node key (while it holds this run's value or is gone), the inbox and the id
+/// from `P:nodes`; 0 when another run holds the key.
+const EXIT: &str = "local value = redis.call('GET', KEYS[1]) \
+    if value and value ~= ARGV[1] then return 0 end \
+    redis.call('DEL', KEYS[1], KEYS[2]) redis.call('SREM', KEYS[3], ARGV[3]) return 1";
 
 /// Refreshes every lease / 3 (or at once when woken), logging a Redis outage once.
 pub(crate) async fn run_refresh(inner: Arc<Inner>) {

@@ -129,12 +129,21 @@ impl Inner {
             }
             return;
         }
-        if self.stopped.load(Ordering::SeqCst) || self.outbox.send(Queued::now(item)).is_err() {
+        if self.stopped.load(Ordering::SeqCst) || !self.hand_to_sender(item) {
             BusStats::bump(&self.stats.send_errors);
             tracing::debug!(node = %self.node_id(), "nothing can be sent: this node left the cluster");
-            return;
         }
+    }
+
+    /// Puts `item` in the outbox, counted (before the sender can take it, so the count never
+    /// goes below zero); false when the sending task is gone.
+    pub(crate) fn hand_to_sender(&self, item: Outgoing) -> bool {
         self.queued.fetch_add(1, Ordering::Relaxed);
+        if self.outbox.send(Queued::now(item)).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        true
     }
 
     /// How long a queued item may wait to be written: two leases (at least 2 s), after which

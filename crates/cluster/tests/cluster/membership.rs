@@ -138,4 +138,7 @@ async fn a_node_whose_key_another_run_took_stops_renewing_it() {
     assert_eq!(value, other, "a must not overwrite or renew another run's key");
     let ttl: i64 = redis::cmd("PTTL").arg("herald:node:a").query_async(&mut raw).await.unwrap();
     assert!(ttl > 50_000, "a renewed another run's key: {ttl}");
+    a.leave().await;
+    let value: String = redis::cmd("GET").arg("herald:node:a").query_async(&mut raw).await.unwrap();
+    assert_eq!(value, other, "leaving leaves another run's key alone");
 }
