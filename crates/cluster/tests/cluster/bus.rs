@@ -210,3 +210,24 @@ async fn the_sender_keeps_up_with_two_thousand_messages_a_second_to_every_node()
     let pipelines = calls("script|load") / 3;
     assert!(pipelines > 0 && pipelines <= total / 50, "{pipelines} pipelines for {total} messages");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbox_reader_on_a_silently_dead_connection_reconnects() {
+    let Some(redis) = redis() else { return };
+    let lease = Duration::from_secs(3);
+    let proxy = crate::FreezingProxy::start(&redis).await;
+    let (a, _) = node(&redis, "a", lease).await;
+    let mut through_proxy = crate::settings(&redis, "b", lease);
+    through_proxy.redis_url = proxy.url();
+    let b = herald_cluster::Cluster::join(through_proxy).await.unwrap();
+    assert_eq!(proxy.connections(), 1, "b's command connection");
+    let at_b = std::sync::Arc::new(crate::Recorder::default());
+    b.start(at_b.clone());
+    a.post(To::Node("b"), "test", b"before".to_vec());
+    eventually("b reads", || async { at_b.bodies() == ["before"] }).await;
+    assert_eq!(proxy.connections(), 2, "b's inbox reader has its own connection");
+    proxy.freeze(1);
+    a.post(To::Node("b"), "test", b"after".to_vec());
+    eventually("b's reader gives the dead connection up and reads again", || async { at_b.bodies() == ["before", "after"] }).await;
+    assert!(proxy.connections() >= 3, "the reader reconnected");
+}
