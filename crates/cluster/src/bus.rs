@@ -11,151 +11,19 @@ use std::time::Duration;
 use redis::Value;
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamId, StreamReadReply};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
+use crate::sender::{FIRST_BACKOFF, LONGEST_BACKOFF, Outgoing, Target, unix_ms};
 use crate::{BusStats, ClusterError, Envelope, Handler, Inner, lock};
 
-/// Where a queued message goes.
-#[derive(Debug)]
-pub(crate) enum Target {
-    Node(String),
-    All,
-}
-
-/// What the sending task does, in the order queued.
-#[derive(Debug)]
-pub(crate) enum Outgoing {
-    /// A message to `to`; `request` asks for an answer with that id, `answers` is the answer to
-    /// the request with that id.
-    Message {
-        to: Target,
-        kind: String,
-        body: Vec<u8>,
-        request: Option<u64>,
-        answers: Option<u64>,
-    },
-    /// The directory: a session bound here, or gone.
-    Bound(String),
-    Unbound(String),
-    /// Answered once everything queued before it was sent (leave waits for it).
-    Flush(oneshot::Sender<()>),
-}
-
-/// The first and the longest wait between two attempts while Redis is failing.
-const FIRST_BACKOFF: Duration = Duration::from_millis(25);
-const LONGEST_BACKOFF: Duration = Duration::from_secs(1);
+/// How much longer than its block time an `XREAD` may take before the connection is
+/// considered dead.
+const READ_MARGIN: Duration = Duration::from_secs(2);
 /// How many entries one `XREAD` returns at most.
 const READ_BATCH: usize = 512;
 
-/// Sends what is queued, in order, retrying each write while Redis blinks (up to two leases).
-pub(crate) async fn run_sender(inner: Arc<Inner>, mut queue: mpsc::UnboundedReceiver<Outgoing>) {
-    let mut sequence = 0u64;
-    while let Some(item) = queue.recv().await {
-        match item {
-            Outgoing::Message { to, kind, body, request, answers } => {
-                for target in inner.targets(to) {
-                    if !inner.has_node(&target).await {
-                        BusStats::bump(&inner.stats.send_errors);
-                        tracing::warn!(node = %inner.node_id(), to = %target, %kind, "not sent: no live node by that id");
-                        continue;
-                    }
-                    sequence += 1;
-                    let entry = Entry { sequence, kind: &kind, body: &body, request, answers };
-                    if inner.retry_until_sent(&inner.xadd(&target, &entry), "send").await.is_some() {
-                        BusStats::bump(&inner.stats.sent);
-                    } else {
-                        BusStats::bump(&inner.stats.send_errors);
-                    }
-                }
-            }
-            Outgoing::Bound(full_jid) => inner.write_directory(&full_jid, true).await,
-            Outgoing::Unbound(full_jid) => inner.write_directory(&full_jid, false).await,
-            Outgoing::Flush(done) => {
-                let _ = done.send(());
-            }
-        }
-    }
-}
-
-/// One inbox entry as the sending task writes it.
-struct Entry<'a> {
-    sequence: u64,
-    kind: &'a str,
-    body: &'a [u8],
-    request: Option<u64>,
-    answers: Option<u64>,
-}
-
 impl Inner {
-    /// The ids a message goes to: one node, or every live node but this one.
-    fn targets(&self, to: Target) -> Vec<String> {
-        match to {
-            Target::Node(node) => vec![node],
-            Target::All => lock(&self.live).iter().map(|n| n.id.clone()).filter(|id| id != self.node_id()).collect(),
-        }
-    }
-
-    /// Whether `node` is live, or has a node key (it joined since the last refresh): an inbox
-    /// is never created for a node that is not there.
-    async fn has_node(&self, node: &str) -> bool {
-        if self.is_live(node) {
-            return true;
-        }
-        let mut exists = redis::pipe();
-        exists.cmd("EXISTS").arg(self.keys.node(node));
-        self.retry_until_sent(&exists, "look up a node").await == Some(Value::Int(1))
-    }
-
-    /// `XADD P:inbox:{target} MAXLEN ~ cap * from inc seq kind body [reply] [re]`.
-    fn xadd(&self, target: &str, entry: &Entry<'_>) -> redis::Pipeline {
-        let mut xadd = redis::cmd("XADD");
-        xadd.arg(self.keys.inbox(target)).arg("MAXLEN").arg("~").arg(self.settings.stream_max_len).arg("*");
-        xadd.arg("from").arg(self.node_id()).arg("inc").arg(&self.incarnation).arg("seq").arg(entry.sequence);
-        xadd.arg("kind").arg(entry.kind).arg("body").arg(entry.body);
-        if let Some(id) = entry.request {
-            xadd.arg("reply").arg(id);
-        }
-        if let Some(id) = entry.answers {
-            xadd.arg("re").arg(id);
-        }
-        let mut pipe = redis::pipe();
-        pipe.add_command(xadd);
-        pipe
-    }
-
-    /// Runs `pipe`, retrying with a bounded backoff while Redis fails, for up to two leases
-    /// (after which the other nodes consider this one dead anyway). Logs once per outage.
-    /// Returns the reply of the pipeline's last command, `None` when it gave up.
-    pub(crate) async fn retry_until_sent(&self, pipe: &redis::Pipeline, what: &str) -> Option<Value> {
-        let mut conn = self.conn.clone();
-        let deadline = tokio::time::Instant::now() + (self.settings.lease * 2).max(Duration::from_secs(2));
-        let mut backoff = FIRST_BACKOFF;
-        let mut failing = false;
-        loop {
-            match pipe.query_async::<Vec<Value>>(&mut conn).await {
-                Ok(mut replies) => {
-                    if failing {
-                        tracing::info!(node = %self.node_id(), url = %self.url, "Redis answers again: the bus sends again");
-                    }
-                    return Some(replies.pop().unwrap_or(Value::Nil));
-                }
-                Err(e) => {
-                    if !failing {
-                        tracing::warn!(node = %self.node_id(), url = %self.url, "cannot {what} on the bus, retrying: {e}");
-                        failing = true;
-                    }
-                    if tokio::time::Instant::now() + backoff > deadline {
-                        tracing::error!(node = %self.node_id(), url = %self.url, "gave up trying to {what} on the bus: {e}");
-                        return None;
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(LONGEST_BACKOFF);
-                }
-            }
-        }
-    }
-
     /// Sends a request and waits for its answer, or fails with NodeGone / Timeout.
     pub(crate) async fn request(&self, node: &str, kind: &str, body: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, ClusterError> {
         self.ensure_running()?;
@@ -167,7 +35,14 @@ impl Inner {
         lock(&self.pending).insert(id, answer);
         let _forget_on_return = ForgetPending { inner: self, id };
         BusStats::bump(&self.stats.requests);
-        self.queue(Outgoing::Message { to: Target::Node(node.to_owned()), kind: kind.to_owned(), body, request: Some(id), answers: None });
+        let until = unix_ms() + timeout.as_millis() as u64;
+        self.queue(Outgoing::Message {
+            to: Target::Node(node.to_owned()),
+            kind: kind.to_owned(),
+            body,
+            request: Some((id, until)),
+            answers: None,
+        });
         let outcome = tokio::time::timeout(timeout, answer_rx).await;
         match outcome {
             Ok(Ok(body)) => Ok(body),
@@ -231,6 +106,7 @@ impl Seen {
 pub(crate) async fn run_reader(inner: Arc<Inner>, handler: Arc<dyn Handler>) {
     let inbox = inner.keys.inbox(inner.node_id());
     let block_ms = (inner.settings.lease.as_millis() / 3).max(10) as u64;
+    let read_limit = Duration::from_millis(block_ms) + READ_MARGIN;
     let mut last_id = "0-0".to_owned();
     let mut trimmed_to = last_id.clone();
     let mut seen = Seen::default();
@@ -244,7 +120,12 @@ pub(crate) async fn run_reader(inner: Arc<Inner>, handler: Arc<dyn Handler>) {
             Some(conn) => {
                 let mut xread = redis::cmd("XREAD");
                 xread.arg("COUNT").arg(READ_BATCH).arg("BLOCK").arg(block_ms).arg("STREAMS").arg(&inbox).arg(&last_id);
-                xread.query_async::<Option<StreamReadReply>>(conn).await
+                // A connection that died silently would block forever: give it the block time
+                // and a margin, then reconnect.
+                match tokio::time::timeout(read_limit, xread.query_async::<Option<StreamReadReply>>(conn)).await {
+                    Ok(read) => read,
+                    Err(_) => Err(redis::RedisError::from((redis::ErrorKind::Io, "no answer to XREAD in time: reconnecting"))),
+                }
             }
             None => match inner.reader_connection().await {
                 Ok(conn) => {
@@ -270,9 +151,16 @@ pub(crate) async fn run_reader(inner: Arc<Inner>, handler: Arc<dyn Handler>) {
                 if trimmed_to != last_id
                     && let Some(conn) = connection.as_mut()
                 {
-                    match redis::cmd("XTRIM").arg(&inbox).arg("MINID").arg(&last_id).query_async::<Value>(conn).await {
-                        Ok(_) => trimmed_to.clone_from(&last_id),
-                        Err(e) => tracing::debug!(node = %inner.node_id(), "cannot trim the inbox: {e}"),
+                    let mut xtrim = redis::cmd("XTRIM");
+                    xtrim.arg(&inbox).arg("MINID").arg(&last_id);
+                    let trimmed = tokio::time::timeout(read_limit, xtrim.query_async::<Value>(conn)).await;
+                    match trimmed {
+                        Ok(Ok(_)) => trimmed_to.clone_from(&last_id),
+                        Ok(Err(e)) => tracing::debug!(node = %inner.node_id(), "cannot trim the inbox: {e}"),
+                        Err(_) => {
+                            tracing::debug!(node = %inner.node_id(), "no answer to XTRIM in time: reconnecting");
+                            connection = None;
+                        }
                     }
                 }
             }
@@ -313,6 +201,9 @@ fn deliver(inner: &Arc<Inner>, handler: &Arc<dyn Handler>, seen: &mut Seen, requ
     }
     let envelope = Envelope { from: from.clone(), kind: kind.clone(), body };
     match entry.get::<u64>("reply") {
+        Some(_) if entry.get::<u64>("until").is_some_and(|until| until < unix_ms()) => {
+            tracing::debug!(node = %inner.node_id(), %from, %kind, "a request past its deadline: not served");
+        }
         Some(request_id) => {
             let answer = handler.request(envelope);
             let inner = inner.clone();

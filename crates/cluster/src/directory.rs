@@ -3,15 +3,11 @@
 
 use redis::AsyncCommands as _;
 
-use crate::bus::Outgoing;
+use crate::sender::Outgoing;
 use crate::{Cluster, ClusterError, Inner, lock};
 
-/// Deletes `dir[resource]` only while it still names the node (a newer binding elsewhere stays).
-const UNBIND_IF_MINE: &str =
-    "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
-
 /// `bare/resource` split; None for a JID without a resource (never a session).
-fn split_full_jid(full_jid: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_full_jid(full_jid: &str) -> Option<(&str, &str)> {
     full_jid.split_once('/').filter(|(bare, resource)| !bare.is_empty() && !resource.is_empty())
 }
 
@@ -37,28 +33,29 @@ impl Cluster {
         located.sort();
         Ok(located)
     }
+
+    /// Every (full JID, node) in the directory on the nodes live now (read from each live
+    /// node's `P:jids:{id}`), sorted: what a new CTI leader seeds its presence view from.
+    pub async fn directory_entries(&self) -> Result<Vec<(String, String)>, ClusterError> {
+        self.inner.ensure_running()?;
+        let (live, _) = self.inner.read_members().await.map_err(|e| self.inner.redis_error(e))?;
+        if live.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for node in &live {
+            pipe.smembers(self.inner.keys.jids(&node.id));
+        }
+        let mut conn = self.inner.conn.clone();
+        let held: Vec<Vec<String>> = pipe.query_async(&mut conn).await.map_err(|e| self.inner.redis_error(e))?;
+        let mut entries: Vec<(String, String)> =
+            live.iter().zip(held).flat_map(|(node, jids)| jids.into_iter().map(|jid| (jid, node.id.clone()))).collect();
+        entries.sort();
+        Ok(entries)
+    }
 }
 
 impl Inner {
-    /// Writes one directory change (from the sending task, so in order with the messages).
-    pub(crate) async fn write_directory(&self, full_jid: &str, bound: bool) {
-        let Some((bare, resource)) = split_full_jid(full_jid) else {
-            tracing::warn!(node = %self.node_id(), %full_jid, "not a full JID: not in the directory");
-            return;
-        };
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        if bound {
-            pipe.hset(self.keys.dir(bare), resource, self.node_id()).sadd(self.keys.jids(self.node_id()), full_jid);
-        } else {
-            pipe.cmd("EVAL").arg(UNBIND_IF_MINE).arg(1).arg(self.keys.dir(bare)).arg(resource).arg(self.node_id());
-            pipe.srem(self.keys.jids(self.node_id()), full_jid);
-        }
-        if self.retry_until_sent(&pipe, "update the session directory").await.is_none() {
-            crate::BusStats::bump(&self.stats.send_errors);
-        }
-    }
-
     /// Writes this node's sessions again (after Redis lost them: a restart, or this node was
     /// reaped during a stall), after whatever is queued, so later changes still win.
     pub(crate) fn rebind_held_jids(&self) {
@@ -69,17 +66,57 @@ impl Inner {
     }
 
     /// Deletes the directory entries of `node` (only where they still name it) and its JID
-    /// set; returns the JIDs it held, sorted.
+    /// set in one script; returns the JIDs it removed, sorted: those whose entry still named
+    /// the node or was gone (a JID bound again on another node since is not the node's loss).
     pub(crate) async fn remove_directory_entries(&self, node: &str) -> redis::RedisResult<Vec<String>> {
         let mut conn = self.conn.clone();
-        let mut jids: Vec<String> = conn.smembers(self.keys.jids(node)).await?;
+        let removed: Option<Vec<String>> = self.remove_entries_script(node, false).query_async(&mut conn).await?;
+        let mut jids = removed.unwrap_or_default();
         jids.sort();
-        let mut pipe = redis::pipe();
-        for (bare, resource) in jids.iter().filter_map(|jid| split_full_jid(jid)) {
-            pipe.cmd("EVAL").arg(UNBIND_IF_MINE).arg(1).arg(self.keys.dir(bare)).arg(resource).arg(node).ignore();
-        }
-        pipe.del(self.keys.jids(node)).ignore();
-        pipe.query_async::<()>(&mut conn).await?;
         Ok(jids)
     }
+
+    /// The script that removes `node`'s directory entries and its JID set. With `reap`, it is
+    /// a survivor's reap: it gives up (answers nil) when the node's key exists (it came back)
+    /// or another survivor holds the reap lock, and also deletes the inbox and the id from
+    /// `P:nodes` — all at once, so a node restarting meanwhile is never removed.
+    pub(crate) fn remove_entries_script(&self, node: &str, reap: bool) -> redis::Cmd {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(REMOVE_ENTRIES).arg(0).arg(self.keys.prefix()).arg(node).arg(if reap { "reap" } else { "" });
+        eval.arg(self.node_id()).arg(crate::membership::REAP_LOCK_MS);
+        eval
+    }
 }
+
+/// ARGV: prefix, node, "reap" or "", reaper id, reap lock ms. The directory keys are computed
+/// from the JIDs (a single Redis, never Redis Cluster). Answers the removed JIDs, or nil when a
+/// reap gives up.
+const REMOVE_ENTRIES: &str = r"
+local prefix, node = ARGV[1], ARGV[2]
+if ARGV[3] == 'reap' then
+  if redis.call('EXISTS', prefix .. ':node:' .. node) == 1 then return false end
+  if not redis.call('SET', prefix .. ':reap:' .. node, ARGV[4], 'NX', 'PX', ARGV[5]) then return false end
+end
+local jids_key = prefix .. ':jids:' .. node
+local removed = {}
+for _, jid in ipairs(redis.call('SMEMBERS', jids_key)) do
+  local slash = string.find(jid, '/', 1, true)
+  if slash and slash > 1 and slash < #jid then
+    local dir = prefix .. ':dir:' .. string.sub(jid, 1, slash - 1)
+    local resource = string.sub(jid, slash + 1)
+    local holder = redis.call('HGET', dir, resource)
+    if holder == node then
+      redis.call('HDEL', dir, resource)
+      table.insert(removed, jid)
+    elseif not holder then
+      table.insert(removed, jid)
+    end
+  end
+end
+redis.call('DEL', jids_key)
+if ARGV[3] == 'reap' then
+  redis.call('DEL', prefix .. ':inbox:' .. node)
+  redis.call('SREM', prefix .. ':nodes', node)
+end
+return removed
+";

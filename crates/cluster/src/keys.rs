@@ -11,6 +11,10 @@ impl Keys {
     pub(crate) fn new(prefix: &str) -> Self {
         Self { prefix: prefix.to_owned() }
     }
+    /// The prefix itself (the scripts that compute keys from JIDs need it).
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
     /// The set of joined, not yet reaped node ids.
     pub(crate) fn nodes(&self) -> String {
         format!("{}:nodes", self.prefix)
@@ -35,13 +39,9 @@ impl Keys {
     pub(crate) fn lease(&self, name: &str) -> String {
         format!("{}:lease:{name}", self.prefix)
     }
-    /// The pattern matching every lease key (for the status).
-    pub(crate) fn lease_pattern(&self) -> String {
-        format!("{}:lease:*", self.prefix)
-    }
-    /// The name of a lease from its key.
-    pub(crate) fn lease_name<'k>(&self, key: &'k str) -> Option<&'k str> {
-        key.strip_prefix(&self.prefix)?.strip_prefix(":lease:")
+    /// The set of lease names ever taken (for the status, instead of scanning the keyspace).
+    pub(crate) fn leases(&self) -> String {
+        format!("{}:leases", self.prefix)
     }
     /// The lock that lets one survivor reap a dead node.
     pub(crate) fn reap(&self, id: &str) -> String {

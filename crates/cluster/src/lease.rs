@@ -2,16 +2,18 @@
 //! semantics and renewed only by its holder, both in one script run at each refresh; released
 //! at leave so another node takes it at its next refresh instead of waiting for the TTL.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::watch;
 
 use crate::{ClusterError, Inner, lock};
 
-/// Renews the lease when this node holds it, takes it when nobody does; returns the holder.
+/// Renews the lease when this node holds it, takes it when nobody does (adding its name to
+/// `P:leases`, KEYS[2], ARGV[3]); returns the holder.
 const ACQUIRE_OR_RENEW: &str = "local holder = redis.call('GET', KEYS[1]) \
     if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return ARGV[1] end \
-    if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return ARGV[1] end \
+    if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('SADD', KEYS[2], ARGV[3]) return ARGV[1] end \
     return holder";
 
 /// Deletes the lease only while this node holds it.
@@ -52,17 +54,22 @@ impl Inner {
             if index < contended {
                 pipe.cmd("EVAL")
                     .arg(ACQUIRE_OR_RENEW)
-                    .arg(1)
+                    .arg(2)
                     .arg(self.keys.lease(name))
+                    .arg(self.keys.leases())
                     .arg(self.node_id())
-                    .arg(self.settings.lease.as_millis() as u64);
+                    .arg(self.settings.lease.as_millis() as u64)
+                    .arg(name);
             } else {
                 pipe.get(self.keys.lease(name));
             }
         }
         let mut conn = self.conn.clone();
+        // Redis sets the TTL after this instant: a local deadline counted from here ends first.
+        let sent_at = Instant::now();
         let holders: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
-        *lock(&self.leases_confirmed) = Some(Instant::now());
+        let mut confirmed = lock(&self.leases_confirmed);
+        *confirmed = Some(sent_at);
         let leases = lock(&self.leases);
         let mut known = lock(&self.holders);
         for (name, holder) in names.into_iter().zip(holders) {
@@ -75,13 +82,15 @@ impl Inner {
         Ok(())
     }
 
-    /// While Redis cannot be reached, gives up the leases once their TTL may have run out
-    /// (another node may hold them by now).
-    pub(crate) fn forget_unconfirmed_leases(&self) {
-        let confirmed = *lock(&self.leases_confirmed);
-        if confirmed.is_some_and(|at| at.elapsed() < self.settings.lease) {
-            return;
-        }
+    /// When this node must stop believing it holds its leases unless renewed before: the send
+    /// time of the last successful renewal + lease − lease / 6 (before any other node can take
+    /// them, whatever the clocks' drift within that margin).
+    fn local_lease_deadline(&self, confirmed: Option<Instant>) -> Option<Instant> {
+        confirmed.map(|at| at + self.settings.lease - self.settings.lease / 6)
+    }
+
+    /// Stops believing this node holds any lease (its key is another run's now).
+    pub(crate) fn give_up_leases(&self) {
         for held in lock(&self.leases).values() {
             held.send_if_modified(|was| std::mem::replace(was, false));
         }
@@ -99,5 +108,27 @@ impl Inner {
         }
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn).await.map_err(|e| self.redis_error(e))
+    }
+}
+
+/// Gives the leases up at their local deadline unless a renewal came before: a holder cut off
+/// from Redis (or stalled in a refresh) stops acting as holder before another node can take
+/// over. Runs beside the refresh task, on its own timer.
+pub(crate) async fn run_lease_watchdog(inner: Arc<Inner>) {
+    let recheck = inner.settings.lease / 6;
+    loop {
+        let deadline = {
+            let confirmed = lock(&inner.leases_confirmed);
+            let deadline = inner.local_lease_deadline(*confirmed);
+            if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+                // Under the lock, so a renewal confirmed meanwhile is not undone.
+                inner.give_up_leases();
+            }
+            deadline.filter(|deadline| *deadline > Instant::now())
+        };
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+            None => tokio::time::sleep(recheck).await,
+        }
     }
 }

@@ -12,16 +12,18 @@ mod error;
 mod keys;
 mod lease;
 mod membership;
+mod sender;
 mod settings;
 mod stats;
 mod status;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use redis::IntoConnectionInfo as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -31,8 +33,8 @@ pub use settings::{ClusterSettings, NodeInfo, redacted_url, valid_node_id};
 pub use stats::BusStats;
 pub use status::{ClusterStatus, LeaseStatus, NodeStatus};
 
-use bus::{Outgoing, Target};
 use keys::Keys;
+use sender::{Outgoing, Queued, Target};
 
 /// A message from another node (or a request, or this node's own message to itself).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,7 +51,8 @@ pub struct Envelope {
 pub enum To<'a> {
     /// One node, by id.
     Node(&'a str),
-    /// Every live node but this one (as of the last refresh).
+    /// Every node but this one whose key exists when the message is sent (not the cached live
+    /// set: a node that joined a moment ago gets it).
     All,
 }
 
@@ -99,9 +102,13 @@ pub(crate) struct Inner {
     holders: Mutex<HashMap<String, Option<String>>>,
     /// The leases this node contends for, and whether it holds each.
     leases: Mutex<HashMap<String, watch::Sender<bool>>>,
-    /// When Redis last confirmed the leases (a holder cut off from Redis gives them up after a lease).
+    /// When the last successful lease renewal was sent (the holder gives them up at this + lease − lease / 6).
     leases_confirmed: Mutex<Option<std::time::Instant>>,
-    outbox: mpsc::UnboundedSender<Outgoing>,
+    outbox: mpsc::UnboundedSender<Queued>,
+    /// How many items wait in the outbox (bounded by [`sender::MAX_QUEUED`]).
+    queued: AtomicUsize,
+    /// When a full outbox was last warned about.
+    overflow_warned: Mutex<Option<std::time::Instant>>,
     /// Requests waiting for their reply, by request id.
     pending: Mutex<HashMap<u64, oneshot::Sender<Vec<u8>>>>,
     next_request: AtomicU64,
@@ -122,6 +129,13 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// `TCP_NODELAY` (small writes go out at once) and keepalive probes (a peer gone silently is
+/// noticed by the kernel) on both connections.
+fn tcp_settings() -> redis::io::tcp::TcpSettings {
+    let keepalive = redis::io::tcp::socket2::TcpKeepalive::new().with_time(Duration::from_secs(10)).with_interval(Duration::from_secs(5));
+    redis::io::tcp::TcpSettings::default().set_nodelay(true).set_keepalive(keepalive)
+}
+
 /// How long connecting to Redis may take before join fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -138,7 +152,8 @@ impl Cluster {
         settings.info.id = settings.node_id.clone();
         let url = redacted_url(&settings.redis_url);
         let redis_error = |source| ClusterError::Redis { url: url.clone(), source };
-        let client = redis::Client::open(settings.redis_url.as_str()).map_err(redis_error)?;
+        let connection_info = settings.redis_url.as_str().into_connection_info().map_err(redis_error)?;
+        let client = redis::Client::open(connection_info.set_tcp_settings(tcp_settings())).map_err(redis_error)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_number_of_retries(2)
@@ -157,6 +172,8 @@ impl Cluster {
             leases: Mutex::new(HashMap::new()),
             leases_confirmed: Mutex::new(None),
             outbox,
+            queued: AtomicUsize::new(0),
+            overflow_warned: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
             next_request: AtomicU64::new(1),
             stats: BusStats::default(),
@@ -169,9 +186,10 @@ impl Cluster {
         });
         inner.enter().await?;
         let cluster = Cluster { _stop_on_drop: Arc::new(StopOnDrop(inner.clone())), inner };
-        let sender = tokio::spawn(bus::run_sender(cluster.inner.clone(), outbox_rx));
+        let sender = tokio::spawn(sender::run_sender(cluster.inner.clone(), outbox_rx));
         let refresh = tokio::spawn(membership::run_refresh(cluster.inner.clone()));
-        lock(&cluster.inner.tasks).extend([sender, refresh]);
+        let watchdog = tokio::spawn(lease::run_lease_watchdog(cluster.inner.clone()));
+        lock(&cluster.inner.tasks).extend([sender, refresh, watchdog]);
         Ok(cluster)
     }
 
@@ -278,14 +296,6 @@ impl Inner {
         if self.stopped.load(Ordering::SeqCst) { Err(ClusterError::Stopped) } else { Ok(()) }
     }
 
-    /// Hands `item` to the sending task, or counts it as a send error once the node stopped.
-    pub(crate) fn queue(&self, item: Outgoing) {
-        if self.stopped.load(Ordering::SeqCst) || self.outbox.send(item).is_err() {
-            BusStats::bump(&self.stats.send_errors);
-            tracing::debug!(node = %self.node_id(), "nothing can be sent: this node left the cluster");
-        }
-    }
-
     fn stop_tasks(&self) {
         for task in lock(&self.tasks).drain(..) {
             task.abort();
@@ -300,7 +310,7 @@ impl Inner {
             return;
         }
         let (flushed, flushed_rx) = oneshot::channel();
-        if self.outbox.send(Outgoing::Flush(flushed)).is_ok() {
+        if self.hand_to_sender(Outgoing::Flush(flushed)) {
             let _ = tokio::time::timeout(self.settings.lease, flushed_rx).await;
         }
         self.stop_tasks();

@@ -46,38 +46,41 @@ impl crate::Inner {
         let mut conn = self.conn.clone();
         let mut ids: Vec<String> = conn.smembers(self.keys.nodes()).await?;
         ids.sort();
-        let mut nodes = Vec::with_capacity(ids.len());
-        for id in ids {
-            let (info, ttl): (Option<String>, i64) =
-                redis::pipe().get(self.keys.node(&id)).cmd("PTTL").arg(self.keys.node(&id)).query_async(&mut conn).await?;
-            let info: Option<NodeInfo> = info.and_then(|json| serde_json::from_str(&json).ok());
-            nodes.push(NodeStatus { id, live: ttl > 0, lease_ms_left: ttl.max(0) as u64, info });
+        let mut names: Vec<String> = conn.smembers(self.keys.leases()).await?;
+        names.sort();
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.get(self.keys.node(id)).cmd("PTTL").arg(self.keys.node(id));
         }
-        let mut lease_keys: Vec<String> = Vec::new();
-        let mut cursor = 0u64;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(self.keys.lease_pattern())
-                .arg("COUNT")
-                .arg(200)
-                .query_async(&mut conn)
-                .await?;
-            lease_keys.extend(keys);
-            if next == 0 {
-                break;
-            }
-            cursor = next;
+        for name in &names {
+            pipe.get(self.keys.lease(name)).cmd("PTTL").arg(self.keys.lease(name));
         }
-        lease_keys.sort();
-        lease_keys.dedup();
-        let mut leases = Vec::with_capacity(lease_keys.len());
-        for key in lease_keys {
-            let Some(name) = self.keys.lease_name(&key) else { continue };
-            let (holder, ttl): (Option<String>, i64) = redis::pipe().get(&key).cmd("PTTL").arg(&key).query_async(&mut conn).await?;
-            leases.push(LeaseStatus { name: name.to_owned(), holder, ms_left: ttl.max(0) as u64 });
-        }
+        let mut replies: Vec<(Option<String>, i64)> = if ids.is_empty() && names.is_empty() {
+            Vec::new()
+        } else {
+            let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+            flat.chunks_exact(2)
+                .map(|pair| {
+                    let value = redis::from_redis_value::<Option<String>>(pair[0].clone())?;
+                    let ttl = redis::from_redis_value::<i64>(pair[1].clone())?;
+                    Ok((value, ttl))
+                })
+                .collect::<redis::RedisResult<_>>()?
+        };
+        let lease_replies = replies.split_off(ids.len().min(replies.len()));
+        let nodes = ids
+            .into_iter()
+            .zip(replies)
+            .map(|(id, (info, ttl))| {
+                let info: Option<NodeInfo> = info.and_then(|json| serde_json::from_str(&json).ok());
+                NodeStatus { id, live: ttl > 0, lease_ms_left: ttl.max(0) as u64, info }
+            })
+            .collect();
+        let leases = names
+            .into_iter()
+            .zip(lease_replies)
+            .map(|(name, (holder, ttl))| LeaseStatus { name, holder, ms_left: ttl.max(0) as u64 })
+            .collect();
         Ok(ClusterStatus { this_node: self.node_id().to_owned(), nodes, leases })
     }
 }

@@ -86,3 +86,52 @@ async fn the_cluster_comes_back_after_a_redis_restart() {
     a.leave().await;
     b.leave().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jid_bound_again_on_a_survivor_is_not_reported_lost() {
+    let Some(redis) = redis() else { return };
+    let lease = Duration::from_secs(1);
+    let (a, lost_at_a) = node(&redis, "a", lease).await;
+    let (b, lost_at_b) = node(&redis, "b", lease).await;
+    a.session_bound("alice@example.com/r1");
+    a.session_bound("alice@example.com/r2");
+    eventually("a's sessions are located", || async { b.locate("alice@example.com").await.unwrap().len() == 2 }).await;
+    a.halt_for_tests();
+    // r1 moves to b before a's key expires and b reaps a.
+    b.session_bound("alice@example.com/r1");
+    let moved = || vec![("r1".to_owned(), "b".to_owned()), ("r2".to_owned(), "a".to_owned())];
+    eventually("r1 is on b", || async { b.locate("alice@example.com").await.unwrap() == moved() }).await;
+    eventually("a is reaped", || async { !lost_at_b.lost().is_empty() }).await;
+    assert_eq!(lost_at_b.lost(), [("a".to_owned(), vec!["alice@example.com/r2".to_owned()])]);
+    assert!(lost_at_a.lost().is_empty());
+    assert_eq!(b.locate("alice@example.com").await.unwrap(), [("r1".to_owned(), "b".to_owned())]);
+    b.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_lists_every_session_on_live_nodes() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    let (b, _) = node(&redis, "b", LEASE).await;
+    let (c, _) = node(&redis, "c", LEASE).await;
+    a.session_bound("alice@example.com/r1");
+    b.session_bound("bob@example.com/desk");
+    b.session_bound("alice@example.com/r2");
+    c.session_bound("carol@example.com/x");
+    let expected = |with_c: bool| {
+        let mut entries = vec![
+            ("alice@example.com/r1".to_owned(), "a".to_owned()),
+            ("alice@example.com/r2".to_owned(), "b".to_owned()),
+            ("bob@example.com/desk".to_owned(), "b".to_owned()),
+        ];
+        if with_c {
+            entries.push(("carol@example.com/x".to_owned(), "c".to_owned()));
+        }
+        entries
+    };
+    eventually("every session listed", || async { a.directory_entries().await.unwrap() == expected(true) }).await;
+    c.halt_for_tests();
+    eventually("a dead node's sessions are not listed", || async { b.directory_entries().await.unwrap() == expected(false) }).await;
+    a.leave().await;
+    b.leave().await;
+}

@@ -52,6 +52,8 @@ pub async fn node(redis: &TempRedis, id: &str, lease: Duration) -> (Cluster, Arc
 pub struct Recorder {
     pub messages: Mutex<Vec<Envelope>>,
     pub lost: Mutex<Vec<(String, Vec<String>)>>,
+    /// The kinds of the requests the handler was given, in order.
+    pub served: Mutex<Vec<String>>,
 }
 
 impl Recorder {
@@ -71,6 +73,7 @@ impl Handler for Recorder {
         self.messages.lock().unwrap().push(envelope);
     }
     fn request(&self, envelope: Envelope) -> BoxFuture<'static, Vec<u8>> {
+        self.served.lock().unwrap().push(envelope.kind.clone());
         match envelope.kind.as_str() {
             "never" => Box::pin(std::future::pending()),
             _ => Box::pin(async move { envelope.body.into_iter().rev().collect() }),
@@ -97,4 +100,67 @@ where
 /// A plain connection to the test's Redis, to look at or disturb what the nodes do.
 pub async fn raw_connection(redis: &TempRedis) -> redis::aio::MultiplexedConnection {
     redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+}
+
+/// A TCP proxy to the test's Redis whose connections can be frozen one by one: kept open, but
+/// nothing forwarded any more, like a connection that died without a word (a peer gone, a
+/// firewall dropping it).
+pub struct FreezingProxy {
+    pub port: u16,
+    /// One flag per connection accepted, in order.
+    frozen: Arc<Mutex<Vec<Arc<std::sync::atomic::AtomicBool>>>>,
+}
+
+impl FreezingProxy {
+    pub async fn start(redis: &TempRedis) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let redis_port = redis.port();
+        let frozen: Arc<Mutex<Vec<Arc<std::sync::atomic::AtomicBool>>>> = Arc::default();
+        let flags = frozen.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                flags.lock().unwrap().push(flag.clone());
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", redis_port)).await else { return };
+                    let (mut client_read, mut client_write) = client.into_split();
+                    let (mut server_read, mut server_write) = server.into_split();
+                    tokio::join!(pump(&mut client_read, &mut server_write, &flag), pump(&mut server_read, &mut client_write, &flag));
+                    if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                        // Frozen: the sockets stay open and silent.
+                        std::future::pending::<()>().await;
+                    }
+                });
+            }
+        });
+        Self { port, frozen }
+    }
+
+    /// The URL of Redis through this proxy.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.frozen.lock().unwrap().len()
+    }
+
+    /// Freezes connection `index` (in the order accepted).
+    pub fn freeze(&self, index: usize) {
+        self.frozen.lock().unwrap()[index].store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Copies `from` to `to` until either ends or the connection is frozen (then what arrives is
+/// dropped).
+async fn pump(from: &mut tokio::net::tcp::OwnedReadHalf, to: &mut tokio::net::tcp::OwnedWriteHalf, frozen: &std::sync::atomic::AtomicBool) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = from.read(&mut buffer).await.unwrap_or(0);
+        if read == 0 || frozen.load(std::sync::atomic::Ordering::SeqCst) || to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
+    }
 }

@@ -1,8 +1,8 @@
 //! Joining, the live set, leaving, a duplicate id, a bad or unreachable Redis, the status.
 
-use herald_cluster::{Cluster, ClusterError, ClusterSettings};
+use herald_cluster::{Cluster, ClusterError, ClusterSettings, To};
 
-use crate::{LEASE, eventually, node, redis, settings};
+use crate::{LEASE, eventually, node, raw_connection, redis, settings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_join_see_each_other_and_leave() {
@@ -90,4 +90,55 @@ async fn counters_count_within_their_window() {
     assert_eq!(a.counter_get("alice").await.unwrap(), 0);
     a.leave().await;
     b.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_dropped_from_the_node_set_or_restarted_stays_live_and_gets_messages() {
+    let Some(redis) = redis() else { return };
+    let (a, at_a) = node(&redis, "a", LEASE).await;
+    let (b, _) = node(&redis, "b", LEASE).await;
+    eventually("b sees a", || async { b.is_live("a") }).await;
+    // What a reap racing a's return used to do: the id removed while a's key lives on.
+    let mut raw = raw_connection(&redis).await;
+    let _: () = redis::cmd("SREM").arg("herald:nodes").arg("a").query_async(&mut raw).await.unwrap();
+    eventually("a is back in the node set", || async { b.status().await.unwrap().nodes.iter().any(|n| n.id == "a" && n.live) }).await;
+    eventually("b sees a again", || async { b.is_live("a") }).await;
+    b.post(To::All, "all", b"one".to_vec());
+    eventually("a gets To::All", || async { at_a.bodies() == ["one"] }).await;
+
+    // a restarts with the same id while b may be reaping its earlier run.
+    a.halt_for_tests();
+    let (again, at_again) = node(&redis, "a", LEASE).await;
+    eventually("b sees the new a", || async { b.is_live("a") }).await;
+    // Several of b's refreshes (each reaping what it finds dead): a stays.
+    let (mut live_checks, deadline) = (0, tokio::time::Instant::now() + crate::PATIENCE);
+    while live_checks < 6 {
+        assert!(tokio::time::Instant::now() < deadline, "b's refreshes stalled");
+        tokio::time::sleep(LEASE / 3).await;
+        assert!(b.status().await.unwrap().nodes.iter().any(|n| n.id == "a" && n.live), "a was dropped");
+        live_checks += 1;
+    }
+    b.post(To::All, "all", b"two".to_vec());
+    eventually("the new a gets To::All", || async { at_again.bodies() == ["two"] }).await;
+    again.leave().await;
+    b.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_key_another_run_took_stops_renewing_it() {
+    let Some(redis) = redis() else { return };
+    let (a, _) = node(&redis, "a", LEASE).await;
+    let held = a.lease("cti");
+    eventually("a holds the lease", || async { *held.borrow() }).await;
+    let mut raw = raw_connection(&redis).await;
+    let other = r#"{"id":"a","incarnation":"someone-else"}"#;
+    let _: () = redis::cmd("SET").arg("herald:node:a").arg(other).arg("PX").arg(60_000).query_async(&mut raw).await.unwrap();
+    eventually("a gives up its lease", || async { !*held.borrow() }).await;
+    let value: String = redis::cmd("GET").arg("herald:node:a").query_async(&mut raw).await.unwrap();
+    assert_eq!(value, other, "a must not overwrite or renew another run's key");
+    let ttl: i64 = redis::cmd("PTTL").arg("herald:node:a").query_async(&mut raw).await.unwrap();
+    assert!(ttl > 50_000, "a renewed another run's key: {ttl}");
+    a.leave().await;
+    let value: String = redis::cmd("GET").arg("herald:node:a").query_async(&mut raw).await.unwrap();
+    assert_eq!(value, other, "leaving leaves another run's key alone");
 }
