@@ -83,9 +83,10 @@ pub async fn http_request_from(
 }
 
 /// Sends one request over HTTPS to `addr` (any of the server's TLS listeners, e.g. the REST
-/// one), trusting the server's certificate, from `source` (`None`: the system's choice).
+/// one), trusting the server's certificate, from `source` (`None`: the system's choice). The
+/// server may run in this process or be a `herald` process ([`crate::Endpoint`]).
 pub async fn https_request_to(
-    server: &TestServer,
+    server: &impl AsRef<crate::Endpoint>,
     addr: SocketAddr,
     source: Option<IpAddr>,
     method: &str,
@@ -100,7 +101,7 @@ pub async fn https_request_to(
     let request = request.body(Full::new(Bytes::from(body)))?;
     let fut = async {
         let tcp = crate::connect_from(addr, source).await?;
-        exchange(server.tls_connect(tcp).await?, request).await
+        exchange(server.as_ref().tls_connect(tcp).await?, request).await
     };
     tokio::time::timeout(WAIT, fut).await.with_context(|| format!("HTTPS {method} {path} to {addr} timed out"))?
 }
