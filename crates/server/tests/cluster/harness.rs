@@ -193,30 +193,23 @@ pub(crate) struct Event {
 
 /// The events of pubsub node `node` in `text` (event messages or an items answer), in order.
 pub(crate) fn events(text: &str, node: &str) -> Vec<Event> {
-    herald_testkit::updates(text)
-        .into_iter()
-        .zip(item_ids(text))
-        .filter(|(update, _)| update.node == node)
-        .map(|(update, item)| Event {
-            node: update.node,
-            item,
-            state: herald_testkit::cc::element_text(&update.data, "state").unwrap_or_default(),
-        })
-        .collect()
-}
-
-/// The id of the `<item>` each `<notification>` of `text` is in, in order (as `updates` finds
-/// them).
-fn item_ids(text: &str) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("<notification") {
-        ids.push(last_attr(&rest[..at], "<item ", "id").unwrap_or_default());
-        let after = &rest[at..];
-        let Some(close) = after.find("</notification>") else { break };
-        rest = &after[close..];
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(open) = text[at..].find("<notification").map(|i| i + at) {
+        let Some(close) = text[open..].find("</notification>").map(|i| i + open) else { break };
+        let before = &text[..open];
+        let content = herald_testkit::cc::unescape(&text[open..close]);
+        let event = Event {
+            node: last_attr(before, "<items ", "node").unwrap_or_default(),
+            item: last_attr(before, "<item ", "id").unwrap_or_default(),
+            state: herald_testkit::cc::element_text(&content, "state").unwrap_or_default(),
+        };
+        if event.node == node {
+            found.push(event);
+        }
+        at = close;
     }
-    ids
+    found
 }
 
 /// The value of `attr` on the last `tag` in `text`.
