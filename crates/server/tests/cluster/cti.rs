@@ -71,3 +71,26 @@ async fn the_cti_lease_moves_when_its_holder_is_killed() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_node_that_just_joined_gets_what_the_others_commit_next() {
+    if !available() {
+        return;
+    }
+    // Each newcomer loads the shared state when it starts; a change the leader commits right
+    // after must still reach it over the bus (the leader may not have refreshed its view of the
+    // live nodes yet). Several newcomers, so that some join just after the leader's refresh.
+    let mut cluster = Cluster::start(&["lead"], &[]).unwrap();
+    for (n, agent) in ["1001", "1002", "1003", "1004"].into_iter().enumerate() {
+        let id = format!("new{n}");
+        cluster.add(&id).unwrap();
+        let mut desk = cluster.agent(&id, agent, "desk").await.unwrap();
+        let mut got = Received::default();
+        cluster.set_state("lead", agent, &format!("<state>LOGIN</state><extension>{agent}</extension>")).await.unwrap();
+        let node = format!("/finesse/api/User/{agent}");
+        let seen = desk.wait_update(&mut got, |u| u.node == node).await;
+        if let Err(err) = seen {
+            panic!("{agent}'s LOGIN, committed by the leader just after {id} joined, reaches {id}: {err:#}\n{}", cluster.tails());
+        }
+    }
+}

@@ -7,4 +7,5 @@
 mod cti;
 mod failover;
 mod harness;
+mod logout;
 mod routing;

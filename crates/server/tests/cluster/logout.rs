@@ -1,0 +1,81 @@
+//! The presence-driven logout across nodes (finesse-domain.md §5): a node SIGKILLed under two
+//! READY agents; the one that signs in again on a survivor within the grace is left alone, the
+//! one that does not is forced out exactly once, by the one node driving the CTI side.
+
+use std::time::{Duration, Instant};
+
+use herald_testkit::cc::{Received, element_text};
+
+use crate::harness::{Cluster, available};
+
+/// The log line of a presence-driven logout (herald-cc's `WsLog::PresenceDrivenLogout`).
+const FORCED: &str = "PRESENCE DRIVEN LOGOUT: agent";
+
+/// Signs `agent` in over TCP on `desk_on` and makes it READY through REST on `rest_on`.
+async fn ready(cluster: &Cluster, desk_on: &str, rest_on: &str, agent: &str) -> herald_testkit::RawClient {
+    let mut desk = cluster.agent(desk_on, agent, "desk").await.unwrap();
+    let mut got = Received::default();
+    let node = format!("/finesse/api/User/{agent}");
+    cluster.set_state(rest_on, agent, &format!("<state>LOGIN</state><extension>{agent}</extension>")).await.unwrap();
+    cluster.set_state(rest_on, agent, "<state>READY</state>").await.unwrap();
+    let seen = desk.wait_update(&mut got, |u| u.node == node && element_text(&u.data, "state").as_deref() == Some("READY")).await;
+    if let Err(err) = seen {
+        panic!("{agent} READY on {desk_on}: {err:#}\n{}", cluster.tails());
+    }
+    desk
+}
+
+/// Every node's presence-driven logout lines for `agent`.
+fn forced_lines(cluster: &Cluster, agent: &str) -> Vec<(String, String)> {
+    let needle = format!("{FORCED} {agent} ");
+    cluster
+        .nodes
+        .iter()
+        .flat_map(|(id, _)| cluster.log_lines(id, &[&needle]).into_iter().map(move |line| (id.clone(), line)))
+        .collect()
+}
+
+/// `agent`'s state and reason code as the REST API gives them on node `id`.
+async fn state(cluster: &Cluster, id: &str, agent: &str) -> (String, String) {
+    let reply = cluster.rest(id, "GET", &format!("/finesse/api/User/{agent}"), agent, "").await.unwrap();
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let code = element_text(&reply.body, "ReasonCode").and_then(|r| element_text(&r, "code")).unwrap_or_default();
+    (element_text(&reply.body, "state").unwrap_or_default(), code)
+}
+
+#[tokio::test]
+async fn a_killed_nodes_agents_are_forced_out_once_unless_they_come_back() {
+    if !available() {
+        return;
+    }
+    let grace = [("HERALD_PRESENCE_LOGOUT__GRACE_SECS", "4".to_owned())];
+    // `lead` drives the CTI side and survives; the desktops are on `a`, which is killed.
+    let mut cluster = Cluster::start(&["lead", "a"], &grace).unwrap();
+    let back = ready(&cluster, "a", "lead", "1001").await;
+    let gone = ready(&cluster, "a", "lead", "1002").await;
+    cluster.kill("a");
+    drop((back, gone));
+    // Once the leader counts 1001's desktop as lost (a's lease expired, its sessions reaped),
+    // 1001 signs in again on the leader's node within the grace.
+    cluster
+        .wait_log(&["lead"], &["AGENT_PRESENCE_MONITOR: agent 1001 ", "has no available resource"], Duration::from_secs(10))
+        .unwrap();
+    let _again = cluster.agent("lead", "1001", "desk").await.unwrap();
+    cluster.wait_log(&["lead"], &["AGENT_PRESENCE_MONITOR: agent 1001 available again"], Duration::from_secs(5)).unwrap();
+    // 1002 does not come back: forced to NOT_READY (UCCE) with reason code 255, once.
+    let (node, line) = cluster.wait_log(&["lead"], &[&format!("{FORCED} 1002 ")], Duration::from_secs(10)).unwrap();
+    println!("node {node}: {line}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (state, code) = state(&cluster, "lead", "1002").await;
+        if (state.as_str(), code.as_str()) == ("NOT_READY", "255") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "1002 is {state} ({code}), not forced NOT_READY (255)\n{}", cluster.tails());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(forced_lines(&cluster, "1002").len(), 1, "one forced logout of 1002 on one node\n{}", cluster.tails());
+    // 1001's grace ended at the same time as 1002's: it would have been forced by now.
+    assert_eq!(forced_lines(&cluster, "1001"), Vec::new(), "1001 came back within the grace");
+    assert_eq!(state(&cluster, "lead", "1001").await, ("READY".to_owned(), String::new()), "1001 stays READY");
+}
