@@ -31,6 +31,10 @@ pub(crate) use leader::LeaderView;
 use leader::{CTI_LEASE, Leader, Leadership, PRESENCE, PresenceChange};
 use seams::{ClusterLockout, ClusterRemote, ClusterReplicator, DirectoryFeed, PUBSUB, STANZA};
 
+/// How long a refresh of another node may take beyond its period (lease / 3): the Redis round
+/// trips of reading the members and their keys.
+const PEER_REFRESH_MARGIN: Duration = Duration::from_millis(250);
+
 /// Where this node's listeners are, for the other nodes and `herald ctl status`.
 pub(crate) struct Addresses {
     pub(crate) c2s: Option<SocketAddr>,
@@ -63,7 +67,14 @@ pub(crate) async fn join(config: &Config, at: &Addresses) -> anyhow::Result<Clus
         stream_max_len: 100_000,
         info,
     };
+    let lease = settings.lease;
     let cluster = Cluster::join(settings).await.context("joining the cluster")?;
+    // A message to every node (`To::All`: pubsub changes, presence) goes to the live nodes as the
+    // sender saw them at its last refresh (every lease / 3): until each other node has refreshed
+    // once, what it commits is not sent to this one. Loading the shared state before then would
+    // lose such a change for good (the store was read before it, the bus never brings it), so
+    // wait out one refresh of every node, with a margin for the refresh itself.
+    tokio::time::sleep(lease / 3 + PEER_REFRESH_MARGIN).await;
     tracing::info!(target: "notification", node = cluster.node_id(), "joined the cluster");
     Ok(cluster)
 }
