@@ -173,7 +173,7 @@ impl Handler for NodeHandler {
 async fn deliver_inbound(core: Core, limits: herald_xml::Limits, mut inbound: mpsc::UnboundedReceiver<Inbound>) {
     while let Some(message) = inbound.recv().await {
         match message {
-            Inbound::Stanza(bytes) => match herald_xml::parse_document(&bytes, limits.clone()) {
+            Inbound::Stanza(bytes) => match herald_xml::parse_document(&bytes, limits) {
                 Ok(stanza) => core.deliver_forwarded(stanza).await,
                 Err(err) => tracing::warn!(target: "notification", %err, "unreadable stanza from another node; dropped"),
             },

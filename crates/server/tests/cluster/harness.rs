@@ -43,7 +43,7 @@ pub(crate) struct Cluster {
     pub(crate) nodes: Vec<(String, HeraldProcess)>,
     /// Settings every node gets (store, Redis, lease, certificate, the test's own).
     shared: Vec<(&'static str, String)>,
-    _redis: TempRedis,
+    redis: TempRedis,
     _postgres: TempPostgres,
 }
 
@@ -61,7 +61,7 @@ impl Cluster {
             ("HERALD_CLUSTER__LEASE_SECS", "2".into()),
         ];
         shared.extend_from_slice(extra);
-        let mut cluster = Self { nodes: Vec::new(), shared, _redis: redis, _postgres: postgres };
+        let mut cluster = Self { nodes: Vec::new(), shared, redis, _postgres: postgres };
         for (i, id) in ids.iter().enumerate() {
             cluster.add(id)?;
             if i == 0 {
@@ -166,6 +166,17 @@ impl Cluster {
     pub(crate) fn log_lines(&self, id: &str, needles: &[&str]) -> Vec<String> {
         let text = self.node(id).log("logs/webservices/info.log");
         text.lines().filter(|l| needles.iter().all(|n| l.contains(n))).map(str::to_owned).collect()
+    }
+
+    /// The shared counters (`herald:count:*`, the lock-out's failures) with their values, as
+    /// `redis-cli` reads them from the cluster's Redis.
+    pub(crate) fn counters(&self) -> anyhow::Result<Vec<(String, u64)>> {
+        let cli = |args: &[&str]| -> anyhow::Result<String> {
+            let out = std::process::Command::new("redis-cli").args(["-p", &self.redis.port().to_string()]).args(args).output()?;
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let keys = cli(&["--scan", "--pattern", "herald:count:*"])?;
+        keys.lines().map(|key| Ok((key.to_owned(), cli(&["GET", key])?.trim().parse().unwrap_or(0)))).collect()
     }
 
     /// The last lines of every node's logs, for failure messages.

@@ -28,11 +28,7 @@ async fn ready(cluster: &Cluster, desk_on: &str, rest_on: &str, agent: &str) -> 
 /// Every node's presence-driven logout lines for `agent`.
 fn forced_lines(cluster: &Cluster, agent: &str) -> Vec<(String, String)> {
     let needle = format!("{FORCED} {agent} ");
-    cluster
-        .nodes
-        .iter()
-        .flat_map(|(id, _)| cluster.log_lines(id, &[&needle]).into_iter().map(move |line| (id.clone(), line)))
-        .collect()
+    cluster.nodes.iter().flat_map(|(id, _)| cluster.log_lines(id, &[&needle]).into_iter().map(move |line| (id.clone(), line))).collect()
 }
 
 /// `agent`'s state and reason code as the REST API gives them on node `id`.
@@ -57,9 +53,7 @@ async fn a_killed_nodes_agents_are_forced_out_once_unless_they_come_back() {
     drop((back, gone));
     // Once the leader counts 1001's desktop as lost (a's lease expired, its sessions reaped),
     // 1001 signs in again on the leader's node within the grace.
-    cluster
-        .wait_log(&["lead"], &["AGENT_PRESENCE_MONITOR: agent 1001 ", "has no available resource"], Duration::from_secs(10))
-        .unwrap();
+    cluster.wait_log(&["lead"], &["AGENT_PRESENCE_MONITOR: agent 1001 ", "has no available resource"], Duration::from_secs(10)).unwrap();
     let _again = cluster.agent("lead", "1001", "desk").await.unwrap();
     cluster.wait_log(&["lead"], &["AGENT_PRESENCE_MONITOR: agent 1001 available again"], Duration::from_secs(5)).unwrap();
     // 1002 does not come back: forced to NOT_READY (UCCE) with reason code 255, once.

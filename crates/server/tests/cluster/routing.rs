@@ -66,7 +66,10 @@ async fn a_pubsub_event_crosses_nodes_once_and_in_order() {
     let mut y = cluster.agent("b", "1002", "desk").await.unwrap();
     let node = "cluster-news";
     let pubsub = |id: &str, ns: &str, payload: &str| {
-        format!("<iq type='{}' id='{id}' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/{ns}'>{payload}</pubsub></iq>", if id.starts_with("get") { "get" } else { "set" })
+        format!(
+            "<iq type='{}' id='{id}' to='pubsub.localhost'><pubsub xmlns='http://jabber.org/protocol/{ns}'>{payload}</pubsub></iq>",
+            if id.starts_with("get") { "get" } else { "set" }
+        )
     };
     let got = iq(&mut x, "create", &pubsub("create", "pubsub", &format!("<create node='{node}'/>"))).await.unwrap();
     assert!(got.contains("type='result'"), "X creates {node} on A:\n{got}");
@@ -98,12 +101,7 @@ async fn a_pubsub_event_crosses_nodes_once_and_in_order() {
     // A marker after the last event over the same bus: a duplicate would have arrived first.
     x.send("<message to='1002@localhost/desk' id='after'><body>after-marker</body></message>").await.unwrap();
     got.push_str(&expect(&cluster, &mut y, "after-marker").await);
-    let seen: Vec<usize> = got
-        .split("entry-")
-        .skip(1)
-        .filter_map(|s| s.split('.').next())
-        .filter_map(|n| n.parse().ok())
-        .collect();
+    let seen: Vec<usize> = got.split("entry-").skip(1).filter_map(|s| s.split('.').next()).filter_map(|n| n.parse().ok()).collect();
     assert_eq!(seen, (0..PUBLISHES).collect::<Vec<_>>(), "every event once, in order, on B");
 }
 
@@ -119,6 +117,16 @@ async fn a_lock_out_on_one_node_holds_on_the_others() {
     for attempt in 0..3 {
         let (_, outcome) = RawClient::authenticate(&a, "1003", "wrong-password").await.unwrap();
         assert!(outcome.contains("<failure"), "attempt {attempt} on A fails:\n{outcome}");
+    }
+    // A counts each failure in Redis right after answering it: wait until the third is there.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let counters = cluster.counters().unwrap();
+        if counters.iter().any(|(key, n)| key.starts_with("herald:count:lockout:user:1003") && *n >= 3) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "A's failures never reach Redis: {counters:?}\n{}", cluster.tails());
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The right password on B, from the same address: locked there too.
     let (_, outcome) = RawClient::authenticate(&b, "1003", DEMO_PASSWORD).await.unwrap();
