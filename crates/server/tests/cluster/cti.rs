@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use herald_testkit::cc::Received;
 
-use crate::harness::{Cluster, LEADS, available};
+use crate::harness::{Cluster, LEADS};
 
 /// LOGIN then READY through REST for `agent` (to nodes `login_on` and `ready_on`), each Update
 /// waited for on `desk`.
@@ -28,12 +28,9 @@ async fn login_ready(cluster: &Cluster, desk: &mut herald_testkit::RawClient, go
 
 #[tokio::test]
 async fn a_rest_state_change_on_one_node_reaches_a_desktop_on_another() {
-    if !available() {
-        return;
-    }
     // `lead` drives the CTI side; the desktop is on `a`, which neither leads nor takes the REST
     // requests: LOGIN goes to the leader, READY to `a` (forwarded to the leader).
-    let cluster = Cluster::start(&["lead", "a"], &[]).unwrap();
+    let Some(cluster) = Cluster::up(&["lead", "a"], &[]) else { return };
     let mut desk = cluster.agent("a", "1001", "desk").await.unwrap();
     let mut got = Received::default();
     login_ready(&cluster, &mut desk, &mut got, "1001", ["lead", "a"]).await;
@@ -44,10 +41,7 @@ async fn a_rest_state_change_on_one_node_reaches_a_desktop_on_another() {
 
 #[tokio::test]
 async fn the_cti_lease_moves_when_its_holder_is_killed() {
-    if !available() {
-        return;
-    }
-    let mut cluster = Cluster::start(&["a", "b", "c"], &[]).unwrap();
+    let Some(mut cluster) = Cluster::up(&["a", "b", "c"], &[]) else { return };
     for id in ["b", "c"] {
         let reply = cluster.rest(id, "GET", "/finesse/api/User/1001", "1001", "").await.unwrap();
         assert_eq!(reply.status, 200, "node {id} forwards to the leader: {reply:?}");
@@ -74,13 +68,10 @@ async fn the_cti_lease_moves_when_its_holder_is_killed() {
 
 #[tokio::test]
 async fn a_node_that_just_joined_gets_what_the_others_commit_next() {
-    if !available() {
-        return;
-    }
     // Each newcomer loads the shared state when it starts; a change the leader commits right
     // after must still reach it over the bus (the leader may not have refreshed its view of the
     // live nodes yet). Several newcomers, so that some join just after the leader's refresh.
-    let mut cluster = Cluster::start(&["lead"], &[]).unwrap();
+    let Some(mut cluster) = Cluster::up(&["lead"], &[]) else { return };
     for (n, agent) in ["1001", "1002", "1003", "1004"].into_iter().enumerate() {
         let id = format!("new{n}");
         cluster.add(&id).unwrap();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use herald_testkit::RawClient;
 use herald_testkit::cc::Received;
 
-use crate::harness::{Cluster, EXTRA_AGENTS, Event, available, events};
+use crate::harness::{Cluster, EXTRA_AGENTS, Event, events};
 
 /// The sample's agents and the extra ones: twenty.
 fn agents() -> Vec<String> {
@@ -56,11 +56,8 @@ async fn items_after(client: &mut RawClient, node: &str, after: &str, id: &str) 
 
 #[tokio::test]
 async fn desktops_of_a_killed_node_catch_up_on_the_survivors() {
-    if !available() {
-        return;
-    }
     // `b` drives the CTI side; the desktops are on `a`, which is killed.
-    let mut cluster = Cluster::start(&["b", "a", "c"], &[]).unwrap();
+    let Some(mut cluster) = Cluster::up(&["b", "a", "c"], &[]) else { return };
     let agents = agents();
     let mut last_seen = Vec::new();
     let mut away = Vec::new();

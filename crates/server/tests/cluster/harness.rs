@@ -18,7 +18,7 @@ pub(crate) const LEADS: &str = "this node now drives the CTI side";
 pub(crate) const EXTRA_AGENTS: std::ops::Range<u32> = 3001..3011;
 
 /// Whether PostgreSQL and Redis are installed; prints "skipped" when not (a failure under CI).
-pub(crate) fn available() -> bool {
+fn available() -> bool {
     if TempPostgres::available() && TempRedis::available() {
         return true;
     }
@@ -48,6 +48,12 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
+    /// [`Cluster::start`] when PostgreSQL and Redis are installed ([`available`]); `None` (the
+    /// test is skipped) otherwise.
+    pub(crate) fn up(ids: &[&str], extra: &[(&'static str, String)]) -> Option<Self> {
+        available().then(|| Self::start(ids, extra).unwrap_or_else(|err| panic!("starting the cluster {ids:?}: {err:#}")))
+    }
+
     /// Starts PostgreSQL, Redis and the nodes `ids`, in that order: the first is started alone
     /// and waited for until it drives the CTI side (so it leads and has written the scenario);
     /// the others then join with its certificate. `extra`: `HERALD_*` settings for every node.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use herald_testkit::cc::{Received, element_text};
 
-use crate::harness::{Cluster, available};
+use crate::harness::Cluster;
 
 /// The log line of a presence-driven logout (herald-cc's `WsLog::PresenceDrivenLogout`).
 const FORCED: &str = "PRESENCE DRIVEN LOGOUT: agent";
@@ -41,12 +41,9 @@ async fn state(cluster: &Cluster, id: &str, agent: &str) -> (String, String) {
 
 #[tokio::test]
 async fn a_killed_nodes_agents_are_forced_out_once_unless_they_come_back() {
-    if !available() {
-        return;
-    }
     let grace = [("HERALD_PRESENCE_LOGOUT__GRACE_SECS", "4".to_owned())];
     // `lead` drives the CTI side and survives; the desktops are on `a`, which is killed.
-    let mut cluster = Cluster::start(&["lead", "a"], &grace).unwrap();
+    let Some(mut cluster) = Cluster::up(&["lead", "a"], &grace) else { return };
     let back = ready(&cluster, "a", "lead", "1001").await;
     let gone = ready(&cluster, "a", "lead", "1002").await;
     cluster.kill("a");

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use herald_testkit::{DEMO_PASSWORD, RawClient};
 
-use crate::harness::{Cluster, available, count, iq, last_attr};
+use crate::harness::{Cluster, count, iq, last_attr};
 
 /// Reads `client` until `needle` arrives; fails with the nodes' log tails.
 async fn expect(cluster: &Cluster, client: &mut RawClient, needle: &str) -> String {
@@ -17,10 +17,7 @@ async fn expect(cluster: &Cluster, client: &mut RawClient, needle: &str) -> Stri
 
 #[tokio::test]
 async fn messages_presence_and_iq_cross_nodes() {
-    if !available() {
-        return;
-    }
-    let cluster = Cluster::start(&["a", "b"], &[]).unwrap();
+    let Some(cluster) = Cluster::up(&["a", "b"], &[]) else { return };
     let mut x = cluster.agent("a", "1001", "desk").await.unwrap();
     let mut y = cluster.agent("b", "1002", "desk").await.unwrap();
 
@@ -58,10 +55,7 @@ async fn messages_presence_and_iq_cross_nodes() {
 
 #[tokio::test]
 async fn a_pubsub_event_crosses_nodes_once_and_in_order() {
-    if !available() {
-        return;
-    }
-    let cluster = Cluster::start(&["a", "b"], &[]).unwrap();
+    let Some(cluster) = Cluster::up(&["a", "b"], &[]) else { return };
     let mut x = cluster.agent("a", "1001", "desk").await.unwrap();
     let mut y = cluster.agent("b", "1002", "desk").await.unwrap();
     let node = "cluster-news";
@@ -107,11 +101,8 @@ async fn a_pubsub_event_crosses_nodes_once_and_in_order() {
 
 #[tokio::test]
 async fn a_lock_out_on_one_node_holds_on_the_others() {
-    if !available() {
-        return;
-    }
     let lockout = [("HERALD_AUTH__LOCKOUT_FAILURES", "3".to_owned()), ("HERALD_AUTH__LOCKOUT_SECS", "60".to_owned())];
-    let cluster = Cluster::start(&["a", "b"], &lockout).unwrap();
+    let Some(cluster) = Cluster::up(&["a", "b"], &lockout) else { return };
     let a = cluster.endpoint("a");
     let b = cluster.endpoint("b");
     for attempt in 0..3 {
