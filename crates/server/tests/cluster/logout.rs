@@ -46,8 +46,14 @@ async fn a_killed_nodes_agents_are_forced_out_once_unless_they_come_back() {
     let Some(mut cluster) = Cluster::up(&["lead", "a"], &grace) else { return };
     let back = ready(&cluster, "a", "lead", "1001").await;
     let gone = ready(&cluster, "a", "lead", "1002").await;
+    let quick = ready(&cluster, "a", "lead", "1003").await;
     cluster.kill("a");
-    drop((back, gone));
+    drop((back, gone, quick));
+    // 1003's desktop is back on the leader's node at once, with the same resource, before
+    // `a`'s lease has expired (its sessions are reaped afterwards).
+    let _quick_again = cluster.agent("lead", "1003", "desk").await.unwrap();
+    let lost = "agent session lost with its node";
+    assert_eq!(cluster.log_lines("lead", &[lost]), Vec::<String>::new(), "1003 signed in again before a's sessions were reaped");
     // Once the leader counts 1001's desktop as lost (a's lease expired, its sessions reaped),
     // 1001 signs in again on the leader's node within the grace.
     cluster.wait_log(&["lead"], &["AGENT_PRESENCE_MONITOR: agent 1001 ", "has no available resource"], Duration::from_secs(10)).unwrap();
@@ -69,4 +75,6 @@ async fn a_killed_nodes_agents_are_forced_out_once_unless_they_come_back() {
     // 1001's grace ended at the same time as 1002's: it would have been forced by now.
     assert_eq!(forced_lines(&cluster, "1001"), Vec::new(), "1001 came back within the grace");
     assert_eq!(state(&cluster, "lead", "1001").await, ("READY".to_owned(), String::new()), "1001 stays READY");
+    assert_eq!(forced_lines(&cluster, "1003"), Vec::new(), "1003 came back before its node was declared dead\n{}", cluster.tails());
+    assert_eq!(state(&cluster, "lead", "1003").await, ("READY".to_owned(), String::new()), "1003 stays READY");
 }
