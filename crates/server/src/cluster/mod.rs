@@ -164,8 +164,41 @@ impl Handler for NodeHandler {
             })
             .collect();
         tracing::warn!(target: "notification", node, sessions = jids.len(), "node lost: its lease expired; its sessions count as disconnected");
-        self.leadership.presence(changes);
+        let (leadership, domain) = (self.leadership.clone(), self.domain.clone());
+        tokio::spawn(async move {
+            let changes = not_bound_again(&leadership.cluster, &domain, changes).await;
+            leadership.presence(changes);
+        });
     }
+}
+
+/// The lost sessions that no live node holds again. A desktop reconnects to another node within
+/// seconds, with the same resource (`desktop`), often before its old node's lease has expired:
+/// the survivor that reaps the dead node then still lists that full JID, and reporting it
+/// unavailable would take away the agent's only resource and force a logout of an agent that is
+/// connected. The directory (the reaper removed only the entries still naming the dead node)
+/// says where each one is bound now; when it cannot be read, the session counts as lost.
+async fn not_bound_again(cluster: &Cluster, domain: &str, changes: Vec<PresenceChange>) -> Vec<PresenceChange> {
+    let mut bound: HashMap<String, Vec<String>> = HashMap::new();
+    let mut lost = Vec::with_capacity(changes.len());
+    for change in changes {
+        if !bound.contains_key(&change.user) {
+            let resources = match cluster.locate(&format!("{}@{domain}", change.user)).await {
+                Ok(sessions) => sessions.into_iter().map(|(resource, _)| resource).collect(),
+                Err(err) => {
+                    tracing::warn!(target: "webservices", user = change.user, %err, "the session directory could not be read; the lost session counts as gone");
+                    Vec::new()
+                }
+            };
+            bound.insert(change.user.clone(), resources);
+        }
+        if bound.get(&change.user).is_some_and(|resources| resources.contains(&change.resource)) {
+            tracing::info!(target: "webservices", user = change.user, resource = change.resource, "agent session lost with its node is already bound again on a live node; still available");
+        } else {
+            lost.push(change);
+        }
+    }
+    lost
 }
 
 /// Delivers what other nodes sent, in order: stanzas to this node's sessions, pubsub changes to
