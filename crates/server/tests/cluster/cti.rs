@@ -4,13 +4,14 @@
 
 use std::time::{Duration, Instant};
 
+use herald_testkit::BoshClient;
 use herald_testkit::cc::Received;
 
 use crate::harness::{Cluster, LEADS};
 
 /// LOGIN then READY through REST for `agent` (to nodes `login_on` and `ready_on`), each Update
 /// waited for on `desk`.
-async fn login_ready(cluster: &Cluster, desk: &mut herald_testkit::RawClient, got: &mut Received, agent: &str, on: [&str; 2]) {
+async fn login_ready(cluster: &Cluster, desk: &mut BoshClient<'_>, got: &mut Received, agent: &str, on: [&str; 2]) {
     let node = format!("/finesse/api/User/{agent}");
     cluster.set_state(on[0], agent, &format!("<state>LOGIN</state><extension>{agent}</extension>")).await.unwrap();
     let state = |s: &'static str| {
@@ -28,11 +29,10 @@ async fn login_ready(cluster: &Cluster, desk: &mut herald_testkit::RawClient, go
 
 #[tokio::test]
 async fn a_rest_state_change_on_one_node_reaches_a_desktop_on_another() {
-    // `lead` drives the CTI side; the desktop is on `a`, which neither leads nor takes the REST
+    // `lead` drives the CTI side; the desktop (BOSH) is on `a`, which neither leads nor takes the REST
     // requests: LOGIN goes to the leader, READY to `a` (forwarded to the leader).
     let Some(cluster) = Cluster::up(&["lead", "a"], &[]) else { return };
-    let mut desk = cluster.agent("a", "1001", "desk").await.unwrap();
-    let mut got = Received::default();
+    let (mut desk, mut got) = cluster.desktop("a", "1001", "desk").await.unwrap();
     login_ready(&cluster, &mut desk, &mut got, "1001", ["lead", "a"]).await;
     let reply = cluster.rest("a", "GET", "/finesse/api/User/1001", "1001", "").await.unwrap();
     assert_eq!(reply.status, 200, "{reply:?}");

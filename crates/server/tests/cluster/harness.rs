@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use herald_dbtest::{TempPostgres, TempRedis};
-use herald_testkit::{Auth, DEMO_PASSWORD, Endpoint, HttpReply, RawClient, https_request_to};
+use herald_testkit::cc::Received;
+use herald_testkit::{Auth, BoshClient, DEMO_PASSWORD, Endpoint, HttpReply, RawClient, https_request_to};
 use herald_tests::process::{HeraldProcess, free_port};
 
 /// The log line of the node that won the `cti` lease and runs the contact center.
@@ -149,6 +150,17 @@ impl Cluster {
             .with_context(|| format!("{agent} signing in on node {id}\n{}", self.tails()))?;
         client.send("<presence/>").await?;
         Ok(client)
+    }
+
+    /// Agent `agent`'s desktop over BOSH (HTTPS) on node `id` with `resource`, initial presence
+    /// sent. Its requests are held at most a second (the test polls).
+    pub(crate) async fn desktop(&self, id: &str, agent: &str, resource: &str) -> anyhow::Result<(BoshClient<'static>, Received)> {
+        let mut bosh = BoshClient::to_process(self.endpoint(id), ([127, 0, 0, 1], self.node(id).https).into());
+        bosh.wait = 1;
+        bosh.login(agent, DEMO_PASSWORD, resource).await.with_context(|| format!("{agent} over BOSH on node {id}\n{}", self.tails()))?;
+        let mut got = Received::default();
+        got.text.push_str(&bosh.send("<presence xmlns='jabber:client'/>").await?.body);
+        Ok((bosh, got))
     }
 
     /// Waits until a line with every one of `needles` appears in the web-services log of one
