@@ -78,3 +78,22 @@ async fn a_killed_nodes_agents_are_forced_out_once_unless_they_come_back() {
     assert_eq!(forced_lines(&cluster, "1003"), Vec::new(), "1003 came back before its node was declared dead\n{}", cluster.tails());
     assert_eq!(state(&cluster, "lead", "1003").await, ("READY".to_owned(), String::new()), "1003 stays READY");
 }
+
+#[tokio::test]
+async fn after_the_leader_is_killed_its_agents_sign_in_again_on_the_new_one() {
+    let grace = [("HERALD_PRESENCE_LOGOUT__GRACE_SECS", "4".to_owned())];
+    // `a` drives the CTI side (its simulator holds the agents' states) and has the desktop.
+    let Some(mut cluster) = Cluster::up(&["a", "b"], &grace) else { return };
+    let desk = ready(&cluster, "a", "b", "1001").await;
+    cluster.kill("a");
+    drop(desk);
+    cluster.wait_log(&["b"], &[crate::harness::LEADS], Duration::from_secs(10)).unwrap();
+    // The new leader's contact center starts from the CTI side it runs: the agent is signed out
+    // there, and no presence-driven logout is sent for it (nothing to force).
+    let (state_now, _) = state(&cluster, "b", "1001").await;
+    assert_eq!(state_now, "LOGOUT", "the simulated CTI side restarted with the new leader");
+    // The desktop, back on `b`, signs in again and goes READY through the new leader.
+    let _again = ready(&cluster, "b", "b", "1001").await;
+    assert_eq!(state(&cluster, "b", "1001").await.0, "READY");
+    assert_eq!(forced_lines(&cluster, "1001"), Vec::new(), "no forced logout of a signed-out agent");
+}
