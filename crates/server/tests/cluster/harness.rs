@@ -4,7 +4,7 @@
 //! line on any node) and the nodes' log tails every failure message carries.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use herald_dbtest::{TempPostgres, TempRedis};
@@ -149,6 +149,7 @@ impl Cluster {
             .await
             .with_context(|| format!("{agent} signing in on node {id}\n{}", self.tails()))?;
         client.send("<presence/>").await?;
+        self.wait_bound(id, agent, resource).await?;
         Ok(client)
     }
 
@@ -160,20 +161,21 @@ impl Cluster {
         bosh.login(agent, DEMO_PASSWORD, resource).await.with_context(|| format!("{agent} over BOSH on node {id}\n{}", self.tails()))?;
         let mut got = Received::default();
         got.text.push_str(&bosh.send("<presence xmlns='jabber:client'/>").await?.body);
+        self.wait_bound(id, agent, resource).await?;
         Ok((bosh, got))
     }
 
     /// Waits until a line with every one of `needles` appears in the web-services log of one
     /// of the nodes `ids`; returns (node, line).
     pub(crate) fn wait_log(&self, ids: &[&str], needles: &[&str], within: Duration) -> anyhow::Result<(String, String)> {
-        let deadline = std::time::Instant::now() + within;
+        let deadline = Instant::now() + within;
         loop {
             for id in ids {
                 if let Some(line) = self.log_lines(id, needles).into_iter().next() {
                     return Ok(((*id).to_owned(), line));
                 }
             }
-            if std::time::Instant::now() > deadline {
+            if Instant::now() > deadline {
                 bail!("no line with {needles:?} on nodes {ids:?} within {within:?}\n{}", self.tails());
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -186,15 +188,31 @@ impl Cluster {
         text.lines().filter(|l| needles.iter().all(|n| l.contains(n))).map(str::to_owned).collect()
     }
 
-    /// The shared counters (`herald:count:*`, the lock-out's failures) with their values, as
-    /// `redis-cli` reads them from the cluster's Redis.
+    /// `redis-cli <args>` against the cluster's Redis; its output.
+    fn redis_cli(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = std::process::Command::new("redis-cli").args(["-p", &self.redis.port().to_string()]).args(args).output()?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The shared counters (`herald:count:*`, the lock-out's failures) with their values.
     pub(crate) fn counters(&self) -> anyhow::Result<Vec<(String, u64)>> {
-        let cli = |args: &[&str]| -> anyhow::Result<String> {
-            let out = std::process::Command::new("redis-cli").args(["-p", &self.redis.port().to_string()]).args(args).output()?;
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        };
-        let keys = cli(&["--scan", "--pattern", "herald:count:*"])?;
-        keys.lines().map(|key| Ok((key.to_owned(), cli(&["GET", key])?.trim().parse().unwrap_or(0)))).collect()
+        let keys = self.redis_cli(&["--scan", "--pattern", "herald:count:*"])?;
+        keys.lines().map(|key| Ok((key.to_owned(), self.redis_cli(&["GET", key])?.trim().parse().unwrap_or(0)))).collect()
+    }
+
+    /// Waits until the session directory says `user`'s `resource` is bound on node `id`: a node
+    /// writes it there just after the bind, and the others route to a session they find there
+    /// (a message sent to it before is handled as for an account with no session).
+    async fn wait_bound(&self, id: &str, user: &str, resource: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let key = format!("herald:dir:{user}@localhost");
+        while self.redis_cli(&["HGET", &key, resource])?.trim() != id {
+            if Instant::now() > deadline {
+                bail!("{user}/{resource} never appeared in the session directory as bound on {id}\n{}", self.tails());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
     }
 
     /// The last lines of every node's logs, for failure messages.
