@@ -52,8 +52,12 @@ async fn the_cti_lease_moves_when_its_holder_is_killed() {
     // must be answered by the new leader once c sees it, not wait out the forwarding timeout.
     let early = cluster.rest("c", "GET", "/finesse/api/User/1001", "1001", "").await;
     let early = early.unwrap_or_else(|err| panic!("{err:#}\n{}", cluster.tails()));
-    println!("a request to c right after the kill: {} after {:?}", early.status, killed.elapsed());
-    assert_eq!(early.status, 200, "answered by the new leader: {early:?}\n{}", cluster.tails());
+    let waited = killed.elapsed();
+    println!("a request to c right after the kill: {} after {waited:?}", early.status);
+    // 200 from the new leader, or 503 when it asked the new holder before its contact center
+    // had started (the client tries again); within a few leases, not the forwarding timeout.
+    assert!([200, 503].contains(&early.status), "answered by the new leader: {early:?}\n{}", cluster.tails());
+    assert!(waited < Duration::from_secs(6), "answered within 3 leases, not {waited:?}");
     let (leader, line) = cluster.wait_log(&["b", "c"], &[LEADS], Duration::from_secs(6)).unwrap();
     println!("{leader} took the cti lease {:?} after the kill: {line}", killed.elapsed());
     let other = if leader == "b" { "c" } else { "b" };
