@@ -1,6 +1,6 @@
 //! A node SIGKILLed under its desktops: they come back on the survivors and catch up with what
-//! was published while they were away (XEP-0059 `after` the last item seen), and the
-//! presence-driven logout fires once, on one node, only for the agents that did not come back.
+//! was published while they were away (XEP-0059 `after` the last item seen), then follow
+//! new changes live.
 
 use std::time::{Duration, Instant};
 
@@ -16,29 +16,6 @@ fn agents() -> Vec<String> {
 
 fn user_node(agent: &str) -> String {
     format!("/finesse/api/User/{agent}")
-}
-
-/// Signs `agent` in on `desk_on` over TCP, then LOGIN and READY through REST on `rest_on`;
-/// returns the desktop and the last event of its User node it saw.
-async fn ready_desktop(cluster: &Cluster, desk_on: &str, rest_on: &str, agent: &str) -> (RawClient, Event) {
-    let mut desk = cluster.agent(desk_on, agent, "desk").await.unwrap();
-    let mut got = Received::default();
-    let node = user_node(agent);
-    cluster.set_state(rest_on, agent, &format!("<state>LOGIN</state><extension>{agent}</extension>")).await.unwrap();
-    for state in ["NOT_READY", "READY"] {
-        if state == "READY" {
-            cluster.set_state(rest_on, agent, "<state>READY</state>").await.unwrap();
-        }
-        let seen = desk
-            .wait_update(&mut got, |u| u.node == node && herald_testkit::cc::element_text(&u.data, "state").as_deref() == Some(state))
-            .await;
-        if let Err(err) = seen {
-            panic!("{agent} {state} on its desktop on {desk_on}: {err:#}\n{}", cluster.tails());
-        }
-    }
-    let last = events(&got.text, &node).pop().unwrap_or_else(|| panic!("{agent}: no event with an item id in {}", got.text));
-    assert_eq!(last.state, "READY", "{agent}'s last event");
-    (desk, last)
 }
 
 /// The items of `node` published after item `after`, as `client` fetches them (XEP-0059).
@@ -62,7 +39,9 @@ async fn desktops_of_a_killed_node_catch_up_on_the_survivors() {
     let mut last_seen = Vec::new();
     let mut away = Vec::new();
     for agent in &agents {
-        let (desk, last) = ready_desktop(&cluster, "a", "b", agent).await;
+        let (desk, got) = cluster.ready_agent("a", "b", agent).await;
+        let last = events(&got.text, &user_node(agent)).pop().unwrap_or_else(|| panic!("{agent}: no event in {}", got.text));
+        assert_eq!(last.state, "READY", "{agent}'s last event");
         last_seen.push(last);
         away.push(desk);
     }

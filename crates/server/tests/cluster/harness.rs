@@ -1,14 +1,14 @@
 //! A cluster under test: one PostgreSQL and one Redis of its own, and two or three `herald
 //! serve` processes (nodes `a`, `b`, `c`) sharing them and one TLS certificate; plus what the
-//! tests do against it (sign an agent in over TCP, a REST request to one node, wait for a log
-//! line on any node) and the nodes' log tails every failure message carries.
+//! tests do against it (sign an agent in over TCP or BOSH, a REST request to one node, wait
+//! for a log line on any node) and the nodes' log tails every failure message carries.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use herald_dbtest::{TempPostgres, TempRedis};
-use herald_testkit::cc::Received;
+use herald_testkit::cc::{Received, element_text};
 use herald_testkit::{Auth, BoshClient, DEMO_PASSWORD, Endpoint, HttpReply, RawClient, https_request_to};
 use herald_tests::process::{HeraldProcess, free_port};
 
@@ -151,6 +151,25 @@ impl Cluster {
         client.send("<presence/>").await?;
         self.wait_bound(id, agent, resource).await?;
         Ok(client)
+    }
+
+    /// Agent `agent` signed in over TCP on node `desk_on` (resource `desk`), then LOGIN and READY
+    /// through REST on node `rest_on`, each Update waited for on the desktop; returns the
+    /// desktop and what it received.
+    pub(crate) async fn ready_agent(&self, desk_on: &str, rest_on: &str, agent: &str) -> (RawClient, Received) {
+        let mut desk = self.agent(desk_on, agent, "desk").await.unwrap_or_else(|err| panic!("{err:#}"));
+        let mut got = Received::default();
+        let node = format!("/finesse/api/User/{agent}");
+        for (fields, state) in
+            [(format!("<state>LOGIN</state><extension>{agent}</extension>"), "NOT_READY"), ("<state>READY</state>".into(), "READY")]
+        {
+            self.set_state(rest_on, agent, &fields).await.unwrap_or_else(|err| panic!("{err:#}"));
+            let seen = desk.wait_update(&mut got, |u| u.node == node && element_text(&u.data, "state").as_deref() == Some(state)).await;
+            if let Err(err) = seen {
+                panic!("{agent} {state} (through {rest_on}) on its desktop on {desk_on}: {err:#}\n{}", self.tails());
+            }
+        }
+        (desk, got)
     }
 
     /// Agent `agent`'s desktop over BOSH (HTTPS) on node `id` with `resource`, initial presence

@@ -1,29 +1,16 @@
-//! The presence-driven logout across nodes (finesse-domain.md §5): a node SIGKILLed under two
-//! READY agents; the one that signs in again on a survivor within the grace is left alone, the
-//! one that does not is forced out exactly once, by the one node driving the CTI side.
+//! The presence-driven logout across nodes (finesse-domain.md §5): a node SIGKILLed under READY
+//! agents; those that sign in again on a survivor (within the grace, or even before the node is
+//! declared dead) are left alone, the one that does not is forced out exactly once, by the one
+//! node driving the CTI side; and the CTI leader itself killed under its agents.
 
 use std::time::{Duration, Instant};
 
-use herald_testkit::cc::{Received, element_text};
+use herald_testkit::cc::element_text;
 
 use crate::harness::Cluster;
 
 /// The log line of a presence-driven logout (herald-cc's `WsLog::PresenceDrivenLogout`).
 const FORCED: &str = "PRESENCE DRIVEN LOGOUT: agent";
-
-/// Signs `agent` in over TCP on `desk_on` and makes it READY through REST on `rest_on`.
-async fn ready(cluster: &Cluster, desk_on: &str, rest_on: &str, agent: &str) -> herald_testkit::RawClient {
-    let mut desk = cluster.agent(desk_on, agent, "desk").await.unwrap();
-    let mut got = Received::default();
-    let node = format!("/finesse/api/User/{agent}");
-    cluster.set_state(rest_on, agent, &format!("<state>LOGIN</state><extension>{agent}</extension>")).await.unwrap();
-    cluster.set_state(rest_on, agent, "<state>READY</state>").await.unwrap();
-    let seen = desk.wait_update(&mut got, |u| u.node == node && element_text(&u.data, "state").as_deref() == Some("READY")).await;
-    if let Err(err) = seen {
-        panic!("{agent} READY on {desk_on}: {err:#}\n{}", cluster.tails());
-    }
-    desk
-}
 
 /// Every node's presence-driven logout lines for `agent`.
 fn forced_lines(cluster: &Cluster, agent: &str) -> Vec<(String, String)> {
@@ -44,9 +31,9 @@ async fn a_killed_nodes_agents_are_forced_out_once_unless_they_come_back() {
     let grace = [("HERALD_PRESENCE_LOGOUT__GRACE_SECS", "4".to_owned())];
     // `lead` drives the CTI side and survives; the desktops are on `a`, which is killed.
     let Some(mut cluster) = Cluster::up(&["lead", "a"], &grace) else { return };
-    let back = ready(&cluster, "a", "lead", "1001").await;
-    let gone = ready(&cluster, "a", "lead", "1002").await;
-    let quick = ready(&cluster, "a", "lead", "1003").await;
+    let back = cluster.ready_agent("a", "lead", "1001").await.0;
+    let gone = cluster.ready_agent("a", "lead", "1002").await.0;
+    let quick = cluster.ready_agent("a", "lead", "1003").await.0;
     cluster.kill("a");
     drop((back, gone, quick));
     // 1003's desktop is back on the leader's node at once, with the same resource, before
@@ -84,7 +71,7 @@ async fn after_the_leader_is_killed_its_agents_sign_in_again_on_the_new_one() {
     let grace = [("HERALD_PRESENCE_LOGOUT__GRACE_SECS", "4".to_owned())];
     // `a` drives the CTI side (its simulator holds the agents' states) and has the desktop.
     let Some(mut cluster) = Cluster::up(&["a", "b"], &grace) else { return };
-    let desk = ready(&cluster, "a", "b", "1001").await;
+    let desk = cluster.ready_agent("a", "b", "1001").await.0;
     cluster.kill("a");
     drop(desk);
     cluster.wait_log(&["b"], &[crate::harness::LEADS], Duration::from_secs(10)).unwrap();
@@ -93,7 +80,7 @@ async fn after_the_leader_is_killed_its_agents_sign_in_again_on_the_new_one() {
     let (state_now, _) = state(&cluster, "b", "1001").await;
     assert_eq!(state_now, "LOGOUT", "the simulated CTI side restarted with the new leader");
     // The desktop, back on `b`, signs in again and goes READY through the new leader.
-    let _again = ready(&cluster, "b", "b", "1001").await;
+    let _again = cluster.ready_agent("b", "b", "1001").await.0;
     assert_eq!(state(&cluster, "b", "1001").await.0, "READY");
     assert_eq!(forced_lines(&cluster, "1001"), Vec::new(), "no forced logout of a signed-out agent");
 }
