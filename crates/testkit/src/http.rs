@@ -83,9 +83,10 @@ pub async fn http_request_from(
 }
 
 /// Sends one request over HTTPS to `addr` (any of the server's TLS listeners, e.g. the REST
-/// one), trusting the server's certificate, from `source` (`None`: the system's choice).
+/// one), trusting the server's certificate, from `source` (`None`: the system's choice). The
+/// server may run in this process or be a `herald` process ([`crate::Endpoint`]).
 pub async fn https_request_to(
-    server: &TestServer,
+    server: &impl AsRef<crate::Endpoint>,
     addr: SocketAddr,
     source: Option<IpAddr>,
     method: &str,
@@ -100,7 +101,7 @@ pub async fn https_request_to(
     let request = request.body(Full::new(Bytes::from(body)))?;
     let fut = async {
         let tcp = crate::connect_from(addr, source).await?;
-        exchange(server.tls_connect(tcp).await?, request).await
+        exchange(server.as_ref().tls_connect(tcp).await?, request).await
     };
     tokio::time::timeout(WAIT, fut).await.with_context(|| format!("HTTPS {method} {path} to {addr} timed out"))?
 }
@@ -143,9 +144,17 @@ fn unb64(data: &str) -> anyhow::Result<String> {
     Ok(String::from_utf8(base64::engine::general_purpose::STANDARD.decode(data)?)?)
 }
 
+/// Where a [`BoshClient`] sends its requests.
+enum BoshTarget<'a> {
+    /// A server in this process (HTTPS or plain HTTP).
+    Server(&'a TestServer),
+    /// A `herald` process: its HTTPS listener at `https`, trusting the endpoint's certificate.
+    Process { endpoint: crate::Endpoint, https: SocketAddr },
+}
+
 /// A BOSH client over real HTTP(S).
 pub struct BoshClient<'a> {
-    server: &'a TestServer,
+    target: BoshTarget<'a>,
     secure: bool,
     /// The next rid to send.
     pub rid: u64,
@@ -164,13 +173,38 @@ pub struct BoshClient<'a> {
 impl<'a> BoshClient<'a> {
     /// A client for `server` over HTTPS (`secure`) or plain HTTP; the first rid is random.
     pub fn new(server: &'a TestServer, secure: bool) -> Self {
-        Self { server, secure, rid: 1_000_000 + u64::from(rand_u16()), sid: None, jid: None, wait: 30, hold: 1, source: None }
+        Self::with_target(BoshTarget::Server(server), secure)
+    }
+
+    /// A client over HTTPS for a server running as a process (`herald serve`), whose HTTPS
+    /// listener is `https` and which `endpoint` names.
+    pub fn to_process(endpoint: crate::Endpoint, https: SocketAddr) -> BoshClient<'static> {
+        BoshClient::with_target(BoshTarget::Process { endpoint, https }, true)
+    }
+
+    fn with_target(target: BoshTarget<'a>, secure: bool) -> Self {
+        Self { target, secure, rid: 1_000_000 + u64::from(rand_u16()), sid: None, jid: None, wait: 30, hold: 1, source: None }
+    }
+
+    /// The XMPP domain of the server it talks to.
+    fn domain(&self) -> &str {
+        match &self.target {
+            BoshTarget::Server(server) => &server.domain,
+            BoshTarget::Process { endpoint, .. } => &endpoint.domain,
+        }
     }
 
     /// Posts a raw document to `/http-bind/`.
     pub async fn post_raw(&self, body: impl Into<Vec<u8>>) -> anyhow::Result<HttpReply> {
         let headers = [("content-type", "text/xml; charset=utf-8")];
-        http_request_from(self.server, self.source, self.secure, "POST", "/http-bind/", &headers, body.into()).await
+        match &self.target {
+            BoshTarget::Server(server) => {
+                http_request_from(server, self.source, self.secure, "POST", "/http-bind/", &headers, body.into()).await
+            }
+            BoshTarget::Process { endpoint, https } => {
+                https_request_to(endpoint, *https, self.source, "POST", "/http-bind/", &headers, body.into()).await
+            }
+        }
     }
 
     /// Creates the session with [`BoshClient::wait`] and [`BoshClient::hold`] and extra attributes.
@@ -182,7 +216,9 @@ impl<'a> BoshClient<'a> {
     pub async fn create_with_wait(&mut self, wait: u32, extra: &str) -> anyhow::Result<HttpReply> {
         let body = format!(
             "<body xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh' rid='{}' to='{}' xml:lang='en' hold='{}' ver='1.9' wait='{wait}' xmpp:version='1.0' {extra}/>",
-            self.rid, self.server.domain, self.hold
+            self.rid,
+            self.domain(),
+            self.hold
         );
         self.rid += 1;
         let reply = self.post_raw(body).await?;
@@ -228,7 +264,7 @@ impl<'a> BoshClient<'a> {
         let reply = self.send(&format!("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>", b64(fin.as_bytes()))).await?;
         let verifier = unb64(&between(&reply.body, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>", "</success>")?)?;
         scram.verify_server_final(&verifier)?;
-        let reply = self.send_with(&format!("xmlns:xmpp='urn:xmpp:xbosh' xmpp:restart='true' to='{}'", self.server.domain), "").await?;
+        let reply = self.send_with(&format!("xmlns:xmpp='urn:xmpp:xbosh' xmpp:restart='true' to='{}'", self.domain()), "").await?;
         if !reply.body.contains("urn:ietf:params:xml:ns:xmpp-bind") {
             bail!("no bind feature after restart: {}", reply.body);
         }

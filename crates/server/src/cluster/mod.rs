@@ -34,6 +34,10 @@ pub(crate) use leader::LeaderView;
 use leader::{CTI_LEASE, Leader, Leadership, PRESENCE, PresenceChange};
 use seams::{ClusterLockout, ClusterRemote, ClusterReplicator, DirectoryFeed, PUBSUB, STANZA};
 
+/// How often a forwarded REST request checks whether the CTI lease moved (the view of it
+/// changes at each refresh, every lease / 3).
+const LEASE_MOVE_POLL: Duration = Duration::from_millis(100);
+
 /// Where this node's listeners are, for the other nodes and `herald ctl status`.
 pub(crate) struct Addresses {
     pub(crate) c2s: Option<SocketAddr>,
@@ -66,6 +70,8 @@ pub(crate) async fn join(config: &Config, at: &Addresses) -> anyhow::Result<Clus
         stream_max_len: 100_000,
         info,
     };
+    // From here on every message to all nodes reaches this one too (the sender fans out to the
+    // nodes whose key exists when it sends), so nothing committed after this is missed.
     let cluster = Cluster::join(settings).await.context("joining the cluster")?;
     tracing::info!(target: "notification", node = cluster.node_id(), "joined the cluster");
     Ok(cluster)
@@ -157,6 +163,8 @@ impl Handler for NodeHandler {
         let changes: Vec<PresenceChange> =
             jids.iter().filter_map(|jid| PresenceChange::of_agent(jid, &self.domain, false, node, true)).collect();
         tracing::warn!(target: "notification", node, sessions = jids.len(), "node lost: its lease expired; its sessions count as disconnected");
+        // The reap reported only the sessions whose directory entry still named the dead node: a
+        // desktop already back elsewhere (same resource) is not among them.
         self.leadership.presence(changes);
     }
 }
@@ -261,6 +269,27 @@ impl Node {
         ops::Operations { cluster: self.cluster.clone(), metrics: self.metrics.clone() }
     }
 
+    /// The node holding the CTI lease when it is another one.
+    fn other_holder(&self) -> Option<String> {
+        self.cluster.holder(CTI_LEASE).filter(|h| h != self.cluster.node_id())
+    }
+
+    /// Resolves when the CTI lease is no longer `holder`'s: `Some` the other node holding it,
+    /// `None` when this node leads now. A forwarded request waits on this too: the leader may
+    /// die with it (its answer never comes, and the forwarding timeout is long), while the
+    /// new holder, which this node sees at its next refresh, answers at once.
+    async fn lease_moved(&self, holder: &str) -> Option<String> {
+        loop {
+            tokio::time::sleep(LEASE_MOVE_POLL).await;
+            if self.leadership.current().is_some() {
+                return None;
+            }
+            if let Some(next) = self.other_holder().filter(|next| next != holder) {
+                return Some(next);
+            }
+        }
+    }
+
     /// The contact center's view for the admin API.
     pub(crate) fn leader_view(&self) -> LeaderView {
         LeaderView(Arc::downgrade(&self.leadership))
@@ -360,7 +389,7 @@ async fn front(State(node): State<Arc<Node>>, request: Request) -> Response {
     if node.leadership.current().is_some() {
         return node.leadership.answer(request).await;
     }
-    let Some(holder) = node.cluster.holder(CTI_LEASE).filter(|h| h != node.cluster.node_id()) else {
+    let Some(mut holder) = node.other_holder() else {
         return api_error(&ApiError::unavailable("no node drives the CTI side at the moment; one takes over within a few seconds"));
     };
     let wire = match WireRequest::read(request, herald_cc::parse::MAX_BODY_BYTES).await {
@@ -368,11 +397,24 @@ async fn front(State(node): State<Arc<Node>>, request: Request) -> Response {
         Err(refused) => return refused,
     };
     node.metrics.forwarded(herald_metrics::Forwarded::Rest);
-    match node.cluster.request(&holder, forward::KIND, wire.encode(), node.timeout).await {
-        Ok(bytes) => WireResponse::decode_response(&bytes),
-        Err(err) => {
-            tracing::warn!(target: "webservices", node = holder, %err, "a REST request forwarded to the node driving the CTI side failed");
-            api_error(&ApiError::unavailable(format!("the node driving the CTI side ({holder}) did not answer")))
+    let body = wire.encode();
+    let deadline = tokio::time::Instant::now() + node.timeout;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let moved = tokio::select! {
+            answer = node.cluster.request(&holder, forward::KIND, body.clone(), left) => match answer {
+                Ok(bytes) => return WireResponse::decode_response(&bytes),
+                Err(err) => {
+                    tracing::warn!(target: "webservices", node = holder, %err, "a REST request forwarded to the node driving the CTI side failed");
+                    return api_error(&ApiError::unavailable(format!("the node driving the CTI side ({holder}) did not answer")));
+                }
+            },
+            moved = node.lease_moved(&holder) => moved,
+        };
+        tracing::info!(target: "webservices", from = holder, to = moved.as_deref().unwrap_or(node.id()), "the cti lease moved while a forwarded REST request waited; asking the new holder");
+        match moved {
+            Some(next) => holder = next,
+            None => return WireResponse::decode_response(&node.leadership.serve_forwarded(body).await),
         }
     }
 }
