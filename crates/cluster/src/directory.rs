@@ -29,7 +29,22 @@ impl Cluster {
         self.inner.ensure_running()?;
         let mut conn = self.inner.conn.clone();
         let entries: Vec<(String, String)> = conn.hgetall(self.inner.keys.dir(bare)).await.map_err(|e| self.inner.redis_error(e))?;
-        let mut located: Vec<(String, String)> = entries.into_iter().filter(|(_, node)| self.inner.is_live(node)).collect();
+        // A node the last refresh did not see yet may have joined since (its sessions are in the
+        // directory already): its key, read now, settles it.
+        let mut unknown: Vec<String> = entries.iter().map(|(_, node)| node).filter(|node| !self.inner.is_live(node)).cloned().collect();
+        unknown.sort();
+        unknown.dedup();
+        let mut joined = std::collections::HashSet::new();
+        if !unknown.is_empty() {
+            let mut pipe = redis::pipe();
+            for node in &unknown {
+                pipe.exists(self.inner.keys.node(node));
+            }
+            let exists: Vec<bool> = pipe.query_async(&mut conn).await.map_err(|e| self.inner.redis_error(e))?;
+            joined.extend(unknown.into_iter().zip(exists).filter_map(|(node, live)| live.then_some(node)));
+        }
+        let mut located: Vec<(String, String)> =
+            entries.into_iter().filter(|(_, node)| self.inner.is_live(node) || joined.contains(node)).collect();
         located.sort();
         Ok(located)
     }

@@ -67,20 +67,28 @@ async fn a_killed_nodes_agents_are_forced_out_once_unless_they_come_back() {
 }
 
 #[tokio::test]
-async fn after_the_leader_is_killed_its_agents_sign_in_again_on_the_new_one() {
+async fn after_the_leader_is_killed_the_new_one_restores_its_agents_and_forces_out_the_one_not_back() {
     let grace = [("HERALD_PRESENCE_LOGOUT__GRACE_SECS", "4".to_owned())];
-    // `a` drives the CTI side (its simulator holds the agents' states) and has the desktop.
+    // `a` drives the CTI side (its simulator holds the agents' states) and has the desktops.
     let Some(mut cluster) = Cluster::up(&["a", "b"], &grace) else { return };
-    let desk = cluster.ready_agent("a", "b", "1001").await.0;
+    let back = cluster.ready_agent("a", "b", "1001").await.0;
+    let gone = cluster.ready_agent("a", "b", "1002").await.0;
     cluster.kill("a");
-    drop(desk);
+    drop((back, gone));
+    // 1001's desktop is back on `b` at once, before `b` has taken over.
+    let _again = cluster.agent("b", "1001", "desk").await.unwrap();
     cluster.wait_log(&["b"], &[crate::harness::LEADS], Duration::from_secs(10)).unwrap();
-    // The new leader's contact center starts from the CTI side it runs: the agent is signed out
-    // there, and no presence-driven logout is sent for it (nothing to force).
-    let (state_now, _) = state(&cluster, "b", "1001").await;
-    assert_eq!(state_now, "LOGOUT", "the simulated CTI side restarted with the new leader");
-    // The desktop, back on `b`, signs in again and goes READY through the new leader.
-    let _again = cluster.ready_agent("b", "b", "1001").await.0;
-    assert_eq!(state(&cluster, "b", "1001").await.0, "READY");
-    assert_eq!(forced_lines(&cluster, "1001"), Vec::new(), "no forced logout of a signed-out agent");
+    // The new leader brings both agents back in their last published state (READY), as
+    // Finesse's snapshot after a failover does...
+    assert_eq!(state(&cluster, "b", "1001").await.0, "READY", "restored from the published state\n{}", cluster.tails());
+    // ...and 1002, whose desktop never came back, is forced out once after the grace.
+    cluster.wait_log(&["b"], &[&format!("{FORCED} 1002 ")], Duration::from_secs(15)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state(&cluster, "b", "1002").await != ("NOT_READY".to_owned(), "255".to_owned()) {
+        assert!(Instant::now() < deadline, "1002 forced NOT_READY (255)\n{}", cluster.tails());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(forced_lines(&cluster, "1002").len(), 1, "one forced logout of 1002 on one node\n{}", cluster.tails());
+    assert_eq!(forced_lines(&cluster, "1001"), Vec::new(), "1001 came back: no forced logout\n{}", cluster.tails());
+    assert_eq!(state(&cluster, "b", "1001").await.0, "READY", "1001 stays READY");
 }
