@@ -422,6 +422,7 @@ pub async fn run_with_status(
         session_stats: Duration::from_secs(config.log.session_stats_secs),
         log: log.clone(),
         registry: Registry::default(),
+        bosh_peers: None,
         shutdown: stopping.clone(),
     });
     let c2s = Arc::new(C2sContext {
