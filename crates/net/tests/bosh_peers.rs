@@ -28,6 +28,8 @@ const HTTPBIND: &str = "http://jabber.org/protocol/httpbind";
 /// `\0carol\0pencil`, SASL PLAIN.
 const CAROL_PLAIN: &str = "AGNhcm9sAHBlbmNpbA==";
 const PATIENCE: Duration = Duration::from_secs(10);
+/// The largest request body either node takes.
+const MAX_BODY: usize = 65_536;
 
 /// The nodes' sessions as a cluster would know them, and the way between the nodes.
 #[derive(Default)]
@@ -70,26 +72,28 @@ impl BoshPeers for Peer {
     }
 }
 
+/// BOSH as a desktop uses it (one held request), over "HTTPS" (so that PLAIN is offered).
 fn bosh_config() -> BoshConfig {
+    let stream = StreamConfig {
+        domain: "example.com".into(),
+        framing: Framing::Bosh,
+        tls: TlsPolicy::AlreadySecure,
+        limits: Limits { max_stanza_bytes: MAX_BODY, ..Limits::default() },
+        max_unauthenticated_bytes: MAX_BODY,
+        negotiation_timeout: PATIENCE,
+        unlimited_users: Arc::from(Vec::new()),
+        rate_limit: None,
+    };
     BoshConfig {
-        max_wait: Duration::from_secs(60),
-        max_hold: 1,
-        inactivity: Duration::from_secs(60),
-        polling: Duration::from_secs(0),
-        maxpause: Duration::from_secs(120),
-        max_pending: 100,
-        unauthenticated_inactivity: Duration::from_secs(30),
+        stream: Arc::new(stream),
         secure: true,
-        stream: Arc::new(StreamConfig {
-            framing: Framing::Bosh,
-            domain: "example.com".into(),
-            limits: Limits::default(),
-            tls: TlsPolicy::AlreadySecure,
-            negotiation_timeout: Duration::from_secs(30),
-            max_unauthenticated_bytes: 10_000,
-            rate_limit: None,
-            unlimited_users: Default::default(),
-        }),
+        max_hold: 1,
+        max_pending: 100,
+        max_wait: 4 * PATIENCE,
+        inactivity: 4 * PATIENCE,
+        unauthenticated_inactivity: 2 * PATIENCE,
+        maxpause: 8 * PATIENCE,
+        polling: Duration::ZERO,
     }
 }
 
@@ -130,7 +134,7 @@ async fn two_nodes() -> Cluster {
             bosh: bosh_config(),
             websocket: WebSocketConfig { max_message_bytes: 65_536, ping_interval: Duration::from_secs(60), see_other_uri: None },
             cors_origins: Vec::new(),
-            max_body_bytes: 65_536,
+            max_body_bytes: MAX_BODY,
             admission: admission.clone(),
             session_stats: Duration::from_secs(60),
             log: herald_observe::LogControl::default(),
@@ -145,7 +149,7 @@ async fn two_nodes() -> Cluster {
             request_timeout: PATIENCE,
             first_request_timeout: PATIENCE,
             idle_timeout: PATIENCE,
-            max_body_bytes: 65_536,
+            max_body_bytes: MAX_BODY,
             cors_origins: Vec::new(),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
