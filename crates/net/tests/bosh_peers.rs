@@ -114,7 +114,7 @@ struct Cluster {
     addrs: Vec<SocketAddr>,
     contexts: Vec<Arc<HttpContext>>,
     mesh: Arc<Mesh>,
-    _triggers: Vec<ShutdownTrigger>,
+    triggers: Vec<ShutdownTrigger>,
 }
 
 /// Starts two nodes serving BOSH (fast path and router, "secure" so that PLAIN is offered) on
@@ -161,12 +161,17 @@ async fn two_nodes() -> Cluster {
         triggers.push(trigger);
     }
     assert!(mesh.nodes.set(transports).is_ok());
-    Cluster { core, addrs, contexts, mesh, _triggers: triggers }
+    Cluster { core, addrs, contexts, mesh, triggers }
 }
 
 /// POSTs `body` to `/http-bind/` at `addr` on a new connection (through the fast path, or with a
 /// chunked body, which the fast path leaves to hyper and the router); the status and body.
 async fn post(addr: SocketAddr, body: &str, chunked: bool) -> (u16, String) {
+    try_post(addr, body, chunked).await.expect("an answer before the connection closed")
+}
+
+/// [`post`], or `None` when the server closes the connection without answering.
+async fn try_post(addr: SocketAddr, body: &str, chunked: bool) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let request = if chunked {
         format!("POST /http-bind/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n", body.len())
@@ -178,7 +183,10 @@ async fn post(addr: SocketAddr, body: &str, chunked: bool) -> (u16, String) {
     loop {
         let mut chunk = [0u8; 4096];
         let n = tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await.expect("an answer in time").unwrap();
-        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&raw));
+        if n == 0 {
+            assert!(raw.is_empty(), "closed in the middle of an answer: {:?}", String::from_utf8_lossy(&raw));
+            return None;
+        }
         raw.extend_from_slice(&chunk[..n]);
         let text = String::from_utf8_lossy(&raw).into_owned();
         let Some(end) = text.find("\r\n\r\n") else { continue };
@@ -188,7 +196,7 @@ async fn post(addr: SocketAddr, body: &str, chunked: bool) -> (u16, String) {
             .expect("a content-length");
         if raw.len() >= end + 4 + length {
             let status = text[9..12].parse().unwrap();
-            return (status, text[end + 4..end + 4 + length].to_owned());
+            return Some((status, text[end + 4..end + 4 + length].to_owned()));
         }
     }
 }
@@ -203,29 +211,49 @@ fn sid_of(answer: &str) -> String {
     body.attr("sid").expect("a sid").to_owned()
 }
 
+/// A session's first request, with `rid`.
+fn creation(rid: u64) -> String {
+    format!(
+        "<body xmlns='{HTTPBIND}' xmlns:xmpp='urn:xmpp:xbosh' rid='{rid}' wait='30' hold='1' to='example.com' ver='1.6' xmpp:version='1.0'/>"
+    )
+}
+
+/// Creates a session on node 0 (rid 1000) and logs carol in as `carol@example.com/desk` with
+/// every later request (rids 1001 to 1003) sent to `through`; the sid.
+async fn carol_on_node_0(cluster: &Cluster, through: SocketAddr) -> String {
+    let (status, created) = post(cluster.addrs[0], &creation(1000), false).await;
+    assert_eq!(status, 200, "{created}");
+    assert!(created.contains("<mechanism>PLAIN</mechanism>"), "{created}");
+    let sid = sid_of(&created);
+    let auth = format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{CAROL_PLAIN}</auth>");
+    let (status, answer) = post(through, &request(&sid, 1001, "", &auth), false).await;
+    assert!(status == 200 && answer.contains("<success"), "{status} {answer}");
+    let (_, answer) = post(through, &request(&sid, 1002, "xmpp:restart='true'", ""), false).await;
+    assert!(answer.contains("urn:ietf:params:xml:ns:xmpp-bind"), "{answer}");
+    let bind =
+        "<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>desk</resource></bind></iq>";
+    let (_, answer) = post(through, &request(&sid, 1003, "", bind), false).await;
+    assert!(answer.contains("<jid>carol@example.com/desk</jid>"), "{answer}");
+    sid
+}
+
+/// Routes a chat message with `text` from dave (bound on the core) to carol's desk.
+async fn to_carol(core: &Core, text: &str) {
+    let dave = core.bind("dave", Some("pc".into()), Origin { transport: Transport::Tcp, source: IpAddr::V4(Ipv4Addr::LOCALHOST) }).unwrap();
+    let message = Element::new("message", ns::CLIENT)
+        .with_attr("from", dave.jid.to_string())
+        .with_attr("to", "carol@example.com/desk")
+        .with_attr("type", "chat")
+        .with_child(Element::new("body", ns::CLIENT).with_text(text));
+    core.route(&dave.jid, dave.id, message).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_created_on_one_node_is_served_through_another() {
     let cluster = two_nodes().await;
     let (one, two) = (cluster.addrs[0], cluster.addrs[1]);
-    let create = format!(
-        "<body xmlns='{HTTPBIND}' xmlns:xmpp='urn:xmpp:xbosh' rid='1000' wait='30' hold='1' to='example.com' ver='1.6' xmpp:version='1.0'/>"
-    );
-    let (status, created) = post(one, &create, false).await;
-    assert_eq!(status, 200, "{created}");
-    assert!(created.contains("<mechanism>PLAIN</mechanism>"), "{created}");
-    let sid = sid_of(&created);
-    assert_eq!((cluster.contexts[0].registry.len(), cluster.contexts[1].registry.len()), (1, 0));
-
-    // Login and bind, every request through node 1.
-    let auth = format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{CAROL_PLAIN}</auth>");
-    let (status, answer) = post(two, &request(&sid, 1001, "", &auth), false).await;
-    assert!(status == 200 && answer.contains("<success"), "{status} {answer}");
-    let (_, answer) = post(two, &request(&sid, 1002, "xmpp:restart='true'", ""), false).await;
-    assert!(answer.contains("urn:ietf:params:xml:ns:xmpp-bind"), "{answer}");
-    let bind =
-        "<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>desk</resource></bind></iq>";
-    let (_, answer) = post(two, &request(&sid, 1003, "", bind), false).await;
-    assert!(answer.contains("<jid>carol@example.com/desk</jid>"), "{answer}");
+    // Created on node 0; login and bind, every request through node 1.
+    let sid = carol_on_node_0(&cluster, two).await;
     assert_eq!(cluster.mesh.forwarded.load(Ordering::SeqCst), 3);
     assert_eq!(cluster.contexts[1].registry.len(), 0, "the session stays on node 0");
 
@@ -233,16 +261,7 @@ async fn a_session_created_on_one_node_is_served_through_another() {
     let held = request(&sid, 1004, "", "");
     let mut poll = tokio::spawn(async move { post(two, &held, false).await });
     assert!(tokio::time::timeout(Duration::from_millis(300), &mut poll).await.is_err(), "the poll is held");
-    let dave = cluster
-        .core
-        .bind("dave", Some("pc".into()), Origin { transport: Transport::Tcp, source: IpAddr::V4(Ipv4Addr::LOCALHOST) })
-        .unwrap();
-    let message = Element::new("message", ns::CLIENT)
-        .with_attr("from", dave.jid.to_string())
-        .with_attr("to", "carol@example.com/desk")
-        .with_attr("type", "chat")
-        .with_child(Element::new("body", ns::CLIENT).with_text("across the nodes"));
-    cluster.core.route(&dave.jid, dave.id, message).await;
+    to_carol(&cluster.core, "across the nodes").await;
     let (status, answer) = tokio::time::timeout(PATIENCE, poll).await.expect("released by the stanza").unwrap();
     assert!(status == 200 && answer.contains("across the nodes"), "{status} {answer}");
 
@@ -261,9 +280,7 @@ async fn a_session_created_on_one_node_is_served_through_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_requests_are_served_only_for_sessions_held_here_and_never_forwarded_again() {
     let cluster = two_nodes().await;
-    let create = format!(
-        "<body xmlns='{HTTPBIND}' xmlns:xmpp='urn:xmpp:xbosh' rid='7' wait='30' hold='1' to='example.com' ver='1.6' xmpp:version='1.0'/>"
-    );
+    let create = creation(7);
     let (_, created) = post(cluster.addrs[0], &create, false).await;
     let sid = sid_of(&created);
     let node = |i: usize| &cluster.mesh.nodes.get().unwrap()[i];
@@ -283,4 +300,26 @@ async fn forwarded_requests_are_served_only_for_sessions_held_here_and_never_for
     // A sid no node holds, sent by a client to either node: unknown.
     assert_eq!(post(cluster.addrs[1], &request("nobody", 1, "", ""), false).await.0, 404);
     assert_eq!(cluster.mesh.forwarded.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_held_through_a_node_that_stops_is_sent_again_to_another() {
+    let cluster = two_nodes().await;
+    let (one, two) = (cluster.addrs[0], cluster.addrs[1]);
+    let sid = carol_on_node_0(&cluster, two).await;
+    let held = request(&sid, 1004, "", "");
+    let mut poll = tokio::spawn({
+        let held = held.clone();
+        async move { try_post(two, &held, false).await }
+    });
+    assert!(tokio::time::timeout(Duration::from_millis(300), &mut poll).await.is_err(), "the poll is held");
+    // Node 1 stops: its client's connection closes unanswered (the session lives on at node 0)…
+    cluster.triggers[1].trigger();
+    assert_eq!(tokio::time::timeout(PATIENCE, poll).await.expect("closed at once").unwrap(), None);
+    // …and the same request sent again to node 0 gets what the session has for it, whether it
+    // takes the held one's place or the held one was answered first (then it is retransmitted).
+    let again = tokio::spawn(async move { post(one, &held, false).await });
+    to_carol(&cluster.core, "after the failover").await;
+    let (status, answer) = tokio::time::timeout(PATIENCE, again).await.expect("released by the stanza").unwrap();
+    assert!(status == 200 && answer.contains("after the failover"), "{status} {answer}");
 }

@@ -163,6 +163,7 @@ fn take(app: &AppState, sender: Sender, bytes: &[u8]) -> Begun<ForSession> {
             sid: sid.to_owned(),
             body: Bytes::copy_from_slice(bytes),
             peers: peers.clone(),
+            shutdown: ctx.shutdown.clone(),
         })))),
         // Unknown sid: 404 as Openfire does, whatever the client's version (the session, and
         // so its version, is unknown).

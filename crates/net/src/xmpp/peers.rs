@@ -13,6 +13,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 
 use super::registry::Reply;
+use crate::shutdown::Shutdown;
 
 /// A future the seam returns, boxed so that the trait stays object-safe.
 pub type PeerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -77,13 +78,30 @@ pub(crate) struct Elsewhere {
     pub(crate) sid: String,
     pub(crate) body: Bytes,
     pub(crate) peers: Arc<dyn BoshPeers>,
+    /// This node's stop signal: a request still waiting for its owner's answer then is dropped.
+    pub(crate) shutdown: Shutdown,
 }
 
 impl Elsewhere {
     /// Finds the owner, forwards the request and answers `reply` with what comes back; a sid no
-    /// node holds, or an owner that does not answer, gets what an unknown sid gets (404).
+    /// node holds, or an owner that does not answer, gets what an unknown sid gets (404). When
+    /// this node stops first, the connection is closed without an answer: the session lives on
+    /// at its owner, and the client sends the request again (to another node), which the
+    /// session answers or retransmits as for any lost response.
     pub(crate) async fn forward(self, reply: Reply) {
-        let Elsewhere { sid, body, peers } = self;
+        let shutdown = self.shutdown.clone();
+        tokio::select! {
+            answer = self.answer() => match answer {
+                Some(BoshAnswer { status, body }) => reply.send(status, body),
+                None => reply.send_unknown(),
+            },
+            () = shutdown.recv() => drop(reply),
+        }
+    }
+
+    /// The owner's answer, or `None` when there is no owner or no answer.
+    async fn answer(self) -> Option<BoshAnswer> {
+        let Elsewhere { sid, body, peers, .. } = self;
         let owner = match peers.owner(&sid).await {
             Some(node) => Some(node),
             None => {
@@ -91,17 +109,15 @@ impl Elsewhere {
                 peers.owner(&sid).await
             }
         };
-        let Some(node) = owner else {
-            return reply.send_unknown();
-        };
+        let node = owner?;
         tracing::debug!(target: "notification", "HTTPBindLog: request for session {sid} forwarded to node {node}");
-        match peers.forward(&node, body).await {
-            Ok(BoshAnswer { status, body }) => reply.send(status, body),
-            Err(err) => {
-                tracing::warn!(target: "notification", sid, %err, "a BOSH request forwarded to the session's node got no answer");
-                reply.send_unknown();
-            }
-        }
+        peers
+            .forward(&node, body)
+            .await
+            .inspect_err(
+                |err| tracing::warn!(target: "notification", sid, %err, "a BOSH request forwarded to the session's node got no answer"),
+            )
+            .ok()
     }
 }
 
