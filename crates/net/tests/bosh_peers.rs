@@ -2,7 +2,7 @@
 //! its own sessions, on one core) joined by an in-test `BoshPeers`: a session created on node 0
 //! is served through node 1 — login, bind, a long poll held there and released by a stanza,
 //! terminate and a late request after it — and what no node holds gets the 404 of an unknown
-//! sid, never forwarded twice.
+//! sid, never forwarded twice. A poll held through a node that stops is sent again to another.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
