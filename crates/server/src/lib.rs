@@ -424,7 +424,9 @@ pub async fn run_with_status(
         log: log.clone(),
         registry: Registry::default(),
         // In a cluster, a request naming a session of another node is forwarded there.
-        bosh_peers: joined.as_ref().map(|joined| cluster::bosh_peers(joined, Duration::from_secs(config.bosh.max_wait_secs))),
+        bosh_peers: joined
+            .as_ref()
+            .map(|joined| cluster::bosh_peers(joined, Duration::from_secs(config.bosh.max_wait_secs), core.metrics())),
         shutdown: stopping.clone(),
     });
     let c2s = Arc::new(C2sContext {

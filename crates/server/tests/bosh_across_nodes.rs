@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use herald_dbtest::TempRedis;
 use herald_testkit::{BoshClient, RawClient, TestServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A node of the cluster on `redis`, with its own store (BOSH forwarding needs no shared one).
 async fn node(redis: &TempRedis, id: &str) -> TestServer {
@@ -16,9 +17,19 @@ async fn node(redis: &TempRedis, id: &str) -> TestServer {
         config.cluster.redis = Some(url);
         config.cluster.node_id = Some(id);
         config.cluster.lease_secs = 2;
+        herald_testkit::enable_admin(config);
     })
     .await
     .expect("a cluster node starts")
+}
+
+/// `GET /metrics` on `node`'s admin listener: the body.
+async fn scrape(node: &TestServer) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(node.admin.expect("admin on")).await.unwrap();
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut out)).await.unwrap().unwrap();
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,6 +71,11 @@ async fn a_bosh_session_of_node_a_is_served_through_node_b() {
     let mut stranger = BoshClient::new(&b, true);
     stranger.sid = Some("0123456789abcdef0123456789abcdef".into());
     assert_eq!(stranger.send("").await.unwrap().status, 404);
+    // B counts what it forwarded: the presence, the poll and the terminate.
+    let forwarded =
+        |metrics: String| metrics.lines().find(|l| l.starts_with("herald_cluster_forwarded_total{kind=\"rest\"}")).map(str::to_owned);
+    assert_eq!(forwarded(scrape(&b).await).as_deref(), Some("herald_cluster_forwarded_total{kind=\"rest\"} 3"));
+    assert_eq!(forwarded(scrape(&a).await).as_deref(), Some("herald_cluster_forwarded_total{kind=\"rest\"} 0"));
     drop((at_a, through_b, stranger));
     b.stop().await.unwrap();
     a.stop().await.unwrap();

@@ -26,11 +26,13 @@ struct ClusterBoshPeers {
     cluster: Cluster,
     /// `[bosh] max_wait_secs` + [`MARGIN`]: no held request is answered later than that.
     timeout: Duration,
+    /// Counts each forwarded request (`herald_cluster_forwarded_total{kind="rest"}`).
+    metrics: herald_metrics::Metrics,
 }
 
 /// The [`BoshPeers`] of this node: its sessions' claims, and the way to the other nodes'.
-pub(crate) fn peers(cluster: &Cluster, max_wait: Duration) -> Arc<dyn BoshPeers> {
-    Arc::new(ClusterBoshPeers { cluster: cluster.clone(), timeout: max_wait + MARGIN })
+pub(crate) fn peers(cluster: &Cluster, max_wait: Duration, metrics: &herald_metrics::Metrics) -> Arc<dyn BoshPeers> {
+    Arc::new(ClusterBoshPeers { cluster: cluster.clone(), timeout: max_wait + MARGIN, metrics: metrics.clone() })
 }
 
 impl BoshPeers for ClusterBoshPeers {
@@ -55,6 +57,7 @@ impl BoshPeers for ClusterBoshPeers {
     }
 
     fn forward(&self, node: &str, body: Bytes) -> PeerFuture<'static, Result<BoshAnswer, ForwardError>> {
+        self.metrics.forwarded(herald_metrics::Forwarded::Rest);
         let (cluster, node, timeout) = (self.cluster.clone(), node.to_owned(), self.timeout);
         Box::pin(async move {
             let failed = |reason: String| ForwardError { node: node.clone(), reason };
