@@ -7,12 +7,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use herald_cluster::Cluster;
 use herald_net::xmpp::{BoshAnswer, BoshPeers, ForwardError, HttpContext, PeerFuture, XmppHttp};
+use herald_proto::LogThrottle;
 
 /// The ownership kind of a BOSH session, and the bus request kind of a forwarded BOSH request.
 pub(crate) const KIND: &str = "bosh";
@@ -28,11 +29,25 @@ struct ClusterBoshPeers {
     timeout: Duration,
     /// Counts each forwarded request (`herald_cluster_forwarded_total{kind="rest"}`).
     metrics: herald_metrics::Metrics,
+    /// Summarises the warnings of a Redis outage or a lost node, which may come once per
+    /// request of thousands of sessions.
+    failures: Arc<Mutex<LogThrottle>>,
+}
+
+impl ClusterBoshPeers {
+    /// Warns that `what` failed (`err`), at most once every few seconds with a count.
+    fn warn(failures: &Mutex<LogThrottle>, what: &str, err: &dyn std::fmt::Display) {
+        let logged = failures.lock().unwrap_or_else(|e| e.into_inner()).hit(std::time::Instant::now());
+        if let Some(times) = logged {
+            tracing::warn!(target: "notification", times, "{what}: {err}");
+        }
+    }
 }
 
 /// The [`BoshPeers`] of this node: its sessions' claims, and the way to the other nodes'.
 pub(crate) fn peers(cluster: &Cluster, max_wait: Duration, metrics: &herald_metrics::Metrics) -> Arc<dyn BoshPeers> {
-    Arc::new(ClusterBoshPeers { cluster: cluster.clone(), timeout: max_wait + MARGIN, metrics: metrics.clone() })
+    let failures = Arc::new(Mutex::new(LogThrottle::default()));
+    Arc::new(ClusterBoshPeers { cluster: cluster.clone(), timeout: max_wait + MARGIN, metrics: metrics.clone(), failures })
 }
 
 impl BoshPeers for ClusterBoshPeers {
@@ -49,7 +64,11 @@ impl BoshPeers for ClusterBoshPeers {
             match self.cluster.owner(KIND, sid).await {
                 Ok(owner) => owner.filter(|node| node != self.cluster.node_id()),
                 Err(err) => {
-                    tracing::warn!(target: "notification", %err, "the BOSH sessions' owners cannot be read; a request for a session of another node is refused");
+                    Self::warn(
+                        &self.failures,
+                        "the BOSH sessions' owners cannot be read; requests for sessions of other nodes are refused",
+                        &err,
+                    );
                     None
                 }
             }
@@ -58,11 +77,17 @@ impl BoshPeers for ClusterBoshPeers {
 
     fn forward(&self, node: &str, body: Bytes) -> PeerFuture<'static, Result<BoshAnswer, ForwardError>> {
         self.metrics.forwarded(herald_metrics::Forwarded::Rest);
-        let (cluster, node, timeout) = (self.cluster.clone(), node.to_owned(), self.timeout);
+        let (cluster, node, timeout, failures) = (self.cluster.clone(), node.to_owned(), self.timeout, self.failures.clone());
         Box::pin(async move {
             let failed = |reason: String| ForwardError { node: node.clone(), reason };
-            let bytes = cluster.request(&node, KIND, body.to_vec(), timeout).await.map_err(|err| failed(err.to_string()))?;
-            BoshAnswer::decode(&bytes).ok_or_else(|| failed("its answer is not a BOSH answer".to_owned()))
+            let answer = match cluster.request(&node, KIND, body.to_vec(), timeout).await {
+                Ok(bytes) => BoshAnswer::decode(&bytes).ok_or_else(|| failed("its answer is not a BOSH answer".to_owned())),
+                Err(err) => Err(failed(err.to_string())),
+            };
+            if let Err(err) = &answer {
+                Self::warn(&failures, "BOSH requests forwarded to their session's node got no answer (their clients get a 404)", err);
+            }
+            answer
         })
     }
 }
