@@ -91,7 +91,8 @@ impl Inner {
         Ok(jids)
     }
 
-    /// The script that removes `node`'s directory entries and its JID set. With `reap`, it is
+    /// The script that removes `node`'s directory entries and its JID set, and its claims in
+    /// the ownership registry (`P:owned:{id}`) the same way. With `reap`, it is
     /// a survivor's reap: it gives up (answers nil) when the node's key exists (it came back)
     /// or another survivor holds the reap lock, and also deletes the inbox and the id from
     /// `P:nodes` — all at once, so a node restarting meanwhile is never removed.
@@ -104,7 +105,8 @@ impl Inner {
 }
 
 /// ARGV: prefix, node, "reap" or "", reaper id, reap lock ms. The directory keys are computed
-/// from the JIDs (a single Redis, never Redis Cluster). Answers the removed JIDs, or nil when a
+/// from the JIDs, the ownership keys from the owned set's `{kind}:{key}` members (a single
+/// Redis, never Redis Cluster). Answers the removed JIDs, or nil when a
 /// reap gives up.
 const REMOVE_ENTRIES: &str = r"
 local prefix, node = ARGV[1], ARGV[2]
@@ -129,6 +131,16 @@ for _, jid in ipairs(redis.call('SMEMBERS', jids_key)) do
   end
 end
 redis.call('DEL', jids_key)
+local owned_key = prefix .. ':owned:' .. node
+for _, member in ipairs(redis.call('SMEMBERS', owned_key)) do
+  local colon = string.find(member, ':', 1, true)
+  if colon then
+    local own = prefix .. ':own:' .. string.sub(member, 1, colon - 1)
+    local key = string.sub(member, colon + 1)
+    if redis.call('HGET', own, key) == node then redis.call('HDEL', own, key) end
+  end
+end
+redis.call('DEL', owned_key)
 if ARGV[3] == 'reap' then
   redis.call('DEL', prefix .. ':inbox:' .. node)
   redis.call('SREM', prefix .. ':nodes', node)

@@ -35,6 +35,14 @@ impl Keys {
     pub(crate) fn jids(&self, id: &str) -> String {
         format!("{}:jids:{id}", self.prefix)
     }
+    /// The ownership hash of a kind of owned thing: key → node id.
+    pub(crate) fn own(&self, kind: &str) -> String {
+        format!("{}:own:{kind}", self.prefix)
+    }
+    /// The set of what a node owns, as `{kind}:{key}`.
+    pub(crate) fn owned(&self, id: &str) -> String {
+        format!("{}:owned:{id}", self.prefix)
+    }
     /// A named lease.
     pub(crate) fn lease(&self, name: &str) -> String {
         format!("{}:lease:{name}", self.prefix)

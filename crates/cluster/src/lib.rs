@@ -2,7 +2,8 @@
 //! consensus. Liveness is a node key with a time to live ([`membership`]), the bus between nodes
 //! is one Redis stream per node read from the last id read ([`bus`]), the session directory says
 //! which node holds which full JID ([`directory`]), named leases elect one node for a role
-//! ([`lease`]) and counters are shared with a window ([`counter`]). The contract is
+//! ([`lease`]), counters are shared with a window ([`counter`]) and the ownership registry says
+//! which node owns a thing that lives on one node only ([`ownership`]). The contract is
 //! `docs/architecture/cluster.md`.
 
 mod bus;
@@ -12,6 +13,7 @@ mod error;
 mod keys;
 mod lease;
 mod membership;
+mod ownership;
 mod sender;
 mod settings;
 mod stats;
@@ -118,6 +120,8 @@ pub(crate) struct Inner {
     held_jids: Mutex<std::collections::BTreeSet<String>>,
     /// Full JIDs an earlier incarnation with this id left in the directory: reported at start.
     stale_jids: Mutex<Vec<String>>,
+    /// The (kind, key) pairs claimed here (as queued): written again when Redis lost them.
+    held_claims: Mutex<std::collections::BTreeSet<(String, String)>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     stopped: AtomicBool,
     /// Wakes the refresh task early (a new lease to contend for, the handler set).
@@ -180,6 +184,7 @@ impl Cluster {
             handler: OnceLock::new(),
             held_jids: Mutex::new(std::collections::BTreeSet::new()),
             stale_jids: Mutex::new(Vec::new()),
+            held_claims: Mutex::new(std::collections::BTreeSet::new()),
             tasks: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),
             wake_refresh: Notify::new(),

@@ -87,8 +87,9 @@ impl Inner {
         match self.node_key_script(RENEW).query_async::<i64>(&mut conn).await? {
             RENEWED => {}
             SET_AGAIN => {
-                tracing::warn!(node = %id, "this node's key had expired (a stall or a Redis restart): set again, with its sessions");
+                tracing::warn!(node = %id, "this node's key had expired (a stall or a Redis restart): set again, with its sessions and claims");
                 self.rebind_held_jids();
+                self.reclaim_held();
             }
             _ => return Ok(Refreshed::IdTaken),
         }

@@ -37,6 +37,15 @@ pub(crate) enum Outgoing {
     /// The directory: a session bound here, or gone.
     Bound(String),
     Unbound(String),
+    /// The ownership registry: a key of a kind claimed by this node, or released.
+    Claimed {
+        kind: String,
+        key: String,
+    },
+    Released {
+        kind: String,
+        key: String,
+    },
     /// Answered once everything queued before it was sent (leave waits for it).
     Flush(oneshot::Sender<()>),
 }
@@ -82,7 +91,8 @@ for _, node in ipairs(targets) do
 end
 return sent
 ";
-/// Binds: KEYS dir hash, JID set; ARGV resource, node, full JID.
+/// Binds: KEYS dir hash, JID set; ARGV resource, node, full JID. Claims likewise: KEYS own
+/// hash, owned set; ARGV key, node, `{kind}:{key}`.
 const BIND: &str = "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) redis.call('SADD', KEYS[2], ARGV[3]) return 1";
 /// Unbinds, leaving a newer binding elsewhere alone: same keys and arguments as [`BIND`].
 const UNBIND: &str = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end \
@@ -104,7 +114,7 @@ enum Expect {
     One,
     /// A message to all: any number.
     All,
-    /// A directory change.
+    /// A directory or ownership change.
     Directory,
 }
 
@@ -178,6 +188,8 @@ impl Inner {
             }
             Outgoing::Bound(full_jid) => self.directory_write(&BIND_SCRIPT, full_jid, deadline),
             Outgoing::Unbound(full_jid) => self.directory_write(&UNBIND_SCRIPT, full_jid, deadline),
+            Outgoing::Claimed { kind, key } => Some(self.claim_write(&BIND_SCRIPT, &kind, &key, deadline)),
+            Outgoing::Released { kind, key } => Some(self.claim_write(&UNBIND_SCRIPT, &kind, &key, deadline)),
             Outgoing::Flush(done) => {
                 flushes.push(done);
                 None
@@ -194,6 +206,16 @@ impl Inner {
         cmd.arg(script.get_hash()).arg(2).arg(self.keys.dir(bare)).arg(self.keys.jids(self.node_id()));
         cmd.arg(resource).arg(self.node_id()).arg(&full_jid);
         Some(Write { cmd, expect: Expect::Directory, deadline, what: format!("directory change of {full_jid}") })
+    }
+
+    /// A claim (`BIND`) or release (`UNBIND`) in the ownership registry: the same scripts on
+    /// `P:own:{kind}` and `P:owned:{id}`.
+    fn claim_write(&self, script: &redis::Script, kind: &str, key: &str, deadline: Instant) -> Write {
+        let member = crate::ownership::member(kind, key);
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(script.get_hash()).arg(2).arg(self.keys.own(kind)).arg(self.keys.owned(self.node_id()));
+        cmd.arg(key).arg(self.node_id()).arg(&member);
+        Write { cmd, expect: Expect::Directory, deadline, what: format!("ownership change of {member}") }
     }
 
     /// Writes `writes` in one pipeline, retrying with a bounded backoff while Redis fails;

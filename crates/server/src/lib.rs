@@ -249,10 +249,11 @@ async fn start_node(
     store: &AnyStore,
     core: &Core,
     rest: Option<cc::RestListener>,
+    bosh: Arc<cluster::ForwardedBosh>,
     shutdown: Shutdown,
 ) -> anyhow::Result<(Arc<cluster::Node>, Option<tokio::task::JoinHandle<()>>)> {
     let Some(cc::RestListener { listener, tls, settings, desktop }) = rest else {
-        let node = cluster::Node::start(joined, config, core, None, shutdown).await?;
+        let node = cluster::Node::start(joined, config, core, None, bosh, shutdown).await?;
         return Ok((node, None));
     };
     let api_port = listener.local_addr()?.port();
@@ -260,7 +261,7 @@ async fn start_node(
     let token = joined.shared_secret("sim").await.context("reading the cluster's simulator token")?;
     let sim_token = herald_admin::token::write_given_token(&config.data_dir, sim_client::TOKEN_FILE, token)?;
     let start = cluster::LeaderStart { config: config.clone(), store: store.clone(), core: core.clone(), api_port, sim_token };
-    let node = cluster::Node::start(joined, config, core, Some(start), shutdown.clone()).await?;
+    let node = cluster::Node::start(joined, config, core, Some(start), bosh, shutdown.clone()).await?;
     let mut router = node.rest_router();
     if let Some(desktop) = desktop {
         router = herald_desktop::router(&desktop).merge(router);
@@ -422,6 +423,10 @@ pub async fn run_with_status(
         session_stats: Duration::from_secs(config.log.session_stats_secs),
         log: log.clone(),
         registry: Registry::default(),
+        // In a cluster, a request naming a session of another node is forwarded there.
+        bosh_peers: joined
+            .as_ref()
+            .map(|joined| cluster::bosh_peers(joined, Duration::from_secs(config.bosh.max_wait_secs), core.metrics())),
         shutdown: stopping.clone(),
     });
     let c2s = Arc::new(C2sContext {
@@ -461,7 +466,10 @@ pub async fn run_with_status(
     });
     let web_services = match (joined, rest, prepared) {
         // A cluster's node prepared the store; its leader prepares again when it takes over.
-        (Some(joined), rest, _) => Some(WebServices::Node(start_node(joined, &config, &store, &core, rest, stopping.clone()).await?)),
+        (Some(joined), rest, _) => {
+            let bosh = cluster::ForwardedBosh::new(&http);
+            Some(WebServices::Node(start_node(joined, &config, &store, &core, rest, bosh, stopping.clone()).await?))
+        }
         (None, Some(rest), Some(prepared)) => {
             Some(WebServices::Single(cc::sendable(cc::start(&config, prepared, &core, rest, stopping.clone())).await?))
         }

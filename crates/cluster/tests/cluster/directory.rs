@@ -69,15 +69,18 @@ async fn the_cluster_comes_back_after_a_redis_restart() {
     let (b, at_b) = node(&redis, "b", LEASE).await;
     let held = a.lease("cti");
     a.session_bound("alice@example.com/r1");
+    a.claim("bosh", "sid-1");
     eventually("a holds the lease and b sees a", || async { *held.borrow() && b.is_live("a") }).await;
 
-    // Redis restarts empty (no persistence): each node sets its key, its sessions and the
-    // lease again, and the bus resumes.
+    eventually("the claim is written", || async { b.owner("bosh", "sid-1").await.unwrap().is_some() }).await;
+    // Redis restarts empty (no persistence): each node sets its key, its sessions, its claims
+    // and the lease again, and the bus resumes.
     redis.restart().unwrap();
     eventually("the directory is back", || async {
         b.locate("alice@example.com").await.is_ok_and(|located| located == [("r1".to_owned(), "a".to_owned())])
     })
     .await;
+    eventually("the claim is back", || async { b.owner("bosh", "sid-1").await.is_ok_and(|owner| owner.as_deref() == Some("a")) }).await;
     eventually("the live set is back", || async { a.is_live("b") && b.is_live("a") }).await;
     eventually("the lease is held again", || async { a.holder("cti").as_deref() == Some("a") && *held.borrow() }).await;
     a.post(herald_cluster::To::Node("b"), "test", b"after".to_vec());

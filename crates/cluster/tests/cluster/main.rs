@@ -6,6 +6,7 @@ mod bus;
 mod directory;
 mod lease;
 mod membership;
+mod ownership;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,8 @@
 //! when the machine says so (at once, when data arrives, or after `wait`): through a oneshot
 //! to the router's handler, or on the fast-path connection itself, parked with the session
 //! meanwhile (`crate::http::Parked`). So a held long poll costs its session's task and no task
-//! of its own.
+//! of its own. In a cluster, a request naming a sid another node holds is forwarded to it
+//! (`super::peers`), and a request another node forwarded is taken here like a client's.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use herald_xml::{Element, Limits};
 use tokio::sync::oneshot;
 
 use super::context::{AppState, HttpContext};
+use super::peers::Elsewhere;
 use super::registry::{Message, Reply, Request};
 use super::session::{self, FromCore};
 use crate::admission::UnauthenticatedTicket;
@@ -56,43 +58,81 @@ pub(crate) async fn describe() -> Response {
 
 /// `POST /http-bind/` on a connection the router serves.
 pub(crate) async fn handle(State(app): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, bytes: Bytes) -> Response {
-    let (status, body) = match begin(&app, peer.ip(), &bytes) {
+    let (status, body) = answer(begin(&app, peer.ip(), &bytes)).await;
+    xml(status, body)
+}
+
+/// The answer to a begun request: at once, or when its session (here or on another node) sends it.
+pub(crate) async fn answer(begun: Begun<ForSession>) -> (u16, String) {
+    match begun {
         Begun::Now(status, body) => (status, body),
         Begun::Later(request) => {
             let (tx, rx) = oneshot::channel();
             request.send(Reply::Channel(tx));
             rx.await.unwrap_or((404, String::new()))
         }
-    };
-    xml(status, body)
+    }
 }
 
 /// A parsed BOSH request for a live session, to be sent with where its answer goes: what the
 /// fast path holds between [`FastPath::begin`](crate::http::FastPath::begin) and
 /// [`FastPath::park`](crate::http::FastPath::park).
-pub struct ForSession {
-    body: Element,
-    bytes: usize,
-    session: QueueSender<Message>,
+pub struct ForSession(Destination);
+
+/// Where a [`ForSession`] goes.
+enum Destination {
+    /// A session of this node.
+    Here { body: Element, bytes: usize, session: QueueSender<Message> },
+    /// Possibly a session of another node of the cluster (boxed: rare, and larger).
+    Elsewhere(Box<Elsewhere>),
 }
 
 impl ForSession {
     /// Hands the request to its session's task, which answers through `reply`; if the session
-    /// has just ended, its client gets a 404 at once, as for an unknown sid.
+    /// has just ended, its client gets a 404 at once, as for an unknown sid. A request for
+    /// another node's session is forwarded there by a task of its own, which answers `reply`
+    /// with what comes back.
     pub(crate) fn send(self, reply: Reply) {
-        let request = Box::new(Request { body: self.body, bytes: self.bytes, reply });
+        let (body, bytes, session) = match self.0 {
+            Destination::Here { body, bytes, session } => (body, bytes, session),
+            Destination::Elsewhere(elsewhere) => {
+                tokio::spawn(elsewhere.forward(reply));
+                return;
+            }
+        };
+        let request = Box::new(Request { body, bytes, reply });
         if let Err(QueueError::Closed(Message::Request(request)) | QueueError::Full(Message::Request(request))) =
-            self.session.try_send(Message::Request(request))
+            session.try_send(Message::Request(request))
         {
             request.reply.send_unknown();
         }
     }
 }
 
+/// Who sent a request: a client of this node (from this address), or another node of the
+/// cluster that forwarded it (see [`begin_forwarded`]).
+#[derive(Clone, Copy)]
+enum Sender {
+    Client(IpAddr),
+    Peer,
+}
+
 /// Takes one BOSH request, whichever HTTP layer carried it: parses it, creates a session (an
 /// answer now) or finds its session (the request to send it, answered later). `peer` is the
 /// client's address: a new session is counted against its limits and keeps it for the lockout.
 pub(crate) fn begin(app: &AppState, peer: IpAddr, bytes: &[u8]) -> Begun<ForSession> {
+    take(app, Sender::Client(peer), bytes)
+}
+
+/// Takes a request another node forwarded (its client named a sid that node does not hold):
+/// parsed under the same limits, for a session of this node only. It never creates a session
+/// (a client's first request is served where it lands) and is never forwarded again: a sid
+/// unknown here too gets the 404 of an unknown sid.
+pub(crate) fn begin_forwarded(app: &AppState, bytes: &[u8]) -> Begun<ForSession> {
+    take(app, Sender::Peer, bytes)
+}
+
+fn take(app: &AppState, sender: Sender, bytes: &[u8]) -> Begun<ForSession> {
     let ctx = &app.ctx;
     let limits = Limits { max_stanza_bytes: ctx.max_body_bytes, ..ctx.bosh.stream.limits };
     let body = match herald_xml::parse_document(bytes, limits) {
@@ -108,15 +148,27 @@ pub(crate) fn begin(app: &AppState, peer: IpAddr, bytes: &[u8]) -> Begun<ForSess
     // SASL payloads and BOSH keys are redacted: a PLAIN <auth> is the password in base64.
     tracing::debug!(target: "notification", "HTTPBindLog: HTTP RECV({}): {}", sid.unwrap_or("new"), redact_xml(&String::from_utf8_lossy(bytes)));
     let Some(sid) = sid else {
+        let Sender::Client(peer) = sender else {
+            tracing::warn!(target: "notification", "HTTPBindLog: a request without a sid was forwarded by another node: refused");
+            return Begun::Now(400, String::new());
+        };
         let (status, body) = create(app, peer, body, bytes.len());
         return Begun::Now(status, body);
     };
-    let Some(session) = ctx.registry.get(sid) else {
+    if let Some(session) = ctx.registry.get(sid) {
+        return Begun::Later(ForSession(Destination::Here { body, bytes: bytes.len(), session }));
+    }
+    match (sender, &ctx.bosh_peers) {
+        (Sender::Client(_), Some(peers)) => Begun::Later(ForSession(Destination::Elsewhere(Box::new(Elsewhere {
+            sid: sid.to_owned(),
+            body: Bytes::copy_from_slice(bytes),
+            peers: peers.clone(),
+            shutdown: ctx.shutdown.clone(),
+        })))),
         // Unknown sid: 404 as Openfire does, whatever the client's version (the session, and
         // so its version, is unknown).
-        return Begun::Now(404, String::new());
-    };
-    Begun::Later(ForSession { body, bytes: bytes.len(), session })
+        _ => Begun::Now(404, String::new()),
+    }
 }
 
 fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, String) {
@@ -146,6 +198,9 @@ fn create(app: &AppState, peer: IpAddr, body: Element, bytes: usize) -> (u16, St
     // connection limit bounds how many can be on their way.
     let (tx, rx) = queue(usize::MAX);
     ctx.registry.insert(sid.clone(), tx);
+    if let Some(peers) = &ctx.bosh_peers {
+        peers.created(&sid);
+    }
     session::record_open("bosh", &sid);
     // Spawned boxed: a task's cell is cache-line aligned and padded around the future it holds
     // inline; a box keeps the padding off every idle session.
@@ -354,6 +409,9 @@ async fn run(
         }
     }
     ctx.registry.remove(machine.sid());
+    if let Some(peers) = &ctx.bosh_peers {
+        peers.ended(machine.sid());
+    }
     // Its held requests are answered below: no longer held.
     reported.update(&ctx, &machine, &handle, 0);
     // Requests still unanswered, held or still queued (the queue closed first, so that none

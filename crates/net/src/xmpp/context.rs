@@ -7,6 +7,7 @@ use std::time::Duration;
 use herald_bosh::BoshConfig;
 use herald_core::Core;
 
+use super::peers::BoshPeers;
 use super::registry::Registry;
 use crate::admission::Admission;
 use crate::shutdown::Shutdown;
@@ -46,6 +47,9 @@ pub struct HttpContext {
     pub log: herald_observe::LogControl,
     /// Live BOSH sessions.
     pub registry: Registry,
+    /// The other nodes of the cluster, when this node is one: a BOSH request naming a sid held
+    /// by another node is forwarded there. `None`: an unknown sid is unknown.
+    pub bosh_peers: Option<Arc<dyn BoshPeers>>,
     /// The server's stop signal. Every task holding this context (WebSocket streams, BOSH
     /// sessions) counts as running until it ends, through this copy.
     pub shutdown: Shutdown,

@@ -1,6 +1,7 @@
 //! BOSH and XMPP over WebSocket as a listener's routes, and BOSH's fast path: what the server
 //! composes and hands to the generic HTTP plumbing (`crate::http`).
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::context::{AppState, HttpContext, ListenerSettings};
+use super::peers::BoshAnswer;
 use super::registry::Reply;
 use super::{bosh, ws};
 use crate::http::{Begun, FastPath, Parked};
@@ -47,6 +49,19 @@ impl XmppHttp {
     /// nothing but its parked connection.
     pub fn bosh_fast_path(&self) -> Arc<BoshFastPath> {
         Arc::new(BoshFastPath { state: self.state.clone() })
+    }
+
+    /// Serves a BOSH request another node of the cluster forwarded (`body` as its client sent
+    /// it): through the same session machinery as a request of this node's clients (held
+    /// requests, the rid window, retransmission), under the same limits. Resolves when the
+    /// session answers (up to its `wait` later); a sid this node does not hold gets the 404 of
+    /// an unknown sid, and a request without one a 400 (sessions are created where clients land).
+    pub fn serve_forwarded_bosh(&self, body: &[u8]) -> impl Future<Output = BoshAnswer> + Send + 'static {
+        let begun = bosh::begin_forwarded(&self.state, body);
+        async move {
+            let (status, body) = bosh::answer(begun).await;
+            BoshAnswer { status, body }
+        }
     }
 }
 

@@ -3,8 +3,9 @@
 //! takes what other nodes send (`NodeHandler`), contends for the CTI lease and runs the contact
 //! center while it holds it (`leader`; on a takeover it restores the agents' states and learns
 //! who has sessions, `takeover`), and forwards to the leader the REST requests only it can
-//! answer (`forward`).
+//! answer (`forward`); BOSH requests for a session another node holds go to that node (`bosh`).
 
+mod bosh;
 mod forward;
 mod leader;
 mod ops;
@@ -29,6 +30,7 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::{cc, webservices_user};
+pub(crate) use bosh::{ForwardedBosh, peers as bosh_peers};
 use forward::{WireRequest, WireResponse, api_error};
 pub(crate) use leader::LeaderView;
 use leader::{CTI_LEASE, Leader, Leadership, PRESENCE, PresenceChange};
@@ -121,6 +123,7 @@ enum Inbound {
 /// Takes what the bus brings.
 struct NodeHandler {
     inbound: mpsc::UnboundedSender<Inbound>,
+    bosh: Arc<ForwardedBosh>,
     leadership: Arc<Leadership>,
     domain: String,
 }
@@ -148,6 +151,9 @@ impl Handler for NodeHandler {
     }
 
     fn request(&self, envelope: Envelope) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<u8>> + Send + 'static>> {
+        if envelope.kind == bosh::KIND {
+            return self.bosh.serve(&envelope.body);
+        }
         let leadership = self.leadership.clone();
         Box::pin(async move {
             if envelope.kind == forward::KIND {
@@ -218,13 +224,15 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    /// Starts taking the bus's messages, the `finesse` session of this node, and the contention
-    /// for the CTI lease (`start` runs the contact center whenever this node wins it).
+    /// Starts taking the bus's messages (BOSH requests forwarded here are served through
+    /// `bosh`), the `finesse` session of this node, and the contention for the CTI lease
+    /// (`start` runs the contact center whenever this node wins it).
     pub(crate) async fn start(
         cluster: Cluster,
         config: &Config,
         core: &Core,
         start: Option<LeaderStart>,
+        bosh: Arc<ForwardedBosh>,
         shutdown: Shutdown,
     ) -> anyhow::Result<Arc<Self>> {
         let leadership = Arc::new(Leadership::new(cluster.clone()));
@@ -236,7 +244,7 @@ impl Node {
             ..Default::default()
         };
         let mut tasks = vec![tokio::spawn(deliver_inbound(core.clone(), limits, taken))];
-        cluster.start(Arc::new(NodeHandler { inbound, leadership: leadership.clone(), domain: config.domain.clone() }));
+        cluster.start(Arc::new(NodeHandler { inbound, bosh, leadership: leadership.clone(), domain: config.domain.clone() }));
         let watcher = leadership.clone();
         let here = cluster.node_id().to_owned();
         let user = webservices_user::start(
