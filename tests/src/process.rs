@@ -131,6 +131,22 @@ impl HeraldProcess {
             .output()
     }
 
+    /// Asks it to stop (SIGTERM, as systemd does) and waits until it has, at most `within`.
+    pub fn terminate(&mut self, within: Duration) -> anyhow::Result<()> {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status()?;
+        if !status.success() {
+            bail!("kill -TERM failed: {status}");
+        }
+        let deadline = Instant::now() + within;
+        while self.child.try_wait()?.is_none() {
+            if Instant::now() > deadline {
+                bail!("herald did not stop within {within:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
     /// Kills it with SIGKILL, as a crash would, and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -532,19 +532,26 @@ pub async fn run_with_status(
     for task in tasks {
         let _ = task.await;
     }
+    let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
+    let mut node = None;
     match web_services {
         Some(WebServices::Single(running)) => running.stop().await,
-        Some(WebServices::Node((node, task))) => {
+        Some(WebServices::Node((joined, task))) => {
             if let Some(task) = task {
                 let _ = task.await;
             }
-            node.stop().await;
+            node = Some(joined);
         }
         None => {}
     }
-    let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
     if !trigger.wait(grace).await {
         tracing::warn!(target: "notification", "some connections did not close within {} s", grace.as_secs());
+    }
+    // A cluster's node leaves after its clients are gone: their sessions' ends (the agents'
+    // unavailable presence, for the presence-driven logout on the node driving the CTI side) still
+    // cross to the other nodes.
+    if let Some(node) = node {
+        node.stop().await;
     }
     core.flush().await;
     // The core and its seam go with this function; the recorder's last records are written

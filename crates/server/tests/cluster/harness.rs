@@ -119,6 +119,13 @@ impl Cluster {
         }
     }
 
+    /// Stops node `id` cleanly (SIGTERM) and waits until it has.
+    pub(crate) fn terminate(&mut self, id: &str) {
+        if let Some((_, node)) = self.nodes.iter_mut().find(|(n, _)| n == id) {
+            node.terminate(std::time::Duration::from_secs(30)).unwrap();
+        }
+    }
+
     /// A REST request to node `id`'s REST listener as `user` (demo password); `body` is sent as
     /// XML when not empty.
     pub(crate) async fn rest(&self, id: &str, method: &str, path: &str, user: &str, body: &str) -> anyhow::Result<HttpReply> {

@@ -92,3 +92,21 @@ async fn after_the_leader_is_killed_the_new_one_restores_its_agents_and_forces_o
     assert_eq!(forced_lines(&cluster, "1001"), Vec::new(), "1001 came back: no forced logout\n{}", cluster.tails());
     assert_eq!(state(&cluster, "b", "1001").await.0, "READY", "1001 stays READY");
 }
+
+#[tokio::test]
+async fn a_cleanly_stopped_nodes_agents_are_forced_out_unless_they_come_back() {
+    let grace = [("HERALD_PRESENCE_LOGOUT__GRACE_SECS", "4".to_owned())];
+    // `lead` drives the CTI side; `a`, with two desktops, is stopped as an operator would.
+    let Some(mut cluster) = Cluster::up(&["lead", "a"], &grace) else { return };
+    let back = cluster.ready_agent("a", "lead", "1001").await.0;
+    let gone = cluster.ready_agent("a", "lead", "1002").await.0;
+    cluster.terminate("a");
+    drop((back, gone));
+    let _again = cluster.agent("lead", "1001", "desk").await.unwrap();
+    // 1002's session ended with the node: its unavailable presence reached the leader before
+    // `a` left, so the grace runs and it is forced out once.
+    cluster.wait_log(&["lead"], &[&format!("{FORCED} 1002 ")], Duration::from_secs(15)).unwrap();
+    assert_eq!(forced_lines(&cluster, "1002").len(), 1, "one forced logout of 1002\n{}", cluster.tails());
+    assert_eq!(forced_lines(&cluster, "1001"), Vec::new(), "1001 came back within the grace\n{}", cluster.tails());
+    assert_eq!(state(&cluster, "lead", "1001").await.0, "READY");
+}
