@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::agents::FailoverFigures;
 use crate::fanout::FanoutFigures;
 
 /// The agents scenario's figures.
@@ -51,6 +52,8 @@ pub struct AgentFigures {
     pub baseline: Option<FanoutFigures>,
     /// Why the baseline could not be measured.
     pub baseline_error: Option<String>,
+    /// The failover, in a run with failover ports.
+    pub failover: Option<FailoverFigures>,
 }
 
 impl AgentFigures {
@@ -93,7 +96,7 @@ impl AgentFigures {
     /// (JSON key, table heading, value when measured, decimals), as the report renders them.
     pub(crate) fn figures(&self) -> Vec<(&'static str, &'static str, Option<f64>, usize)> {
         let b = self.baseline.as_ref();
-        vec![
+        let mut rows = vec![
             ("desktops", "desktops", Some(self.desktops as f64), 0),
             ("xmpp_logged_in", "logged in (XMPP)", Some(self.logged_in as f64), 0),
             ("signed_in", "signed in (REST)", Some(self.signed_in as f64), 0),
@@ -118,7 +121,22 @@ impl AgentFigures {
             ("baseline_p99_ms", "baseline p99 ms", b.map(|b| b.p99_ms), 2),
             ("baseline_cpu_us_per_publish", "server CPU µs per bare publish", self.baseline_cpu_us_per_publish(), 1),
             ("cpu_ratio", "CPU ratio change/publish", self.cpu_ratio(), 2),
-        ]
+        ];
+        if let Some(f) = &self.failover {
+            rows.extend([
+                ("failover_sessions_lost", "failover: sessions lost", Some(f.sessions_lost as f64), 0),
+                ("failover_back", "failover: desktops back", Some(f.back as f64), 0),
+                ("failover_caught_up", "failover: desktops caught up", Some(f.caught_up as f64), 0),
+                ("failover_failed", "failover: desktops not back", Some(f.failed as f64), 0),
+                ("failover_all_back_secs", "failover: s until all back", Some(f.all_back_secs), 2),
+                ("failover_all_caught_up_secs", "failover: s until all caught up", Some(f.all_caught_up_secs), 2),
+                ("failover_missed_items", "failover: items caught up from history", Some(f.missed_items as f64), 0),
+                ("failover_accepted", "failover: changes accepted (whole run)", Some(f.accepted as f64), 0),
+                ("failover_lost", "failover: changes never seen (lost)", Some(f.lost as f64), 0),
+                ("failover_duplicated", "failover: items seen twice", Some(f.duplicated as f64), 0),
+            ]);
+        }
+        rows
     }
 }
 

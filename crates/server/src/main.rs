@@ -260,6 +260,10 @@ struct LoadArgs {
     /// Agents: skip the bare pubsub publish baseline (publisher --publisher).
     #[arg(long)]
     no_baseline: bool,
+    /// Agents: BOSH ports of the nodes a desktop whose session dies reconnects to (comma-separated;
+    /// the failover benchmark): it logs in there and catches up on its User node's history.
+    #[arg(long, value_delimiter = ',')]
+    failover_ports: Vec<u16>,
     /// Agents: the baseline's subscriber account (default: the first agent, on a second resource).
     #[arg(long)]
     baseline_subscriber: Option<String>,
@@ -610,6 +614,7 @@ async fn load(args: LoadArgs, config: &Config) -> anyhow::Result<()> {
             rest_connections: args.rest_connections,
             baseline: !args.no_baseline,
             baseline_subscriber: args.baseline_subscriber,
+            failover_ports: args.failover_ports,
         },
     };
     let report = herald_load::run(opts.clone()).await?;

@@ -41,7 +41,7 @@ pub(crate) async fn send(run: &Run, agent: usize, change: &UserChange) -> Outcom
     let arrival = run.matcher.expect(request_id.clone(), agent);
     let sent = Instant::now();
     match connection.put_user(&login, &run.opts.password, change, &request_id).await {
-        Ok(202) => {}
+        Ok(202) => run.accepted(agent, &request_id),
         Ok(status) => {
             run.matcher.forget(&request_id);
             return Outcome::Status(status);

@@ -1,20 +1,22 @@
 //! One simulated agent desktop: it logs in over XMPP as a desktop does, holds its session
 //! (every stanza it receives goes to the run's [`Matcher`](super::matcher::Matcher)), and signs
 //! in through REST: LOGIN on its extension, then NOT_READY with the run's reason code, each
-//! confirmed by its Update before the next.
+//! confirmed by its Update before the next. In a failover run, a desktop whose session dies
+//! fails over ([`recover`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, watch};
 
 use super::Run;
 use super::change::{Outcome, send};
+use super::failover::recover;
 use super::rest::UserChange;
-use crate::LoadError;
-use crate::session::{establish, hold};
+use crate::session::{Session, establish, hold};
 use crate::xmpp::{SaltCache, XmppIo, next_named};
+use crate::{LoadError, Options};
 
 /// Longest an XMPP login may take.
 const LOGIN_LIMIT: Duration = Duration::from_secs(60);
@@ -30,33 +32,18 @@ pub(crate) async fn desktop(
     permit: OwnedSemaphorePermit,
 ) {
     let login = run.login_id(n);
-    let establishing = async {
-        let mut session = establish(&run.opts, n, &login, tls.as_ref(), &cache, None).await?;
-        // The initial presence must be in before the sign-in, as a desktop's is: a ping goes out
-        // behind it and its answer comes back after the server has handled it.
-        session.send_soon("<iq xmlns='jabber:client' type='get' id='presence-in'><ping xmlns='urn:xmpp:ping'/></iq>").await?;
-        next_named(&mut session, "iq").await?;
-        Ok::<_, LoadError>(session)
-    };
-    let session = match tokio::time::timeout(LOGIN_LIMIT, establishing).await {
-        Ok(Ok(session)) => session,
-        Ok(Err(e)) => {
+    let session = match log_in(&run.opts, n, &login, tls.as_ref(), &cache).await {
+        Ok(session) => session,
+        Err(e) => {
             run.login_failed.fetch_add(1, Ordering::Relaxed);
             run.note_error(format!("{login} XMPP login: {e}"));
-            return;
-        }
-        Err(_) => {
-            run.login_failed.fetch_add(1, Ordering::Relaxed);
-            run.note_error(format!("{login} XMPP login took longer than {} s", LOGIN_LIMIT.as_secs()));
             return;
         }
     };
     run.logged_in.fetch_add(1, Ordering::Relaxed);
     let round_trips = AtomicU64::new(0);
     let receiving = run.clone();
-    let held = hold(session, &mut stop, &round_trips, move |stanza| {
-        receiving.matcher.received(n, &stanza, Instant::now());
-    });
+    let held = hold(session, &mut stop, &round_trips, move |stanza| receiving.received(n, &stanza));
     let signing = async {
         match sign_in(&run, n).await {
             Ok(()) => {
@@ -71,6 +58,32 @@ pub(crate) async fn desktop(
         drop(permit);
     };
     tokio::join!(held, signing);
+    if let Some(failover) = &run.failover
+        && !*stop.borrow()
+    {
+        recover(&run, failover, n, tls.as_ref(), &cache, &mut stop).await;
+    }
+}
+
+/// Logs desktop `n` in as `login` on `opts`' node, within [`LOGIN_LIMIT`]: the XMPP login, then
+/// the initial presence, which must be in before the sign-in, as a desktop's is (a ping goes out
+/// behind it and its answer comes back after the server has handled it).
+pub(crate) async fn log_in(
+    opts: &Options,
+    n: usize,
+    login: &str,
+    tls: Option<&tokio_rustls::TlsConnector>,
+    cache: &SaltCache,
+) -> Result<Session, LoadError> {
+    let establishing = async {
+        let mut session = establish(opts, n, login, tls, cache, None).await?;
+        session.send_soon("<iq xmlns='jabber:client' type='get' id='presence-in'><ping xmlns='urn:xmpp:ping'/></iq>").await?;
+        next_named(&mut session, "iq").await?;
+        Ok::<_, LoadError>(session)
+    };
+    tokio::time::timeout(LOGIN_LIMIT, establishing)
+        .await
+        .unwrap_or_else(|_| Err(LoadError::Protocol(format!("the login took longer than {} s", LOGIN_LIMIT.as_secs()))))
 }
 
 /// LOGIN with extension = login id, then NOT_READY with the reason code; each must come back

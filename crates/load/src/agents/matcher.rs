@@ -1,7 +1,8 @@
 //! Where a state change ends: the User `<Update>` carrying its `requestId`, found in what an
 //! agent's desktop receives (finesse-domain.md §2.1: a pubsub event whose item holds a
 //! `<notification>` with the Update as escaped text), and the table of changes still waiting
-//! for theirs.
+//! for theirs. The same items read from a node's history (an items query's result, as a desktop
+//! catching up after a failover gets them) are parsed here too.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,12 +12,15 @@ use herald_xml::{Element, Limits, parse_document};
 use tokio::sync::oneshot;
 
 const NS_EVENT: &str = "http://jabber.org/protocol/pubsub#event";
+const NS_PUBSUB: &str = "http://jabber.org/protocol/pubsub";
 
 /// One Update seen in a pubsub event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct UpdateSeen {
     /// The node the item was published on.
     pub(crate) node: String,
+    /// The item's id (empty when it has none).
+    pub(crate) item: String,
     /// The Update's `<requestId>` (empty for unsolicited events).
     pub(crate) request_id: String,
     /// The Update's data is an `<apiErrors>`: the request was refused after its 202.
@@ -27,15 +31,23 @@ pub(crate) struct UpdateSeen {
 /// namespace varies between Finesse versions, so only its local name is matched), its text
 /// parsed as the `<Update>` document. Anything else yields nothing.
 pub(crate) fn updates_in(stanza: &Element) -> Vec<UpdateSeen> {
-    let Some(items) = stanza.child("event", NS_EVENT).and_then(|e| e.child("items", NS_EVENT)) else {
-        return Vec::new();
-    };
+    stanza.child("event", NS_EVENT).and_then(|e| e.child("items", NS_EVENT)).map(updates_in_items).unwrap_or_default()
+}
+
+/// The Updates an items query's result carries (`iq/pubsub/items/item/notification`), in the
+/// node's order.
+pub(crate) fn updates_in_history(result: &Element) -> Vec<UpdateSeen> {
+    result.child("pubsub", NS_PUBSUB).and_then(|p| p.child("items", NS_PUBSUB)).map(updates_in_items).unwrap_or_default()
+}
+
+/// The Updates in an `<items>` element, whichever namespace it is in.
+fn updates_in_items(items: &Element) -> Vec<UpdateSeen> {
     let node = items.attr("node").unwrap_or_default();
     items
         .elements()
         .filter(|item| item.name == "item")
-        .flat_map(|item| item.elements().filter(|e| e.name == "notification"))
-        .filter_map(|notification| {
+        .flat_map(|item| item.elements().filter(|e| e.name == "notification").map(move |n| (item.attr("id").unwrap_or_default(), n)))
+        .filter_map(|(item, notification)| {
             let text = notification.text();
             let update = parse_document(text.trim().as_bytes(), Limits::default()).ok()?;
             if update.name != "Update" {
@@ -43,7 +55,7 @@ pub(crate) fn updates_in(stanza: &Element) -> Vec<UpdateSeen> {
             }
             let request_id = update.elements().find(|e| e.name == "requestId").map(|e| e.text()).unwrap_or_default();
             let refused = update.elements().filter(|e| e.name == "data").any(|d| d.elements().any(|e| e.name == "apiErrors"));
-            Some(UpdateSeen { node: node.to_owned(), request_id: request_id.trim().to_owned(), refused })
+            Some(UpdateSeen { node: node.to_owned(), item: item.to_owned(), request_id: request_id.trim().to_owned(), refused })
         })
         .collect()
 }
@@ -93,14 +105,20 @@ impl Matcher {
 
     /// Hands what `agent`'s desktop received at `at` to the changes waiting for it; returns how
     /// many it completed.
+    #[cfg(test)]
     pub(crate) fn received(&self, agent: usize, stanza: &Element, at: Instant) -> usize {
-        let updates = updates_in(stanza);
+        self.completed(agent, &updates_in(stanza), at)
+    }
+
+    /// Hands the Updates `agent`'s desktop received at `at` (live or from the history) to the
+    /// changes waiting for them; returns how many it completed.
+    pub(crate) fn completed(&self, agent: usize, updates: &[UpdateSeen], at: Instant) -> usize {
         if updates.is_empty() {
             return 0;
         }
         let mut completed = 0;
         let mut waiting = self.lock();
-        for update in updates.into_iter().filter(|u| !u.request_id.is_empty()) {
+        for update in updates.iter().filter(|u| !u.request_id.is_empty()) {
             if waiting.get(&update.request_id).is_some_and(|w| w.agent == agent)
                 && let Some(w) = waiting.remove(&update.request_id)
             {
@@ -143,8 +161,26 @@ mod tests {
         assert!(stanza.to_xml().contains("&lt;requestId&gt;r-42"), "the Update travels escaped");
         assert_eq!(
             updates_in(&stanza),
-            [UpdateSeen { node: "/finesse/api/User/agent1".into(), request_id: "r-42".into(), refused: false }]
+            [UpdateSeen { node: "/finesse/api/User/agent1".into(), item: "x1".into(), request_id: "r-42".into(), refused: false }]
         );
+    }
+
+    #[test]
+    fn an_items_result_yields_its_updates_in_order_with_their_ids() {
+        let item = |id: &str, request_id: &str| {
+            format!("<item id='{id}'>{}</item>", Element::new("notification", NS_PUBSUB).with_text(user_update(request_id)).to_xml())
+        };
+        let xml = format!(
+            "<iq xmlns='jabber:client' type='result' id='catch-up'><pubsub xmlns='{NS_PUBSUB}'><items node='/finesse/api/User/agent1'>{}{}</items><set xmlns='http://jabber.org/protocol/rsm'><count>2</count></set></pubsub></iq>",
+            item("i7", "r-7"),
+            item("i8", "r-8")
+        );
+        let result = parse_document(xml.as_bytes(), Limits::default()).unwrap();
+        let seen: Vec<(String, String)> = updates_in_history(&result).into_iter().map(|u| (u.item, u.request_id)).collect();
+        assert_eq!(seen, [("i7".to_owned(), "r-7".to_owned()), ("i8".to_owned(), "r-8".to_owned())]);
+        assert!(updates_in(&result).is_empty(), "a result is not an event");
+        let live = event("/finesse/api/User/agent1", NS_PUBSUB, &user_update("r-9"));
+        assert!(updates_in_history(&live).is_empty(), "an event is not a result");
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! round-robin over the agents, each with a unique `requestId`; a change's latency runs from
 //! just before its request is sent to the moment the User Update carrying that `requestId`
 //! reaches that agent's desktop. The server's CPU per change is set against a bare pubsub publish
-//! to one subscriber measured in the same run ([`baseline`]).
+//! to one subscriber measured in the same run ([`baseline`]). With failover ports, a desktop
+//! whose node dies reconnects to another and catches up on what it missed ([`failover`]).
 
 mod baseline;
 mod change;
 mod desktop;
+mod failover;
 mod matcher;
 mod pace;
 mod rest;
@@ -18,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use herald_xml::Element;
 use tokio::sync::{Semaphore, watch};
 
 pub(crate) use crate::agent_figures::AgentFigures;
@@ -29,7 +32,9 @@ use crate::tcp::tls_connector;
 use crate::xmpp::SaltCache;
 use crate::{LoadError, Options};
 use change::Changes;
-use matcher::Matcher;
+pub use failover::FailoverFigures;
+use failover::{Failover, user_node};
+use matcher::{Matcher, updates_in};
 use rest::{RestPool, UserChange};
 
 /// How long a change accepted with 202 may wait for its Update before it counts as lost.
@@ -53,6 +58,10 @@ pub struct AgentOptions {
     pub baseline: bool,
     /// The baseline's subscriber account (`None`: the first agent's, on a second resource).
     pub baseline_subscriber: Option<String>,
+    /// BOSH ports of the nodes a desktop whose session dies reconnects to (empty: none, the
+    /// desktop stays down); with them the run waits at the end for every desktop to lose its
+    /// session and come back, and reports the failover.
+    pub failover_ports: Vec<u16>,
 }
 
 impl Default for AgentOptions {
@@ -65,6 +74,7 @@ impl Default for AgentOptions {
             rest_connections: 64,
             baseline: true,
             baseline_subscriber: None,
+            failover_ports: Vec::new(),
         }
     }
 }
@@ -90,6 +100,8 @@ pub(crate) struct Run {
     pub(crate) opts: Arc<Options>,
     pub(crate) rest: RestPool,
     pub(crate) matcher: Matcher,
+    /// The failover ledger, with failover ports.
+    pub(crate) failover: Option<Failover>,
     /// The run's random tag, so that `requestId`s never repeat across runs.
     tag: u32,
     sequence: AtomicU64,
@@ -145,6 +157,27 @@ impl Run {
         }
     }
 
+    /// Hands what agent `n`'s desktop received to the changes waiting for it and, in a failover
+    /// run, to its ledger.
+    pub(crate) fn received(&self, n: usize, stanza: &Element) {
+        let at = Instant::now();
+        let updates = updates_in(stanza);
+        if updates.is_empty() {
+            return;
+        }
+        self.matcher.completed(n, &updates, at);
+        if let Some(failover) = &self.failover {
+            failover.record(n, &user_node(&self.login_id(n)), &updates);
+        }
+    }
+
+    /// A change for `agent` was accepted with 202.
+    pub(crate) fn accepted(&self, agent: usize, request_id: &str) {
+        if let Some(failover) = &self.failover {
+            failover.accepted(agent, request_id);
+        }
+    }
+
     /// Keeps the first error of the run for the report.
     pub(crate) fn note_error(&self, error: String) {
         let mut first = self.first_error.lock().unwrap_or_else(|e| e.into_inner());
@@ -163,6 +196,7 @@ pub(crate) async fn run(opts: Options) -> Result<Report, LoadError> {
         opts: opts.clone(),
         rest: RestPool::new(opts.clone(), opts.agents.api_port, tls.clone(), opts.agents.rest_connections),
         matcher: Matcher::default(),
+        failover: (!opts.agents.failover_ports.is_empty()).then(|| Failover::new(opts.agents.failover_ports.clone(), opts.sessions)),
         tag: rand::random(),
         sequence: AtomicU64::new(0),
         busy: (0..opts.sessions).map(|_| AtomicBool::new(false)).collect(),
@@ -218,6 +252,10 @@ pub(crate) async fn run(opts: Options) -> Result<Report, LoadError> {
             .filter(|_| figures.accepted > 0)
             .map(|(b, a)| a.cpu.saturating_sub(b.cpu).as_secs_f64() * 1e6 / figures.accepted as f64);
     }
+    if let Some(failover) = &run.failover {
+        wait_for_failover(&run, failover, deadline).await;
+        figures.failover = Some(failover.figures());
+    }
     figures.rest_connections = run.rest.opened();
     if opts.agents.baseline && Instant::now() < deadline {
         eprintln!(
@@ -237,6 +275,17 @@ pub(crate) async fn run(opts: Options) -> Result<Report, LoadError> {
     desktops.abort_all();
     while desktops.join_next().await.is_some() {}
     Ok(report)
+}
+
+/// Waits (at most two minutes, and not past the deadline) until every desktop signed in has lost
+/// its session and has caught up on another node or given up.
+async fn wait_for_failover(run: &Run, failover: &Failover, deadline: Instant) {
+    let desktops = run.signed_in.load(Ordering::Relaxed);
+    let until = deadline.min(Instant::now() + Duration::from_secs(120));
+    eprintln!("  waiting for the {desktops} desktops to fail over and catch up");
+    while !failover.settled(desktops) && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Waits until every desktop has signed in or failed (or the deadline passes), with a progress
