@@ -220,6 +220,7 @@ team = "1"
         rest_connections: 4,
         baseline: false,
         baseline_subscriber: None,
+        failover_ports: Vec::new(),
     };
     let report = herald_load::run(opts).await?;
     let agents = report.agents.expect("the agents figures");
