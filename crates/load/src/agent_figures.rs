@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::agents::FailoverFigures;
 use crate::fanout::FanoutFigures;
 
 /// The agents scenario's figures.
@@ -174,4 +173,29 @@ mod tests {
         assert!(summary.contains("\"http-401\": 2"));
         assert!(summary.contains("baseline not measured: node creation refused"));
     }
+}
+
+/// The failover figures (zero when no session was lost).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FailoverFigures {
+    /// Desktops whose session died.
+    pub sessions_lost: usize,
+    /// Desktops logged in again on another node.
+    pub back: usize,
+    /// Desktops that also got their node's history after their last item.
+    pub caught_up: usize,
+    /// Desktops that never came back (every attempt failed, or the history query did).
+    pub failed: usize,
+    /// From the first session lost to the last desktop back, seconds.
+    pub all_back_secs: f64,
+    /// From the first session lost to the last desktop caught up, seconds.
+    pub all_caught_up_secs: f64,
+    /// Items the desktops got from the history (published while they were away).
+    pub missed_items: u64,
+    /// Changes accepted with 202 over the whole run (sign-ins included).
+    pub accepted: u64,
+    /// Accepted changes whose Update the agent's desktop never saw, live or from the history.
+    pub lost: u64,
+    /// Items a desktop saw more than once.
+    pub duplicated: u64,
 }

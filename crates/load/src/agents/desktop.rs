@@ -6,20 +6,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, watch};
 
 use super::Run;
 use super::change::{Outcome, send};
 use super::failover::recover;
+use super::login::log_in;
 use super::rest::UserChange;
-use crate::session::{Session, establish, hold};
-use crate::xmpp::{SaltCache, XmppIo, next_named};
-use crate::{LoadError, Options};
-
-/// Longest an XMPP login may take.
-const LOGIN_LIMIT: Duration = Duration::from_secs(60);
+use crate::session::hold;
+use crate::xmpp::SaltCache;
 
 /// Runs desktop `n` until `stop`: login, sign-in (releasing `permit` once signed in or failed,
 /// so that the ramp's concurrency bounds logins and sign-ins together), then holding.
@@ -63,27 +59,6 @@ pub(crate) async fn desktop(
     {
         recover(&run, failover, n, tls.as_ref(), &cache, &mut stop).await;
     }
-}
-
-/// Logs desktop `n` in as `login` on `opts`' node, within [`LOGIN_LIMIT`]: the XMPP login, then
-/// the initial presence, which must be in before the sign-in, as a desktop's is (a ping goes out
-/// behind it and its answer comes back after the server has handled it).
-pub(crate) async fn log_in(
-    opts: &Options,
-    n: usize,
-    login: &str,
-    tls: Option<&tokio_rustls::TlsConnector>,
-    cache: &SaltCache,
-) -> Result<Session, LoadError> {
-    let establishing = async {
-        let mut session = establish(opts, n, login, tls, cache, None).await?;
-        session.send_soon("<iq xmlns='jabber:client' type='get' id='presence-in'><ping xmlns='urn:xmpp:ping'/></iq>").await?;
-        next_named(&mut session, "iq").await?;
-        Ok::<_, LoadError>(session)
-    };
-    tokio::time::timeout(LOGIN_LIMIT, establishing)
-        .await
-        .unwrap_or_else(|_| Err(LoadError::Protocol(format!("the login took longer than {} s", LOGIN_LIMIT.as_secs()))))
 }
 
 /// LOGIN with extension = login id, then NOT_READY with the reason code; each must come back

@@ -12,6 +12,7 @@ mod baseline;
 mod change;
 mod desktop;
 mod failover;
+mod login;
 mod matcher;
 mod pace;
 mod rest;
@@ -25,6 +26,7 @@ use tokio::sync::{Semaphore, watch};
 
 pub(crate) use crate::agent_figures::AgentFigures;
 
+pub use crate::agent_figures::FailoverFigures;
 use crate::measure::sample;
 use crate::progress::login_slot;
 use crate::report::Report;
@@ -32,7 +34,6 @@ use crate::tcp::tls_connector;
 use crate::xmpp::SaltCache;
 use crate::{LoadError, Options};
 use change::Changes;
-pub use failover::FailoverFigures;
 use failover::{Failover, user_node};
 use matcher::{Matcher, updates_in};
 use rest::{RestPool, UserChange};
