@@ -147,6 +147,25 @@ impl HeraldProcess {
         Ok(())
     }
 
+    /// Stops it (SIGSTOP: a process that hangs, or a paused virtual machine, as its clients
+    /// and peers see it) until [`HeraldProcess::resume`].
+    pub fn pause(&self) -> anyhow::Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Lets a paused process go on (SIGCONT).
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status()?;
+        if !status.success() {
+            bail!("kill {signal} failed: {status}");
+        }
+        Ok(())
+    }
+
     /// Kills it with SIGKILL, as a crash would, and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -67,6 +67,11 @@ pub trait Handler: Send + Sync + 'static {
     /// A node died (or this node's earlier incarnation left entries): called once per dead
     /// node, on one survivor, with the full JIDs it held.
     fn node_lost(&self, node: &str, jids: Vec<String>);
+    /// This node's key had expired and is written again: the node was out of the cluster (it
+    /// stalled for longer than a lease, or Redis restarted empty), so the others may have reaped
+    /// its sessions and sent it nothing meanwhile. Called once per return, after its sessions
+    /// and claims are queued to be written again; must not block.
+    fn rejoined(&self);
 }
 
 /// A member of the cluster. Cheap to clone; everything it spawned stops when the last clone is

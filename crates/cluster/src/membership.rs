@@ -90,6 +90,9 @@ impl Inner {
                 tracing::warn!(node = %id, "this node's key had expired (a stall or a Redis restart): set again, with its sessions and claims");
                 self.rebind_held_jids();
                 self.reclaim_held();
+                if let Some(handler) = self.handler.get() {
+                    handler.rejoined();
+                }
             }
             _ => return Ok(Refreshed::IdTaken),
         }

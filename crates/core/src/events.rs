@@ -67,6 +67,9 @@ pub enum CloseCause {
     TransportError(&'static str),
     /// An administrator closed it (`herald ctl kick`).
     Kicked,
+    /// Its node had been out of the cluster (a stall, a lost Redis) and asked its client to
+    /// reconnect and catch up on what it may have missed.
+    NodeRejoined,
 }
 
 impl CloseCause {
@@ -92,6 +95,7 @@ impl CloseCause {
             Self::StreamError(condition) => condition.name(),
             Self::TransportError(name) => name,
             Self::Kicked => "kicked",
+            Self::NodeRejoined => "node-rejoined",
         }
     }
 }

@@ -189,6 +189,19 @@ impl Core {
 
 /// The receiving side.
 impl Core {
+    /// This node is back in its cluster after being out of it (a stall longer than its lease,
+    /// or Redis restarted empty): the other nodes sent it nothing meanwhile, and may have counted
+    /// its sessions as lost. Reloads the pubsub view from the shared store, then asks every
+    /// client to reconnect (`<system-shutdown/>`): a desktop logs in again, its presence counts
+    /// afresh, and it catches up from the node history on what did not reach it. Call it where
+    /// the other nodes' pubsub batches are applied, in their order. How many sessions were asked.
+    pub async fn rejoined_cluster(&self) -> Result<usize, herald_store::StoreError> {
+        self.pubsub().reload(self.store()).await?;
+        let asked = self.ask_clients_to_reconnect();
+        tracing::warn!(target: "notification", sessions = asked, "this node was out of the cluster: its clients are asked to reconnect and catch up");
+        Ok(asked)
+    }
+
     /// Delivers a stanza another node forwarded (with `from` and `to` set) to THIS node's
     /// sessions only: a message by the local rules (stored offline when no session here takes
     /// it), an iq to its full JID (a request with no session is bounced to its sender, wherever

@@ -130,6 +130,23 @@ impl Core {
         true
     }
 
+    /// Asks every client session (not the server's own, in process) to reconnect: its driver
+    /// closes the stream with `<system-shutdown/>` and the session ends with
+    /// [`crate::CloseCause::NodeRejoined`]. For a cluster node that was out of the cluster: what
+    /// was sent to its sessions meanwhile may not have reached it, and a client that logs in
+    /// again catches up from the node history. How many sessions were asked.
+    pub fn ask_clients_to_reconnect(&self) -> usize {
+        let table = self.table();
+        let mut asked = 0;
+        for session in table.accounts.values().flatten().filter(|s| !s.node_local()) {
+            session.shared.reconnect.store(true, Ordering::Release);
+            // The driver's queue ends: it takes what is queued, then sees the order.
+            session.inbox.close();
+            asked += 1;
+        }
+        asked
+    }
+
     /// Registers a session for `username`, come from `origin`. A session already bound to the
     /// same full JID is told to close with `<conflict/>` and the new one takes its place (RFC
     /// 6120 §7.7.2.2); beyond `max_resources` other sessions, binding fails with

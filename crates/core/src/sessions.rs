@@ -20,6 +20,10 @@ pub enum Control {
     /// An administrator closed the session (`herald ctl kick`): close with
     /// `<policy-violation/>` and report [`crate::CloseCause::Kicked`].
     Kicked,
+    /// This node was out of its cluster and may have missed what was sent to the session
+    /// meanwhile: close with `<system-shutdown/>` (a client reconnects, to this node or another,
+    /// and catches up from the node history) and report [`crate::CloseCause::NodeRejoined`].
+    Reconnect,
 }
 
 /// What a session's transport counts while it runs, read by the admin listing
@@ -132,6 +136,8 @@ pub(crate) struct Shared {
     pub(crate) drop_log: Mutex<LogThrottle>,
     /// Set when an administrator kicked the session; its inbox is closed at the same moment.
     pub(crate) kicked: AtomicBool,
+    /// Set when the node asked its clients to reconnect; its inbox is closed at the same moment.
+    pub(crate) reconnect: AtomicBool,
     /// What the transport counts.
     pub(crate) stats: SessionStats,
     /// Where the session came from.
@@ -150,6 +156,7 @@ impl Shared {
             replaced: AtomicBool::new(false),
             drop_log: Mutex::default(),
             kicked: AtomicBool::new(false),
+            reconnect: AtomicBool::new(false),
             stats: SessionStats::default(),
             origin,
             opened_ms: epoch_ms(),
@@ -182,6 +189,12 @@ impl SessionHandle {
     /// [`SessionHandle::take_replaced`], when the inbox has ended).
     pub fn take_kicked(&self) -> bool {
         self.shared.kicked.swap(false, Ordering::AcqRel)
+    }
+
+    /// Whether the node asked this session's client to reconnect, said once (asked, like
+    /// [`SessionHandle::take_replaced`], when the inbox has ended).
+    pub fn take_reconnect(&self) -> bool {
+        self.shared.reconnect.swap(false, Ordering::AcqRel)
     }
 
     /// The counters the transport keeps up to date.

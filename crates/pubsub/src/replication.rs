@@ -176,6 +176,23 @@ impl PubSub {
         }
     }
 
+    /// Replaces the memory view with the store's, for a node that was out of its cluster (the
+    /// other nodes sent it nothing meanwhile, and what they committed is in the shared store).
+    /// This node's own queued changes are committed first. Run it where replicated batches are
+    /// applied, in their order: a batch received before it was committed before the store is
+    /// read (its changes are in the view loaded), one received after it is applied after the
+    /// swap (applying is idempotent). A change this node makes itself while the store is read is
+    /// in the store but may miss the view until the next reload: a node that was out of its
+    /// cluster does not lead, and so publishes nothing of its own.
+    pub async fn reload(&self, store: &dyn crate::NodeStore) -> Result<(), herald_store::StoreError> {
+        self.flush().await;
+        let loaded = Self::load(store, self.config()).await?;
+        let nodes = loaded.nodes.len();
+        *self.nodes() = loaded.nodes;
+        tracing::info!(target: "notification", nodes, "pubsub state reloaded from the store");
+        Ok(())
+    }
+
     /// What this node applied from the others so far.
     pub fn replication_stats(&self) -> ReplicationStats {
         let stats = &self.shared.replication;

@@ -65,7 +65,7 @@ async fn a_restarted_node_reports_what_its_earlier_run_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cluster_comes_back_after_a_redis_restart() {
     let Some(redis) = redis() else { return };
-    let (a, _) = node(&redis, "a", LEASE).await;
+    let (a, at_a) = node(&redis, "a", LEASE).await;
     let (b, at_b) = node(&redis, "b", LEASE).await;
     let held = a.lease("cti");
     a.session_bound("alice@example.com/r1");
@@ -82,6 +82,8 @@ async fn the_cluster_comes_back_after_a_redis_restart() {
     .await;
     eventually("the claim is back", || async { b.owner("bosh", "sid-1").await.is_ok_and(|owner| owner.as_deref() == Some("a")) }).await;
     eventually("the live set is back", || async { a.is_live("b") && b.is_live("a") }).await;
+    // Messages sent to them while Redis was gone are lost with it: each is told, once.
+    eventually("both are told they were out of the cluster", || async { at_a.rejoined() == 1 && at_b.rejoined() == 1 }).await;
     eventually("the lease is held again", || async { a.holder("cti").as_deref() == Some("a") && *held.borrow() }).await;
     a.post(herald_cluster::To::Node("b"), "test", b"after".to_vec());
     eventually("the bus works again", || async { at_b.bodies() == ["after"] }).await;

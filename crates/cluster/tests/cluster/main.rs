@@ -9,6 +9,7 @@ mod membership;
 mod ownership;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,6 +56,8 @@ pub struct Recorder {
     pub lost: Mutex<Vec<(String, Vec<String>)>>,
     /// The kinds of the requests the handler was given, in order.
     pub served: Mutex<Vec<String>>,
+    /// How many times the node was told it was back after being out of the cluster.
+    pub rejoined: AtomicUsize,
 }
 
 impl Recorder {
@@ -66,6 +69,9 @@ impl Recorder {
     }
     pub fn lost(&self) -> Vec<(String, Vec<String>)> {
         self.lost.lock().unwrap().clone()
+    }
+    pub fn rejoined(&self) -> usize {
+        self.rejoined.load(Ordering::SeqCst)
     }
 }
 
@@ -82,6 +88,9 @@ impl Handler for Recorder {
     }
     fn node_lost(&self, node: &str, jids: Vec<String>) {
         self.lost.lock().unwrap().push((node.to_owned(), jids));
+    }
+    fn rejoined(&self) {
+        self.rejoined.fetch_add(1, Ordering::SeqCst);
     }
 }
 

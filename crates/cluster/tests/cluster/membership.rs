@@ -142,3 +142,27 @@ async fn a_node_whose_key_another_run_took_stops_renewing_it() {
     let value: String = redis::cmd("GET").arg("herald:node:a").query_async(&mut raw).await.unwrap();
     assert_eq!(value, other, "leaving leaves another run's key alone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_key_expired_while_it_stalled_is_told_once_it_is_back() {
+    let Some(redis) = redis() else { return };
+    let (a, at_a) = node(&redis, "a", LEASE).await;
+    let (b, at_b) = node(&redis, "b", LEASE).await;
+    a.session_bound("alice@example.com/r1");
+    eventually("b sees a's session", || async { b.locate("alice@example.com").await.is_ok_and(|l| l.len() == 1) }).await;
+    // What a stall longer than the lease looks like from Redis: a's key gone, Redis up.
+    let mut raw = raw_connection(&redis).await;
+    let _: () = redis::cmd("DEL").arg("herald:node:a").query_async(&mut raw).await.unwrap();
+    eventually("a is told it was out of the cluster", || async { at_a.rejoined() == 1 }).await;
+    eventually("a's session is in the directory again", || async {
+        b.locate("alice@example.com").await.is_ok_and(|l| l == [("r1".to_owned(), "a".to_owned())])
+    })
+    .await;
+    // Later refreshes renew the key as usual: told once, and b never was.
+    for _ in 0..6 {
+        tokio::time::sleep(LEASE / 3).await;
+    }
+    assert_eq!((at_a.rejoined(), at_b.rejoined()), (1, 0));
+    a.leave().await;
+    b.leave().await;
+}

@@ -16,7 +16,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_bosh::{BoshOutput, BoshSession, CloseCause, Condition, RequestId, Response as BoshResponse, Undelivered};
 use herald_core::queue::{QueueError, QueueReceiver, QueueSender, queue};
-use herald_core::{CloseCause as CoreCause, Control, Origin, SessionEnd, SessionHandle, Transport};
+use herald_core::{CloseCause as CoreCause, Origin, SessionEnd, SessionHandle, Transport};
 use herald_proto::{FullJid, LogThrottle, StanzaError, StreamErrorCondition, redact_xml};
 use herald_sasl::{Account, SaslError};
 use herald_stream::Output;
@@ -297,7 +297,7 @@ async fn run(
     // Only with debug logging on: a timer per idle session is not free.
     let mut stats = None;
     let mut reported = Reported::default();
-    let mut kicked = false;
+    let mut ordered = None;
     loop {
         while let Some(output) = machine.poll_output() {
             match output {
@@ -331,7 +331,7 @@ async fn run(
                             ctx.bosh.inactivity.as_secs()
                         );
                     }
-                    let cause = if kicked { CoreCause::Kicked } else { session::core_cause_of_bosh(&cause) };
+                    let cause = ordered.unwrap_or_else(|| session::core_cause_of_bosh(&cause));
                     session::record_close("bosh", &sid, handle.as_ref().map(|_| jid.as_str()), cause.name(), last_request);
                     reported.update(&ctx, &machine, &handle, replies.len());
                     let end = SessionEnd { cause, last_activity: last_request };
@@ -386,10 +386,10 @@ async fn run(
                         session::warn_dropped(&mut drop_log, || jid_of(&handle), why);
                     }
                 }
-                FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new login with the same resource", Instant::now()),
-                FromCore::Control(Control::Kicked) => {
-                    kicked = true;
-                    machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT, Instant::now());
+                FromCore::Control(order) => {
+                    let (condition, text, cause) = session::ordered_close(&order);
+                    ordered = cause;
+                    machine.close(condition, text, Instant::now());
                 }
             },
             () = &mut timer, if armed.is_some() => {

@@ -76,8 +76,9 @@ struct Connection {
     throttle_log: LogThrottle,
     /// Whether the server's stop has been heard (it is acted on once).
     stopping: bool,
-    /// Whether an administrator kicked the session (its close is then recorded as `kicked`).
-    kicked: bool,
+    /// The core's order the stream was closed on (an administrator's kick, a reconnect), which
+    /// its close is recorded as.
+    ordered: Option<herald_core::CloseCause>,
 }
 
 async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2sContext>) {
@@ -92,7 +93,7 @@ async fn handle_connection(mut socket: TcpStream, peer: SocketAddr, ctx: Arc<C2s
         core_cause: CloseCause::ConnectionLost,
         throttle_log: LogThrottle::default(),
         stopping: false,
-        kicked: false,
+        ordered: None,
     };
     tracing::debug!(target: "notification", %peer, "c2s connection opened");
     if let Flow::UpgradeTls = conn.run(&mut socket).await
@@ -151,12 +152,10 @@ impl Connection {
                         return Flow::Closed;
                     }
                 }
-                Event::Control(Control::Replaced) => {
-                    self.machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource")
-                }
-                Event::Control(Control::Kicked) => {
-                    self.kicked = true;
-                    self.machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT)
+                Event::Control(order) => {
+                    let (condition, text, cause) = session::ordered_close(&order);
+                    self.ordered = cause;
+                    self.machine.close(condition, text)
                 }
                 Event::Shutdown => {
                     self.stopping = true;
@@ -202,7 +201,7 @@ impl Connection {
                 Some(Output::StartTls) => return Some(Flow::UpgradeTls),
                 Some(Output::Close(reason)) => {
                     session::log_close(&peer, &reason);
-                    (self.cause, self.core_cause) = session::stream_end(&reason, self.kicked);
+                    (self.cause, self.core_cause) = session::stream_end(&reason, self.ordered);
                     // Shutting down the writer sends TLS close_notify before the FIN.
                     let _ = tokio::time::timeout(Duration::from_secs(2), io.shutdown()).await;
                     return Some(Flow::Closed);

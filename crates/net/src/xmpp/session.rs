@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use herald_core::{CloseCause, Control, Core, Origin, SessionEnd, SessionHandle};
-use herald_proto::{FullJid, LogThrottle, StanzaError};
+use herald_proto::{FullJid, LogThrottle, StanzaError, StreamErrorCondition};
 use herald_sasl::{Account, SaslError};
 use herald_stream::{C2sStream, CloseReason, Output};
 
@@ -101,6 +101,7 @@ pub(crate) async fn from_core(session: &mut Option<SessionHandle>) -> FromCore {
         // The queue ends when the core drops the session: replaced (said once), or unbinding.
         None if s.take_replaced() => FromCore::Control(Control::Replaced),
         None if s.take_kicked() => FromCore::Control(Control::Kicked),
+        None if s.take_reconnect() => FromCore::Control(Control::Reconnect),
         None => std::future::pending().await,
     }
 }
@@ -121,11 +122,27 @@ pub(crate) async fn next_tick(interval: &mut Option<tokio::time::Interval>) {
     }
 }
 
-/// A stream's end as the session record names it and as the core records it: a stream an
-/// administrator kicked closes with `<policy-violation/>` like any policy breach, so the driver
-/// says which (`kicked`) rather than the condition.
-pub(crate) fn stream_end(reason: &CloseReason, kicked: bool) -> (&'static str, CloseCause) {
-    if kicked { (CloseCause::Kicked.name(), CloseCause::Kicked) } else { (cause_of(reason), core_cause_of(reason)) }
+/// The text of the stream error a session asked to reconnect is closed with.
+pub(crate) const RECONNECT_TEXT: &str = "this node was out of the cluster and may have missed events: reconnect to catch up";
+
+/// How a driver closes its stream on the core's order: the condition, its text, and the cause
+/// the close is recorded with (`None`: the condition's own).
+pub(crate) fn ordered_close(order: &Control) -> (StreamErrorCondition, &'static str, Option<CloseCause>) {
+    match order {
+        Control::Replaced => (StreamErrorCondition::Conflict, "replaced by a new connection with the same resource", None),
+        Control::Kicked => (StreamErrorCondition::PolicyViolation, KICKED_TEXT, Some(CloseCause::Kicked)),
+        Control::Reconnect => (StreamErrorCondition::SystemShutdown, RECONNECT_TEXT, Some(CloseCause::NodeRejoined)),
+    }
+}
+
+/// A stream's end as the session record names it and as the core records it: a stream closed
+/// on the core's order (an administrator's kick closes with `<policy-violation/>` like any
+/// policy breach) is recorded as that order (`ordered`) rather than the condition.
+pub(crate) fn stream_end(reason: &CloseReason, ordered: Option<CloseCause>) -> (&'static str, CloseCause) {
+    match ordered {
+        Some(cause) => (cause.name(), cause),
+        None => (cause_of(reason), core_cause_of(reason)),
+    }
 }
 
 /// Counts what a stream driver wrote to its bound client (`stanzas` elements in `bytes` bytes).

@@ -10,7 +10,7 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use herald_core::{CloseCause, Control, Origin, SessionEnd, SessionHandle, Transport};
+use herald_core::{CloseCause, Origin, SessionEnd, SessionHandle, Transport};
 use herald_proto::{LogThrottle, StreamErrorCondition};
 use herald_stream::{C2sStream, NS_FRAMING, Output, StreamConfig};
 
@@ -72,7 +72,7 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
     ping.tick().await;
     let label = "websocket";
     let peer = peer.to_string();
-    let mut kicked = false;
+    let mut ordered = None;
     let mut last_activity = Instant::now();
     let mut cause = "connection-lost";
     let mut core_cause = CloseCause::ConnectionLost;
@@ -91,7 +91,7 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
                 }
                 Some(Output::Close(reason)) => {
                     session::log_close(label, &reason);
-                    (cause, core_cause) = session::stream_end(&reason, kicked);
+                    (cause, core_cause) = session::stream_end(&reason, ordered);
                     let _ = socket.send(Message::Close(None)).await;
                     break 'connection;
                 }
@@ -124,10 +124,10 @@ async fn run(ctx: Arc<HttpContext>, config: Arc<StreamConfig>, mut socket: WebSo
                     }
                     session::count_sent(&handle, 1, bytes);
                 }
-                FromCore::Control(Control::Replaced) => machine.close(StreamErrorCondition::Conflict, "replaced by a new connection with the same resource"),
-                FromCore::Control(Control::Kicked) => {
-                    kicked = true;
-                    machine.close(StreamErrorCondition::PolicyViolation, session::KICKED_TEXT);
+                FromCore::Control(order) => {
+                    let (condition, text, cause) = session::ordered_close(&order);
+                    ordered = cause;
+                    machine.close(condition, text);
                 }
             },
             () = session::sleep_until_opt(machine.poll_timeout()) => machine.handle_timeout(Instant::now()),

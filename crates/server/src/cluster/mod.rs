@@ -118,6 +118,9 @@ pub(crate) fn seams(cluster: &Cluster, domain: &str, metrics: &herald_metrics::M
 enum Inbound {
     Stanza(Vec<u8>),
     PubSub(Vec<u8>),
+    /// This node is back after being out of the cluster: what came before this was sent before
+    /// the return, what comes after it is applied after the pubsub view is reloaded.
+    Rejoined,
 }
 
 /// Takes what the bus brings.
@@ -173,6 +176,10 @@ impl Handler for NodeHandler {
         // desktop already back elsewhere (same resource) is not among them.
         self.leadership.presence(changes);
     }
+
+    fn rejoined(&self) {
+        let _ = self.inbound.send(Inbound::Rejoined);
+    }
 }
 
 /// Delivers what other nodes sent, in order: stanzas to this node's sessions, pubsub changes to
@@ -188,6 +195,12 @@ async fn deliver_inbound(core: Core, limits: herald_xml::Limits, mut inbound: mp
                 Ok(batch) => core.pubsub().apply_replicated(batch),
                 Err(err) => tracing::warn!(target: "notification", %err, "unreadable pubsub changes from another node; dropped"),
             },
+            Inbound::Rejoined => {
+                if let Err(err) = core.rejoined_cluster().await {
+                    // The view stays as it was; the clients stay, and a restart reloads it.
+                    tracing::error!(target: "notification", %err, "this node is back in the cluster but could not reload the pubsub state from the store; restart it");
+                }
+            }
         }
     }
 }

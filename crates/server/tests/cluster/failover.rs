@@ -1,6 +1,8 @@
 //! A node SIGKILLed under its desktops: they come back on the survivors and catch up with what
 //! was published while they were away (XEP-0059 `after` the last item seen), then follow
-//! new changes live.
+//! new changes live. A node that stalls for longer than its lease: when it comes back it reloads
+//! the pubsub state and asks its desktops to reconnect, so that nothing published meanwhile is
+//! missed by them or by its own view.
 
 use std::time::{Duration, Instant};
 
@@ -94,4 +96,32 @@ async fn desktops_of_a_killed_node_catch_up_on_the_survivors() {
             panic!("{agent}: a live change after the catch-up: {err:#}\n{}", cluster.tails());
         }
     }
+}
+
+#[tokio::test]
+async fn a_node_back_from_a_stall_reloads_its_view_and_asks_its_desktops_to_reconnect() {
+    // `b` drives the CTI side; the desktop is on `a`, which stalls for two leases.
+    let Some(cluster) = Cluster::up(&["b", "a"], &[]) else { return };
+    let agent = "1001";
+    let node = user_node(agent);
+    let (mut desk, got) = cluster.ready_agent("a", "b", agent).await;
+    let last = events(&got.text, &node).pop().unwrap_or_else(|| panic!("no event in {}", got.text));
+    cluster.node("a").pause().unwrap();
+    let resume_at = Instant::now() + Duration::from_secs(5);
+    // While `a` is stopped (its key expires after the lease, 2 s, and `b` reaps it): a change
+    // through `b`, made once `b` no longer counts `a` among the nodes it sends to.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let changed = cluster.set_state("b", agent, "<state>NOT_READY</state><reasonCodeId>1</reasonCodeId>").await;
+    tokio::time::sleep(resume_at.saturating_duration_since(Instant::now())).await;
+    cluster.node("a").resume().unwrap();
+    changed.unwrap_or_else(|err| panic!("the change while `a` is stalled: {err:#}"));
+    // Back: `a` asks its desktop to reconnect.
+    let closed = desk.read_until("system-shutdown").await;
+    assert!(closed.is_ok(), "the desktop on `a` is asked to reconnect: {closed:?}\n{}", cluster.tails());
+    drop(desk);
+    // Logged in again on `a` itself: `a`'s view has the change made while it was out.
+    let mut desk = cluster.agent("a", agent, "desk").await.unwrap();
+    let missed = items_after(&mut desk, &node, &last.item, "catch-up").await.unwrap();
+    let states: Vec<&str> = missed.iter().map(|e| e.state.as_str()).collect();
+    assert_eq!(states, ["NOT_READY"], "{agent} catches up on `a` after item {}: {missed:#?}\n{}", last.item, cluster.tails());
 }
