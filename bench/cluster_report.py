@@ -128,6 +128,14 @@ print(f"- Mode: `{MODE}`, sizes `{os.environ['ARGS'].strip()}`; exit status {os.
 print(f"- Machine: {os.environ['MACHINE']}")
 print()
 {"publish": publish, "failover": failover, "idle": idle}[MODE]()
+for label in ("cluster", "single", "failover", "logins", "held"):
+    top = W / f"pg_top.{label}"
+    if top.exists() and top.read_text().strip():
+        print(f"\nPostgreSQL's statements by time ({label}; pg_stat_statements):\n")
+        print("| calls | ms | rows | statement |\n|---:|---:|---:|---|")
+        for line in top.read_text().splitlines():
+            calls, ms, rows, query = (line.split("\t", 3) + ["", "", "", ""])[:4]
+            print(f"| {calls} | {ms} | {rows} | `{query.replace('|', '/')}` |")
 for err in sorted(W.glob("*.err")):
     text = err.read_text(errors="replace")
     if "first failure" in text:

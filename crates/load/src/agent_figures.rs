@@ -131,7 +131,11 @@ impl AgentFigures {
                 ("failover_all_caught_up_secs", "failover: s until all caught up", Some(f.all_caught_up_secs), 2),
                 ("failover_missed_items", "failover: items caught up from history", Some(f.missed_items as f64), 0),
                 ("failover_accepted", "failover: changes accepted (whole run)", Some(f.accepted as f64), 0),
-                ("failover_lost", "failover: changes never seen (lost)", Some(f.lost as f64), 0),
+                ("failover_unseen_at_settle", "failover: changes unseen when all were back", Some(f.unseen_at_settle as f64), 0),
+                ("failover_late", "failover: … seen live within 10 s more", Some(f.audit.late as f64), 0),
+                ("failover_in_history", "failover: … kept in the history, never delivered", Some(f.audit.in_history as f64), 0),
+                ("failover_not_in_history", "failover: … not in the history (lost)", Some(f.audit.not_in_history as f64), 0),
+                ("failover_not_audited", "failover: … history not read", Some(f.audit.not_audited as f64), 0),
                 ("failover_duplicated", "failover: items seen twice", Some(f.duplicated as f64), 0),
             ]);
         }
@@ -194,8 +198,24 @@ pub struct FailoverFigures {
     pub missed_items: u64,
     /// Changes accepted with 202 over the whole run (sign-ins included).
     pub accepted: u64,
-    /// Accepted changes whose Update the agent's desktop never saw, live or from the history.
-    pub lost: u64,
+    /// Accepted changes whose Update the agent's desktop had not seen, live or from the history,
+    /// when every desktop was back and caught up (and the last change's loss bound had passed).
+    pub unseen_at_settle: u64,
+    /// What became of those.
+    pub audit: FailoverAudit,
     /// Items a desktop saw more than once.
     pub duplicated: u64,
+}
+
+/// What became of the accepted changes unseen when a failover run settled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailoverAudit {
+    /// Their Update reached the desktop live within one more loss bound.
+    pub late: u64,
+    /// The User node's history keeps their Update, which the desktop never received.
+    pub in_history: u64,
+    /// The history does not have their Update: the server lost it.
+    pub not_in_history: u64,
+    /// Their agent's history could not be read (or was beyond the audit's bound).
+    pub not_audited: u64,
 }

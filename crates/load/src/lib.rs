@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use agent_figures::AgentFigures;
-pub use agents::{AgentOptions, FailoverFigures};
+pub use agents::{AgentOptions, FailoverAudit, FailoverFigures};
 pub use baseline::serve as serve_http_baseline;
 pub use fanout::FanoutFigures;
 pub use measure::{LogBalance, ProcSample, log_balance, sample, tcp_connections};

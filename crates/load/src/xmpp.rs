@@ -45,6 +45,19 @@ pub(crate) async fn next_named<T: XmppIo>(io: &mut T, name: &str) -> Result<Elem
 
 /// SASL SCRAM, restart, bind of `resource` and initial presence.
 pub(crate) async fn login<T: XmppIo>(io: &mut T, opts: &Options, user: &str, resource: &str, cache: &SaltCache) -> Result<(), LoadError> {
+    authenticate_and_bind(io, opts, user, resource, cache).await?;
+    io.send_soon("<presence xmlns='jabber:client'/>").await
+}
+
+/// SASL SCRAM, restart and bind of `resource`, without presence: a session that is not
+/// available (an audit of a node's history) and so changes nothing an agent's presence drives.
+pub(crate) async fn authenticate_and_bind<T: XmppIo>(
+    io: &mut T,
+    opts: &Options,
+    user: &str,
+    resource: &str,
+    cache: &SaltCache,
+) -> Result<(), LoadError> {
     let features = next_named(io, "features").await?;
     let (hash, name) = match opts.mechanism {
         Mechanism::ScramSha1 => (HashAlg::Sha1, "SCRAM-SHA-1"),
@@ -83,5 +96,5 @@ pub(crate) async fn login<T: XmppIo>(io: &mut T, opts: &Options, user: &str, res
     if bound.attr("type") != Some("result") {
         return Err(LoadError::Protocol(format!("bind failed: {}", bound.to_xml())));
     }
-    io.send_soon("<presence xmlns='jabber:client'/>").await
+    Ok(())
 }

@@ -17,7 +17,7 @@ use super::Run;
 use super::login::log_in;
 use super::matcher::{UpdateSeen, updates_in_history};
 use crate::LoadError;
-use crate::agent_figures::FailoverFigures;
+use crate::agent_figures::{FailoverAudit, FailoverFigures};
 use crate::session::{Session, hold};
 use crate::xmpp::{SaltCache, XmppIo};
 
@@ -92,7 +92,7 @@ impl Failover {
 
     /// The port desktop `n` tries at `attempt`: the list is spread over the desktops (so the
     /// survivors share them) and each new attempt moves on to the next node.
-    fn port_for(&self, n: usize, attempt: u32) -> Option<u16> {
+    pub(super) fn port_for(&self, n: usize, attempt: u32) -> Option<u16> {
         (!self.ports.is_empty()).then(|| self.ports[(n + attempt as usize) % self.ports.len()])
     }
 
@@ -122,10 +122,17 @@ impl Failover {
         lost >= desktops && self.caught_up.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed) >= lost
     }
 
-    /// The figures, once the run is over.
-    pub(crate) fn figures(&self) -> FailoverFigures {
+    /// The changes accepted with 202 whose Update no desktop has seen yet, live or from the
+    /// history, as (agent, `requestId`).
+    pub(crate) fn unseen(&self) -> Vec<(usize, String)> {
         let accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
-        let lost = accepted.iter().filter(|(agent, id)| self.ledger(*agent).is_none_or(|l| !l.request_ids.contains(id))).count();
+        accepted.iter().filter(|(agent, id)| self.ledger(*agent).is_none_or(|l| !l.request_ids.contains(id))).cloned().collect()
+    }
+
+    /// The figures, once the run is over (`audit`: what the end of the run found of the changes
+    /// unseen when it settled).
+    pub(crate) fn figures(&self, unseen_at_settle: usize, audit: FailoverAudit) -> FailoverFigures {
+        let accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner()).len();
         FailoverFigures {
             sessions_lost: self.sessions_lost.load(Ordering::Relaxed),
             back: self.back.load(Ordering::Relaxed),
@@ -134,8 +141,9 @@ impl Failover {
             all_back_secs: self.last_back_us.load(Ordering::Relaxed) as f64 / 1e6,
             all_caught_up_secs: self.last_caught_up_us.load(Ordering::Relaxed) as f64 / 1e6,
             missed_items: self.missed_items.load(Ordering::Relaxed),
-            accepted: accepted.len() as u64,
-            lost: lost as u64,
+            accepted: accepted as u64,
+            unseen_at_settle: unseen_at_settle as u64,
+            audit,
             duplicated: self.ledgers.iter().map(|l| l.lock().unwrap_or_else(|e| e.into_inner()).duplicated).sum(),
         }
     }
@@ -200,7 +208,7 @@ async fn catch_up(run: &Run, failover: &Failover, n: usize, session: &mut Sessio
     session.send(&history_query(&run.opts.pubsub_service(), &node, after.as_deref()).to_xml()).await?;
     loop {
         let stanza = session.next().await?;
-        if stanza.name != "iq" || stanza.attr("id") != Some(CATCH_UP_ID) {
+        if !is_history_answer(&stanza) {
             run.received(n, &stanza);
             continue;
         }
@@ -215,13 +223,18 @@ async fn catch_up(run: &Run, failover: &Failover, n: usize, session: &mut Sessio
 
 const CATCH_UP_ID: &str = "catch-up";
 
+/// Whether `stanza` answers [`history_query`].
+pub(super) fn is_history_answer(stanza: &Element) -> bool {
+    stanza.name == "iq" && stanza.attr("id") == Some(CATCH_UP_ID)
+}
+
 /// Agent `login`'s User node.
 pub(crate) fn user_node(login: &str) -> String {
     format!("/finesse/api/User/{login}")
 }
 
 /// The items query for `node` after item `after` (XEP-0059), or its whole history without one.
-fn history_query(service: &str, node: &str, after: Option<&str>) -> Element {
+pub(super) fn history_query(service: &str, node: &str, after: Option<&str>) -> Element {
     let mut pubsub = Element::new("pubsub", NS_PUBSUB).with_child(Element::new("items", NS_PUBSUB).with_attr("node", node));
     if let Some(after) = after {
         pubsub.push_child(Element::new("set", NS_RSM).with_child(Element::new("after", NS_RSM).with_text(after)));
@@ -261,8 +274,13 @@ mod tests {
         for (agent, id) in [(0, "r-1"), (0, "r-2"), (1, "r-1"), (7, "r-3")] {
             failover.accepted(agent, id);
         }
-        let figures = failover.figures();
-        assert_eq!((figures.accepted, figures.lost, figures.duplicated), (4, 3, 1), "r-1 reached agent 0 only; agent 7 is unknown");
+        assert_eq!(
+            failover.unseen(),
+            [(0, "r-2".to_owned()), (1, "r-1".to_owned()), (7, "r-3".to_owned())],
+            "r-1 reached agent 0 only; agent 7 is unknown"
+        );
+        let figures = failover.figures(3, FailoverAudit::default());
+        assert_eq!((figures.accepted, figures.unseen_at_settle, figures.duplicated), (4, 3, 1));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! to one subscriber measured in the same run ([`baseline`]). With failover ports, a desktop
 //! whose node dies reconnects to another and catches up on what it missed ([`failover`]).
 
+mod audit;
 mod baseline;
 mod change;
 mod desktop;
@@ -26,7 +27,7 @@ use tokio::sync::{Semaphore, watch};
 
 pub(crate) use crate::agent_figures::AgentFigures;
 
-pub use crate::agent_figures::FailoverFigures;
+pub use crate::agent_figures::{FailoverAudit, FailoverFigures};
 use crate::measure::sample;
 use crate::progress::login_slot;
 use crate::report::Report;
@@ -255,7 +256,9 @@ pub(crate) async fn run(opts: Options) -> Result<Report, LoadError> {
     }
     if let Some(failover) = &run.failover {
         wait_for_failover(&run, failover, deadline).await;
-        figures.failover = Some(failover.figures());
+        let unseen_at_settle = failover.unseen().len();
+        let audit = audit::audit(&run, failover, unseen_at_settle, tls.as_ref(), &cache).await;
+        figures.failover = Some(failover.figures(unseen_at_settle, audit));
     }
     figures.rest_connections = run.rest.opened();
     if opts.agents.baseline && Instant::now() < deadline {
