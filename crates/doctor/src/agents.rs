@@ -1,5 +1,6 @@
 //! Verdicts about one client: its requests stopped or its connection went (client side), it
-//! sent bad input, it could not keep up (overload), an administrator kicked it; each with what
+//! sent bad input, it could not keep up (overload), an administrator kicked it, its node asked
+//! it to reconnect after being out of its cluster; each with what
 //! the presence-driven logout did next and whether a CTI outage was going on.
 
 use crate::closes::{Close, user_of};
@@ -48,6 +49,13 @@ pub(crate) fn verdicts(remaining: &[&Close], all: &[Close], events: &[LogEvent],
                 time::format(c.at_ms)
             );
             verdict(VerdictKind::Overload, &c.user, summary, c.evidence.clone())
+        } else if c.cause == "node-rejoined" {
+            let summary = format!(
+                "{} was asked to reconnect at {}: its Herald node had been out of the cluster (stalled for longer than its lease, or Redis restarted) and may have missed events for it; a desktop logs in again and catches up",
+                c.jid,
+                time::format(c.at_ms)
+            );
+            verdict(VerdictKind::ServerSide, &c.user, summary, c.evidence.clone())
         } else if c.cause == "kicked" {
             let summary = format!("{} was kicked by an administrator at {}", c.jid, time::format(c.at_ms));
             verdict(VerdictKind::Kicked, &c.user, summary, c.evidence.clone())

@@ -192,6 +192,8 @@ fn clusters(all: &[Close], query: &Query, explained: &mut [bool]) -> Vec<Timed> 
         let users: Vec<&str> = picked.iter().map(|c| c.user.as_str()).collect();
         let why = if causes.iter().all(|c| is_shutdown(c)) {
             "the server closed them (shutdown)".to_owned()
+        } else if causes.iter().all(|c| *c == "node-rejoined") {
+            "their Herald node had been out of the cluster (stalled for longer than its lease, or Redis restarted) and asked them to reconnect and catch up".to_owned()
         } else if causes.iter().all(|c| *c == "inactivity" || *c == "connection-lost") {
             "their requests stopped together: the network between them and the server, or the server stopped answering".to_owned()
         } else {

@@ -197,3 +197,20 @@ fn a_node_lost_with_fifteen_thousand_agents_is_one_finding() {
     assert!(v.summary.ends_with("; 10000 came back within the grace, 5000 signed out by a presence-driven logout"), "{}", v.summary);
     assert_eq!(v.evidence.len(), 22, "the summary line, 20 agent lines, the rest counted");
 }
+
+#[test]
+fn a_client_asked_to_reconnect_by_a_node_back_in_the_cluster_is_a_server_side_cause() {
+    let lines =
+        vec![line(T, "notification", "this node was out of the cluster: its clients are asked to reconnect and catch up sessions=1")];
+    let d = diagnose(&evidence(vec![record("1004", T - 60_000, T + 3, "node-rejoined", T - 500)], lines), &Query::default());
+    assert_eq!(kinds(&d), vec![(VerdictKind::ServerSide, "1004".to_owned())]);
+    assert!(d.verdicts[0].summary.contains("out of the cluster"), "{:?}", d.verdicts[0]);
+}
+
+#[test]
+fn many_clients_asked_to_reconnect_together_are_one_server_side_verdict_naming_why() {
+    let records: Vec<_> = ["1001", "1002", "1003"].iter().map(|u| record(u, T - 60_000, T + 3, "node-rejoined", T - 500)).collect();
+    let d = diagnose(&evidence(records, Vec::new()), &Query::default());
+    assert_eq!(kinds(&d), vec![(VerdictKind::ServerSide, "everyone".to_owned())]);
+    assert!(d.verdicts[0].summary.contains("out of the cluster"), "{:?}", d.verdicts[0]);
+}
