@@ -102,15 +102,12 @@ pub(crate) struct Seams {
 /// lock-out counters and the directory feed.
 pub(crate) fn seams(cluster: &Cluster, domain: &str, metrics: &herald_metrics::Metrics) -> Seams {
     metrics.set_node(cluster.node_id());
+    let local_only = format!("{}@{domain}", webservices_user::USERNAME);
     Seams {
-        remote: Arc::new(ClusterRemote { cluster: cluster.clone(), metrics: metrics.clone() }),
+        remote: Arc::new(ClusterRemote { cluster: cluster.clone(), metrics: metrics.clone(), local_only: local_only.clone() }),
         replicator: Arc::new(ClusterReplicator { cluster: cluster.clone() }),
         lockout: Arc::new(ClusterLockout { cluster: cluster.clone() }),
-        directory: Arc::new(DirectoryFeed {
-            cluster: cluster.clone(),
-            local_only: format!("{}@{domain}", webservices_user::USERNAME),
-            bound: Mutex::new(HashMap::new()),
-        }),
+        directory: Arc::new(DirectoryFeed { cluster: cluster.clone(), local_only, bound: Mutex::new(HashMap::new()) }),
     }
 }
 

@@ -21,6 +21,10 @@ pub(crate) const PUBSUB: &str = "pubsub";
 /// Stanzas to other nodes, through the directory and the bus.
 pub(crate) struct ClusterRemote {
     pub(crate) cluster: Cluster,
+    /// The web-services user's bare JID: it has a session on every node, never in the
+    /// directory, and is in every agent's roster — each login's presence would otherwise ask
+    /// Redis where it is.
+    pub(crate) local_only: String,
     /// `herald_cluster_forwarded_total{kind="stanza"}`.
     pub(crate) metrics: herald_metrics::Metrics,
 }
@@ -28,6 +32,9 @@ pub(crate) struct ClusterRemote {
 impl Remote for ClusterRemote {
     fn locate<'a>(&'a self, bare: &'a str) -> Pin<Box<dyn Future<Output = Vec<RemoteSession>> + Send + 'a>> {
         Box::pin(async move {
+            if bare == self.local_only {
+                return Vec::new();
+            }
             match self.cluster.locate(bare).await {
                 Ok(found) => found
                     .into_iter()
