@@ -188,10 +188,17 @@ async fn deliver_inbound(core: Core, limits: herald_xml::Limits, mut inbound: mp
                 Ok(stanza) => core.deliver_forwarded(stanza).await,
                 Err(err) => tracing::warn!(target: "notification", %err, "unreadable stanza from another node; dropped"),
             },
-            Inbound::PubSub(bytes) => match Replicated::decode(&bytes) {
-                Ok(batch) => core.pubsub().apply_replicated(batch),
-                Err(err) => tracing::warn!(target: "notification", %err, "unreadable pubsub changes from another node; dropped"),
-            },
+            Inbound::PubSub(bytes) => {
+                match Replicated::decode(&bytes) {
+                    Ok(batch) => core.pubsub().apply_replicated(batch),
+                    Err(err) => tracing::warn!(target: "notification", %err, "unreadable pubsub changes from another node; dropped"),
+                }
+                // A backlog of batches (a first start's setup: hundreds of thousands of ops) is
+                // ready at once and the channel would hand this task one after another without
+                // a pause; yielding after each lets this worker's other tasks run between
+                // them (the membership refresh, PostgreSQL connections, the logins).
+                tokio::task::yield_now().await;
+            }
             Inbound::Rejoined => {
                 if let Err(err) = core.rejoined_cluster().await {
                     // The view stays as it was; the clients stay, and a restart reloads it.
